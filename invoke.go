@@ -1,0 +1,104 @@
+package sluice
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Payload limits (Lambda's).
+const (
+	// MaxSyncPayload is the largest request payload of a synchronous invoke.
+	MaxSyncPayload = 6 * 1024 * 1024
+	// MaxAsyncPayload is the largest request payload of an Event invoke.
+	MaxAsyncPayload = 1024 * 1024
+	// MaxBufferedResponse is the largest buffered (Invoke) response.
+	MaxBufferedResponse = 6*1024*1024 + 100
+	// MaxStreamedResponse is the largest streamed response.
+	MaxStreamedResponse = 200 * 1024 * 1024
+	// MaxClientContext is the largest X-Amz-Client-Context header value.
+	MaxClientContext = 3583
+	// LogTailSize is how much of an invocation's log LogType=Tail returns.
+	LogTailSize = 4096
+)
+
+// Invocation is one request to run a function, as handed to an execution
+// environment and, through the Runtime API, to the function's runtime.
+type Invocation struct {
+	RequestID string
+	// InvokedFunctionARN is the ARN as the caller named the function
+	// (qualified when the caller qualified it).
+	InvokedFunctionARN string
+	Payload            []byte
+	// ClientContext is the decoded client-context JSON, or nil.
+	ClientContext []byte
+	// CognitoIdentity is the Cognito identity JSON, or nil.
+	CognitoIdentity []byte
+	TraceID         string
+	// Deadline is when the invocation times out; set by the Invoker from
+	// the function's timeout.
+	Deadline time.Time
+}
+
+// FunctionError is a failed invocation as the caller sees it: the function
+// or its runtime reported an error, or the platform ended it (timeout,
+// crash). It is not a service error: Invoke still answers 200.
+type FunctionError struct {
+	// Type is the error type, e.g. "errorString", "Runtime.ExitError",
+	// "Sandbox.Timedout".
+	Type string
+	// Payload is the error document (JSON) as the runtime sent it or as the
+	// platform built it: {"errorType":...,"errorMessage":...}.
+	Payload []byte
+}
+
+func (e *FunctionError) Error() string { return e.Type + ": " + string(e.Payload) }
+
+// Result is the outcome of an invocation, known once its output has been
+// read to the end or closed.
+type Result struct {
+	// Err is nil when the function succeeded.
+	Err *FunctionError
+	// LogTail is the last LogTailSize bytes of the invocation's log
+	// (START to REPORT).
+	LogTail []byte
+}
+
+// Output is the response of a running invocation. The bytes the function
+// writes are read from it as they are written.
+//
+// The holder must call Close exactly once. Close stops delivery to the
+// caller but lets the function run to completion or to its deadline (its
+// output is discarded), then releases the execution environment. Result
+// is valid after Close returned.
+type Output interface {
+	io.Reader
+	// ContentType is the content type the function declared.
+	ContentType() string
+	Close() error
+	Result() Result
+}
+
+// InvokeRequest asks an Invoker to run a resolved function.
+type InvokeRequest struct {
+	Function   *Function
+	Invocation Invocation
+}
+
+// Invoker runs functions.
+type Invoker interface {
+	// Invoke starts req and returns its output once the runtime starts to
+	// respond (or has failed). Errors (before any output): EThrottled when
+	// no execution environment is free, EServiceUnavailable when shutting
+	// down, EInternal.
+	Invoke(ctx context.Context, req InvokeRequest) (Output, error)
+	// InvokeAsync queues req (InvocationType Event) and returns at once.
+	InvokeAsync(req InvokeRequest) error
+}
+
+// Log attribute keys, for log/slog.
+const (
+	LogKeyRequestID = "request_id"
+	LogKeyFunction  = "function"
+	LogKeyEnv       = "env"
+)

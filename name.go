@@ -1,0 +1,144 @@
+package sluice
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Patterns of the Lambda model, shown verbatim in ValidationException
+// messages. They are applied as full-string matches.
+const (
+	// NamespacedFunctionNamePattern is the pattern of FunctionName on
+	// Invoke, InvokeWithResponseStream, GetFunction and the like.
+	NamespacedFunctionNamePattern = `(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?`
+	// FunctionNamePattern is the stricter pattern of CreateFunction.
+	FunctionNamePattern = `(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?`
+	// QualifierPattern is the pattern of the Qualifier parameter.
+	QualifierPattern = `\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+`
+
+	// MaxNamespacedNameLength is the length limit of FunctionName on the
+	// invoke and read operations (the current model's; the API reference
+	// page still says 170, see docs/decisions.md).
+	MaxNamespacedNameLength = 256
+	// MaxFunctionNameLength is the length limit of FunctionName on
+	// CreateFunction and the write operations.
+	MaxFunctionNameLength = 140
+	// MaxQualifierLength is the length limit of Qualifier.
+	MaxQualifierLength = 128
+)
+
+var (
+	namespacedNameRE = regexp.MustCompile(`^` + NamespacedFunctionNamePattern + `$`)
+	functionNameRE   = regexp.MustCompile(`^` + FunctionNamePattern + `$`)
+	qualifierRE      = regexp.MustCompile(`^(?:` + QualifierPattern + `)$`)
+	roleRE           = regexp.MustCompile(`^` + RolePattern + `$`)
+)
+
+// RolePattern is the pattern of a function's execution role ARN.
+const RolePattern = `arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+`
+
+// FunctionRef is a parsed FunctionName parameter: a name, a partial ARN or a
+// full ARN, possibly qualified.
+type FunctionRef struct {
+	Name      string
+	Region    string // "" unless given in an ARN
+	Account   string // "" unless given
+	Qualifier string // "" unless given as a ":qualifier" suffix
+}
+
+// IsPlainName reports whether the reference was a bare name (with or without
+// qualifier), to which the 64-character limit applies.
+func (r FunctionRef) IsPlainName() bool { return r.Region == "" && r.Account == "" }
+
+// ParseFunctionName parses a FunctionName of the invoke and read operations
+// (pattern NamespacedFunctionNamePattern, 1-256 characters). Violations are
+// added to v under field "functionName"; the returned ok is false then.
+func ParseFunctionName(s string, v *Violations) (FunctionRef, bool) {
+	return parseName(s, namespacedNameRE, NamespacedFunctionNamePattern, MaxNamespacedNameLength, v)
+}
+
+// ParseStrictFunctionName parses a FunctionName of CreateFunction and the
+// other write operations (pattern FunctionNamePattern, 1-140 characters).
+func ParseStrictFunctionName(s string, v *Violations) (FunctionRef, bool) {
+	return parseName(s, functionNameRE, FunctionNamePattern, MaxFunctionNameLength, v)
+}
+
+func parseName(s string, re *regexp.Regexp, pattern string, maxLen int, v *Violations) (FunctionRef, bool) {
+	ok := true
+	if len(s) > maxLen {
+		v.Add(s, "functionName", fmt.Sprintf("Member must have length less than or equal to %d", maxLen))
+		ok = false
+	}
+	if len(s) < 1 {
+		v.Add(s, "functionName", "Member must have length greater than or equal to 1")
+		return FunctionRef{}, false
+	}
+	m := re.FindStringSubmatch(s)
+	if m == nil {
+		v.Add(s, "functionName", "Member must satisfy regular expression pattern: "+pattern)
+		return FunctionRef{}, false
+	}
+	// Groups: 3 region+":", 9 account+":", 11 name, 13 qualifier.
+	ref := FunctionRef{
+		Region:    strings.TrimSuffix(m[3], ":"),
+		Account:   strings.TrimSuffix(m[9], ":"),
+		Name:      m[11],
+		Qualifier: m[13],
+	}
+	return ref, ok
+}
+
+// ValidateQualifier adds a violation to v (field "qualifier") when q is not a
+// valid Qualifier parameter. The empty string means "not given" and is valid.
+func ValidateQualifier(q string, v *Violations) bool {
+	if q == "" {
+		return true
+	}
+	ok := true
+	if len(q) > MaxQualifierLength {
+		v.Add(q, "qualifier", fmt.Sprintf("Member must have length less than or equal to %d", MaxQualifierLength))
+		ok = false
+	}
+	if !qualifierRE.MatchString(q) {
+		v.Add(q, "qualifier", "Member must satisfy regular expression pattern: "+QualifierPattern)
+		ok = false
+	}
+	return ok
+}
+
+// ValidRole reports whether role is an IAM role ARN.
+func ValidRole(role string) bool { return roleRE.MatchString(role) }
+
+// Scope is where this server lives: the region and account of every ARN it
+// hands out.
+type Scope struct {
+	Region  string
+	Account string
+}
+
+// FunctionARN returns the unqualified ARN of the named function.
+func (s Scope) FunctionARN(name string) string {
+	return "arn:aws:lambda:" + s.Region + ":" + s.Account + ":function:" + name
+}
+
+// Resolve checks that ref belongs to this scope and merges its qualifier
+// with the separate Qualifier parameter (either may be empty). It returns
+// the effective qualifier ("" when neither gave one).
+// Errors: ENotFound for another region, EAccessDenied for another account,
+// EInvalidParameter when the two qualifiers differ.
+func (s Scope) Resolve(ref FunctionRef, qualifier string) (string, error) {
+	if ref.Region != "" && ref.Region != s.Region {
+		return "", Errorf(ENotFound, "Functions from '%s' are not reachable in this region ('%s')", ref.Region, s.Region)
+	}
+	if ref.Account != "" && ref.Account != s.Account {
+		return "", Errorf(EAccessDenied, "User is not authorized to access function %s in account %s: sluice serves account %s", ref.Name, ref.Account, s.Account)
+	}
+	if ref.Qualifier != "" && qualifier != "" && ref.Qualifier != qualifier {
+		return "", Errorf(EInvalidParameter, "The derived qualifier from the function name does not match the specified qualifier.")
+	}
+	if qualifier == "" {
+		qualifier = ref.Qualifier
+	}
+	return qualifier, nil
+}
