@@ -94,6 +94,10 @@ type Invoker interface {
 	Invoke(ctx context.Context, req InvokeRequest) (Output, error)
 	// InvokeAsync queues req (InvocationType Event) and returns at once.
 	InvokeAsync(req InvokeRequest) error
+	// Retire stops the idle execution environments of the named function
+	// and marks its busy ones to stop when their invocation ends; called
+	// when the function's code or configuration changes or it is deleted.
+	Retire(functionName string)
 }
 
 // Log attribute keys, for log/slog.
