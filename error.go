@@ -26,6 +26,9 @@ const (
 	EPrecondition       ErrorCode = "precondition_failed" // PreconditionFailedException, 412
 	EAccessDenied       ErrorCode = "access_denied"       // AccessDeniedException, 403
 	EUnknownOperation   ErrorCode = "unknown_operation"   // UnknownOperationException, 404
+	EMissingToken       ErrorCode = "missing_token"       // MissingAuthenticationTokenException, 403
+	EUnrecognizedClient ErrorCode = "unrecognized_client" // UnrecognizedClientException, 403
+	EInvalidSignature   ErrorCode = "invalid_signature"   // InvalidSignatureException, 403
 	EInternal           ErrorCode = "internal"            // ServiceException, 500
 	EServiceUnavailable ErrorCode = "unavailable"         // ServiceException, 503 (shutting down)
 )
