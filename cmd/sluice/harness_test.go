@@ -1,0 +1,189 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/sluice-dev/sluice/internal/lambdaclient"
+)
+
+// testFunctionZip is the deployment package of internal/testfunction,
+// built once per test binary by TestMain.
+var testFunctionZip []byte
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sluice-testfunction-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testFunctionZip, err = buildTestFunction(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "building internal/testfunction:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildTestFunction compiles the aws-lambda-go test function as a
+// provided.al2023 bootstrap and zips it.
+func buildTestFunction(dir string) ([]byte, error) {
+	bin := filepath.Join(dir, "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "github.com/sluice-dev/sluice/internal/testfunction")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%v: %s", err, out)
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	return zipFiles(map[string][]byte{"bootstrap": b}, 0o755), nil
+}
+
+// zipFiles returns a zip of files, each with the given mode.
+func zipFiles(files map[string][]byte, mode os.FileMode) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, content := range files {
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		h.SetMode(mode)
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			panic(err)
+		}
+		w.Write(content)
+	}
+	if err := zw.Close(); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+// testServer is a sluice started by the tests on a loopback port.
+type testServer struct {
+	*Server
+	cfg    Config
+	URL    string
+	Client *lambda.Client
+	logs   *syncBuffer // every function's log stream
+	cancel   context.CancelFunc
+	done     chan error
+	stopOnce sync.Once
+}
+
+// startServer runs sluice with DefaultConfig on 127.0.0.1:0 and a fresh
+// data dir; mod may change the config. The server stops at cleanup.
+func startServer(t testing.TB, mod func(*Config)) *testServer {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	cfg.ShutdownGrace = 3 * time.Second
+	if mod != nil {
+		mod(&cfg)
+	}
+	return startServerWith(t, cfg)
+}
+
+func startServerWith(t testing.TB, cfg Config) *testServer {
+	t.Helper()
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(&testWriter{t: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := Open(context.Background(), cfg, logger, func(string) io.Writer { return logs })
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ts := &testServer{Server: srv, cfg: cfg, URL: "http://" + srv.Addr(), logs: logs, cancel: cancel, done: make(chan error, 1)}
+	go func() { ts.done <- srv.Serve(ctx) }()
+	ts.Client = lambdaclient.New(ts.URL, cfg.AccessKeyID, cfg.SecretAccessKey)
+	t.Cleanup(func() { ts.stop(t) })
+	return ts
+}
+
+// stop shuts the server down and waits for it; safe to call twice.
+func (ts *testServer) stop(t testing.TB) {
+	t.Helper()
+	ts.stopOnce.Do(func() {
+		ts.cancel()
+		select {
+		case err := <-ts.done:
+			if err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("server did not stop within 30s")
+		}
+	})
+}
+
+// createFunction creates a function running the test function with the
+// given handler.
+func (ts *testServer) createFunction(t testing.TB, name, handler string, mod ...func(*lambda.CreateFunctionInput)) *lambda.CreateFunctionOutput {
+	t.Helper()
+	in := &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name),
+		Runtime:      types.RuntimeProvidedal2023,
+		Handler:      aws.String(handler),
+		Role:         aws.String("arn:aws:iam::000000000000:role/x"),
+		Code:         &types.FunctionCode{ZipFile: testFunctionZip},
+	}
+	for _, m := range mod {
+		m(in)
+	}
+	out, err := ts.Client.CreateFunction(ctx(t), in)
+	if err != nil {
+		t.Fatalf("CreateFunction %s: %v", name, err)
+	}
+	return out
+}
+
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), lambdaclient.DefaultTimeout)
+	t.Cleanup(cancel)
+	return c
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testWriter sends the server's own log to t.Log.
+type testWriter struct{ t testing.TB }
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}

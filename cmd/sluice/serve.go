@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice"
+	"github.com/sluice-dev/sluice/internal/api"
+	"github.com/sluice-dev/sluice/internal/artifacts"
+	"github.com/sluice-dev/sluice/internal/bolt"
+	"github.com/sluice-dev/sluice/internal/invoke"
+	"github.com/sluice-dev/sluice/internal/pool"
+	"github.com/sluice-dev/sluice/internal/sandbox"
+	"github.com/sluice-dev/sluice/internal/sigv4"
+)
+
+// Config is everything `sluice serve` can be told.
+type Config struct {
+	Listen          string
+	DataDir         string
+	Region          string
+	AccountID       string
+	MaxEnvironments int
+	IdleTimeout     time.Duration
+	ShutdownGrace   time.Duration
+	LogLevel        string
+	// AccessKeyID and SecretAccessKey are the one credential pair the API
+	// accepts (SigV4); functions receive them too.
+	AccessKeyID, SecretAccessKey string
+}
+
+// DefaultConfig is what `sluice serve` runs with when given no flags.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:9000",
+		DataDir:         ".sluice",
+		Region:          "us-east-1",
+		AccountID:       "000000000000",
+		MaxEnvironments: pool.DefaultMaxEnvironments,
+		IdleTimeout:     pool.DefaultIdleTimeout,
+		ShutdownGrace:   10 * time.Second,
+		LogLevel:        "info",
+		AccessKeyID:     "test",
+		SecretAccessKey: "test",
+	}
+}
+
+func (c *Config) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", c.Listen, "address of the Lambda API")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "where functions and their code are kept")
+	fs.StringVar(&c.Region, "region", c.Region, "region of the ARNs this server hands out")
+	fs.StringVar(&c.AccountID, "account-id", c.AccountID, "12-digit account id of the ARNs")
+	fs.IntVar(&c.MaxEnvironments, "max-environments", c.MaxEnvironments, "most execution environments alive at once (concurrency limit)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long an idle execution environment is kept warm")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "how long in-flight invocations may run after SIGINT/SIGTERM")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+}
+
+func (c Config) validate() error {
+	if len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "" {
+		return fmt.Errorf("--account-id must be 12 digits, got %q", c.AccountID)
+	}
+	if c.Region == "" {
+		return errors.New("--region must not be empty")
+	}
+	if c.DataDir == "" {
+		return errors.New("--data-dir must not be empty")
+	}
+	return nil
+}
+
+func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		fmt.Fprintf(stderr, "sluice: bad --log-level: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := Open(ctx, cfg, logger, newFunctionLogs(stderr))
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "sluice listening on http://%s (region %s, account %s, data in %s)\n", srv.Addr(), cfg.Region, cfg.AccountID, cfg.DataDir)
+	if err := srv.Serve(ctx); err != nil {
+		fmt.Fprintf(stderr, "sluice: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// Server is a running sluice: store, code, pool, invoker and the Lambda API.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *bolt.Store
+	pool    *pool.Pool[*sandbox.Env]
+	invoker *invoke.Invoker
+	http    *http.Server
+	ln      net.Listener
+}
+
+// Open opens the data directory and binds the listener; Serve serves.
+// functionLogs receives each function's log stream (nil discards).
+func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs func(string) io.Writer) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	store, err := bolt.Open(filepath.Join(cfg.DataDir, "sluice.db"))
+	if err != nil {
+		return nil, err
+	}
+	code, err := artifacts.Open(filepath.Join(cfg.DataDir, "code"))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	tmp := filepath.Join(cfg.DataDir, "tmp")
+	_ = os.RemoveAll(tmp) // scratch space of environments of an earlier run
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		store.Close()
+		return nil, err
+	}
+	scope := sluice.Scope{Region: cfg.Region, Account: cfg.AccountID}
+	p := pool.New[*sandbox.Env](pool.Options{MaxEnvironments: cfg.MaxEnvironments, IdleTimeout: cfg.IdleTimeout, Logger: logger})
+	iv := invoke.New(invoke.Config{
+		Scope: scope,
+		Code:  code,
+		Pool:  p,
+		Sandbox: sandbox.Options{
+			Logger:          logger,
+			FunctionLog:     functionLogs,
+			AccessKeyID:     cfg.AccessKeyID,
+			SecretAccessKey: cfg.SecretAccessKey,
+			TempDir:         tmp,
+		},
+		Logger: logger,
+	})
+	handler := api.New(api.Config{
+		Scope:    scope,
+		Store:    store,
+		Code:     code,
+		Invoker:  iv,
+		Verifier: &sigv4.Verifier{Secret: sigv4.StaticCredentials(cfg.AccessKeyID, cfg.SecretAccessKey), Service: "lambda"},
+		Logger:   logger,
+	})
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &Server{
+		cfg:     cfg,
+		log:     logger,
+		store:   store,
+		pool:    p,
+		invoker: iv,
+		ln:      ln,
+		http: &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 30 * time.Second,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		},
+	}, nil
+}
+
+// Addr is the address the Lambda API listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve serves until ctx ends, then shuts down: it stops accepting
+// requests, lets in-flight invocations run for ShutdownGrace, stops every
+// execution environment (invocations still running end with an error
+// event) and closes the store. Every child process is gone when it returns.
+func (s *Server) Serve(ctx context.Context) error {
+	var wg sync.WaitGroup
+	reaperCtx, stopReaper := context.WithCancel(context.Background())
+	wg.Add(1)
+	go func() { defer wg.Done(); s.pool.Run(reaperCtx) }()
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.log.Info("shutting down", "grace", s.cfg.ShutdownGrace)
+
+	grace, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
+	defer cancel()
+	httpDone := make(chan struct{})
+	go func() {
+		defer close(httpDone)
+		_ = s.http.Shutdown(context.Background()) // returns once every handler is done
+	}()
+	s.invoker.Shutdown(grace)
+	select {
+	case <-httpDone:
+	case <-time.After(5 * time.Second): // handlers end once their environments are gone
+		s.http.Close()
+		<-httpDone
+	}
+	stopReaper()
+	wg.Wait()
+	if err := s.store.Close(); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}

@@ -1,0 +1,201 @@
+// Package invoke implements sluice.Invoker on top of the pool and the
+// sandbox: it finds or starts an execution environment for the function's
+// current revision, runs the invocation on it, and ties the environment's
+// lease to the Output so that closing the Output releases it.
+//
+// Client disconnects: an invocation is never cancelled because its caller
+// went away. The api stops relaying and closes the Output; Close lets the
+// function run to completion or to its timeout, discarding what it still
+// writes, and then returns the environment to the pool warm. This is what
+// Lambda does (a function keeps running when its client disconnects), it
+// keeps the function's side effects whole, and it bounds the cost by the
+// function's own timeout. See docs/architecture.md.
+package invoke
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice"
+	"github.com/sluice-dev/sluice/internal/pool"
+	"github.com/sluice-dev/sluice/internal/sandbox"
+)
+
+// CodeStore resolves a deployment package to its unpacked directory.
+type CodeStore interface {
+	Dir(sha string) (string, error)
+}
+
+// Config wires an Invoker.
+type Config struct {
+	Scope   sluice.Scope
+	Code    CodeStore
+	Pool    *pool.Pool[*sandbox.Env]
+	Sandbox sandbox.Options
+	Logger  *slog.Logger
+	// AsyncRetryFor bounds how long an Event invocation waits for a free
+	// environment when throttled; 0 means 5 minutes.
+	AsyncRetryFor time.Duration
+}
+
+// Invoker runs invocations. Call Shutdown to stop it.
+type Invoker struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	closing  bool
+	inflight sync.WaitGroup // synchronous and asynchronous invocations
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+// New returns an Invoker.
+func New(cfg Config) *Invoker {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AsyncRetryFor <= 0 {
+		cfg.AsyncRetryFor = 5 * time.Minute
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Invoker{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel}
+}
+
+var _ sluice.Invoker = (*Invoker)(nil)
+
+// begin registers an invocation unless the invoker is shutting down.
+func (iv *Invoker) begin() error {
+	iv.mu.Lock()
+	defer iv.mu.Unlock()
+	if iv.closing {
+		return sluice.Errorf(sluice.EServiceUnavailable, "sluice is shutting down")
+	}
+	iv.inflight.Add(1)
+	return nil
+}
+
+// Invoke implements sluice.Invoker.
+func (iv *Invoker) Invoke(ctx context.Context, req sluice.InvokeRequest) (sluice.Output, error) {
+	if err := iv.begin(); err != nil {
+		return nil, err
+	}
+	out, err := iv.invoke(ctx, req)
+	if err != nil {
+		iv.inflight.Done()
+		return nil, err
+	}
+	return &leasedOutput{Output: out.Output, release: func(reuse bool) { out.lease.Release(reuse); iv.inflight.Done() }}, nil
+}
+
+type started struct {
+	sluice.Output
+	lease *pool.Lease[*sandbox.Env]
+}
+
+func (iv *Invoker) invoke(ctx context.Context, req sluice.InvokeRequest) (started, error) {
+	fn := req.Function
+	launch := func(ctx context.Context) (*sandbox.Env, error) {
+		dir, err := iv.cfg.Code.Dir(fn.CodeSHA256)
+		if err != nil {
+			return nil, err
+		}
+		return sandbox.Start(ctx, sandbox.Spec{Function: fn, CodeDir: dir, Scope: iv.cfg.Scope}, iv.cfg.Sandbox)
+	}
+	// A warm environment can die while idle (its runtime exited after the
+	// previous invocation); nothing ran then, so take another one.
+	for attempt := 0; ; attempt++ {
+		lease, err := iv.cfg.Pool.Acquire(ctx, fn.Name, fn.RevisionID, launch)
+		if err != nil {
+			return started{}, err
+		}
+		out, err := lease.Sandbox.Invoke(req.Invocation)
+		if errors.Is(err, sandbox.ErrGone) && attempt < 3 {
+			lease.Release(false)
+			continue
+		}
+		if err != nil {
+			lease.Release(false)
+			return started{}, err
+		}
+		return started{Output: out, lease: lease}, nil
+	}
+}
+
+// leasedOutput releases the environment after the invocation finished.
+type leasedOutput struct {
+	sluice.Output
+	once    sync.Once
+	release func(reuse bool)
+}
+
+func (o *leasedOutput) Close() error {
+	err := o.Output.Close()
+	o.once.Do(func() { o.release(true) }) // the pool checks the env is alive
+	return err
+}
+
+// InvokeAsync implements sluice.Invoker: the invocation runs in the
+// background, owned by the Invoker; a throttled one waits for a free
+// environment (up to AsyncRetryFor) as Lambda's event queue does.
+func (iv *Invoker) InvokeAsync(req sluice.InvokeRequest) error {
+	if err := iv.begin(); err != nil {
+		return err
+	}
+	go func() {
+		defer iv.inflight.Done()
+		log := iv.log.With(sluice.LogKeyRequestID, req.Invocation.RequestID, sluice.LogKeyFunction, req.Function.Name)
+		giveUp := time.Now().Add(iv.cfg.AsyncRetryFor)
+		backoff := 50 * time.Millisecond
+		for {
+			st, err := iv.invoke(iv.ctx, req)
+			if sluice.ErrorCodeOf(err) == sluice.EThrottled && time.Now().Before(giveUp) {
+				select {
+				case <-time.After(backoff):
+					backoff = min(backoff*2, 5*time.Second)
+					continue
+				case <-iv.ctx.Done():
+					log.Warn("event invocation dropped: shutting down")
+					return
+				}
+			}
+			if err != nil {
+				log.Warn("event invocation failed to start", "err", err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, st.Output)
+			st.Output.Close()
+			st.lease.Release(true)
+			if res := st.Output.Result(); res.Err != nil {
+				log.Info("event invocation failed", "error_type", res.Err.Type)
+			}
+			return
+		}
+	}()
+	return nil
+}
+
+// Retire implements sluice.Invoker.
+func (iv *Invoker) Retire(functionName string) { iv.cfg.Pool.Retire(functionName) }
+
+// Shutdown refuses new invocations and waits for running ones until ctx
+// ends; then it stops every environment (running invocations end with
+// Sandbox.Failure) and waits for them to finish.
+func (iv *Invoker) Shutdown(ctx context.Context) {
+	iv.mu.Lock()
+	iv.closing = true
+	iv.mu.Unlock()
+	done := make(chan struct{})
+	go func() { iv.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	iv.cancel()
+	iv.cfg.Pool.Close()
+	<-done
+}

@@ -1,0 +1,22 @@
+// Package sandbox runs one execution environment: a function's runtime as
+// a child process, the Runtime API server it talks to, the capture of its
+// log stream, and the hand-off of invocations between a caller and the
+// runtime.
+//
+// Lifecycle of an Env:
+//
+//	Start ──▶ initialising ──(first GET /next)──▶ ready ⇄ busy
+//	   │            │                               │       │
+//	   │            └── exit / init error / init timeout ───┴── exit / timeout / Stop ──▶ dead
+//	   └── bootstrap missing or not executable: dead at once (Runtime.InvalidEntrypoint on invoke)
+//
+// One invocation at a time: Invoke queues it for the runtime's GET /next,
+// waits for the runtime to answer on /response or /error, and returns an
+// Output whose Read is the runtime's own request body: bytes reach the
+// caller as the runtime sends them, never buffered. The runtime's
+// /response request is held open (its 202 withheld) until the caller
+// closes the Output, so the body stays readable for exactly that long.
+//
+// A timeout kills the process group; so does Stop. A dead Env is never
+// reused: the pool starts a fresh one.
+package sandbox

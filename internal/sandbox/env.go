@@ -1,0 +1,299 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sluice-dev/sluice"
+	"github.com/sluice-dev/sluice/internal/runtimeapi"
+)
+
+// DefaultInitTimeout bounds the init phase (process start to first
+// GET /next), as Lambda's 10-second init limit does.
+const DefaultInitTimeout = 10 * time.Second
+
+// ErrGone is returned by Invoke when a warm environment died while idle,
+// before its runtime took the invocation: nothing ran, the caller may retry
+// on another environment.
+var ErrGone = errors.New("sandbox: execution environment is gone")
+
+// Spec says what an Env runs.
+type Spec struct {
+	// Function is the configuration snapshot the environment is built from.
+	Function *sluice.Function
+	// CodeDir is the unpacked deployment package (LAMBDA_TASK_ROOT).
+	CodeDir string
+	Scope   sluice.Scope
+}
+
+// Options are the platform settings of every Env.
+type Options struct {
+	// Logger receives the platform's own logs. nil discards.
+	Logger *slog.Logger
+	// FunctionLog receives the function's log stream (its stdout and stderr
+	// and the START/END/REPORT lines). It is called once per Env and must
+	// return a writer safe to use from one goroutine. nil discards.
+	FunctionLog func(function string) io.Writer
+	// InitTimeout bounds the init phase; 0 means DefaultInitTimeout.
+	InitTimeout time.Duration
+	// AccessKeyID and SecretAccessKey are handed to the function as its
+	// credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+	AccessKeyID, SecretAccessKey string
+	// TempDir is where each Env gets its TMPDIR; "" means os.TempDir().
+	TempDir string
+}
+
+// Env is one execution environment. Its methods are safe for concurrent
+// use; at most one invocation runs at a time.
+type Env struct {
+	id        string
+	spec      Spec
+	opts      Options
+	log       *slog.Logger
+	startedAt time.Time
+	tmpDir    string
+
+	srv    *http.Server
+	addr   string
+	served chan struct{} // closed when the Runtime API server has stopped
+	cmd    *exec.Cmd
+	logs   *logCapture
+
+	exited  chan struct{} // closed when the process has exited (or never started)
+	exitErr error         // valid once exited is closed
+
+	queue    chan *call // the invocation waiting for GET /next
+	stopping chan struct{}
+	stopOnce sync.Once
+
+	mu           sync.Mutex
+	cur          *call
+	startErr     error // the bootstrap could not be executed
+	initErr      *sluice.FunctionError
+	initDone     bool
+	initDuration time.Duration
+	invocations  int
+	killReason   string
+}
+
+// kill reasons
+const (
+	reasonTimeout     = "timeout"
+	reasonInitTimeout = "init timeout"
+	reasonInitError   = "init error"
+	reasonStopped     = "stopped"
+	reasonTruncated   = "truncated response"
+)
+
+// Start launches an execution environment for spec: it binds the Runtime
+// API on a loopback port, then starts the function's bootstrap with the
+// Lambda environment. A bootstrap that cannot be executed is not an error
+// of Start: the Env is returned dead and its first Invoke reports
+// Runtime.InvalidEntrypoint. Errors are the platform's own (ports, pipes).
+func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.InitTimeout <= 0 {
+		opts.InitTimeout = DefaultInitTimeout
+	}
+	e := &Env{
+		id:        sluice.NewRequestID(),
+		spec:      spec,
+		opts:      opts,
+		startedAt: time.Now(),
+		served:    make(chan struct{}),
+		exited:    make(chan struct{}),
+		queue:     make(chan *call, 1),
+		stopping:  make(chan struct{}),
+	}
+	e.log = opts.Logger.With(sluice.LogKeyFunction, spec.Function.Name, sluice.LogKeyEnv, e.id[:8])
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: runtime api listener: %w", err)
+	}
+	e.addr = ln.Addr().String()
+	e.srv = &http.Server{Handler: runtimeapi.NewHandler(e, e.log), ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelDebug)}
+	go func() {
+		defer close(e.served)
+		_ = e.srv.Serve(ln)
+	}()
+
+	var sink io.Writer
+	if opts.FunctionLog != nil {
+		sink = opts.FunctionLog(spec.Function.Name)
+	}
+	logs, w, err := newLogCapture(sink)
+	if err != nil {
+		e.srv.Close()
+		<-e.served
+		return nil, fmt.Errorf("sandbox: log pipe: %w", err)
+	}
+	e.logs = logs
+	if e.tmpDir, err = os.MkdirTemp(opts.TempDir, "sluice-env-"); err != nil {
+		w.Close()
+		logs.r.Close()
+		e.srv.Close()
+		<-e.served
+		return nil, fmt.Errorf("sandbox: temp dir: %w", err)
+	}
+
+	e.logs.write(fmt.Sprintf("INIT_START Runtime Version: sluice:%s\n", spec.Function.Runtime))
+	cmd := exec.Command(filepath.Join(spec.CodeDir, "bootstrap"))
+	cmd.Dir = spec.CodeDir
+	cmd.Env = e.environ()
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	err = cmd.Start()
+	w.Close()
+	go logs.run()
+	if err != nil {
+		e.startErr = err
+		close(e.exited)
+		return e, nil
+	}
+	e.cmd = cmd
+	go e.wait()
+	return e, nil
+}
+
+// wait reaps the process, then kills what is left of its process group so
+// that no orphan keeps the log pipe (or anything else) open.
+func (e *Env) wait() {
+	err := e.cmd.Wait()
+	e.exitErr = err
+	close(e.exited)
+	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+	e.log.Debug("runtime exited", "err", err)
+}
+
+// environ builds the runtime's environment: Lambda's reserved variables,
+// then the function's own. Nothing is inherited from sluice's environment.
+func (e *Env) environ() []string {
+	fn := e.spec.Function
+	now := time.Now().UTC()
+	vars := map[string]string{
+		"PATH":                            "/usr/local/bin:/usr/bin:/bin",
+		"LANG":                            "en_US.UTF-8",
+		"TZ":                              ":UTC",
+		"LD_LIBRARY_PATH":                 e.spec.CodeDir + ":" + filepath.Join(e.spec.CodeDir, "lib"),
+		"TMPDIR":                          e.tmpDir,
+		"AWS_LAMBDA_RUNTIME_API":          e.addr,
+		"_HANDLER":                        fn.Handler,
+		"AWS_LAMBDA_FUNCTION_NAME":        fn.Name,
+		"AWS_LAMBDA_FUNCTION_VERSION":     sluice.LatestVersion,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(fn.MemorySize),
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + fn.Name,
+		"AWS_LAMBDA_LOG_STREAM_NAME":      now.Format("2006/01/02") + "/[" + sluice.LatestVersion + "]" + strings.ReplaceAll(e.id, "-", ""),
+		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
+		"AWS_REGION":                      e.spec.Scope.Region,
+		"AWS_DEFAULT_REGION":              e.spec.Scope.Region,
+		"LAMBDA_TASK_ROOT":                e.spec.CodeDir,
+		"LAMBDA_RUNTIME_DIR":              e.spec.CodeDir,
+	}
+	if e.opts.AccessKeyID != "" {
+		vars["AWS_ACCESS_KEY_ID"] = e.opts.AccessKeyID
+		vars["AWS_SECRET_ACCESS_KEY"] = e.opts.SecretAccessKey
+	}
+	for k, v := range fn.Environment {
+		if _, reserved := vars[k]; !reserved || k == "PATH" || k == "LANG" || k == "TZ" || k == "LD_LIBRARY_PATH" {
+			vars[k] = v
+		}
+	}
+	env := make([]string, 0, len(vars))
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env
+}
+
+// Function returns the configuration snapshot the Env runs.
+func (e *Env) Function() *sluice.Function { return e.spec.Function }
+
+// Key and Revision identify what the Env runs, for the pool.
+func (e *Env) Key() string      { return e.spec.Function.Name }
+func (e *Env) Revision() string { return e.spec.Function.RevisionID }
+
+// Alive reports whether the Env can take another invocation.
+func (e *Env) Alive() bool {
+	select {
+	case <-e.exited:
+		return false
+	case <-e.stopping:
+		return false
+	default:
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.killReason == "" && e.startErr == nil
+}
+
+// kill ends the process group, recording why (the first reason wins).
+func (e *Env) kill(reason string) {
+	e.mu.Lock()
+	if e.killReason == "" {
+		e.killReason = reason
+	}
+	e.mu.Unlock()
+	select {
+	case <-e.exited:
+		return
+	default:
+	}
+	if e.cmd != nil {
+		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// Stop kills the environment and waits until its process, its Runtime API
+// server and its log reader are gone. It is safe to call more than once
+// and concurrently with an invocation, which then fails (Sandbox.Failure).
+func (e *Env) Stop() {
+	e.stopOnce.Do(func() {
+		close(e.stopping)
+		e.kill(reasonStopped)
+		e.srv.Close()
+	})
+	<-e.exited
+	<-e.served
+	<-e.logs.done
+	_ = os.RemoveAll(e.tmpDir)
+}
+
+// maxMemoryMB returns the peak resident set of the runtime process.
+func (e *Env) maxMemoryMB() int {
+	if e.cmd == nil {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(e.cmd.Process.Pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			return (kb + 1023) / 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,437 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-dev/sluice"
+	"github.com/sluice-dev/sluice/internal/runtimeapi"
+)
+
+// call is one invocation inside an Env.
+type call struct {
+	inv       sluice.Invocation
+	timeout   time.Duration
+	queuedAt  time.Time
+	taken     chan struct{} // closed when the runtime took it (GET /next)
+	delivered chan delivery // the runtime's answer, at most one
+	released  chan struct{} // closed when the caller is done with the response body
+	relOnce   sync.Once
+
+	mu        sync.Mutex
+	takenAt   time.Time
+	timer     *time.Timer
+	responded bool
+	complete  bool // the response body reached its end
+	timedOut  bool
+}
+
+type delivery struct {
+	resp *runtimeapi.Response
+	ferr *sluice.FunctionError
+}
+
+func (c *call) release() { c.relOnce.Do(func() { close(c.released) }) }
+
+// Invoke runs inv and returns once the runtime starts to answer, or the
+// invocation has failed before that (crash, timeout, init failure: the
+// Output then carries the error and no bytes). inv.Deadline is set here,
+// when the runtime takes the invocation: the function's timeout starts
+// then, as in Lambda.
+//
+// The caller owns the Output and must Close it; the Env is busy until then.
+// ErrGone means the Env died while idle and nothing ran.
+func (e *Env) Invoke(inv sluice.Invocation) (sluice.Output, error) {
+	c := &call{
+		inv:       inv,
+		timeout:   time.Duration(e.spec.Function.Timeout) * time.Second,
+		queuedAt:  time.Now(),
+		taken:     make(chan struct{}),
+		delivered: make(chan delivery, 1),
+		released:  make(chan struct{}),
+	}
+	e.mu.Lock()
+	if e.cur != nil {
+		e.mu.Unlock()
+		return nil, errors.New("sandbox: Invoke on a busy environment")
+	}
+	warm := e.invocations > 0
+	if warm && !e.aliveLocked() {
+		e.mu.Unlock()
+		return nil, ErrGone
+	}
+	e.cur = c
+	e.invocations++
+	e.mu.Unlock()
+
+	e.logs.begin(fmt.Sprintf("START RequestId: %s Version: %s\n", inv.RequestID, sluice.LatestVersion))
+	if e.startErr != nil {
+		return e.failed(c, e.entrypointError(c)), nil
+	}
+	e.queue <- c
+
+	initTimer := time.NewTimer(e.opts.InitTimeout)
+	defer initTimer.Stop()
+	select {
+	case <-c.taken:
+	case <-e.exited:
+		select {
+		case <-c.taken:
+		default:
+			if warm {
+				e.abandon(c)
+				return nil, ErrGone
+			}
+			return e.failed(c, e.initFailure(c)), nil
+		}
+	case <-initTimer.C:
+		select {
+		case <-c.taken:
+		default:
+			e.kill(reasonInitTimeout)
+			<-e.exited
+			e.logs.write(fmt.Sprintf("INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: timeout\n", msSince(e.startedAt)))
+			return e.failed(c, timeoutError(c.inv.RequestID, "Init", e.opts.InitTimeout)), nil
+		}
+	}
+
+	select {
+	case d := <-c.delivered:
+		if d.ferr != nil {
+			return e.failed(c, d.ferr), nil
+		}
+		return &output{e: e, c: c, resp: d.resp}, nil
+	case <-e.exited:
+		select {
+		case d := <-c.delivered: // answered just before exiting
+			if d.ferr != nil {
+				return e.failed(c, d.ferr), nil
+			}
+			return &output{e: e, c: c, resp: d.resp}, nil
+		default:
+		}
+		return e.failed(c, e.exitFailure(c)), nil
+	}
+}
+
+func (e *Env) aliveLocked() bool {
+	select {
+	case <-e.exited:
+		return false
+	case <-e.stopping:
+		return false
+	default:
+	}
+	return e.killReason == "" && e.startErr == nil
+}
+
+// abandon forgets c, which never reached the runtime.
+func (e *Env) abandon(c *call) {
+	c.release()
+	e.logs.end("")
+	e.mu.Lock()
+	e.cur = nil
+	e.mu.Unlock()
+}
+
+// failed returns the Output of an invocation that ended without a response.
+func (e *Env) failed(c *call, ferr *sluice.FunctionError) sluice.Output {
+	return &output{e: e, c: c, ferr: ferr, eof: true}
+}
+
+func (e *Env) entrypointError(c *call) *sluice.FunctionError {
+	msg := e.startErr.Error()
+	var pe *exec.Error
+	if errors.As(e.startErr, &pe) {
+		msg = pe.Err.Error()
+	} else if u := errors.Unwrap(e.startErr); u != nil {
+		msg = u.Error()
+	}
+	return runtimeapi.NewFunctionError("Runtime.InvalidEntrypoint", nil,
+		fmt.Sprintf("RequestId: %s Error: fork/exec bootstrap: %s", c.inv.RequestID, msg))
+}
+
+// initFailure explains an Env that died before taking its first invocation.
+func (e *Env) initFailure(c *call) *sluice.FunctionError {
+	e.mu.Lock()
+	initErr := e.initErr
+	e.mu.Unlock()
+	if initErr != nil {
+		return initErr
+	}
+	return e.exitFailure(c)
+}
+
+// exitFailure explains an Env that died during an invocation.
+func (e *Env) exitFailure(c *call) *sluice.FunctionError {
+	e.mu.Lock()
+	reason := e.killReason
+	e.mu.Unlock()
+	c.mu.Lock()
+	timedOut := c.timedOut
+	c.mu.Unlock()
+	switch {
+	case timedOut || reason == reasonTimeout:
+		return timeoutError(c.inv.RequestID, "Task", c.timeout)
+	case reason == reasonStopped:
+		return runtimeapi.NewFunctionError("Sandbox.Failure", nil,
+			fmt.Sprintf("RequestId: %s Error: the execution environment was stopped (sluice is shutting down)", c.inv.RequestID))
+	case reason == reasonTruncated:
+		return runtimeapi.NewFunctionError("Runtime.TruncatedResponse", nil,
+			fmt.Sprintf("RequestId: %s Error: the runtime ended the response without completing it", c.inv.RequestID))
+	}
+	why := "Runtime exited without providing a reason"
+	var ee *exec.ExitError
+	if errors.As(e.exitErr, &ee) {
+		if ee.Exited() && ee.ExitCode() == 0 {
+			why = "Runtime exited without providing a reason"
+		} else {
+			why = "Runtime exited with error: " + ee.Error()
+		}
+	}
+	return runtimeapi.NewFunctionError("Runtime.ExitError", nil, fmt.Sprintf("RequestId: %s Error: %s", c.inv.RequestID, why))
+}
+
+func timeoutError(requestID, phase string, d time.Duration) *sluice.FunctionError {
+	return runtimeapi.NewFunctionError("Sandbox.Timedout", nil,
+		fmt.Sprintf("RequestId: %s Error: %s timed out after %.2f seconds", requestID, phase, d.Seconds()))
+}
+
+// onTimeout fires at the invocation's deadline.
+func (e *Env) onTimeout(c *call) {
+	c.mu.Lock()
+	if c.complete {
+		c.mu.Unlock()
+		return
+	}
+	c.timedOut = true
+	c.mu.Unlock()
+	e.kill(reasonTimeout)
+}
+
+// brokenResponse classifies a response body that failed before its end.
+func (e *Env) brokenResponse(c *call) *sluice.FunctionError {
+	// The socket closes a moment before the process is reaped; give the
+	// exit a chance to be seen so a crash is reported as one.
+	select {
+	case <-e.exited:
+	case <-time.After(500 * time.Millisecond):
+		e.kill(reasonTruncated)
+		<-e.exited
+	}
+	return e.exitFailure(c)
+}
+
+// finish ends the invocation: it waits nothing, writes END/REPORT, frees the
+// Env for the next invocation and returns the Result.
+func (e *Env) finish(c *call, ferr *sluice.FunctionError) sluice.Result {
+	c.release()
+	c.mu.Lock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	start, timedOut := c.takenAt, c.timedOut
+	c.mu.Unlock()
+	if start.IsZero() {
+		start = c.queuedAt
+	}
+	dur := msSince(start)
+
+	e.mu.Lock()
+	cold := e.invocations == 1
+	initDuration := e.initDuration
+	e.mu.Unlock()
+
+	var b strings.Builder
+	if ferr != nil && isPlatformError(ferr.Type) {
+		fmt.Fprintf(&b, "%s\n%s\n", errorMessage(ferr), ferr.Type)
+	}
+	fmt.Fprintf(&b, "END RequestId: %s\n", c.inv.RequestID)
+	fmt.Fprintf(&b, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		c.inv.RequestID, dur, int64(dur+0.999999), e.spec.Function.MemorySize, e.maxMemoryMB())
+	if cold && initDuration > 0 {
+		fmt.Fprintf(&b, "Init Duration: %.2f ms\t", float64(initDuration.Microseconds())/1000)
+	}
+	if timedOut {
+		b.WriteString("Status: timeout")
+	} else if ferr != nil && isPlatformError(ferr.Type) {
+		b.WriteString("Status: error\tError Type: " + ferr.Type)
+	}
+	b.WriteString("\n")
+	tail := e.logs.end(b.String())
+
+	e.mu.Lock()
+	e.cur = nil
+	e.mu.Unlock()
+	return sluice.Result{Err: ferr, LogTail: tail}
+}
+
+func isPlatformError(typ string) bool {
+	return strings.HasPrefix(typ, "Runtime.") || strings.HasPrefix(typ, "Sandbox.")
+}
+
+func errorMessage(ferr *sluice.FunctionError) string {
+	s := string(ferr.Payload)
+	if i := strings.Index(s, `"errorMessage":"`); i >= 0 {
+		s = s[i+len(`"errorMessage":"`):]
+		if j := strings.Index(s, `"`); j >= 0 {
+			return s[:j]
+		}
+	}
+	return s
+}
+
+func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
+
+// output is the sluice.Output of one invocation. Read is the runtime's
+// request body; Close drains it, releases the runtime's request and
+// finishes the invocation.
+type output struct {
+	e    *Env
+	c    *call
+	resp *runtimeapi.Response // nil when the invocation failed before answering
+	ferr *sluice.FunctionError
+	eof  bool
+
+	closeOnce sync.Once
+	result    sluice.Result
+}
+
+func (o *output) ContentType() string {
+	if o.resp == nil {
+		return "application/json"
+	}
+	return o.resp.ContentType
+}
+
+// Read returns the function's bytes as the runtime sends them. A broken
+// response ends the stream with io.EOF; its cause is in Result.
+func (o *output) Read(p []byte) (int, error) {
+	if o.eof {
+		return 0, io.EOF
+	}
+	n, err := o.resp.Body.Read(p)
+	switch {
+	case err == nil:
+		return n, nil
+	case errors.Is(err, io.EOF):
+		o.eof = true
+		o.c.mu.Lock()
+		o.c.complete = true
+		o.c.mu.Unlock()
+		o.ferr = o.resp.Err()
+	default:
+		o.eof = true
+		o.ferr = o.e.brokenResponse(o.c)
+	}
+	return n, io.EOF
+}
+
+// Close lets the function run to its end (discarding output the caller did
+// not read), then finishes the invocation. It always returns nil.
+func (o *output) Close() error {
+	o.closeOnce.Do(func() {
+		if !o.eof {
+			_, _ = io.Copy(io.Discard, o)
+		}
+		o.result = o.e.finish(o.c, o.ferr)
+	})
+	return nil
+}
+
+func (o *output) Result() sluice.Result { return o.result }
+
+// Runtime API backend: the methods runtimeapi.Handler calls.
+
+// Next hands the queued invocation to the runtime and arms its deadline.
+func (e *Env) Next(ctx context.Context) (*sluice.Invocation, error) {
+	e.mu.Lock()
+	if !e.initDone {
+		e.initDone = true
+		e.initDuration = time.Since(e.startedAt)
+	}
+	e.mu.Unlock()
+	select {
+	case c := <-e.queue:
+		c.mu.Lock()
+		c.takenAt = time.Now()
+		c.inv.Deadline = c.takenAt.Add(c.timeout)
+		c.timer = time.AfterFunc(c.timeout, func() { e.onTimeout(c) })
+		inv := c.inv
+		c.mu.Unlock()
+		close(c.taken)
+		return &inv, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-e.stopping:
+		return nil, runtimeapi.ErrShuttingDown
+	}
+}
+
+// current returns the invocation id refers to, if the runtime holds it.
+func (e *Env) current(id string) (*call, error) {
+	e.mu.Lock()
+	c := e.cur
+	e.mu.Unlock()
+	if c == nil || c.inv.RequestID != id {
+		return nil, runtimeapi.ErrInvalidRequestID
+	}
+	select {
+	case <-c.taken:
+	default:
+		return nil, runtimeapi.ErrInvalidRequestID
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.responded {
+		return nil, runtimeapi.ErrInvalidStateTransition
+	}
+	c.responded = true
+	return c, nil
+}
+
+// Respond hands the response to the waiting Invoke and holds the runtime's
+// request open until the caller has closed the Output.
+func (e *Env) Respond(ctx context.Context, id string, resp *runtimeapi.Response) error {
+	c, err := e.current(id)
+	if err != nil {
+		return err
+	}
+	c.delivered <- delivery{resp: resp}
+	select {
+	case <-c.released:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// Fail delivers a function error.
+func (e *Env) Fail(ctx context.Context, id string, ferr *sluice.FunctionError) error {
+	c, err := e.current(id)
+	if err != nil {
+		return err
+	}
+	c.delivered <- delivery{ferr: ferr}
+	return nil
+}
+
+// InitError records an init failure and ends the environment, as Lambda
+// does; the waiting invocation reports the runtime's error document.
+func (e *Env) InitError(ctx context.Context, ferr *sluice.FunctionError) error {
+	e.mu.Lock()
+	if e.initErr == nil {
+		e.initErr = ferr
+	}
+	e.mu.Unlock()
+	e.logs.write(fmt.Sprintf("INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\tError Type: %s\n", msSince(e.startedAt), ferr.Type))
+	go e.kill(reasonInitError)
+	return nil
+}
+
+var _ runtimeapi.Backend = (*Env)(nil)
