@@ -80,10 +80,10 @@ func zipFiles(files map[string][]byte, mode os.FileMode) []byte {
 // testServer is a sluice started by the tests on a loopback port.
 type testServer struct {
 	*Server
-	cfg    Config
-	URL    string
-	Client *lambda.Client
-	logs   *syncBuffer // every function's log stream
+	cfg      Config
+	URL      string
+	Client   *lambda.Client
+	logs     *syncBuffer // every function's log stream
 	cancel   context.CancelFunc
 	done     chan error
 	stopOnce sync.Once
