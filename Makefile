@@ -1,0 +1,33 @@
+# The README's commands. `make test` is what CI runs (.ci/run).
+
+JS_CLIENT := test/clients/js
+
+.PHONY: run test deps build bench fuzz
+
+run:
+	go run ./cmd/sluice serve
+
+build:
+	go build -o bin/sluice ./cmd/sluice
+
+# Test dependencies that are not Go modules: the AWS SDK for JavaScript v3.
+deps: $(JS_CLIENT)/node_modules/.package-lock.json
+
+$(JS_CLIENT)/node_modules/.package-lock.json: $(JS_CLIENT)/package.json $(JS_CLIENT)/package-lock.json
+	npm ci --prefix $(JS_CLIENT) --no-audit --no-fund
+
+test: deps
+	go vet ./...
+	go test -race -count=1 -timeout 30m ./...
+
+bench:
+	go run ./cmd/sluicebench
+
+# Each fuzz target for a short while (go test runs their seeds in `make test`).
+fuzz:
+	go test -run '^$$' -fuzz FuzzRoundTrip -fuzztime 30s ./internal/eventstream/
+	go test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./internal/eventstream/
+	go test -run '^$$' -fuzz FuzzParseFunctionName -fuzztime 30s .
+	go test -run '^$$' -fuzz FuzzRouter -fuzztime 30s ./internal/runtimeapi/
+	go test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./internal/sigv4/
+	go test -run '^$$' -fuzz FuzzPut -fuzztime 30s ./internal/artifacts/
