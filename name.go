@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Patterns of the Lambda model, shown verbatim in ValidationException
@@ -66,7 +67,7 @@ func ParseStrictFunctionName(s string, v *Violations) (FunctionRef, bool) {
 
 func parseName(s string, re *regexp.Regexp, pattern string, maxLen int, v *Violations) (FunctionRef, bool) {
 	ok := true
-	if len(s) > maxLen {
+	if utf8.RuneCountInString(s) > maxLen { // AWS counts characters, not bytes
 		v.Add(s, "functionName", fmt.Sprintf("Member must have length less than or equal to %d", maxLen))
 		ok = false
 	}
@@ -96,7 +97,7 @@ func ValidateQualifier(q string, v *Violations) bool {
 		return true
 	}
 	ok := true
-	if len(q) > MaxQualifierLength {
+	if utf8.RuneCountInString(q) > MaxQualifierLength {
 		v.Add(q, "qualifier", fmt.Sprintf("Member must have length less than or equal to %d", MaxQualifierLength))
 		ok = false
 	}
