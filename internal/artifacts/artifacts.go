@@ -1,0 +1,336 @@
+// Package artifacts stores deployment packages (zip files) on local disk,
+// addressed by the hex SHA-256 of their bytes, and unpacks them on demand
+// for execution environments.
+//
+// Layout under the store directory:
+//
+//	zip/<sha>.zip       the package as uploaded
+//	unpacked/<sha>/     its unpacked tree, created by the first Dir call
+//
+// Both appear under their final names only complete: they are written under
+// a temporary name (".tmp-" prefix) in the same directory, fsynced and
+// renamed. Open removes temporaries a crash left behind. The unpacked tree is
+// derived from the zip and can be deleted at any time; Dir recreates it.
+//
+// Unpacking never writes outside the tree: entries with absolute names or
+// ".." components are refused, as are entries lying under a file or a
+// symlink entry, duplicate names, and types other than file, directory and
+// symlink. Symlinks are created as they are, whatever their target, after
+// all files. Files keep the permission bits of their Unix mode (0644
+// without one), directories get 0755.
+//
+// Only one process may use a store directory at a time.
+package artifacts
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sluice-dev/sluice"
+)
+
+// tmpPrefix starts the names of files and directories being written.
+const tmpPrefix = ".tmp-"
+
+// Store is a content-addressed store of deployment packages. It is safe for
+// concurrent use.
+type Store struct {
+	zipDir      string
+	unpackedDir string
+	// maxUnzipped is the largest total unpacked size accepted;
+	// sluice.MaxUnzippedSize except in tests.
+	maxUnzipped int64
+
+	mu    sync.Mutex
+	locks map[string]*shaLock // per-sha locks in use
+
+	unpacks atomic.Int64 // completed extractions, for tests
+}
+
+// shaLock serializes the operations on one package.
+type shaLock struct {
+	mu   sync.Mutex
+	refs int // holders and waiters; the lock is dropped from the map at 0
+}
+
+// Open opens the store in dir, creating the directory if needed, and
+// removes the temporary files of interrupted writes.
+func Open(dir string) (*Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("artifacts: %w", err)
+	}
+	s := &Store{
+		zipDir:      filepath.Join(abs, "zip"),
+		unpackedDir: filepath.Join(abs, "unpacked"),
+		maxUnzipped: sluice.MaxUnzippedSize,
+		locks:       make(map[string]*shaLock),
+	}
+	for _, d := range []string{s.zipDir, s.unpackedDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("artifacts: %w", err)
+		}
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			return nil, fmt.Errorf("artifacts: %w", err)
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), tmpPrefix) {
+				if err := os.RemoveAll(filepath.Join(d, e.Name())); err != nil {
+					return nil, fmt.Errorf("artifacts: remove leftover temporary: %w", err)
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+// Put validates a deployment package and stores it under the hex SHA-256 of
+// its bytes, which it returns with its size. Storing a package that is
+// already stored does nothing.
+//
+// Put reads the whole archive, checking every entry's checksum, so that
+// Dir can unpack any package Put accepted.
+//
+// Errors: EInvalidZip when the archive cannot be read, or has an entry
+// with an unsafe or unusable name or type (see the package documentation);
+// EInvalidParameter when it unpacks to more than sluice.MaxUnzippedSize
+// bytes; EInternal when it cannot be written.
+func (s *Store) Put(b []byte) (sha string, size int64, err error) {
+	if err := s.verify(b); err != nil {
+		return "", 0, err
+	}
+	sum := sha256.Sum256(b)
+	sha = hex.EncodeToString(sum[:])
+	size = int64(len(b))
+
+	defer s.lock(sha)()
+	final := s.zipPath(sha)
+	if fi, err := os.Stat(final); err == nil && fi.Mode().IsRegular() && fi.Size() == size {
+		return sha, size, nil
+	}
+	if err := writeFileAtomic(s.zipDir, final, b); err != nil {
+		return "", 0, internal("Could not store the deployment package.", err)
+	}
+	return sha, size, nil
+}
+
+// verify checks that b is a zip archive Dir can unpack: names, entry types,
+// sizes and checksums.
+func (s *Store) verify(b []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	// ErrInsecurePath comes with a usable reader; scan judges the names.
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return invalidZip(err)
+	}
+	entries, err := scan(zr, s.maxUnzipped)
+	if err != nil {
+		return err
+	}
+	c := newCopier(s.maxUnzipped)
+	for _, e := range entries {
+		switch e.kind {
+		case kindFile:
+			if err := c.readEntry(e.f, io.Discard); err != nil {
+				return err
+			}
+		case kindSymlink:
+			if _, err := readLink(e.f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Dir returns the directory holding the unpacked package sha, unpacking it
+// first if needed. Concurrent calls for one package unpack it once.
+//
+// Errors: ENotFound when the package is not stored; EInvalidParameter when
+// sha is not a hex SHA-256; EInternal when the stored zip cannot be
+// unpacked (it was damaged, or did not come through Put).
+func (s *Store) Dir(sha string) (string, error) {
+	if err := checkSHA(sha); err != nil {
+		return "", err
+	}
+	final := filepath.Join(s.unpackedDir, sha)
+	if fi, err := os.Lstat(final); err == nil && fi.IsDir() {
+		return final, nil
+	}
+
+	defer s.lock(sha)()
+	if fi, err := os.Lstat(final); err == nil && fi.IsDir() {
+		return final, nil // unpacked while we waited for the lock
+	}
+	zr, err := zip.OpenReader(s.zipPath(sha))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", notFound(sha)
+	}
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return "", internal("Could not read the deployment package.", err)
+	}
+	defer zr.Close()
+	if err := s.unpack(&zr.Reader, sha, final); err != nil {
+		return "", internal("Could not unpack the deployment package.", err)
+	}
+	s.unpacks.Add(1)
+	return final, nil
+}
+
+// Open returns the stored zip of package sha, for reading.
+//
+// Errors: ENotFound when the package is not stored; EInvalidParameter when
+// sha is not a hex SHA-256.
+func (s *Store) Open(sha string) (*os.File, error) {
+	if err := checkSHA(sha); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(s.zipPath(sha))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, notFound(sha)
+	}
+	if err != nil {
+		return nil, internal("Could not read the deployment package.", err)
+	}
+	return f, nil
+}
+
+// Remove deletes package sha and its unpacked tree. Removing a package that
+// is not stored is not an error.
+//
+// The unpacked tree goes first, atomically, so that a crash in between
+// leaves a stored zip that Dir unpacks again rather than a tree without its
+// zip.
+func (s *Store) Remove(sha string) error {
+	if err := checkSHA(sha); err != nil {
+		return err
+	}
+	defer s.lock(sha)()
+	final := filepath.Join(s.unpackedDir, sha)
+	if _, err := os.Lstat(final); err == nil {
+		// The sha lock makes the name unique; a leftover of an earlier,
+		// failed Remove goes first.
+		doomed := filepath.Join(s.unpackedDir, tmpPrefix+"rm-"+sha)
+		if err := os.RemoveAll(doomed); err != nil {
+			return internal("Could not remove the deployment package.", err)
+		}
+		if err := os.Rename(final, doomed); err != nil {
+			return internal("Could not remove the deployment package.", err)
+		}
+		if err := syncDir(s.unpackedDir); err != nil {
+			return internal("Could not remove the deployment package.", err)
+		}
+		if err := os.RemoveAll(doomed); err != nil {
+			return internal("Could not remove the deployment package.", err)
+		}
+	}
+	if err := os.Remove(s.zipPath(sha)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return internal("Could not remove the deployment package.", err)
+	}
+	if err := syncDir(s.zipDir); err != nil {
+		return internal("Could not remove the deployment package.", err)
+	}
+	return nil
+}
+
+func (s *Store) zipPath(sha string) string {
+	return filepath.Join(s.zipDir, sha+".zip")
+}
+
+// lock takes the lock of package sha and returns its release.
+func (s *Store) lock(sha string) (unlock func()) {
+	s.mu.Lock()
+	l := s.locks[sha]
+	if l == nil {
+		l = &shaLock{}
+		s.locks[sha] = l
+	}
+	l.refs++
+	s.mu.Unlock()
+
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		s.mu.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(s.locks, sha)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// checkSHA checks that sha is a hex SHA-256 in lower case, so that it is
+// safe to use in a file name.
+func checkSHA(sha string) error {
+	if len(sha) != 2*sha256.Size {
+		return sluice.Errorf(sluice.EInvalidParameter, "Invalid code SHA-256: %q", sha)
+	}
+	for _, c := range []byte(sha) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return sluice.Errorf(sluice.EInvalidParameter, "Invalid code SHA-256: %q", sha)
+		}
+	}
+	return nil
+}
+
+func notFound(sha string) error {
+	return sluice.Errorf(sluice.ENotFound, "Code package not found: %s", sha)
+}
+
+func internal(msg string, err error) error {
+	return &sluice.Error{Code: sluice.EInternal, Message: msg, Err: fmt.Errorf("artifacts: %w", err)}
+}
+
+// writeFileAtomic writes b to path, a file in dir, so that path holds
+// either its old content or all of b, even after a crash.
+func writeFileAtomic(dir, path string, b []byte) (err error) {
+	f, err := os.CreateTemp(dir, tmpPrefix+"*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir fsyncs directory dir, making the creation, renaming and removal
+// of its entries durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,121 @@
+// Package sluicetest holds contract test suites for the interfaces of the
+// root sluice package. Each adapter's tests run the suite of the interface it
+// implements, so every implementation is held to the same behaviour.
+//
+// Only _test.go files import this package.
+package sluicetest
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sluice-dev/sluice"
+)
+
+// SampleFunction returns a function named name with every field set to a
+// non-zero value, as a store must round-trip it. Its LastModified is at
+// millisecond precision in UTC, the precision the Lambda API shows.
+func SampleFunction(name string) *sluice.Function {
+	return &sluice.Function{
+		Name:             name,
+		Runtime:          "provided.al2023",
+		Role:             "arn:aws:iam::123456789012:role/lambda-role",
+		Handler:          "bootstrap",
+		Description:      "a function named " + name + " with ünïcode and \"quotes\"",
+		Timeout:          30,
+		MemorySize:       256,
+		EphemeralStorage: 1024,
+		Architectures:    []string{"x86_64"},
+		Environment: map[string]string{
+			"GREETING": "hello",
+			"EMPTY":    "",
+			"JSON":     `{"a":[1,2]}`,
+		},
+		CodeSHA256:       strings.Repeat("ab", 32),
+		CodeSize:         123456,
+		LastModified:     time.Date(2024, 5, 17, 9, 30, 15, 123_000_000, time.UTC),
+		RevisionID:       "5f0a1b2c-3d4e-4f60-8a7b-9c0d1e2f3a4b",
+		State:            sluice.StateActive,
+		StateReason:      "reason text",
+		StateReasonCode:  "Idle",
+		LastUpdateStatus: sluice.UpdateSuccessful,
+	}
+}
+
+// DiffFunction describes how got differs from want, or returns "" when they
+// are equal. Nil and empty Architectures or Environment are equal, times are
+// compared as instants, and got's LastModified must be in UTC when want's is.
+func DiffFunction(want, got *sluice.Function) string {
+	switch {
+	case want == nil && got == nil:
+		return ""
+	case want == nil:
+		return fmt.Sprintf("got %+v, want nil", got)
+	case got == nil:
+		return "got nil function"
+	}
+	var d []string
+	add := func(field string, w, g any) {
+		d = append(d, fmt.Sprintf("%s: got %#v, want %#v", field, g, w))
+	}
+	if want.Name != got.Name {
+		add("Name", want.Name, got.Name)
+	}
+	if want.Runtime != got.Runtime {
+		add("Runtime", want.Runtime, got.Runtime)
+	}
+	if want.Role != got.Role {
+		add("Role", want.Role, got.Role)
+	}
+	if want.Handler != got.Handler {
+		add("Handler", want.Handler, got.Handler)
+	}
+	if want.Description != got.Description {
+		add("Description", want.Description, got.Description)
+	}
+	if want.Timeout != got.Timeout {
+		add("Timeout", want.Timeout, got.Timeout)
+	}
+	if want.MemorySize != got.MemorySize {
+		add("MemorySize", want.MemorySize, got.MemorySize)
+	}
+	if want.EphemeralStorage != got.EphemeralStorage {
+		add("EphemeralStorage", want.EphemeralStorage, got.EphemeralStorage)
+	}
+	if !slices.Equal(want.Architectures, got.Architectures) {
+		add("Architectures", want.Architectures, got.Architectures)
+	}
+	if !maps.Equal(want.Environment, got.Environment) {
+		add("Environment", want.Environment, got.Environment)
+	}
+	if want.CodeSHA256 != got.CodeSHA256 {
+		add("CodeSHA256", want.CodeSHA256, got.CodeSHA256)
+	}
+	if want.CodeSize != got.CodeSize {
+		add("CodeSize", want.CodeSize, got.CodeSize)
+	}
+	if !want.LastModified.Equal(got.LastModified) {
+		add("LastModified", want.LastModified.Format(time.RFC3339Nano), got.LastModified.Format(time.RFC3339Nano))
+	} else if want.LastModified.Location() == time.UTC && got.LastModified.Location() != time.UTC {
+		d = append(d, fmt.Sprintf("LastModified: location %s, want UTC", got.LastModified.Location()))
+	}
+	if want.RevisionID != got.RevisionID {
+		add("RevisionID", want.RevisionID, got.RevisionID)
+	}
+	if want.State != got.State {
+		add("State", want.State, got.State)
+	}
+	if want.StateReason != got.StateReason {
+		add("StateReason", want.StateReason, got.StateReason)
+	}
+	if want.StateReasonCode != got.StateReasonCode {
+		add("StateReasonCode", want.StateReasonCode, got.StateReasonCode)
+	}
+	if want.LastUpdateStatus != got.LastUpdateStatus {
+		add("LastUpdateStatus", want.LastUpdateStatus, got.LastUpdateStatus)
+	}
+	return strings.Join(d, "; ")
+}
