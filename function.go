@@ -100,8 +100,9 @@ type FunctionStore interface {
 	CreateFunction(ctx context.Context, fn *Function) error
 	// GetFunction returns a copy of the named function. Errors: ENotFound.
 	GetFunction(ctx context.Context, name string) (*Function, error)
-	// ListFunctions returns up to limit functions whose names sort after
-	// `after` ("" = from the start), in name order.
+	// ListFunctions returns up to limit functions (limit <= 0: all) whose
+	// names sort after `after` ("" = from the start), in byte order of
+	// their names.
 	ListFunctions(ctx context.Context, after string, limit int) ([]*Function, error)
 	// UpdateFunction replaces the function named fn.Name if its stored
 	// RevisionID equals prevRevision. Errors: ENotFound; EPrecondition if
