@@ -1,0 +1,358 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/sluice-dev/sluice"
+)
+
+func TestCreateFunction(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	zip := makeZip(t, "hello")
+	before := time.Now().UTC().Truncate(time.Millisecond)
+	out, err := e.client.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName:     aws.String("hello"),
+		Role:             aws.String(testRole),
+		Runtime:          types.RuntimeProvidedal2,
+		Handler:          aws.String("my.handler"),
+		Code:             &types.FunctionCode{ZipFile: zip},
+		Description:      aws.String("says hello"),
+		Timeout:          aws.Int32(30),
+		MemorySize:       aws.Int32(256),
+		Architectures:    []types.Architecture{types.ArchitectureArm64},
+		EphemeralStorage: &types.EphemeralStorage{Size: aws.Int32(1024)},
+		Environment:      &types.Environment{Variables: map[string]string{"GREETING": "hi", "LEVEL_2": ""}},
+		PackageType:      types.PackageTypeZip,
+		Publish:          false,
+		Tags:             map[string]string{"ignored": "yes"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(zip)
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"FunctionName", aws.ToString(out.FunctionName), "hello"},
+		{"FunctionArn", aws.ToString(out.FunctionArn), "arn:aws:lambda:us-east-1:123456789012:function:hello"},
+		{"Runtime", out.Runtime, types.RuntimeProvidedal2},
+		{"Role", aws.ToString(out.Role), testRole},
+		{"Handler", aws.ToString(out.Handler), "my.handler"},
+		{"CodeSize", out.CodeSize, int64(len(zip))},
+		{"CodeSha256", aws.ToString(out.CodeSha256), base64.StdEncoding.EncodeToString(sum[:])},
+		{"Description", aws.ToString(out.Description), "says hello"},
+		{"Timeout", aws.ToInt32(out.Timeout), int32(30)},
+		{"MemorySize", aws.ToInt32(out.MemorySize), int32(256)},
+		{"Version", aws.ToString(out.Version), "$LATEST"},
+		{"State", out.State, types.StateActive},
+		{"LastUpdateStatus", out.LastUpdateStatus, types.LastUpdateStatusSuccessful},
+		{"PackageType", out.PackageType, types.PackageTypeZip},
+		{"Architectures", slices.Equal(out.Architectures, []types.Architecture{types.ArchitectureArm64}), true},
+		{"EphemeralStorage", aws.ToInt32(out.EphemeralStorage.Size), int32(1024)},
+		{"TracingConfig", out.TracingConfig.Mode, types.TracingModePassThrough},
+		{"LoggingConfig.LogFormat", out.LoggingConfig.LogFormat, types.LogFormatText},
+		{"LoggingConfig.LogGroup", aws.ToString(out.LoggingConfig.LogGroup), "/aws/lambda/hello"},
+		{"SnapStart.ApplyOn", out.SnapStart.ApplyOn, types.SnapStartApplyOnNone},
+		{"SnapStart.OptimizationStatus", out.SnapStart.OptimizationStatus, types.SnapStartOptimizationStatusOff},
+		{"Environment", out.Environment.Variables["GREETING"] + "," + out.Environment.Variables["LEVEL_2"], "hi,"},
+		{"StateReason", out.StateReason, (*string)(nil)},
+		{"RevisionId is a UUID", len(aws.ToString(out.RevisionId)), 36},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	lm, err := time.Parse("2006-01-02T15:04:05.000-0700", aws.ToString(out.LastModified))
+	if err != nil {
+		t.Fatalf("LastModified %q: %v", aws.ToString(out.LastModified), err)
+	}
+	if !strings.HasSuffix(aws.ToString(out.LastModified), "+0000") || lm.Before(before) || lm.After(time.Now()) {
+		t.Errorf("LastModified = %q, want a UTC time of this test", aws.ToString(out.LastModified))
+	}
+	if r := e.invoker.Retired(); len(r) != 0 {
+		t.Errorf("create retired %v, want nothing", r)
+	}
+}
+
+func TestCreateFunctionDefaults(t *testing.T) {
+	e := newEnv(t)
+	out := e.create("defaults")
+	if aws.ToInt32(out.Timeout) != 3 || aws.ToInt32(out.MemorySize) != 128 || aws.ToInt32(out.EphemeralStorage.Size) != 512 {
+		t.Errorf("Timeout/MemorySize/EphemeralStorage = %d/%d/%d, want 3/128/512",
+			aws.ToInt32(out.Timeout), aws.ToInt32(out.MemorySize), aws.ToInt32(out.EphemeralStorage.Size))
+	}
+	if !slices.Equal(out.Architectures, []types.Architecture{types.ArchitectureX8664}) {
+		t.Errorf("Architectures = %v, want [x86_64]", out.Architectures)
+	}
+	if out.Environment != nil {
+		t.Errorf("Environment = %+v, want none", out.Environment)
+	}
+	if aws.ToString(out.Description) != "" {
+		t.Errorf("Description = %q", aws.ToString(out.Description))
+	}
+}
+
+func TestCreateFunctionByARN(t *testing.T) {
+	e := newEnv(t)
+	in := createInput(t, "arn:aws:lambda:us-east-1:123456789012:function:by-arn")
+	out, err := e.client.CreateFunction(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.FunctionName) != "by-arn" {
+		t.Errorf("FunctionName = %q", aws.ToString(out.FunctionName))
+	}
+	in = createInput(t, "123456789012:function:by-partial-arn")
+	if _, err := e.client.CreateFunction(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCreateFunctionConflict(t *testing.T) {
+	e := newEnv(t)
+	e.create("twice")
+	_, err := e.client.CreateFunction(context.Background(), createInput(t, "twice"))
+	wantTyped[*types.ResourceConflictException](t, err)
+	wantAPIError(t, err, "ResourceConflictException", "Function already exist: twice")
+}
+
+func TestCreateFunctionInvalidZip(t *testing.T) {
+	e := newEnv(t)
+	in := createInput(t, "broken")
+	in.Code.ZipFile = []byte("this is not a zip file")
+	_, err := e.client.CreateFunction(context.Background(), in)
+	wantTyped[*types.InvalidZipFileException](t, err)
+	if _, err := e.client.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String("broken")}); err == nil {
+		t.Fatal("a function with a broken package was stored")
+	}
+}
+
+func TestCreateFunctionValidation(t *testing.T) {
+	e := newEnv(t)
+	long := strings.Repeat("a", 65)
+	bigEnv := map[string]string{"BIG": strings.Repeat("x", 4094)}
+	tests := []struct {
+		name   string
+		modify func(*lambda.CreateFunctionInput)
+		code   string
+		msg    string
+	}{
+		{"bad name", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String("my function!") },
+			"ValidationException", "1 validation error detected: Value 'my function!' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: " + sluice.FunctionNamePattern},
+		{"dot in name", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String("a.b") },
+			"ValidationException", "1 validation error detected: Value 'a.b' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: " + sluice.FunctionNamePattern},
+		{"name over 64", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String(long) },
+			"InvalidParameterValueException", "1 validation error detected: Value '" + long + "' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64"},
+		{"qualified name", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String("f:prod") },
+			"InvalidParameterValueException", "The function name f:prod is qualified (:prod); CreateFunction takes an unqualified name"},
+		{"other region", func(in *lambda.CreateFunctionInput) {
+			in.FunctionName = aws.String("arn:aws:lambda:eu-west-1:123456789012:function:f")
+		}, "ResourceNotFoundException", "Functions from 'eu-west-1' are not reachable in this region ('us-east-1')"},
+		{"other account", func(in *lambda.CreateFunctionInput) {
+			in.FunctionName = aws.String("arn:aws:lambda:us-east-1:210987654321:function:f")
+		}, "AccessDeniedException", "User is not authorized to access function f in account 210987654321: sluice serves account 123456789012"},
+		{"bad role", func(in *lambda.CreateFunctionInput) { in.Role = aws.String("admin") },
+			"ValidationException", "1 validation error detected: Value 'admin' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: " + sluice.RolePattern},
+		{"empty code", func(in *lambda.CreateFunctionInput) { in.Code = &types.FunctionCode{} },
+			"InvalidParameterValueException", "Please provide a source for function code."},
+		{"s3 code", func(in *lambda.CreateFunctionInput) {
+			in.Code = &types.FunctionCode{S3Bucket: aws.String("b"), S3Key: aws.String("k")}
+		}, "InvalidParameterValueException", "sluice accepts only Code.ZipFile for now: S3Bucket, S3Key, S3ObjectVersion and ImageUri are not supported"},
+		{"image code", func(in *lambda.CreateFunctionInput) {
+			in.Code = &types.FunctionCode{ImageUri: aws.String("repo/img:1")}
+		},
+			"InvalidParameterValueException", "sluice accepts only Code.ZipFile for now: S3Bucket, S3Key, S3ObjectVersion and ImageUri are not supported"},
+		{"no runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "" },
+			"InvalidParameterValueException", "Runtime and Handler are mandatory parameters for functions created with deployment packages."},
+		{"no handler", func(in *lambda.CreateFunctionInput) { in.Handler = nil },
+			"InvalidParameterValueException", "Runtime and Handler are mandatory parameters for functions created with deployment packages."},
+		{"unsupported runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = types.RuntimePython312 },
+			"InvalidParameterValueException", "The runtime parameter of python3.12 is not supported by sluice; supported runtimes: provided.al2023, provided.al2, provided"},
+		{"image package", func(in *lambda.CreateFunctionInput) { in.PackageType = types.PackageTypeImage },
+			"InvalidParameterValueException", "The package type Image is not supported by sluice; only Zip packages are"},
+		{"empty handler", func(in *lambda.CreateFunctionInput) { in.Handler = aws.String("") },
+			"ValidationException", `1 validation error detected: Value '' at 'handler' failed to satisfy constraint: Member must satisfy regular expression pattern: [^\s]+`},
+		{"handler with space", func(in *lambda.CreateFunctionInput) { in.Handler = aws.String("a b") },
+			"ValidationException", `1 validation error detected: Value 'a b' at 'handler' failed to satisfy constraint: Member must satisfy regular expression pattern: [^\s]+`},
+		{"long handler", func(in *lambda.CreateFunctionInput) { in.Handler = aws.String(strings.Repeat("h", 129)) },
+			"ValidationException", "1 validation error detected: Value '" + strings.Repeat("h", 129) + "' at 'handler' failed to satisfy constraint: Member must have length less than or equal to 128"},
+		{"long description", func(in *lambda.CreateFunctionInput) { in.Description = aws.String(strings.Repeat("d", 257)) },
+			"ValidationException", "1 validation error detected: Value '" + strings.Repeat("d", 257) + "' at 'description' failed to satisfy constraint: Member must have length less than or equal to 256"},
+		{"timeout 0", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(0) },
+			"ValidationException", "1 validation error detected: Value '0' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1"},
+		{"timeout 901", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(901) },
+			"ValidationException", "1 validation error detected: Value '901' at 'timeout' failed to satisfy constraint: Member must have value less than or equal to 900"},
+		{"memory 127", func(in *lambda.CreateFunctionInput) { in.MemorySize = aws.Int32(127) },
+			"ValidationException", "1 validation error detected: Value '127' at 'memorySize' failed to satisfy constraint: Member must have value greater than or equal to 128"},
+		{"memory 10241", func(in *lambda.CreateFunctionInput) { in.MemorySize = aws.Int32(10241) },
+			"ValidationException", "1 validation error detected: Value '10241' at 'memorySize' failed to satisfy constraint: Member must have value less than or equal to 10240"},
+		{"ephemeral 511", func(in *lambda.CreateFunctionInput) {
+			in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(511)}
+		},
+			"ValidationException", "1 validation error detected: Value '511' at 'ephemeralStorage.size' failed to satisfy constraint: Member must have value greater than or equal to 512"},
+		{"ephemeral 10241", func(in *lambda.CreateFunctionInput) {
+			in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(10241)}
+		},
+			"ValidationException", "1 validation error detected: Value '10241' at 'ephemeralStorage.size' failed to satisfy constraint: Member must have value less than or equal to 10240"},
+		{"two architectures", func(in *lambda.CreateFunctionInput) {
+			in.Architectures = []types.Architecture{types.ArchitectureX8664, types.ArchitectureArm64}
+		}, "ValidationException", "1 validation error detected: Value '[x86_64, arm64]' at 'architectures' failed to satisfy constraint: Member must have length less than or equal to 1"},
+		{"unknown architecture", func(in *lambda.CreateFunctionInput) { in.Architectures = []types.Architecture{"riscv64"} },
+			"ValidationException", "1 validation error detected: Value '[riscv64]' at 'architectures' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]"},
+		{"bad env key", func(in *lambda.CreateFunctionInput) {
+			in.Environment = &types.Environment{Variables: map[string]string{"1ABC": "x"}}
+		}, "ValidationException", "1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]"},
+		{"one-letter env key", func(in *lambda.CreateFunctionInput) {
+			in.Environment = &types.Environment{Variables: map[string]string{"A": "x"}}
+		}, "ValidationException", "1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]"},
+		{"reserved env keys", func(in *lambda.CreateFunctionInput) {
+			in.Environment = &types.Environment{Variables: map[string]string{"AWS_REGION": "x", "LAMBDA_TASK_ROOT": "y", "MINE": "z"}}
+		}, "InvalidParameterValueException", "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: AWS_REGION, LAMBDA_TASK_ROOT"},
+		{"env over 4KB", func(in *lambda.CreateFunctionInput) { in.Environment = &types.Environment{Variables: bigEnv} },
+			"InvalidParameterValueException", `Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {"BIG":"` + bigEnv["BIG"] + `"}`},
+		{"publish", func(in *lambda.CreateFunctionInput) { in.Publish = true },
+			"InvalidParameterValueException", "Publish is not supported yet: sluice serves only $LATEST, published versions come in a later release. Retry without Publish."},
+		{"several violations", func(in *lambda.CreateFunctionInput) {
+			in.Timeout = aws.Int32(0)
+			in.MemorySize = aws.Int32(64)
+			in.Role = aws.String("x")
+		}, "ValidationException", "3 validation errors detected: Value 'x' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: " + sluice.RolePattern + "; " +
+			"Value '0' at 'timeout' failed to satisfy constraint: Member must have value greater than or equal to 1; " +
+			"Value '64' at 'memorySize' failed to satisfy constraint: Member must have value greater than or equal to 128"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := createInput(t, "validated")
+			tt.modify(in)
+			_, err := e.client.CreateFunction(context.Background(), in)
+			wantAPIError(t, err, tt.code, tt.msg)
+			switch tt.code {
+			case "InvalidParameterValueException":
+				wantTyped[*types.InvalidParameterValueException](t, err)
+			case "ResourceNotFoundException":
+				wantTyped[*types.ResourceNotFoundException](t, err)
+			}
+		})
+	}
+	// Nothing was created, and no package was left behind.
+	if _, err := e.client.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String("validated")}); err == nil {
+		t.Error("an invalid request created the function")
+	}
+	if st := e.codeStatus(sha256Hex(makeZip(t, "validated"))); st != http.StatusNotFound {
+		t.Errorf("package of failed creates: GET status %d, want 404", st)
+	}
+}
+
+// The env limit counts names and values, not the JSON around them.
+func TestCreateFunctionEnvironmentAtLimit(t *testing.T) {
+	e := newEnv(t)
+	in := createInput(t, "env-limit")
+	in.Environment = &types.Environment{Variables: map[string]string{"BIG": strings.Repeat("x", 4093)}}
+	if _, err := e.client.CreateFunction(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGetFunction(t *testing.T) {
+	e := newEnv(t)
+	created := e.create("getme")
+	ctx := context.Background()
+	for _, name := range []string{
+		"getme",
+		"getme:$LATEST",
+		"arn:aws:lambda:us-east-1:123456789012:function:getme",
+		"123456789012:function:getme",
+		"function:getme",
+	} {
+		out, err := e.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+		if err != nil {
+			t.Fatalf("GetFunction(%s): %v", name, err)
+		}
+		if aws.ToString(out.Configuration.RevisionId) != aws.ToString(created.RevisionId) ||
+			aws.ToString(out.Configuration.CodeSha256) != aws.ToString(created.CodeSha256) ||
+			aws.ToString(out.Configuration.LastModified) != aws.ToString(created.LastModified) {
+			t.Errorf("GetFunction(%s).Configuration differs from the create response", name)
+		}
+		if aws.ToString(out.Code.RepositoryType) != "S3" {
+			t.Errorf("RepositoryType = %q", aws.ToString(out.Code.RepositoryType))
+		}
+	}
+
+	out, err := e.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("getme"), Qualifier: aws.String("$LATEST")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := aws.ToString(out.Code.Location)
+	if !strings.HasPrefix(loc, e.srv.URL+"/_sluice/code/") {
+		t.Fatalf("Location = %q", loc)
+	}
+	resp, err := http.Get(loc) // unauthenticated, like a presigned URL
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, makeZip(t, "getme")) || resp.Header.Get("Content-Type") != "application/zip" {
+		t.Errorf("GET Location: %d %s, %d bytes; want the package", resp.StatusCode, resp.Header.Get("Content-Type"), len(got))
+	}
+
+	cfg, err := e.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("getme")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(cfg.FunctionArn) != "arn:aws:lambda:us-east-1:123456789012:function:getme" || aws.ToString(cfg.RevisionId) != aws.ToString(created.RevisionId) {
+		t.Errorf("GetFunctionConfiguration = %s %s", aws.ToString(cfg.FunctionArn), aws.ToString(cfg.RevisionId))
+	}
+}
+
+func TestGetFunctionErrors(t *testing.T) {
+	e := newEnv(t)
+	e.create("exists")
+	arn := "arn:aws:lambda:us-east-1:123456789012:function:"
+	tests := []struct {
+		name, fn, qualifier string
+		code, msg           string
+	}{
+		{"unknown", "nope", "", "ResourceNotFoundException", "Function not found: " + arn + "nope"},
+		{"unknown by ARN", arn + "nope", "", "ResourceNotFoundException", "Function not found: " + arn + "nope"},
+		{"version", "exists", "1", "ResourceNotFoundException", "Function not found: " + arn + "exists:1"},
+		{"alias in name", "exists:prod", "", "ResourceNotFoundException", "Function not found: " + arn + "exists:prod"},
+		{"qualifier mismatch", "exists:$LATEST", "1", "InvalidParameterValueException", "The derived qualifier from the function name does not match the specified qualifier."},
+		{"other region", "arn:aws:lambda:ap-southeast-1:123456789012:function:exists", "", "ResourceNotFoundException", "Functions from 'ap-southeast-1' are not reachable in this region ('us-east-1')"},
+		{"other account", "arn:aws:lambda:us-east-1:210987654321:function:exists", "", "AccessDeniedException", ""},
+		{"bad name", "my-function!", "", "ValidationException", "1 validation error detected: Value 'my-function!' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: " + sluice.NamespacedFunctionNamePattern},
+		{"bad qualifier", "exists", "invalid!", "ValidationException", "1 validation error detected: Value 'invalid!' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: " + sluice.QualifierPattern},
+		{"both bad", "my-function!", "invalid!", "ValidationException", "2 validation errors detected: Value 'invalid!' at 'qualifier' ..."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var q *string
+			if tt.qualifier != "" {
+				q = aws.String(tt.qualifier)
+			}
+			_, err := e.client.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(tt.fn), Qualifier: q})
+			wantAPIError(t, err, tt.code, tt.msg)
+			_, err = e.client.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(tt.fn), Qualifier: q})
+			wantAPIError(t, err, tt.code, tt.msg)
+			if tt.code == "ResourceNotFoundException" {
+				wantTyped[*types.ResourceNotFoundException](t, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,61 @@
+package api
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+
+	"github.com/sluice-dev/sluice"
+)
+
+// ListFunctions paging.
+const (
+	defaultMaxItems = 50
+	maxMaxItems     = 10000
+)
+
+// listFunctions is ListFunctions: GET /2015-03-31/functions. Functions come
+// in name order; Marker is opaque to clients (the base64url form of the
+// last name of the previous page). FunctionVersion=ALL lists $LATEST only,
+// as there are no published versions yet; MasterRegion is ignored.
+func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, _ []byte) error {
+	query := r.URL.Query()
+	var v sluice.Violations
+	if fv := query.Get("FunctionVersion"); fv != "" && fv != "ALL" {
+		v.Add(fv, "functionVersion", "Member must satisfy enum value set: [ALL]")
+	}
+	limit := defaultMaxItems
+	if m := query.Get("MaxItems"); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil {
+			return sluice.Errorf(sluice.EInvalidParameter, "Invalid value for MaxItems: %s is not an integer", m)
+		}
+		validateRange(&n, "maxItems", 1, maxMaxItems, &v)
+		limit = n
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	after := ""
+	if m := query.Get("Marker"); m != "" {
+		b, err := base64.RawURLEncoding.DecodeString(m)
+		if err != nil || len(b) == 0 {
+			return sluice.Errorf(sluice.EInvalidParameter, "Invalid Marker: %s; pass the NextMarker of a previous ListFunctions response", m)
+		}
+		after = string(b)
+	}
+
+	fns, err := s.cfg.Store.ListFunctions(r.Context(), after, limit+1)
+	if err != nil {
+		return err
+	}
+	resp := listFunctionsResponse{Functions: make([]functionConfiguration, 0, min(len(fns), limit))}
+	if len(fns) > limit {
+		fns = fns[:limit]
+		resp.NextMarker = base64.RawURLEncoding.EncodeToString([]byte(fns[len(fns)-1].Name))
+	}
+	for _, fn := range fns {
+		resp.Functions = append(resp.Functions, configurationOf(s.cfg.Scope, fn))
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}

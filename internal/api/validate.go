@@ -1,0 +1,239 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/sluice-dev/sluice"
+)
+
+// Validation of control plane requests. Model constraints (lengths, ranges,
+// patterns, enums) are collected in sluice.Violations and reported together
+// as one ValidationException, in the order the members appear in the Lambda
+// model; semantic checks then fail one at a time with
+// InvalidParameterValueException, as Lambda does.
+
+// Patterns of the Lambda model, shown verbatim in messages.
+const (
+	handlerPattern = `[^\s]+`
+	envKeyPattern  = `[a-zA-Z]([a-zA-Z0-9_])+`
+)
+
+var (
+	handlerRE = regexp.MustCompile(`^` + handlerPattern + `$`)
+	envKeyRE  = regexp.MustCompile(`^` + envKeyPattern + `$`)
+)
+
+// Architectures.
+const (
+	defaultArchitecture = "x86_64"
+	architectureEnum    = "[x86_64, arm64]"
+)
+
+// reservedEnvKeys are the environment variables the platform sets; a
+// function may not override them.
+var reservedEnvKeys = []string{
+	"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION",
+	"AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+	"AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME",
+	"AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+	"AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+}
+
+// decodeJSON decodes a request body into v. An empty body is an empty
+// object, so that missing members are reported by validation.
+func decodeJSON(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return &sluice.Error{
+			Code:    sluice.EInvalidContent,
+			Message: "Could not parse request body into json: " + describeJSONError(err),
+			Err:     err,
+		}
+	}
+	return nil
+}
+
+// describeJSONError explains a decoding failure without naming Go types.
+func describeJSONError(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var b64 base64.CorruptInputError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("%s (at offset %d)", syntax.Error(), syntax.Offset)
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Sprintf("the body must be a JSON object, not %s", typ.Value)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("unexpected %s for member %s", typ.Value, typ.Field)
+	case errors.As(err, &b64):
+		return fmt.Sprintf("a blob member is not valid base64 (illegal data at input byte %d)", int64(b64))
+	}
+	return "malformed JSON"
+}
+
+// validateRole checks Role, which CreateFunction requires.
+func validateRole(role *string, required bool, v *sluice.Violations) {
+	switch {
+	case role == nil && required:
+		v.AddNull("role")
+	case role != nil && !sluice.ValidRole(*role):
+		v.Add(*role, "role", "Member must satisfy regular expression pattern: "+sluice.RolePattern)
+	}
+}
+
+// validateHandler checks Handler when given; whether it is required is a
+// semantic check (see requireRuntimeAndHandler).
+func validateHandler(handler *string, v *sluice.Violations) {
+	if handler == nil {
+		return
+	}
+	if len(*handler) > sluice.MaxHandlerLength {
+		v.Add(*handler, "handler", fmt.Sprintf("Member must have length less than or equal to %d", sluice.MaxHandlerLength))
+	}
+	if !handlerRE.MatchString(*handler) {
+		v.Add(*handler, "handler", "Member must satisfy regular expression pattern: "+handlerPattern)
+	}
+}
+
+func validateDescription(d *string, v *sluice.Violations) {
+	if d != nil && len(*d) > sluice.MaxDescriptionLength {
+		v.Add(*d, "description", fmt.Sprintf("Member must have length less than or equal to %d", sluice.MaxDescriptionLength))
+	}
+}
+
+// validateRange checks an optional integer member against [lo, hi].
+func validateRange(n *int, field string, lo, hi int, v *sluice.Violations) {
+	switch {
+	case n == nil:
+	case *n < lo:
+		v.Add(fmt.Sprint(*n), field, fmt.Sprintf("Member must have value greater than or equal to %d", lo))
+	case *n > hi:
+		v.Add(fmt.Sprint(*n), field, fmt.Sprintf("Member must have value less than or equal to %d", hi))
+	}
+}
+
+func validateEphemeralStorage(e *ephemeralStorageSpec, v *sluice.Violations) {
+	if e == nil {
+		return
+	}
+	if e.Size == nil {
+		v.AddNull("ephemeralStorage.size")
+		return
+	}
+	validateRange(e.Size, "ephemeralStorage.size", sluice.MinEphemeralStorage, sluice.MaxEphemeralStorage, v)
+}
+
+// validateArchitectures checks Architectures when given (nil means not
+// given): exactly one of x86_64 and arm64.
+func validateArchitectures(archs []string, v *sluice.Violations) {
+	if archs == nil {
+		return
+	}
+	value := "[" + strings.Join(archs, ", ") + "]"
+	switch {
+	case len(archs) == 0:
+		v.Add(value, "architectures", "Member must have length greater than or equal to 1")
+	case len(archs) > 1:
+		v.Add(value, "architectures", "Member must have length less than or equal to 1")
+	case archs[0] != "x86_64" && archs[0] != "arm64":
+		v.Add(value, "architectures", "Member must satisfy constraint: [Member must satisfy enum value set: "+architectureEnum+", Member must not be null]")
+	}
+}
+
+// validateEnvironmentKeys checks the variable names. Like Lambda, the
+// message does not repeat the variables, which may be secrets.
+func validateEnvironmentKeys(env *environment, v *sluice.Violations) {
+	if env == nil {
+		return
+	}
+	for k := range env.Variables {
+		if !envKeyRE.MatchString(k) {
+			*v = append(*v, "Value at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: "+envKeyPattern+"]")
+			return
+		}
+	}
+}
+
+// checkEnvironment applies the semantic limits of environment variables:
+// no reserved names, at most 4 KB in total (the sum of the lengths of the
+// names and values).
+func checkEnvironment(vars map[string]string) error {
+	var reserved []string
+	size := 0
+	for k, val := range vars {
+		if slices.Contains(reservedEnvKeys, k) {
+			reserved = append(reserved, k)
+		}
+		size += len(k) + len(val)
+	}
+	if len(reserved) > 0 {
+		sort.Strings(reserved)
+		return sluice.Errorf(sluice.EInvalidParameter, "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", strings.Join(reserved, ", "))
+	}
+	if size > sluice.MaxEnvironmentBytes {
+		measured, _ := marshalJSON(vars) // sorted keys, compact
+		return sluice.Errorf(sluice.EInvalidParameter, "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %s", measured)
+	}
+	return nil
+}
+
+// checkRuntime rejects runtimes sluice cannot run.
+func checkRuntime(runtime string) error {
+	if slices.Contains(sluice.SupportedRuntimes, runtime) {
+		return nil
+	}
+	return sluice.Errorf(sluice.EInvalidParameter, "The runtime parameter of %s is not supported by sluice; supported runtimes: %s", runtime, strings.Join(sluice.SupportedRuntimes, ", "))
+}
+
+// checkPackageType rejects image packages.
+func checkPackageType(pt *string) error {
+	if pt == nil || *pt == "Zip" {
+		return nil
+	}
+	return sluice.Errorf(sluice.EInvalidParameter, "The package type %s is not supported by sluice; only Zip packages are", *pt)
+}
+
+// checkPublish rejects Publish=true: sluice has only $LATEST so far.
+func checkPublish(publish *bool) error {
+	if publish == nil || !*publish {
+		return nil
+	}
+	return sluice.Errorf(sluice.EInvalidParameter, "Publish is not supported yet: sluice serves only $LATEST, published versions come in a later release. Retry without Publish.")
+}
+
+// checkCodeSource requires an inline ZipFile: sluice does not fetch code
+// from S3 or container registries.
+func checkCodeSource(zip []byte, s3Bucket, s3Key, s3Version, imageURI *string) error {
+	if s3Bucket != nil || s3Key != nil || s3Version != nil || imageURI != nil {
+		return sluice.Errorf(sluice.EInvalidParameter, "sluice accepts only Code.ZipFile for now: S3Bucket, S3Key, S3ObjectVersion and ImageUri are not supported")
+	}
+	if len(zip) == 0 {
+		return sluice.Errorf(sluice.EInvalidParameter, "Please provide a source for function code.")
+	}
+	if len(zip) > sluice.MaxZipSize {
+		return sluice.Errorf(sluice.EEntityTooLarge, "Zipped deployment packages must be smaller than %d bytes when uploaded directly; this one has %d bytes", sluice.MaxZipSize, len(zip))
+	}
+	return nil
+}
+
+// cloneEnv returns a copy of vars, nil when empty.
+func cloneEnv(vars map[string]string) map[string]string {
+	if len(vars) == 0 {
+		return nil
+	}
+	c := make(map[string]string, len(vars))
+	for k, val := range vars {
+		c[k] = val
+	}
+	return c
+}

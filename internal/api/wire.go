@@ -1,0 +1,200 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"time"
+
+	"github.com/sluice-dev/sluice"
+)
+
+// JSON request and response bodies of the control plane, member for member
+// as the AWS SDKs send and read them (restJson1, Lambda 2015-03-31).
+// Request members are pointers so that "absent" and "zero" differ; members
+// sluice does not know are ignored, as AWS ignores unknown members.
+
+// createFunctionRequest is the body of CreateFunction.
+type createFunctionRequest struct {
+	FunctionName     *string               `json:"FunctionName"`
+	Runtime          *string               `json:"Runtime"`
+	Role             *string               `json:"Role"`
+	Handler          *string               `json:"Handler"`
+	Code             *functionCode         `json:"Code"`
+	Description      *string               `json:"Description"`
+	Timeout          *int                  `json:"Timeout"`
+	MemorySize       *int                  `json:"MemorySize"`
+	Publish          *bool                 `json:"Publish"`
+	PackageType      *string               `json:"PackageType"`
+	Environment      *environment          `json:"Environment"`
+	Architectures    []string              `json:"Architectures"`
+	EphemeralStorage *ephemeralStorageSpec `json:"EphemeralStorage"`
+}
+
+// functionCode is the Code member of CreateFunction. ZipFile is base64 in
+// JSON, which encoding/json decodes into []byte.
+type functionCode struct {
+	ZipFile         []byte  `json:"ZipFile"`
+	S3Bucket        *string `json:"S3Bucket"`
+	S3Key           *string `json:"S3Key"`
+	S3ObjectVersion *string `json:"S3ObjectVersion"`
+	ImageURI        *string `json:"ImageUri"`
+}
+
+// updateFunctionCodeRequest is the body of UpdateFunctionCode.
+type updateFunctionCodeRequest struct {
+	ZipFile         []byte   `json:"ZipFile"`
+	S3Bucket        *string  `json:"S3Bucket"`
+	S3Key           *string  `json:"S3Key"`
+	S3ObjectVersion *string  `json:"S3ObjectVersion"`
+	ImageURI        *string  `json:"ImageUri"`
+	Publish         *bool    `json:"Publish"`
+	DryRun          *bool    `json:"DryRun"`
+	RevisionID      *string  `json:"RevisionId"`
+	Architectures   []string `json:"Architectures"`
+}
+
+// updateFunctionConfigurationRequest is the body of
+// UpdateFunctionConfiguration.
+type updateFunctionConfigurationRequest struct {
+	Role             *string               `json:"Role"`
+	Handler          *string               `json:"Handler"`
+	Description      *string               `json:"Description"`
+	Timeout          *int                  `json:"Timeout"`
+	MemorySize       *int                  `json:"MemorySize"`
+	Environment      *environment          `json:"Environment"`
+	Runtime          *string               `json:"Runtime"`
+	RevisionID       *string               `json:"RevisionId"`
+	EphemeralStorage *ephemeralStorageSpec `json:"EphemeralStorage"`
+}
+
+type environment struct {
+	Variables map[string]string `json:"Variables"`
+}
+
+type ephemeralStorageSpec struct {
+	Size *int `json:"Size"`
+}
+
+// functionConfiguration is the FunctionConfiguration shape, the response of
+// most control plane operations.
+type functionConfiguration struct {
+	FunctionName     string              `json:"FunctionName"`
+	FunctionArn      string              `json:"FunctionArn"`
+	Runtime          string              `json:"Runtime"`
+	Role             string              `json:"Role"`
+	Handler          string              `json:"Handler"`
+	CodeSize         int64               `json:"CodeSize"`
+	Description      string              `json:"Description"`
+	Timeout          int                 `json:"Timeout"`
+	MemorySize       int                 `json:"MemorySize"`
+	LastModified     string              `json:"LastModified"`
+	CodeSha256       string              `json:"CodeSha256"`
+	Version          string              `json:"Version"`
+	Environment      *environmentOut     `json:"Environment,omitempty"`
+	TracingConfig    tracingConfig       `json:"TracingConfig"`
+	RevisionID       string              `json:"RevisionId"`
+	State            string              `json:"State"`
+	StateReason      string              `json:"StateReason,omitempty"`
+	StateReasonCode  string              `json:"StateReasonCode,omitempty"`
+	LastUpdateStatus string              `json:"LastUpdateStatus"`
+	PackageType      string              `json:"PackageType"`
+	Architectures    []string            `json:"Architectures"`
+	EphemeralStorage ephemeralStorageOut `json:"EphemeralStorage"`
+	LoggingConfig    loggingConfig       `json:"LoggingConfig"`
+	SnapStart        snapStart           `json:"SnapStart"`
+}
+
+type environmentOut struct {
+	Variables map[string]string `json:"Variables"`
+}
+
+type tracingConfig struct {
+	Mode string `json:"Mode"`
+}
+
+type ephemeralStorageOut struct {
+	Size int `json:"Size"`
+}
+
+type loggingConfig struct {
+	LogFormat string `json:"LogFormat"`
+	LogGroup  string `json:"LogGroup"`
+}
+
+type snapStart struct {
+	ApplyOn            string `json:"ApplyOn"`
+	OptimizationStatus string `json:"OptimizationStatus"`
+}
+
+// getFunctionResponse is the response of GetFunction.
+type getFunctionResponse struct {
+	Configuration functionConfiguration `json:"Configuration"`
+	Code          codeLocation          `json:"Code"`
+}
+
+type codeLocation struct {
+	RepositoryType string `json:"RepositoryType"`
+	Location       string `json:"Location"`
+}
+
+// listFunctionsResponse is the response of ListFunctions.
+type listFunctionsResponse struct {
+	Functions  []functionConfiguration `json:"Functions"`
+	NextMarker string                  `json:"NextMarker,omitempty"`
+}
+
+// lastModifiedLayout is Lambda's LastModified format,
+// e.g. "2026-11-24T20:07:30.123+0000".
+const lastModifiedLayout = "2006-01-02T15:04:05.000-0700"
+
+// configurationOf renders fn in the Lambda wire shape.
+func configurationOf(scope sluice.Scope, fn *sluice.Function) functionConfiguration {
+	c := functionConfiguration{
+		FunctionName:     fn.Name,
+		FunctionArn:      scope.FunctionARN(fn.Name),
+		Runtime:          fn.Runtime,
+		Role:             fn.Role,
+		Handler:          fn.Handler,
+		CodeSize:         fn.CodeSize,
+		Description:      fn.Description,
+		Timeout:          fn.Timeout,
+		MemorySize:       fn.MemorySize,
+		LastModified:     fn.LastModified.UTC().Format(lastModifiedLayout),
+		CodeSha256:       codeSHA256(fn.CodeSHA256),
+		Version:          sluice.LatestVersion,
+		TracingConfig:    tracingConfig{Mode: "PassThrough"},
+		RevisionID:       fn.RevisionID,
+		State:            fn.State,
+		StateReason:      fn.StateReason,
+		StateReasonCode:  fn.StateReasonCode,
+		LastUpdateStatus: fn.LastUpdateStatus,
+		PackageType:      "Zip",
+		Architectures:    fn.Architectures,
+		EphemeralStorage: ephemeralStorageOut{Size: fn.EphemeralStorage},
+		LoggingConfig:    loggingConfig{LogFormat: "Text", LogGroup: "/aws/lambda/" + fn.Name},
+		SnapStart:        snapStart{ApplyOn: "None", OptimizationStatus: "Off"},
+	}
+	if len(fn.Environment) > 0 {
+		c.Environment = &environmentOut{Variables: fn.Environment}
+	}
+	if c.Architectures == nil {
+		c.Architectures = []string{defaultArchitecture}
+	}
+	return c
+}
+
+// codeSHA256 turns the hex digest the store keeps into the base64 form of
+// CodeSha256 on the wire.
+func codeSHA256(hexSum string) string {
+	b, err := hex.DecodeString(hexSum)
+	if err != nil {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// lastModified is the LastModified of a write at now: Lambda's format keeps
+// milliseconds, so the stored time does too.
+func lastModified(now time.Time) time.Time {
+	return now.UTC().Truncate(time.Millisecond)
+}
