@@ -1,0 +1,97 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sluice-dev/sluice"
+	"github.com/sluice-dev/sluice/internal/artifacts"
+	"github.com/sluice-dev/sluice/internal/bolt"
+	"github.com/sluice-dev/sluice/internal/sigv4"
+)
+
+// nopInvoker refuses to run anything: the fuzz targets stop at validation.
+type nopInvoker struct{}
+
+func (nopInvoker) Invoke(context.Context, sluice.InvokeRequest) (sluice.Output, error) {
+	return nil, sluice.Errorf(sluice.EServiceUnavailable, "not in this test")
+}
+func (nopInvoker) InvokeAsync(sluice.InvokeRequest) error { return nil }
+func (nopInvoker) Retire(string)                          {}
+
+func fuzzServer(f *testing.F) *Server {
+	dir := f.TempDir()
+	store, err := bolt.Open(filepath.Join(dir, "db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { store.Close() })
+	code, err := artifacts.Open(filepath.Join(dir, "code"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	return New(Config{
+		Scope: sluice.Scope{Region: "us-east-1", Account: "000000000000"},
+		Store: store, Code: code, Invoker: nopInvoker{},
+		Verifier: &sigv4.Verifier{Secret: sigv4.StaticCredentials("test", "test")},
+		Logger:   slog.New(slog.DiscardHandler),
+	})
+}
+
+// FuzzRequestJSON feeds arbitrary JSON bodies to the control-plane
+// operations and the invoke payload check (SigV4 aside): every answer must
+// be a success or a rendered Lambda error, never a panic or a 500.
+func FuzzRequestJSON(f *testing.F) {
+	s := fuzzServer(f)
+	f.Add(0, "f", []byte(`{"FunctionName":"f","Runtime":"provided.al2023","Handler":"h","Role":"arn:aws:iam::000000000000:role/x","Code":{"ZipFile":"UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="}}`))
+	f.Add(0, "f", []byte(`{"FunctionName":"f","Timeout":-1,"MemorySize":1e99,"Environment":{"Variables":{"AWS_REGION":"x"}},"Architectures":["a","b"]}`))
+	f.Add(1, "f", []byte(`{"Timeout":900,"Environment":{"Variables":{}},"EphemeralStorage":{"Size":512},"RevisionId":"x"}`))
+	f.Add(2, "f", []byte(`{"ZipFile":null,"Publish":true,"DryRun":true}`))
+	f.Add(3, "arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Af", []byte(`{"a":[1,2,{"b":"\u0000"}]}`))
+	f.Add(3, "f", []byte("\xff\xfe"))
+	f.Fuzz(func(t *testing.T, op int, name string, body []byte) {
+		if strings.ContainsAny(name, "/?# \r\n\t") || name == "" {
+			return
+		}
+		var method, path string
+		var h handlerFunc
+		switch op & 3 {
+		case 0:
+			method, path, h = "POST", "/2015-03-31/functions", s.createFunction
+		case 1:
+			method, path, h = "PUT", "/2015-03-31/functions/"+name+"/configuration", s.updateFunctionConfiguration
+		case 2:
+			method, path, h = "PUT", "/2015-03-31/functions/"+name+"/code", s.updateFunctionCode
+		case 3:
+			method, path, h = "POST", "/2015-03-31/functions/"+name+"/invocations", s.invoke
+		}
+		r, err := http.NewRequest(method, "http://sluice"+path, bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		mux := http.NewServeMux()
+		mux.Handle("POST /2015-03-31/functions", s.wrapUnsigned(h))
+		mux.Handle("PUT /2015-03-31/functions/{name}/configuration", s.wrapUnsigned(h))
+		mux.Handle("PUT /2015-03-31/functions/{name}/code", s.wrapUnsigned(h))
+		mux.Handle("POST /2015-03-31/functions/{name}/invocations", s.wrapUnsigned(h))
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		if w.Code >= 500 && w.Code != http.StatusBadGateway && w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("%s %s %q: status %d body %s", method, path, body, w.Code, w.Body)
+		}
+		if w.Code >= 400 && w.Header().Get(headerErrorType) == "" {
+			t.Fatalf("error without X-Amzn-ErrorType: %d %s", w.Code, w.Body)
+		}
+	})
+}
+
+// wrapUnsigned is wrap without SigV4, for fuzzing the layers behind it.
+func (s *Server) wrapUnsigned(h handlerFunc) http.Handler {
+	return s.wrap(operation{name: "Fuzz", maxBody: maxControlBody, tooLarge: sluice.EEntityTooLarge, public: true}, h)
+}
