@@ -16,6 +16,7 @@ const module = "github.com/sluice-dev/sluice"
 var allowed = map[string][]string{
 	"":                      {},
 	"cmd/sluice":            {"", "internal/api", "internal/invoke", "internal/pool", "internal/sandbox", "internal/bolt", "internal/artifacts", "internal/sigv4"},
+	"cmd/sluicebench":       {"", "internal/eventstream", "internal/lambdaclient"},
 	"internal/api":          {"", "internal/artifacts", "internal/sigv4", "internal/eventstream"},
 	"internal/invoke":       {"", "internal/pool", "internal/sandbox"},
 	"internal/pool":         {""},

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	// The benchmark re-executes its own binary as the relay; under go test
+	// that binary is this test binary.
+	if bootstrap := os.Getenv(relayEnv); bootstrap != "" {
+		os.Exit(relayMain(bootstrap))
+	}
+	os.Exit(m.Run())
+}
+
+// TestBenchSmoke runs the whole benchmark with tiny sizes and checks that
+// every row is there with positive figures. It asserts nothing about speed.
+func TestBenchSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs sluice and the relay")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var stdout bytes.Buffer
+	args := []string{"-n", "20", "-mb", "8", "-cold", "2", "-ttfb", "3", "-warmup", "3", "-runs", "3", "-json"}
+	if err := run(ctx, args, &stdout, testLog{t}); err != nil {
+		t.Fatalf("run: %v\nstdout:\n%s", err, stdout.String())
+	}
+	out := strings.TrimSpace(stdout.String())
+	t.Logf("output:\n%s", out)
+
+	lines := strings.Split(out, "\n")
+	var rep report
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rep); err != nil {
+		t.Fatalf("last line is not the JSON report: %v", err)
+	}
+	markdown := strings.Join(lines[:len(lines)-1], "\n")
+	if !strings.Contains(markdown, "`go run ./cmd/sluicebench "+strings.Join(args, " ")+"`") {
+		t.Errorf("the table does not show the command")
+	}
+	want := []string{
+		"warm_invoke_p50", "warm_invoke_p99", "warm_invoke_mean",
+		"stream_ttfb_p50", "stream_ttfb_p99",
+		"throughput_run1", "throughput_median",
+		"cold_start_p50",
+	}
+	rows := map[string]row{}
+	for _, r := range rep.Rows {
+		rows[r.Key] = r
+	}
+	for _, key := range want {
+		r, ok := rows[key]
+		if !ok {
+			t.Errorf("no row %s", key)
+			continue
+		}
+		if !(r.Sluice > 0 && r.Baseline > 0 && r.Ratio > 0) {
+			t.Errorf("row %s: sluice %v, baseline %v, ratio %v; want all positive", key, r.Sluice, r.Baseline, r.Ratio)
+		}
+		if !strings.Contains(markdown, "\n| "+r.Metric+" | ") {
+			t.Errorf("row %s (%q) is not in the Markdown table", key, r.Metric)
+		}
+	}
+	if len(rep.Rows) != len(want) {
+		t.Errorf("%d rows, want %d", len(rep.Rows), len(want))
+	}
+	for side, runs := range rep.ThroughputRuns {
+		if len(runs) != 3 {
+			t.Errorf("%s: %d throughput runs, want 3", side, len(runs))
+		}
+	}
+	if rep.Machine.NumCPU <= 0 || rep.Machine.GoVersion == "" || rep.Machine.GOOS == "" {
+		t.Errorf("machine info missing: %+v", rep.Machine)
+	}
+}
+
+// testLog sends the benchmark's progress to t.Log.
+type testLog struct{ t *testing.T }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}

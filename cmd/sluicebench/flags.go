@@ -1,0 +1,52 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/sluice-dev/sluice"
+)
+
+// config is what the flags say.
+type config struct {
+	n      int  // warm Invoke calls
+	ttfb   int  // streaming calls for time to first byte
+	mb     int  // MiB of the throughput stream
+	runs   int  // throughput runs
+	cold   int  // cold starts (functions created)
+	warmup int  // warm-up calls per side and measurement
+	json   bool // also print one line of JSON
+}
+
+// maxMB is the largest stream sluice relays: Lambda's 200 MiB response
+// stream limit (sluice.MaxStreamedResponse). Beyond it sluice ends the stream
+// with Function.ResponseSizeTooLarge.
+const maxMB = sluice.MaxStreamedResponse >> 20
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("sluicebench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&c.n, "n", 1000, "warm Invoke calls (echo, small payload)")
+	fs.IntVar(&c.ttfb, "ttfb", 200, `InvokeWithResponseStream calls of "stream" {"chunks":2,"pauseMs":200} for time to first byte`)
+	fs.IntVar(&c.mb, "mb", maxMB, fmt.Sprintf("MiB of the throughput stream (at most %d, Lambda's stream limit)", maxMB))
+	fs.IntVar(&c.runs, "runs", 3, "throughput runs (the median is reported)")
+	fs.IntVar(&c.cold, "cold", 20, "cold starts: functions created, then invoked once each")
+	fs.IntVar(&c.warmup, "warmup", 50, "warm-up calls per side before each measurement")
+	fs.BoolVar(&c.json, "json", false, "also print the results as one line of JSON (the last line of stdout)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	switch {
+	case c.n < 1, c.ttfb < 1, c.runs < 1, c.cold < 1, c.warmup < 0:
+		return c, errors.New("-n, -ttfb, -runs and -cold must be at least 1, -warmup at least 0")
+	case c.mb < 1 || c.mb > maxMB:
+		return c, fmt.Errorf("-mb must be between 1 and %d (Lambda's response stream limit, which sluice enforces)", maxMB)
+	}
+	return c, nil
+}

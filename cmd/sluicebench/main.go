@@ -1,0 +1,101 @@
+// Command sluicebench measures sluice beside a minimal relay, in one run:
+//
+//	go run ./cmd/sluicebench [-n 1000] [-ttfb 200] [-mb 200] [-runs 3] [-cold 20] [-warmup 50] [-json]
+//
+// It builds internal/testfunction (the `bootstrap` every measurement runs)
+// and ./cmd/sluice into a temporary directory, starts the real sluice binary
+// (`sluice serve --listen 127.0.0.1:0`) and the baseline relay (relay.go, the
+// same benchmark binary re-executed) as child processes, and drives both with
+// the same aws-sdk-go-v2 client (internal/lambdaclient), one call at a time,
+// the two sides taking turns call by call:
+//
+//   - warm Invoke latency of "echo" (p50, p99, mean over -n calls),
+//   - InvokeWithResponseStream time to first byte of "stream" with
+//     {"chunks":2,"pauseMs":200}: call start to the first PayloadChunk
+//     (p50, p99 over -ttfb calls),
+//   - throughput of one -mb MiB stream of "big" (first run and median of
+//     -runs; at most 200 MiB, Lambda's stream limit, which sluice enforces).
+//     While "big" answers JSON instead of streaming (see largeStream), the
+//     same bytes come from "stream" with 64 KiB chunks and no pause,
+//   - cold start: the first Invoke of each of -cold freshly created functions
+//     (median); the relay's figure is fork/exec of the bootstrap until its
+//     first GET /next.
+//
+// It prints a Markdown table (sluice, baseline, difference, ratio) and with
+// -json also one line of JSON as the last line of stdout. Progress goes to
+// stderr. It must run inside this module (it calls `go build`).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	if bootstrap := os.Getenv(relayEnv); bootstrap != "" {
+		os.Exit(relayMain(bootstrap))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluicebench:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole benchmark; args are the command-line flags.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "sluicebench: "+format+"\n", a...) }
+
+	dir, err := os.MkdirTemp("", "sluicebench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	progress("building internal/testfunction and cmd/sluice")
+	bins, err := build(ctx, dir)
+	if err != nil {
+		return err
+	}
+
+	sl, err := startSluice(ctx, bins, dir, cfg)
+	if err != nil {
+		return err
+	}
+	defer sl.stop()
+	rl, err := startRelay(ctx, bins, dir)
+	if err != nil {
+		return err
+	}
+	defer rl.stop()
+	progress("sluice on %s, relay on %s", sl.url, rl.url)
+
+	res, err := measure(ctx, cfg, []*target{sl.sluiceTarget(bins.zip), rl.relayTarget()}, progress)
+	if err != nil {
+		return fmt.Errorf("%w\n%s%s", err, sl.logTail(), rl.logTail())
+	}
+	if err := sl.stop(); err != nil {
+		return fmt.Errorf("stopping sluice: %w\n%s", err, sl.logTail())
+	}
+	if err := rl.stop(); err != nil {
+		return fmt.Errorf("stopping relay: %w\n%s", err, rl.logTail())
+	}
+	rep := newReport(cfg, args, res)
+	if err := rep.markdown(stdout); err != nil {
+		return err
+	}
+	if cfg.json {
+		return rep.writeJSON(stdout)
+	}
+	return nil
+}

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/sluice-dev/sluice/internal/lambdaclient"
+)
+
+// Functions every side runs; a function's handler is its name up to the first "-".
+const (
+	fnEcho   = "echo"
+	fnStream = "stream"
+	fnBig    = "big"
+)
+
+// echoPayload is the small payload of the warm Invoke measurement.
+var echoPayload = []byte(`{"hello":"world","n":42}`)
+
+// ttfbPayload is the TTFB measurement's event: one small chunk, a 200 ms
+// pause, one more chunk.
+var ttfbPayload = []byte(`{"chunks":2,"pauseMs":200}`)
+
+// ttfbWant is what that stream carries.
+const ttfbWant = "chunk-0\nchunk-1\n"
+
+// sideResult holds the samples of one side.
+type sideResult struct {
+	warm []time.Duration // warm Invoke latency
+	ttfb []time.Duration // call start → first PayloadChunk
+	mibs []float64       // throughput of each large stream, MiB/s
+	// cold is the cold-start figure: the first Invoke of a new function for
+	// sluice; fork/exec of the bootstrap until its first GET /next for the
+	// relay.
+	cold []time.Duration
+	// coldInvoke is the client-measured first Invoke of each new function.
+	coldInvoke []time.Duration
+}
+
+// results are the samples of every side.
+type results struct {
+	sides       map[string]*sideResult // by target name
+	largeStream string                 // the function and event of the throughput stream
+}
+
+// measure runs every measurement on every target, one call at a time. The
+// targets take turns call by call, so that both see the same machine (other
+// load, CPU frequency, page cache) over the run.
+func measure(ctx context.Context, cfg config, targets []*target, progress func(string, ...any)) (*results, error) {
+	res := &results{sides: map[string]*sideResult{}}
+	for _, t := range targets {
+		res.sides[t.name] = &sideResult{}
+		for _, fn := range []string{fnEcho, fnStream, fnBig} {
+			if err := t.create(ctx, fn, fn); err != nil {
+				return nil, fmt.Errorf("%s: creating %s: %w", t.name, fn, err)
+			}
+		}
+	}
+	// turns runs f n times on every target, taking turns (and turns about
+	// who goes first).
+	turns := func(what string, n int, f func(*target, *sideResult) error) error {
+		order := slices.Clone(targets)
+		for range n {
+			for _, t := range order {
+				if err := f(t, res.sides[t.name]); err != nil {
+					return fmt.Errorf("%s: %s: %w", t.name, what, err)
+				}
+			}
+			slices.Reverse(order)
+		}
+		return nil
+	}
+
+	progress("warm Invoke: %d warm-up + %d calls per side", cfg.warmup, cfg.n)
+	err := turns("warm-up", cfg.warmup, func(t *target, _ *sideResult) error {
+		_, err := invokeOnce(ctx, t.client, fnEcho, echoPayload)
+		return err
+	})
+	if err == nil {
+		err = turns("warm Invoke", cfg.n, func(t *target, r *sideResult) error {
+			d, err := invokeOnce(ctx, t.client, fnEcho, echoPayload)
+			r.warm = append(r.warm, d)
+			return err
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	progress("streaming TTFB: %d warm-up + %d calls per side, each at least 200 ms", cfg.warmup, cfg.ttfb)
+	err = turns("warm-up", cfg.warmup, func(t *target, _ *sideResult) error {
+		// the same function and environment, without the pause
+		_, err := streamOnce(ctx, t.client, fnStream, []byte(`{"chunks":2,"pauseMs":0}`), int64(len(ttfbWant)))
+		return err
+	})
+	if err == nil {
+		err = turns("streaming TTFB", cfg.ttfb, func(t *target, r *sideResult) error {
+			s, err := streamOnce(ctx, t.client, fnStream, ttfbPayload, int64(len(ttfbWant)))
+			r.ttfb = append(r.ttfb, s.first)
+			return err
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	fn, payload, err := largeStream(ctx, targets[0], cfg.mb)
+	if err != nil {
+		return nil, err
+	}
+	res.largeStream = fmt.Sprintf("%s %s", fn, payload)
+	progress("throughput: %d × %d MiB stream per side (%s)", cfg.runs, cfg.mb, res.largeStream)
+	err = turns("warm-up", min(cfg.warmup, 3), func(t *target, _ *sideResult) error {
+		warm := fmt.Appendf(nil, `{"mb":1,"chunks":16,"size":%d}`, 64<<10) // 1 MiB from either handler
+		_, err := streamOnce(ctx, t.client, fn, warm, 1<<20)
+		return err
+	})
+	if err == nil {
+		err = turns("throughput", cfg.runs, func(t *target, r *sideResult) error {
+			want := int64(cfg.mb) << 20
+			s, err := streamOnce(ctx, t.client, fn, payload, want)
+			r.mibs = append(r.mibs, float64(want)/(1<<20)/s.total.Seconds())
+			return err
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	progress("cold start: %d new functions per side", cfg.cold)
+	names := make([]string, cfg.cold)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-cold-%03d", fnEcho, i)
+	}
+	for _, t := range targets {
+		for _, name := range names {
+			if err := t.create(ctx, name, fnEcho); err != nil {
+				return nil, fmt.Errorf("%s: creating %s: %w", t.name, name, err)
+			}
+		}
+	}
+	err = turns("cold start", cfg.cold, func(t *target, r *sideResult) error {
+		d, err := invokeOnce(ctx, t.client, names[len(r.coldInvoke)], echoPayload)
+		r.coldInvoke = append(r.coldInvoke, d)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range targets {
+		r := res.sides[t.name]
+		r.cold = r.coldInvoke
+		if t.initTimes == nil {
+			continue
+		}
+		init, err := t.initTimes(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: init times: %w", t.name, err)
+		}
+		r.cold = nil
+		for _, name := range names {
+			d, ok := init[name]
+			if !ok {
+				return nil, fmt.Errorf("%s: no init time for %s", t.name, name)
+			}
+			r.cold = append(r.cold, d)
+		}
+	}
+	return res, nil
+}
+
+// largeStream returns the function and event that stream mb MiB as fast as
+// the function can: "big" {"mb":N}, or, where "big" does not stream (the
+// aws-lambda-go of internal/testfunction sends an *io.LimitedReader as its
+// JSON, {"R":{},"N":...}), "stream" with N*16 chunks of 64 KiB and no pause.
+// It asks t once with 1 MiB.
+func largeStream(ctx context.Context, t *target, mb int) (fn string, payload []byte, err error) {
+	if _, err := streamOnce(ctx, t.client, fnBig, []byte(`{"mb":1}`), 1<<20); err == nil {
+		return fnBig, fmt.Appendf(nil, `{"mb":%d}`, mb), nil
+	} else if !errors.Is(err, errShortStream) {
+		return "", nil, fmt.Errorf("%s: %s: %w", t.name, fnBig, err)
+	}
+	return fnStream, fmt.Appendf(nil, `{"chunks":%d,"pauseMs":0,"size":%d}`, mb*16, 64<<10), nil
+}
+
+// errShortStream is the error of a stream of the wrong length.
+var errShortStream = errors.New("stream of the wrong length")
+
+// invokeOnce runs one Invoke and checks that it echoed the payload.
+func invokeOnce(ctx context.Context, c *lambda.Client, fn string, payload []byte) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, lambdaclient.DefaultTimeout)
+	defer cancel()
+	start := time.Now()
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(fn), Payload: payload})
+	d := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	if out.FunctionError != nil {
+		return 0, fmt.Errorf("function error %s: %s", aws.ToString(out.FunctionError), out.Payload)
+	}
+	if !jsonEqual(out.Payload, payload) {
+		return 0, fmt.Errorf("payload %q, want %q", out.Payload, payload)
+	}
+	return d, nil
+}
+
+func jsonEqual(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return bytes.Equal(xa, ya)
+}
+
+// streamSample is one InvokeWithResponseStream as the client saw it.
+type streamSample struct {
+	first time.Duration // call start → first PayloadChunk received
+	total time.Duration // call start → InvokeComplete received
+}
+
+// streamOnce runs one InvokeWithResponseStream, reads every event and
+// checks that want bytes arrived and the stream ended with a clean
+// InvokeComplete.
+func streamOnce(ctx context.Context, c *lambda.Client, fn string, payload []byte, want int64) (streamSample, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	var s streamSample
+	start := time.Now()
+	out, err := c.InvokeWithResponseStream(ctx, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String(fn), Payload: payload})
+	if err != nil {
+		return s, err
+	}
+	stream := out.GetStream()
+	defer stream.Close()
+	var n int64
+	completed := false
+	for ev := range stream.Events() {
+		switch v := ev.(type) {
+		case *types.InvokeWithResponseStreamResponseEventMemberPayloadChunk:
+			if n == 0 {
+				s.first = time.Since(start)
+			}
+			n += int64(len(v.Value.Payload))
+		case *types.InvokeWithResponseStreamResponseEventMemberInvokeComplete:
+			s.total = time.Since(start)
+			if code := aws.ToString(v.Value.ErrorCode); code != "" {
+				return s, fmt.Errorf("InvokeComplete error %s: %s", code, aws.ToString(v.Value.ErrorDetails))
+			}
+			completed = true
+		default:
+			return s, fmt.Errorf("unexpected event %T", ev)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		return s, err
+	}
+	switch {
+	case !completed:
+		return s, errors.New("stream ended without InvokeComplete")
+	case n != want:
+		return s, fmt.Errorf("%w: %d bytes, want %d", errShortStream, n, want)
+	}
+	return s, nil
+}
+
+// percentile is the q-quantile (0 ≤ q ≤ 1) of d, interpolated linearly
+// between the closest ranks (q = 0.5 is the median).
+func percentile(d []time.Duration, q float64) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	r := q * float64(len(s)-1)
+	i := int(r)
+	if i+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[i] + time.Duration((r-float64(i))*float64(s[i+1]-s[i]))
+}
+
+func mean(d []time.Duration) time.Duration {
+	var sum time.Duration
+	for _, x := range d {
+		sum += x
+	}
+	return sum / time.Duration(len(d))
+}
+
+func medianFloat(f []float64) float64 {
+	s := slices.Clone(f)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
