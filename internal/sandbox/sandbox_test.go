@@ -1,0 +1,294 @@
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluice-dev/sluice"
+)
+
+// The test binary doubles as a scripted Lambda runtime (the os/exec test
+// pattern): Start runs <code dir>/bootstrap, a symlink to this binary, with
+// SLUICE_TEST_RUNTIME set in the function's environment.
+func TestMain(m *testing.M) {
+	if os.Getenv("SLUICE_TEST_RUNTIME") != "" {
+		fakeRuntime(os.Getenv("AWS_LAMBDA_RUNTIME_API"), os.Getenv("_HANDLER"))
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// fakeRuntime speaks the Runtime API over plain HTTP.
+func fakeRuntime(api, handler string) {
+	base := "http://" + api + "/2018-06-01/runtime"
+	if handler == "initerror" {
+		req, _ := http.NewRequest("POST", base+"/init/error", strings.NewReader(`{"errorType":"Runtime.TestInit","errorMessage":"cannot start"}`))
+		req.Header.Set("Lambda-Runtime-Function-Error-Type", "Runtime.TestInit")
+		http.DefaultClient.Do(req)
+		os.Exit(1)
+	}
+	for {
+		resp, err := http.Get(base + "/invocation/next")
+		if err != nil {
+			os.Exit(3)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
+		post := func(path, body string, hdr ...string) int {
+			req, _ := http.NewRequest("POST", base+"/invocation/"+path, strings.NewReader(body))
+			for i := 0; i+1 < len(hdr); i += 2 {
+				req.Header.Set(hdr[i], hdr[i+1])
+			}
+			r, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return -1
+			}
+			r.Body.Close()
+			return r.StatusCode
+		}
+		switch handler {
+		case "logs":
+			fmt.Println("stdout of " + id)
+			fmt.Fprintln(os.Stderr, "stderr of "+id)
+			post(id+"/response", "ok")
+		case "badmode":
+			post(id+"/response", "x", "Lambda-Runtime-Function-Response-Mode", "sideways")
+		case "wrongid":
+			code := post("not-"+id+"/response", "x")
+			post(id+"/response", fmt.Sprint(code))
+		case "truncate":
+			// A streaming response whose connection ends before the
+			// terminating chunk: no trailers, no end.
+			c, err := net.Dial("tcp", api)
+			if err != nil {
+				os.Exit(4)
+			}
+			fmt.Fprintf(c, "POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nLambda-Runtime-Function-Response-Mode: streaming\r\n\r\n5\r\nhello\r\n", id)
+			time.Sleep(100 * time.Millisecond)
+			c.Close()
+		case "streamtrailer":
+			// What the Node.js runtime sends for a streaming handler that throws.
+			pr, pw := io.Pipe()
+			req, _ := http.NewRequest("POST", base+"/invocation/"+id+"/response", pr)
+			req.Header.Set("Lambda-Runtime-Function-Response-Mode", "streaming")
+			req.Header.Set("Content-Type", "text/plain")
+			req.Trailer = http.Header{"Lambda-Runtime-Function-Error-Type": nil, "Lambda-Runtime-Function-Error-Body": nil}
+			go func() {
+				pw.Write([]byte("one "))
+				time.Sleep(50 * time.Millisecond)
+				pw.Write([]byte("two"))
+				req.Trailer.Set("Lambda-Runtime-Function-Error-Type", "RangeError")
+				req.Trailer.Set("Lambda-Runtime-Function-Error-Body", "eyJlcnJvclR5cGUiOiJSYW5nZUVycm9yIiwiZXJyb3JNZXNzYWdlIjoib3V0IG9mIHJhbmdlIn0=")
+				pw.Close()
+			}()
+			if r, err := http.DefaultClient.Do(req); err == nil {
+				r.Body.Close()
+			}
+		default:
+			post(id+"/error", `{"errorType":"Unknown","errorMessage":"no such handler"}`)
+		}
+	}
+}
+
+// start launches an Env running this test binary as handler.
+func start(t *testing.T, handler string, opts Options) *Env {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(exe, filepath.Join(dir, "bootstrap")); err != nil {
+		t.Fatal(err)
+	}
+	fn := &sluice.Function{Name: "fn", Runtime: "provided.al2023", Handler: handler, Timeout: 5, MemorySize: 128,
+		RevisionID: "r1", Environment: map[string]string{"SLUICE_TEST_RUNTIME": "1"}}
+	e, err := Start(context.Background(), Spec{Function: fn, CodeDir: dir, Scope: sluice.Scope{Region: "us-east-1", Account: "000000000000"}}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Stop)
+	return e
+}
+
+// run invokes e and reads the whole output.
+func run(t *testing.T, e *Env) (string, sluice.Result) {
+	t.Helper()
+	out, err := e.Invoke(sluice.Invocation{RequestID: sluice.NewRequestID(), Payload: []byte("{}"), InvokedFunctionARN: "arn:aws:lambda:us-east-1:000000000000:function:fn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(out)
+	out.Close()
+	return string(b), out.Result()
+}
+
+func TestLogAttributionIsExact(t *testing.T) {
+	e := start(t, "logs", Options{})
+	for i := 0; i < 20; i++ { // the runtime prints right before it responds: no line may slip to the next invocation
+		out, res := run(t, e)
+		if out != "ok" || res.Err != nil {
+			t.Fatalf("output %q err %v", out, res.Err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(res.LogTail)), "\n")
+		var id string
+		if i == 0 {
+			if !strings.HasPrefix(lines[0], "INIT_START") {
+				t.Fatalf("cold tail does not start with INIT_START: %q", lines)
+			}
+			lines = lines[1:]
+		}
+		if _, err := fmt.Sscanf(lines[0], "START RequestId: %s", &id); err != nil || len(lines) != 5 {
+			t.Fatalf("invocation %d tail: %q", i, lines)
+		}
+		want := []string{"stdout of " + id, "stderr of " + id, "END RequestId: " + id}
+		for j, w := range want {
+			if lines[1+j] != w {
+				t.Fatalf("invocation %d line %d = %q, want %q (tail %q)", i, 1+j, lines[1+j], w, lines)
+			}
+		}
+		if !strings.HasPrefix(lines[4], "REPORT RequestId: "+id+"\tDuration: ") {
+			t.Fatalf("REPORT line %q", lines[4])
+		}
+		if (i == 0) != strings.Contains(lines[4], "Init Duration: ") {
+			t.Fatalf("invocation %d: Init Duration only on the cold one: %q", i, lines[4])
+		}
+	}
+}
+
+func TestFunctionLogSink(t *testing.T) {
+	var sink syncWriter
+	e := start(t, "logs", Options{FunctionLog: func(name string) io.Writer {
+		if name != "fn" {
+			t.Errorf("FunctionLog(%q)", name)
+		}
+		return &sink
+	}})
+	run(t, e)
+	run(t, e)
+	e.Stop()
+	sc := bufio.NewScanner(strings.NewReader(sink.String()))
+	var starts, reports int
+	for sc.Scan() {
+		switch {
+		case strings.HasPrefix(sc.Text(), "START "):
+			starts++
+		case strings.HasPrefix(sc.Text(), "REPORT "):
+			reports++
+		}
+	}
+	if starts != 2 || reports != 2 {
+		t.Fatalf("sink: %d START, %d REPORT lines:\n%s", starts, reports, sink.String())
+	}
+}
+
+func TestInitError(t *testing.T) {
+	e := start(t, "initerror", Options{})
+	_, res := run(t, e)
+	if res.Err == nil || res.Err.Type != "Runtime.TestInit" || !strings.Contains(string(res.Err.Payload), "cannot start") {
+		t.Fatalf("result %+v", res.Err)
+	}
+	if e.Alive() {
+		t.Fatal("environment alive after an init error")
+	}
+	if !strings.Contains(string(res.LogTail), "INIT_REPORT") {
+		t.Fatalf("no INIT_REPORT in %q", res.LogTail)
+	}
+}
+
+func TestInvalidResponseMode(t *testing.T) {
+	e := start(t, "badmode", Options{})
+	_, res := run(t, e)
+	if res.Err == nil || res.Err.Type != "Runtime.InvalidResponseModeHeader" {
+		t.Fatalf("result %+v", res.Err)
+	}
+}
+
+func TestWrongRequestID(t *testing.T) {
+	e := start(t, "wrongid", Options{})
+	out, res := run(t, e)
+	if out != "400" || res.Err != nil {
+		t.Fatalf("a response for another request id got %q (err %v), want the runtime to see 400", out, res.Err)
+	}
+}
+
+func TestTruncatedResponse(t *testing.T) {
+	e := start(t, "truncate", Options{})
+	out, res := run(t, e)
+	if out != "hello" || res.Err == nil || res.Err.Type != "Runtime.TruncatedResponse" {
+		t.Fatalf("output %q result %+v", out, res.Err)
+	}
+	if e.Alive() {
+		t.Fatal("environment kept after a truncated response")
+	}
+}
+
+func TestStreamingErrorTrailer(t *testing.T) {
+	e := start(t, "streamtrailer", Options{})
+	out, res := run(t, e)
+	if out != "one two" || res.Err == nil || res.Err.Type != "RangeError" || !strings.Contains(string(res.Err.Payload), "out of range") {
+		t.Fatalf("output %q result %+v", out, res.Err)
+	}
+	if !e.Alive() {
+		t.Fatal("a function error must not end the environment")
+	}
+}
+
+func TestInvalidEntrypoint(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fn := &sluice.Function{Name: "fn", Runtime: "provided", Handler: "x", Timeout: 3, MemorySize: 128, RevisionID: "r"}
+	e, err := Start(context.Background(), Spec{Function: fn, CodeDir: dir}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
+	_, res := run(t, e)
+	if res.Err == nil || res.Err.Type != "Runtime.InvalidEntrypoint" || !strings.Contains(string(res.Err.Payload), "permission denied") {
+		t.Fatalf("result %+v", res.Err)
+	}
+	if strings.Contains(string(res.Err.Payload), dir) {
+		t.Fatalf("error document leaks a host path: %s", res.Err.Payload)
+	}
+}
+
+func TestStopIsIdempotentAndKillsTheProcess(t *testing.T) {
+	e := start(t, "logs", Options{})
+	run(t, e)
+	pid := e.cmd.Process.Pid
+	e.Stop()
+	e.Stop()
+	if err := syscallKill0(pid); err == nil {
+		t.Fatalf("runtime process %d still exists after Stop", pid)
+	}
+}
+
+type syncWriter struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
