@@ -45,13 +45,8 @@ func (s *Server) newFunction(req *createFunctionRequest) (*sluice.Function, erro
 	if req.Code == nil {
 		v.AddNull("code")
 	}
-	validateHandler(req.Handler, &v)
-	validateDescription(req.Description, &v)
-	validateRange(req.Timeout, "timeout", sluice.MinTimeout, sluice.MaxTimeout, &v)
-	validateRange(req.MemorySize, "memorySize", sluice.MinMemorySize, sluice.MaxMemorySize, &v)
-	validateEnvironmentKeys(req.Environment, &v)
+	req.validate(&v)
 	validateArchitectures(req.Architectures, &v)
-	validateEphemeralStorage(req.EphemeralStorage, &v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -71,17 +66,12 @@ func (s *Server) newFunction(req *createFunctionRequest) (*sluice.Function, erro
 	if req.Runtime == nil || req.Handler == nil {
 		return nil, sluice.Errorf(sluice.EInvalidParameter, "Runtime and Handler are mandatory parameters for functions created with deployment packages.")
 	}
-	if err := checkRuntime(*req.Runtime); err != nil {
+	if err := req.check(); err != nil {
 		return nil, err
 	}
 	c := req.Code
 	if err := checkCodeSource(c.ZipFile, c.S3Bucket, c.S3Key, c.S3ObjectVersion, c.ImageURI); err != nil {
 		return nil, err
-	}
-	if req.Environment != nil {
-		if err := checkEnvironment(req.Environment.Variables); err != nil {
-			return nil, err
-		}
 	}
 	if err := checkPublish(req.Publish); err != nil {
 		return nil, err
@@ -89,31 +79,14 @@ func (s *Server) newFunction(req *createFunctionRequest) (*sluice.Function, erro
 
 	fn := &sluice.Function{
 		Name:             ref.Name,
-		Runtime:          *req.Runtime,
-		Role:             *req.Role,
-		Handler:          *req.Handler,
 		Timeout:          sluice.DefaultTimeout,
 		MemorySize:       sluice.DefaultMemorySize,
 		EphemeralStorage: sluice.DefaultEphemeralStorage,
 		Architectures:    []string{defaultArchitecture},
 	}
-	if req.Description != nil {
-		fn.Description = *req.Description
-	}
-	if req.Timeout != nil {
-		fn.Timeout = *req.Timeout
-	}
-	if req.MemorySize != nil {
-		fn.MemorySize = *req.MemorySize
-	}
-	if req.EphemeralStorage != nil {
-		fn.EphemeralStorage = *req.EphemeralStorage.Size
-	}
+	req.apply(fn)
 	if req.Architectures != nil {
 		fn.Architectures = append([]string(nil), req.Architectures...)
-	}
-	if req.Environment != nil {
-		fn.Environment = cloneEnv(req.Environment.Variables)
 	}
 	return fn, nil
 }
@@ -345,27 +318,15 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 	var v sluice.Violations
 	ref := writeTarget(r, &v)
 	validateRole(req.Role, false, &v)
-	validateHandler(req.Handler, &v)
-	validateDescription(req.Description, &v)
-	validateRange(req.Timeout, "timeout", sluice.MinTimeout, sluice.MaxTimeout, &v)
-	validateRange(req.MemorySize, "memorySize", sluice.MinMemorySize, sluice.MaxMemorySize, &v)
-	validateEnvironmentKeys(req.Environment, &v)
-	validateEphemeralStorage(req.EphemeralStorage, &v)
+	req.validate(&v)
 	if err := v.Err(); err != nil {
 		return err
 	}
 	if err := s.resolveWrite(ref); err != nil {
 		return err
 	}
-	if req.Runtime != nil {
-		if err := checkRuntime(*req.Runtime); err != nil {
-			return err
-		}
-	}
-	if req.Environment != nil {
-		if err := checkEnvironment(req.Environment.Variables); err != nil {
-			return err
-		}
+	if err := req.check(); err != nil {
+		return err
 	}
 
 	ctx := r.Context()
@@ -374,7 +335,7 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 		return err
 	}
 	next := cur.Clone()
-	applyConfiguration(next, &req)
+	req.apply(next)
 	s.stamp(next)
 	if err := s.replace(ctx, next, cur, req.RevisionID != nil); err != nil {
 		return err
@@ -383,31 +344,56 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 	return writeJSON(w, http.StatusOK, configurationOf(s.cfg.Scope, next))
 }
 
-// applyConfiguration copies the members given in req onto fn.
-func applyConfiguration(fn *sluice.Function, req *updateFunctionConfigurationRequest) {
-	if req.Role != nil {
-		fn.Role = *req.Role
+// validate adds the model-constraint violations of the given members,
+// Role aside (required on create only), to v.
+func (c *functionSettings) validate(v *sluice.Violations) {
+	validateHandler(c.Handler, v)
+	validateDescription(c.Description, v)
+	validateRange(c.Timeout, "timeout", sluice.MinTimeout, sluice.MaxTimeout, v)
+	validateRange(c.MemorySize, "memorySize", sluice.MinMemorySize, sluice.MaxMemorySize, v)
+	validateEnvironmentKeys(c.Environment, v)
+	validateEphemeralStorage(c.EphemeralStorage, v)
+}
+
+// check applies the rules beyond the model (InvalidParameterValueException):
+// supported runtime, environment size and reserved keys.
+func (c *functionSettings) check() error {
+	if c.Runtime != nil {
+		if err := checkRuntime(*c.Runtime); err != nil {
+			return err
+		}
 	}
-	if req.Handler != nil {
-		fn.Handler = *req.Handler
+	if c.Environment != nil {
+		return checkEnvironment(c.Environment.Variables)
 	}
-	if req.Description != nil {
-		fn.Description = *req.Description
+	return nil
+}
+
+// apply copies the given members onto fn.
+func (c *functionSettings) apply(fn *sluice.Function) {
+	if c.Runtime != nil {
+		fn.Runtime = *c.Runtime
 	}
-	if req.Timeout != nil {
-		fn.Timeout = *req.Timeout
+	if c.Role != nil {
+		fn.Role = *c.Role
 	}
-	if req.MemorySize != nil {
-		fn.MemorySize = *req.MemorySize
+	if c.Handler != nil {
+		fn.Handler = *c.Handler
 	}
-	if req.Environment != nil {
-		fn.Environment = cloneEnv(req.Environment.Variables)
+	if c.Description != nil {
+		fn.Description = *c.Description
 	}
-	if req.EphemeralStorage != nil {
-		fn.EphemeralStorage = *req.EphemeralStorage.Size
+	if c.Timeout != nil {
+		fn.Timeout = *c.Timeout
 	}
-	if req.Runtime != nil {
-		fn.Runtime = *req.Runtime
+	if c.MemorySize != nil {
+		fn.MemorySize = *c.MemorySize
+	}
+	if c.Environment != nil {
+		fn.Environment = cloneEnv(c.Environment.Variables)
+	}
+	if c.EphemeralStorage != nil {
+		fn.EphemeralStorage = *c.EphemeralStorage.Size
 	}
 }
 

@@ -74,7 +74,8 @@ func describeJSONError(err error) string {
 	case errors.As(err, &typ) && typ.Field == "":
 		return fmt.Sprintf("the body must be a JSON object, not %s", typ.Value)
 	case errors.As(err, &typ):
-		return fmt.Sprintf("unexpected %s for member %s", typ.Value, typ.Field)
+		// Members of embedded structs are members of the request itself.
+		return fmt.Sprintf("unexpected %s for member %s", typ.Value, strings.TrimPrefix(typ.Field, "functionSettings."))
 	case errors.As(err, &b64):
 		return fmt.Sprintf("a blob member is not valid base64 (illegal data at input byte %d)", int64(b64))
 	}

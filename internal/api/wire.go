@@ -15,18 +15,24 @@ import (
 
 // createFunctionRequest is the body of CreateFunction.
 type createFunctionRequest struct {
-	FunctionName     *string               `json:"FunctionName"`
+	FunctionName  *string       `json:"FunctionName"`
+	Code          *functionCode `json:"Code"`
+	Publish       *bool         `json:"Publish"`
+	PackageType   *string       `json:"PackageType"`
+	Architectures []string      `json:"Architectures"`
+	functionSettings
+}
+
+// functionSettings are the members CreateFunction and
+// UpdateFunctionConfiguration share; a nil member was not given.
+type functionSettings struct {
 	Runtime          *string               `json:"Runtime"`
 	Role             *string               `json:"Role"`
 	Handler          *string               `json:"Handler"`
-	Code             *functionCode         `json:"Code"`
 	Description      *string               `json:"Description"`
 	Timeout          *int                  `json:"Timeout"`
 	MemorySize       *int                  `json:"MemorySize"`
-	Publish          *bool                 `json:"Publish"`
-	PackageType      *string               `json:"PackageType"`
 	Environment      *environment          `json:"Environment"`
-	Architectures    []string              `json:"Architectures"`
 	EphemeralStorage *ephemeralStorageSpec `json:"EphemeralStorage"`
 }
 
@@ -56,15 +62,8 @@ type updateFunctionCodeRequest struct {
 // updateFunctionConfigurationRequest is the body of
 // UpdateFunctionConfiguration.
 type updateFunctionConfigurationRequest struct {
-	Role             *string               `json:"Role"`
-	Handler          *string               `json:"Handler"`
-	Description      *string               `json:"Description"`
-	Timeout          *int                  `json:"Timeout"`
-	MemorySize       *int                  `json:"MemorySize"`
-	Environment      *environment          `json:"Environment"`
-	Runtime          *string               `json:"Runtime"`
-	RevisionID       *string               `json:"RevisionId"`
-	EphemeralStorage *ephemeralStorageSpec `json:"EphemeralStorage"`
+	RevisionID *string `json:"RevisionId"`
+	functionSettings
 }
 
 type environment struct {

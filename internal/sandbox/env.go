@@ -235,16 +235,9 @@ func (e *Env) Revision() string { return e.spec.Function.RevisionID }
 
 // Alive reports whether the Env can take another invocation.
 func (e *Env) Alive() bool {
-	select {
-	case <-e.exited:
-		return false
-	case <-e.stopping:
-		return false
-	default:
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.killReason == "" && e.startErr == nil
+	return e.aliveLocked()
 }
 
 // kill ends the process group, recording why (the first reason wins).
