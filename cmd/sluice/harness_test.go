@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 // provided.al2023 bootstrap and zips it.
 func buildTestFunction(dir string) ([]byte, error) {
 	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "github.com/sluice-dev/sluice/internal/testfunction")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-ldflags=-s -w", "-o", bin, "github.com/sluice-dev/sluice/internal/testfunction")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("%v: %s", err, out)

@@ -23,6 +23,7 @@ type call struct {
 	delivered chan delivery // the runtime's answer, at most one
 	released  chan struct{} // closed when the caller is done with the response body
 	relOnce   sync.Once
+	startOnce sync.Once // the START line is written once
 
 	mu        sync.Mutex
 	takenAt   time.Time
@@ -70,7 +71,6 @@ func (e *Env) Invoke(inv sluice.Invocation) (sluice.Output, error) {
 	e.invocations++
 	e.mu.Unlock()
 
-	e.logs.begin(fmt.Sprintf("START RequestId: %s Version: %s\n", inv.RequestID, sluice.LatestVersion))
 	if e.startErr != nil {
 		return e.failed(c, e.entrypointError(c)), nil
 	}
@@ -131,10 +131,9 @@ func (e *Env) aliveLocked() bool {
 	return e.killReason == "" && e.startErr == nil
 }
 
-// abandon forgets c, which never reached the runtime.
+// abandon forgets c, which never reached the runtime (and never logged).
 func (e *Env) abandon(c *call) {
 	c.release()
-	e.logs.end("")
 	e.mu.Lock()
 	e.cur = nil
 	e.mu.Unlock()
@@ -142,7 +141,17 @@ func (e *Env) abandon(c *call) {
 
 // failed returns the Output of an invocation that ended without a response.
 func (e *Env) failed(c *call, ferr *sluice.FunctionError) sluice.Output {
+	e.logStart(c)
 	return &output{e: e, c: c, ferr: ferr, eof: true}
+}
+
+// logStart writes c's START line once: when the runtime takes c (before it
+// sees the event, so everything it printed earlier stays before START), or
+// when c fails before reaching the runtime.
+func (e *Env) logStart(c *call) {
+	c.startOnce.Do(func() {
+		e.logs.begin(fmt.Sprintf("START RequestId: %s Version: %s\n", c.inv.RequestID, sluice.LatestVersion))
+	})
 }
 
 func (e *Env) entrypointError(c *call) *sluice.FunctionError {
@@ -359,6 +368,7 @@ func (e *Env) Next(ctx context.Context) (*sluice.Invocation, error) {
 	e.mu.Unlock()
 	select {
 	case c := <-e.queue:
+		e.logStart(c)
 		c.mu.Lock()
 		c.takenAt = time.Now()
 		c.inv.Deadline = c.takenAt.Add(c.timeout)

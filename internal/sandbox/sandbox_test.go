@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -62,6 +63,9 @@ func fakeRuntime(api, handler string) {
 			fmt.Println("stdout of " + id)
 			fmt.Fprintln(os.Stderr, "stderr of "+id)
 			post(id+"/response", "ok")
+		case "exitafter":
+			post(id+"/response", "bye")
+			os.Exit(0)
 		case "badmode":
 			post(id+"/response", "x", "Lambda-Runtime-Function-Response-Mode", "sideways")
 		case "wrongid":
@@ -190,6 +194,25 @@ func TestFunctionLogSink(t *testing.T) {
 	}
 	if starts != 2 || reports != 2 {
 		t.Fatalf("sink: %d START, %d REPORT lines:\n%s", starts, reports, sink.String())
+	}
+}
+
+// TestGoneWhileIdle: a runtime that exits after answering leaves a warm
+// environment that cannot take the next invocation; Invoke reports ErrGone
+// (nothing ran, so the caller may retry elsewhere) and logs nothing for it.
+func TestGoneWhileIdle(t *testing.T) {
+	var sink syncWriter
+	e := start(t, "exitafter", Options{FunctionLog: func(string) io.Writer { return &sink }})
+	if out, res := run(t, e); out != "bye" || res.Err != nil {
+		t.Fatalf("first invocation: %q %v", out, res.Err)
+	}
+	_, err := e.Invoke(sluice.Invocation{RequestID: "second", Payload: []byte("{}")})
+	if !errors.Is(err, ErrGone) {
+		t.Fatalf("Invoke on an exited warm environment: %v", err)
+	}
+	e.Stop()
+	if n := strings.Count(sink.String(), "START RequestId:"); n != 1 || strings.Contains(sink.String(), "second") {
+		t.Fatalf("%d START lines, log:\n%s", n, sink.String())
 	}
 }
 
