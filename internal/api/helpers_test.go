@@ -19,7 +19,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
@@ -28,6 +27,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api"
 	"github.com/sluice-dev/sluice/internal/artifacts"
 	"github.com/sluice-dev/sluice/internal/bolt"
+	"github.com/sluice-dev/sluice/internal/lambdaclient"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
@@ -132,33 +132,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 // use of closed network connection"). Seen about once in 1000 requests
 // against this fast local server; a client-side race, not a server bug.
 func newClient(url, akid, secret string) *lambda.Client {
-	return lambda.NewFromConfig(aws.Config{
-		Region:      testRegion,
-		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, ""),
-		HTTPClient:  &http.Client{Transport: ownBodyTransport{http.DefaultTransport}},
-	}, func(o *lambda.Options) {
-		o.BaseEndpoint = aws.String(url)
-		o.RetryMaxAttempts = 1
-	})
-}
-
-// ownBodyTransport copies each request body before sending it.
-type ownBodyTransport struct{ next http.RoundTripper }
-
-func (t ownBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return t.next.RoundTrip(r)
-	}
-	b, err := io.ReadAll(r.Body)
-	r.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	r = r.Clone(r.Context())
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-	r.ContentLength = int64(len(b))
-	return t.next.RoundTrip(r)
+	return lambdaclient.New(url, akid, secret)
 }
 
 // syncBuffer is a log sink safe for concurrent writes.
