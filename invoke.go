@@ -35,8 +35,9 @@ type Invocation struct {
 	// CognitoIdentity is the Cognito identity JSON, or nil.
 	CognitoIdentity []byte
 	TraceID         string
-	// Deadline is when the invocation times out; set by the Invoker from
-	// the function's timeout.
+	// Deadline is when the invocation times out: the execution
+	// environment sets it from the function's timeout when the runtime
+	// takes the invocation (GET /next), as Lambda does.
 	Deadline time.Time
 }
 
