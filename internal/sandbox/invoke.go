@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -195,14 +196,10 @@ func (e *Env) exitFailure(c *call) *sluice.FunctionError {
 		return runtimeapi.NewFunctionError("Runtime.TruncatedResponse", nil,
 			fmt.Sprintf("RequestId: %s Error: the runtime ended the response without completing it", c.inv.RequestID))
 	}
-	why := "Runtime exited without providing a reason"
+	why := "Runtime exited without providing a reason" // status 0: Wait returned nil
 	var ee *exec.ExitError
 	if errors.As(e.exitErr, &ee) {
-		if ee.Exited() && ee.ExitCode() == 0 {
-			why = "Runtime exited without providing a reason"
-		} else {
-			why = "Runtime exited with error: " + ee.Error()
-		}
+		why = "Runtime exited with error: " + ee.Error() // "exit status 2", "signal: killed"
 	}
 	return runtimeapi.NewFunctionError("Runtime.ExitError", nil, fmt.Sprintf("RequestId: %s Error: %s", c.inv.RequestID, why))
 }
@@ -285,15 +282,15 @@ func isPlatformError(typ string) bool {
 	return strings.HasPrefix(typ, "Runtime.") || strings.HasPrefix(typ, "Sandbox.")
 }
 
+// errorMessage is the errorMessage of an error document, for the log.
 func errorMessage(ferr *sluice.FunctionError) string {
-	s := string(ferr.Payload)
-	if i := strings.Index(s, `"errorMessage":"`); i >= 0 {
-		s = s[i+len(`"errorMessage":"`):]
-		if j := strings.Index(s, `"`); j >= 0 {
-			return s[:j]
-		}
+	var doc struct {
+		ErrorMessage string `json:"errorMessage"`
 	}
-	return s
+	if json.Unmarshal(ferr.Payload, &doc) == nil && doc.ErrorMessage != "" {
+		return doc.ErrorMessage
+	}
+	return string(ferr.Payload)
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
