@@ -437,7 +437,7 @@ func (e *Env) InitError(ctx context.Context, ferr *sluice.FunctionError) error {
 	}
 	e.mu.Unlock()
 	e.logs.write(fmt.Sprintf("INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\tError Type: %s\n", msSince(e.startedAt), ferr.Type))
-	go e.kill(reasonInitError)
+	e.kill(reasonInitError) // only signals: the runtime may still get its 202
 	return nil
 }
 
