@@ -206,3 +206,23 @@ func TestWrapAfterWrite(t *testing.T) {
 		t.Error("no X-Amzn-RequestId")
 	}
 }
+
+// TestJSONTypeErrorsNameRequestMembers: members of embedded structs are
+// reported as members of the request, never with a Go struct name.
+func TestJSONTypeErrorsNameRequestMembers(t *testing.T) {
+	for _, tc := range []struct {
+		body   string
+		target any
+		member string
+	}{
+		{`{"ZipFile":1}`, &updateFunctionCodeRequest{}, "member ZipFile"},
+		{`{"Timeout":"x"}`, &updateFunctionConfigurationRequest{}, "member Timeout"},
+		{`{"Code":{"ZipFile":1}}`, &createFunctionRequest{}, "member Code.ZipFile"},
+	} {
+		var e *sluice.Error
+		err := decodeJSON([]byte(tc.body), tc.target)
+		if !errors.As(err, &e) || !strings.HasSuffix(e.Message, tc.member) || strings.Contains(e.Message, "function") {
+			t.Errorf("%s: %v", tc.body, err) // Message is what clients see; the cause is for logs
+		}
+	}
+}

@@ -69,8 +69,7 @@ func (s *Server) newFunction(req *createFunctionRequest) (*sluice.Function, erro
 	if err := req.check(); err != nil {
 		return nil, err
 	}
-	c := req.Code
-	if err := checkCodeSource(c.ZipFile, c.S3Bucket, c.S3Key, c.S3ObjectVersion, c.ImageURI); err != nil {
+	if err := req.Code.check(); err != nil {
 		return nil, err
 	}
 	if err := checkPublish(req.Publish); err != nil {
@@ -267,7 +266,7 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, body
 	if err := s.resolveWrite(ref); err != nil {
 		return err
 	}
-	if err := checkCodeSource(req.ZipFile, req.S3Bucket, req.S3Key, req.S3ObjectVersion, req.ImageURI); err != nil {
+	if err := req.functionCode.check(); err != nil {
 		return err
 	}
 	if err := checkPublish(req.Publish); err != nil {

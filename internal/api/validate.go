@@ -75,11 +75,22 @@ func describeJSONError(err error) string {
 		return fmt.Sprintf("the body must be a JSON object, not %s", typ.Value)
 	case errors.As(err, &typ):
 		// Members of embedded structs are members of the request itself.
-		return fmt.Sprintf("unexpected %s for member %s", typ.Value, strings.TrimPrefix(typ.Field, "functionSettings."))
+		return fmt.Sprintf("unexpected %s for member %s", typ.Value, trimEmbedded(typ.Field))
 	case errors.As(err, &b64):
 		return fmt.Sprintf("a blob member is not valid base64 (illegal data at input byte %d)", int64(b64))
 	}
 	return "malformed JSON"
+}
+
+// trimEmbedded drops the name of an embedded struct from a JSON field path:
+// its members are members of the request itself.
+func trimEmbedded(field string) string {
+	for _, p := range []string{"functionSettings.", "functionCode."} {
+		if rest, ok := strings.CutPrefix(field, p); ok {
+			return rest
+		}
+	}
+	return field
 }
 
 // validateRole checks Role, which CreateFunction requires.
@@ -212,10 +223,11 @@ func checkPublish(publish *bool) error {
 	return sluice.Errorf(sluice.EInvalidParameter, "Publish is not supported yet: sluice serves only $LATEST, published versions come in a later release. Retry without Publish.")
 }
 
-// checkCodeSource requires an inline ZipFile: sluice does not fetch code
-// from S3 or container registries.
-func checkCodeSource(zip []byte, s3Bucket, s3Key, s3Version, imageURI *string) error {
-	if s3Bucket != nil || s3Key != nil || s3Version != nil || imageURI != nil {
+// check requires an inline ZipFile: sluice does not fetch code from S3 or
+// container registries.
+func (c *functionCode) check() error {
+	zip := c.ZipFile
+	if c.S3Bucket != nil || c.S3Key != nil || c.S3ObjectVersion != nil || c.ImageURI != nil {
 		return sluice.Errorf(sluice.EInvalidParameter, "sluice accepts only Code.ZipFile for now: S3Bucket, S3Key, S3ObjectVersion and ImageUri are not supported")
 	}
 	if len(zip) == 0 {

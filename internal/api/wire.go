@@ -48,15 +48,11 @@ type functionCode struct {
 
 // updateFunctionCodeRequest is the body of UpdateFunctionCode.
 type updateFunctionCodeRequest struct {
-	ZipFile         []byte   `json:"ZipFile"`
-	S3Bucket        *string  `json:"S3Bucket"`
-	S3Key           *string  `json:"S3Key"`
-	S3ObjectVersion *string  `json:"S3ObjectVersion"`
-	ImageURI        *string  `json:"ImageUri"`
-	Publish         *bool    `json:"Publish"`
-	DryRun          *bool    `json:"DryRun"`
-	RevisionID      *string  `json:"RevisionId"`
-	Architectures   []string `json:"Architectures"`
+	functionCode           // the same members, at the top level
+	Publish       *bool    `json:"Publish"`
+	DryRun        *bool    `json:"DryRun"`
+	RevisionID    *string  `json:"RevisionId"`
+	Architectures []string `json:"Architectures"`
 }
 
 // updateFunctionConfigurationRequest is the body of

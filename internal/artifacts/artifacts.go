@@ -323,8 +323,11 @@ func writeFileAtomic(dir, path string, b []byte) (err error) {
 
 // syncDir fsyncs directory dir, making the creation, renaming and removal
 // of its entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func syncDir(dir string) error { return syncClose(os.Open(dir)) }
+
+// syncClose fsyncs and closes the directory os.Open or os.Root.Open
+// returned.
+func syncClose(d *os.File, err error) error {
 	if err != nil {
 		return err
 	}

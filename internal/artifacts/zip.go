@@ -355,14 +355,4 @@ func writeEntry(root *os.Root, c *copier, e entry) (err error) {
 	return nil
 }
 
-func syncRootDir(root *os.Root, name string) error {
-	d, err := root.Open(name)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func syncRootDir(root *os.Root, name string) error { return syncClose(root.Open(name)) }
