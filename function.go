@@ -2,6 +2,7 @@ package sluice
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -46,12 +47,17 @@ const (
 // own bootstrap.
 var SupportedRuntimes = []string{"provided.al2023", "provided.al2", "provided"}
 
-// Function is the stored configuration of one function ($LATEST).
+// Function is the stored configuration of one version of a function: its
+// $LATEST (which updates change) or one of its published versions (which
+// never change).
 //
 // A Function value is a snapshot: stores return copies, and an update writes
 // a whole new value with a new RevisionID.
 type Function struct {
-	Name             string
+	Name string
+	// Version is LatestVersion or the decimal number of a published
+	// version. Empty is read as LatestVersion.
+	Version          string
 	Runtime          string
 	Role             string
 	Handler          string
@@ -73,6 +79,52 @@ type Function struct {
 	StateReason      string
 	StateReasonCode  string
 	LastUpdateStatus string
+	// LastUpdateStatusReason and LastUpdateStatusReasonCode explain an
+	// update that is in progress or failed.
+	LastUpdateStatusReason     string
+	LastUpdateStatusReasonCode string
+
+	// Previous is the configuration that serves invocations while an
+	// update of $LATEST is in progress (LastUpdateStatus InProgress): the
+	// last one that was applied successfully. It is nil otherwise, and
+	// always nil inside Previous.
+	Previous *Function
+}
+
+// VersionOrLatest returns f.Version, or LatestVersion when it is empty.
+func (f *Function) VersionOrLatest() string {
+	if f.Version == "" {
+		return LatestVersion
+	}
+	return f.Version
+}
+
+// Serving returns the configuration that invocations of f run: f itself,
+// or its Previous while an update is in progress.
+func (f *Function) Serving() *Function {
+	if f.LastUpdateStatus == UpdateInProgress && f.Previous != nil {
+		return f.Previous
+	}
+	return f
+}
+
+// SameDeployment reports whether f and g would run identically: the same
+// code and the same configuration (Description, revision, timestamps and
+// states aside). PublishVersion uses it to return the newest version
+// instead of publishing an unchanged one.
+func (f *Function) SameDeployment(g *Function) bool {
+	if f.CodeSHA256 != g.CodeSHA256 || f.Runtime != g.Runtime || f.Role != g.Role ||
+		f.Handler != g.Handler || f.Timeout != g.Timeout || f.MemorySize != g.MemorySize ||
+		f.EphemeralStorage != g.EphemeralStorage || !slices.Equal(f.Architectures, g.Architectures) ||
+		len(f.Environment) != len(g.Environment) {
+		return false
+	}
+	for k, v := range f.Environment {
+		if w, ok := g.Environment[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // Clone returns a deep copy of f.
@@ -85,29 +137,110 @@ func (f *Function) Clone() *Function {
 			c.Environment[k] = v
 		}
 	}
+	if f.Previous != nil {
+		c.Previous = f.Previous.Clone()
+	}
 	return &c
 }
 
-// FunctionStore keeps function configurations. Implementations must be safe
-// for concurrent use and durable: a write that returned nil survives a crash.
+// Alias is a named pointer to a published version (or $LATEST) of a
+// function, optionally routing a share of invocations to a second version.
+type Alias struct {
+	FunctionName string
+	Name         string
+	// FunctionVersion is the version the alias points to.
+	FunctionVersion string
+	Description     string
+	// AdditionalVersionWeights routes the given share (0 to 1) of
+	// invocations to another published version (RoutingConfig). At most
+	// one entry.
+	AdditionalVersionWeights map[string]float64
+	RevisionID               string
+}
+
+// Clone returns a deep copy of a.
+func (a *Alias) Clone() *Alias {
+	c := *a
+	if a.AdditionalVersionWeights != nil {
+		c.AdditionalVersionWeights = make(map[string]float64, len(a.AdditionalVersionWeights))
+		for k, v := range a.AdditionalVersionWeights {
+			c.AdditionalVersionWeights[k] = v
+		}
+	}
+	return &c
+}
+
+// FunctionStore keeps functions: their $LATEST configuration, their
+// published versions, their aliases and their reserved concurrency.
+// Implementations must be safe for concurrent use and durable: a write that
+// returned nil survives a crash.
 //
 // Writes are whole-value compare-and-swap on RevisionID so that a replicated
 // implementation can apply them deterministically; callers generate
-// RevisionID and LastModified, never the store.
+// RevisionID and LastModified, never the store. The store keeps the
+// references whole inside its transactions: a version an alias routes to
+// cannot be deleted, an alias cannot name a missing version, and deleting a
+// function deletes its versions, aliases and concurrency setting.
+//
+// Version numbers are the store's: they count up from 1 per function and
+// are never reused, even after a version (but not the function) was deleted.
 type FunctionStore interface {
-	// CreateFunction stores fn. Errors: EConflict if a function of that
-	// name exists.
+	// CreateFunction stores fn, the $LATEST of a new function. Errors:
+	// EConflict if a function of that name exists.
 	CreateFunction(ctx context.Context, fn *Function) error
-	// GetFunction returns a copy of the named function. Errors: ENotFound.
+	// GetFunction returns a copy of the named function's $LATEST. Errors:
+	// ENotFound.
 	GetFunction(ctx context.Context, name string) (*Function, error)
-	// ListFunctions returns up to limit functions (limit <= 0: all) whose
-	// names sort after `after` ("" = from the start), in byte order of
-	// their names.
+	// ListFunctions returns the $LATEST of up to limit functions (limit <=
+	// 0: all) whose names sort after `after` ("" = from the start), in byte
+	// order of their names.
 	ListFunctions(ctx context.Context, after string, limit int) ([]*Function, error)
-	// UpdateFunction replaces the function named fn.Name if its stored
-	// RevisionID equals prevRevision. Errors: ENotFound; EPrecondition if
-	// the stored revision differs.
+	// UpdateFunction replaces the $LATEST of the function named fn.Name if
+	// its stored RevisionID equals prevRevision. Errors: ENotFound;
+	// EPrecondition if the stored revision differs.
 	UpdateFunction(ctx context.Context, fn *Function, prevRevision string) error
-	// DeleteFunction removes the named function. Errors: ENotFound.
+	// DeleteFunction removes the named function with its versions, aliases
+	// and concurrency setting. Errors: ENotFound.
 	DeleteFunction(ctx context.Context, name string) error
+
+	// PublishVersion stores v (a snapshot of $LATEST, with its own
+	// RevisionID) as the function's next version, if the function's
+	// $LATEST still has RevisionID latestRevision. It sets v.Version to
+	// the new number and returns a copy of what it stored. Errors:
+	// ENotFound; EPrecondition if $LATEST changed.
+	PublishVersion(ctx context.Context, v *Function, latestRevision string) (*Function, error)
+	// GetVersion returns a published version (a decimal number). Errors:
+	// ENotFound, for the function or the version.
+	GetVersion(ctx context.Context, name, version string) (*Function, error)
+	// ListVersions returns up to limit (<= 0: all) published versions of
+	// the function with numbers above `after` (0 = from the start), in
+	// ascending order. Errors: ENotFound for the function.
+	ListVersions(ctx context.Context, name string, after, limit int) ([]*Function, error)
+	// DeleteVersion removes a published version. Errors: ENotFound;
+	// EConflict when an alias routes to it.
+	DeleteVersion(ctx context.Context, name, version string) error
+
+	// CreateAlias stores a new alias. Errors: ENotFound for the function or
+	// a version it routes to; EConflict if the alias exists.
+	CreateAlias(ctx context.Context, a *Alias) error
+	// GetAlias returns an alias. Errors: ENotFound.
+	GetAlias(ctx context.Context, function, name string) (*Alias, error)
+	// ListAliases returns up to limit (<= 0: all) aliases of the function
+	// whose names sort after `after`, in byte order. Errors: ENotFound for
+	// the function.
+	ListAliases(ctx context.Context, function, after string, limit int) ([]*Alias, error)
+	// UpdateAlias replaces the alias a.Name if its stored RevisionID equals
+	// prevRevision. Errors: ENotFound (alias, function or a version it
+	// routes to); EPrecondition.
+	UpdateAlias(ctx context.Context, a *Alias, prevRevision string) error
+	// DeleteAlias removes an alias. Errors: ENotFound.
+	DeleteAlias(ctx context.Context, function, name string) error
+
+	// SetReservedConcurrency sets the function's reserved concurrency
+	// (n >= 0) or removes it (n < 0). It does not change the function's
+	// RevisionID. Errors: ENotFound.
+	SetReservedConcurrency(ctx context.Context, name string, n int) error
+	// ReservedConcurrency returns every function's reserved concurrency,
+	// by function name; functions without one are absent.
+	ReservedConcurrency(ctx context.Context) (map[string]int, error)
 }

@@ -82,9 +82,15 @@ type Output interface {
 
 // InvokeRequest asks an Invoker to run a resolved function.
 type InvokeRequest struct {
+	// Function is the version that runs (already resolved from an alias
+	// and, during an update, the configuration that serves).
 	Function   *Function
 	Invocation Invocation
 }
+
+// EnvironmentKey is the key of a version's execution environments: warm
+// environments are kept, reused and retired per function version.
+func EnvironmentKey(function, version string) string { return function + ":" + version }
 
 // Invoker runs functions.
 type Invoker interface {
@@ -95,10 +101,11 @@ type Invoker interface {
 	Invoke(ctx context.Context, req InvokeRequest) (Output, error)
 	// InvokeAsync queues req (InvocationType Event) and returns at once.
 	InvokeAsync(req InvokeRequest) error
-	// Retire stops the idle execution environments of the named function
-	// and marks its busy ones to stop when their invocation ends; called
-	// when the function's code or configuration changes or it is deleted.
-	Retire(functionName string)
+	// Retire stops the idle execution environments of one version of the
+	// named function and marks its busy ones to stop when their invocation
+	// ends; called when $LATEST's code or configuration changes or a
+	// version or the function is deleted.
+	Retire(functionName, version string)
 }
 
 // Log attribute keys, for log/slog.

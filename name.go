@@ -143,3 +143,67 @@ func (s Scope) Resolve(ref FunctionRef, qualifier string) (string, error) {
 	}
 	return qualifier, nil
 }
+
+// Patterns of alias names and version numbers, as the Lambda model shows
+// them in ValidationException messages.
+const (
+	// AliasPattern is the pattern of an alias name: not all digits, which
+	// Go's regexp (no lookahead) checks apart.
+	AliasPattern = `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`
+	// VersionPattern is the pattern of FunctionVersion members.
+	VersionPattern = `(\$LATEST|[0-9]+)`
+	// MaxAliasLength is the length limit of an alias name.
+	MaxAliasLength = 128
+	// MaxVersionLength is the length limit of a FunctionVersion member.
+	MaxVersionLength = 1024
+)
+
+var (
+	aliasCharsRE = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
+	versionRE    = regexp.MustCompile(`^` + VersionPattern + `$`)
+	numberRE     = regexp.MustCompile(`^[0-9]+$`)
+)
+
+// IsVersionNumber reports whether q is a published version's number (all
+// digits), as opposed to $LATEST or an alias name.
+func IsVersionNumber(q string) bool { return numberRE.MatchString(q) }
+
+// ValidateAlias adds the violations of an alias name to v under field.
+func ValidateAlias(name, field string, v *Violations) bool {
+	ok := true
+	if n := utf8.RuneCountInString(name); n > MaxAliasLength {
+		v.Add(name, field, fmt.Sprintf("Member must have length less than or equal to %d", MaxAliasLength))
+		ok = false
+	} else if n < 1 {
+		v.Add(name, field, "Member must have length greater than or equal to 1")
+		return false
+	}
+	if !aliasCharsRE.MatchString(name) || IsVersionNumber(name) {
+		v.Add(name, field, "Member must satisfy regular expression pattern: "+AliasPattern)
+		ok = false
+	}
+	return ok
+}
+
+// ValidateVersion adds the violations of a FunctionVersion member to v
+// under field.
+func ValidateVersion(version, field string, v *Violations) bool {
+	ok := true
+	if n := utf8.RuneCountInString(version); n > MaxVersionLength {
+		v.Add(version, field, fmt.Sprintf("Member must have length less than or equal to %d", MaxVersionLength))
+		ok = false
+	} else if n < 1 {
+		v.Add(version, field, "Member must have length greater than or equal to 1")
+		return false
+	}
+	if !versionRE.MatchString(version) {
+		v.Add(version, field, "Member must satisfy regular expression pattern: "+VersionPattern)
+		ok = false
+	}
+	return ok
+}
+
+// AliasARN returns the ARN of the named alias of a function.
+func (s Scope) AliasARN(function, alias string) string {
+	return s.FunctionARN(function) + ":" + alias
+}

@@ -290,9 +290,11 @@ func TestAWSCLICreateAndInvoke(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &created); err != nil {
 		t.Fatalf("create-function printed %q: %v", out, err)
 	}
-	if created.FunctionName != "clihello" || created.State != "Active" || !strings.HasSuffix(created.FunctionArn, ":function:clihello") {
-		t.Fatalf("create-function: %+v, want FunctionName clihello, State Active", created)
+	if created.FunctionName != "clihello" || created.State != "Pending" || !strings.HasSuffix(created.FunctionArn, ":function:clihello") {
+		t.Fatalf("create-function: %+v, want FunctionName clihello, State Pending", created)
 	}
+	// The CLI's own waiter polls GetFunctionConfiguration until Active.
+	mustAWS("lambda", "wait", "function-active-v2", "--function-name", "clihello")
 
 	outFile := filepath.Join(dir, "out.json")
 	out = mustAWS(append([]string{"lambda", "invoke", "--function-name", "clihello", "--payload", `{"a":1}`}, append(cliArgs, outFile)...)...)

@@ -204,6 +204,7 @@ func TestE2EWarmReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ts.waitUpdated(t, "warm") // until then the previous code serves
 	fourth := ts.invokeEnv(t, "warm")
 	if stream(fourth) == stream(third) {
 		t.Fatalf("after UpdateFunctionCode the invocation ran in the old environment %s", stream(fourth))

@@ -29,9 +29,14 @@ func TestE2ERestart(t *testing.T) {
 	cfg.ShutdownGrace = 3 * time.Second
 
 	ts1 := startServerWith(t, cfg)
-	created := ts1.createFunction(t, "echo", "echo", func(in *lambda.CreateFunctionInput) {
+	ts1.createFunction(t, "echo", "echo", func(in *lambda.CreateFunctionInput) {
 		in.Environment = &types.Environment{Variables: map[string]string{"KEPT": "yes"}}
 	})
+	active, err := ts1.Client.GetFunction(ctx(t), &lambda.GetFunctionInput{FunctionName: aws.String("echo")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := active.Configuration
 	succeeded(t, ts1.invoke(t, "echo", `{}`))
 	ts1.stop(t)
 	if left := runtimesOf(cfg.DataDir); len(left) != 0 {
@@ -232,6 +237,12 @@ func TestE2ESigterm(t *testing.T) {
 		Timeout:      aws.Int32(60),
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	active := lambda.NewFunctionActiveV2Waiter(client, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
+	})
+	if err := active.Wait(ctx(t), &lambda.GetFunctionInput{FunctionName: aws.String("long")}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	s := openStream(t, client, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("long"), Payload: []byte(`{"chunks":150,"pauseMs":200}`)})

@@ -153,7 +153,32 @@ func (ts *testServer) createFunction(t testing.TB, name, handler string, mod ...
 	if err != nil {
 		t.Fatalf("CreateFunction %s: %v", name, err)
 	}
+	ts.waitActive(t, name)
 	return out
+}
+
+// waitActive waits, with the SDK's waiter as a user would, until the
+// function's deployment ended and it is Active.
+func (ts *testServer) waitActive(t testing.TB, name string) {
+	t.Helper()
+	w := lambda.NewFunctionActiveV2Waiter(ts.Client, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
+	})
+	if err := w.Wait(ctx(t), &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 60*time.Second); err != nil {
+		t.Fatalf("waiting for %s to be Active: %v", name, err)
+	}
+}
+
+// waitUpdated waits with the SDK's waiter until the function's last update
+// ended successfully.
+func (ts *testServer) waitUpdated(t testing.TB, name string) {
+	t.Helper()
+	w := lambda.NewFunctionUpdatedV2Waiter(ts.Client, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
+	})
+	if err := w.Wait(ctx(t), &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 60*time.Second); err != nil {
+		t.Fatalf("waiting for the update of %s: %v", name, err)
+	}
 }
 
 func ctx(t testing.TB) context.Context {

@@ -19,6 +19,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api"
 	"github.com/sluice-dev/sluice/internal/artifacts"
 	"github.com/sluice-dev/sluice/internal/bolt"
+	"github.com/sluice-dev/sluice/internal/concurrency"
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/pool"
 	"github.com/sluice-dev/sluice/internal/sandbox"
@@ -32,9 +33,13 @@ type Config struct {
 	Region          string
 	AccountID       string
 	MaxEnvironments int
-	IdleTimeout     time.Duration
-	ShutdownGrace   time.Duration
-	LogLevel        string
+	// AccountConcurrency is the account's concurrent-execution limit
+	// (Lambda's ConcurrentExecutions); reserved concurrency is carved out
+	// of it.
+	AccountConcurrency int
+	IdleTimeout        time.Duration
+	ShutdownGrace      time.Duration
+	LogLevel           string
 	// AccessKeyID and SecretAccessKey are the one credential pair the API
 	// accepts (SigV4); functions receive them too.
 	AccessKeyID, SecretAccessKey string
@@ -43,16 +48,17 @@ type Config struct {
 // DefaultConfig is what `sluice serve` runs with when given no flags.
 func DefaultConfig() Config {
 	return Config{
-		Listen:          "127.0.0.1:9000",
-		DataDir:         ".sluice",
-		Region:          "us-east-1",
-		AccountID:       "000000000000",
-		MaxEnvironments: pool.DefaultMaxEnvironments,
-		IdleTimeout:     pool.DefaultIdleTimeout,
-		ShutdownGrace:   10 * time.Second,
-		LogLevel:        "info",
-		AccessKeyID:     "test",
-		SecretAccessKey: "test",
+		Listen:             "127.0.0.1:9000",
+		DataDir:            ".sluice",
+		Region:             "us-east-1",
+		AccountID:          "000000000000",
+		MaxEnvironments:    pool.DefaultMaxEnvironments,
+		AccountConcurrency: concurrency.DefaultAccountLimit,
+		IdleTimeout:        pool.DefaultIdleTimeout,
+		ShutdownGrace:      10 * time.Second,
+		LogLevel:           "info",
+		AccessKeyID:        "test",
+		SecretAccessKey:    "test",
 	}
 }
 
@@ -62,6 +68,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Region, "region", c.Region, "region of the ARNs this server hands out")
 	fs.StringVar(&c.AccountID, "account-id", c.AccountID, "12-digit account id of the ARNs")
 	fs.IntVar(&c.MaxEnvironments, "max-environments", c.MaxEnvironments, "most execution environments alive at once (concurrency limit)")
+	fs.IntVar(&c.AccountConcurrency, "account-concurrency", c.AccountConcurrency, "the account's concurrent-execution limit (reserved concurrency is carved out of it)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long an idle execution environment is kept warm")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "how long in-flight invocations may run after SIGINT/SIGTERM")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -76,6 +83,9 @@ func (c Config) validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("--data-dir must not be empty")
+	}
+	if c.AccountConcurrency < 1 {
+		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
 	}
 	return nil
 }
@@ -114,6 +124,7 @@ type Server struct {
 	store   *bolt.Store
 	pool    *pool.Pool[*sandbox.Env]
 	invoker *invoke.Invoker
+	api     *api.Server
 	http    *http.Server
 	ln      net.Listener
 }
@@ -143,11 +154,19 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		return nil, err
 	}
 	scope := sluice.Scope{Region: cfg.Region, Account: cfg.AccountID}
+	limits := concurrency.New(cfg.AccountConcurrency)
+	reserved, err := store.ReservedConcurrency(ctx)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	limits.Load(reserved)
 	p := pool.New[*sandbox.Env](pool.Options{MaxEnvironments: cfg.MaxEnvironments, IdleTimeout: cfg.IdleTimeout, Logger: logger})
 	iv := invoke.New(invoke.Config{
-		Scope: scope,
-		Code:  code,
-		Pool:  p,
+		Scope:  scope,
+		Code:   code,
+		Pool:   p,
+		Limits: limits,
 		Sandbox: sandbox.Options{
 			Logger:          logger,
 			FunctionLog:     functionLogs,
@@ -164,10 +183,18 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		Invoker:  iv,
 		Verifier: &sigv4.Verifier{Secret: sigv4.StaticCredentials(cfg.AccessKeyID, cfg.SecretAccessKey), Service: "lambda"},
 		Logger:   logger,
+		Limits:   limits,
 	})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	// Deployments a crash or shutdown interrupted run again.
+	if err := handler.Resume(ctx); err != nil {
+		handler.Close()
+		ln.Close()
 		store.Close()
 		return nil, err
 	}
@@ -177,6 +204,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		store:   store,
 		pool:    p,
 		invoker: iv,
+		api:     handler,
 		ln:      ln,
 		http: &http.Server{
 			Handler:           handler,
@@ -224,6 +252,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	stopReaper()
 	wg.Wait()
+	s.api.Close() // waits for deployments in progress
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}

@@ -30,20 +30,12 @@ func codeURL(r *http.Request, sha string) string {
 	return scheme + "://" + r.Host + codePath + sha
 }
 
-// putCode stores and unpacks a package. Unpacking here, not at the first
-// invoke, makes a broken package fail the API call. The caller holds
-// codeMu and releases the package if the write that was to reference it
-// fails.
-func (s *Server) putCode(ctx context.Context, zip []byte) (sha string, size int64, err error) {
-	sha, size, err = s.cfg.Code.Put(zip)
-	if err != nil {
-		return "", 0, err
-	}
-	if _, err := s.cfg.Code.Dir(sha); err != nil {
-		s.releaseCode(ctx, sha)
-		return "", 0, err
-	}
-	return sha, size, nil
+// putCode stores a package after the structural checks (a package that is
+// not a usable zip fails the API call); the deployment unpacks it. The
+// caller holds codeMu and releases the package if the write that was to
+// reference it fails.
+func (s *Server) putCode(_ context.Context, zip []byte) (sha string, size int64, err error) {
+	return s.cfg.Code.Put(zip)
 }
 
 // releaseCode removes the package sha unless a stored function refers to
@@ -67,7 +59,8 @@ func (s *Server) releaseCode(ctx context.Context, sha string) {
 	log.Debug("removed unused package", "sha256", sha)
 }
 
-// codeInUse reports whether any stored function refers to the package sha.
+// codeInUse reports whether any stored function, version, or
+// configuration serving during an update refers to the package sha.
 func (s *Server) codeInUse(ctx context.Context, sha string) (bool, error) {
 	const page = 1000
 	after := ""
@@ -77,8 +70,17 @@ func (s *Server) codeInUse(ctx context.Context, sha string) (bool, error) {
 			return true, err
 		}
 		for _, fn := range fns {
-			if fn.CodeSHA256 == sha {
+			if fn.CodeSHA256 == sha || (fn.Previous != nil && fn.Previous.CodeSHA256 == sha) {
 				return true, nil
+			}
+			versions, err := s.cfg.Store.ListVersions(ctx, fn.Name, 0, 0)
+			if err != nil && sluice.ErrorCodeOf(err) != sluice.ENotFound {
+				return true, err
+			}
+			for _, v := range versions {
+				if v.CodeSHA256 == sha {
+					return true, nil
+				}
 			}
 		}
 		if len(fns) < page {

@@ -65,6 +65,10 @@ func specOf(code sluice.ErrorCode) (spec errorSpec, ok bool) {
 		return errorSpec{http.StatusForbidden, "UnrecognizedClientException", user, "message"}, true
 	case sluice.EInvalidSignature:
 		return errorSpec{http.StatusForbidden, "InvalidSignatureException", user, "message"}, true
+	case sluice.ENoPublishedVersion:
+		return errorSpec{http.StatusBadRequest, "NoPublishedVersionException", user, "Message"}, true
+	case sluice.ENotReady:
+		return errorSpec{http.StatusBadGateway, "ResourceNotReadyException", service, "message"}, true
 	case sluice.EInternal:
 		return errorSpec{http.StatusInternalServerError, "ServiceException", service, "Message"}, true
 	case sluice.EServiceUnavailable:
@@ -121,6 +125,11 @@ func writeError(w http.ResponseWriter, requestID string, err error, log *slog.Lo
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set(headerErrorType, spec.exception)
+	if e.Code == sluice.EThrottled {
+		// TooManyRequestsException.retryAfterSeconds: executions end
+		// within their timeout; a second is a fair first retry.
+		h.Set("Retry-After", "1")
+	}
 	w.WriteHeader(spec.status)
 	_, _ = w.Write(b)
 }

@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/sluice-dev/sluice"
 )
@@ -25,9 +27,20 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, body []b
 	if err != nil {
 		return err
 	}
-	if err := s.create(r.Context(), fn, req.Code.ZipFile); err != nil {
+	ctx := r.Context()
+	if err := s.create(ctx, fn, req.Code.ZipFile); err != nil {
 		return err
 	}
+	if req.Publish != nil && *req.Publish {
+		// The version is published from the deployed package, so this
+		// request waits for the deployment (see deploy.go).
+		v, err := s.deployThenPublish(ctx, fn)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusCreated, configurationOf(s.cfg.Scope, v))
+	}
+	s.startDeploy(fn)
 	return writeJSON(w, http.StatusCreated, configurationOf(s.cfg.Scope, fn))
 }
 
@@ -72,9 +85,6 @@ func (s *Server) newFunction(req *createFunctionRequest) (*sluice.Function, erro
 	if err := req.Code.check(); err != nil {
 		return nil, err
 	}
-	if err := checkPublish(req.Publish); err != nil {
-		return nil, err
-	}
 
 	fn := &sluice.Function{
 		Name:             ref.Name,
@@ -90,9 +100,9 @@ func (s *Server) newFunction(req *createFunctionRequest) (*sluice.Function, erro
 	return fn, nil
 }
 
-// create stores the package zip and then fn, which refers to it. The
-// package is unpacked before the function is stored, so a broken package
-// fails the create and a stored function is Active at once.
+// create stores the package zip and then fn, which refers to it, in state
+// Pending: the package is structurally checked here, and unpacked by the
+// deployment the caller starts (deploy.go).
 func (s *Server) create(ctx context.Context, fn *sluice.Function, zip []byte) error {
 	s.codeMu.Lock()
 	defer s.codeMu.Unlock()
@@ -107,7 +117,11 @@ func (s *Server) create(ctx context.Context, fn *sluice.Function, zip []byte) er
 		return err
 	}
 	fn.CodeSHA256, fn.CodeSize = sha, size
+	fn.Version = sluice.LatestVersion
 	s.stamp(fn)
+	// Lambda shows no LastUpdateStatus before the first deployment ends.
+	fn.State, fn.StateReason, fn.StateReasonCode = sluice.StatePending, reasonCreating, reasonCodeCreating
+	fn.LastUpdateStatus = ""
 	if err := s.cfg.Store.CreateFunction(ctx, fn); err != nil {
 		s.releaseCode(ctx, sha)
 		if sluice.ErrorCodeOf(err) == sluice.EConflict {
@@ -125,53 +139,46 @@ func (s *Server) stamp(fn *sluice.Function) {
 	fn.State = sluice.StateActive
 	fn.StateReason, fn.StateReasonCode = "", ""
 	fn.LastUpdateStatus = sluice.UpdateSuccessful
+	fn.LastUpdateStatusReason, fn.LastUpdateStatusReasonCode = "", ""
+	fn.Previous = nil
 }
 
 // getFunction is GetFunction: GET /2015-03-31/functions/{name}.
 func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, _ []byte) error {
-	fn, err := s.lookup(r)
+	t, err := s.lookup(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, getFunctionResponse{
-		Configuration: configurationOf(s.cfg.Scope, fn),
+	fn := t.fn
+	resp := getFunctionResponse{
+		Configuration: t.configuration(s.cfg.Scope),
 		Code:          codeLocation{RepositoryType: "S3", Location: codeURL(r, fn.CodeSHA256)},
-	})
+	}
+	if n, ok := s.cfg.Limits.Reserved(fn.Name); ok {
+		resp.Concurrency = &concurrencyBody{ReservedConcurrentExecutions: &n}
+	}
+	return writeJSON(w, http.StatusOK, resp)
 }
 
 // getFunctionConfiguration is GetFunctionConfiguration:
 // GET /2015-03-31/functions/{name}/configuration.
 func (s *Server) getFunctionConfiguration(w http.ResponseWriter, r *http.Request, _ []byte) error {
-	fn, err := s.lookup(r)
+	t, err := s.lookup(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, configurationOf(s.cfg.Scope, fn))
+	return writeJSON(w, http.StatusOK, t.configuration(s.cfg.Scope))
 }
 
 // lookup resolves the {name} and Qualifier of a read operation to the
-// stored function. Only $LATEST exists so far: any other qualifier is not
-// found.
-func (s *Server) lookup(r *http.Request) (*sluice.Function, error) {
-	qualifier := r.URL.Query().Get("Qualifier")
+// version they name (for an alias, the version it points to).
+func (s *Server) lookup(r *http.Request) (*target, error) {
 	var v sluice.Violations
-	sluice.ValidateQualifier(qualifier, &v) // Lambda lists the qualifier first
-	ref, _ := sluice.ParseFunctionName(r.PathValue("name"), &v)
+	ref, qualifier := parseRef(r, &v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	q, err := s.cfg.Scope.Resolve(ref, qualifier)
-	if err != nil {
-		return nil, err
-	}
-	if q != "" && q != sluice.LatestVersion {
-		return nil, s.notFound(ref.Name, q)
-	}
-	fn, err := s.cfg.Store.GetFunction(r.Context(), ref.Name)
-	if sluice.ErrorCodeOf(err) == sluice.ENotFound {
-		return nil, s.notFound(ref.Name, q)
-	}
-	return fn, err
+	return s.resolve(r.Context(), ref, qualifier, false)
 }
 
 // notFound is Lambda's ResourceNotFoundException for a function, qualified
@@ -216,7 +223,20 @@ func (s *Server) current(ctx context.Context, name string, revisionID *string) (
 	if revisionID != nil && *revisionID != fn.RevisionID {
 		return nil, errRevisionMismatch(nil)
 	}
+	if fn.State == sluice.StatePending || fn.LastUpdateStatus == sluice.UpdateInProgress {
+		return nil, s.errUpdateInProgress(name, nil)
+	}
 	return fn, nil
+}
+
+// errUpdateInProgress is the conflict of a change while the function is
+// being created or updated.
+func (s *Server) errUpdateInProgress(name string, cause error) error {
+	return &sluice.Error{
+		Code:    sluice.EConflict,
+		Message: "The operation cannot be performed at this time. An update is in progress for resource: " + s.cfg.Scope.FunctionARN(name),
+		Err:     cause,
+	}
 }
 
 func errRevisionMismatch(cause error) error {
@@ -239,11 +259,7 @@ func (s *Server) replace(ctx context.Context, next, prev *sluice.Function, userR
 		if userRevision {
 			return errRevisionMismatch(err)
 		}
-		return &sluice.Error{
-			Code:    sluice.EConflict,
-			Message: "The operation cannot be performed at this time. An update is in progress for resource: " + s.cfg.Scope.FunctionARN(next.Name),
-			Err:     err,
-		}
+		return s.errUpdateInProgress(next.Name, err)
 	case sluice.ENotFound:
 		return &sluice.Error{Code: sluice.ENotFound, Message: fmt.Sprintf("Function not found: %s", s.cfg.Scope.FunctionARN(next.Name)), Err: err}
 	}
@@ -269,21 +285,41 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, body
 	if err := req.functionCode.check(); err != nil {
 		return err
 	}
-	if err := checkPublish(req.Publish); err != nil {
-		return err
-	}
 	dryRun := req.DryRun != nil && *req.DryRun
+	publish := req.Publish != nil && *req.Publish
 
 	ctx := r.Context()
+	next, err := s.stageCode(ctx, ref.Name, &req, dryRun)
+	if err != nil || dryRun {
+		if err == nil {
+			err = writeJSON(w, http.StatusOK, configurationOf(s.cfg.Scope, next))
+		}
+		return err
+	}
+	if publish {
+		v, err := s.deployThenPublish(ctx, next)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, configurationOf(s.cfg.Scope, v))
+	}
+	s.startDeploy(next)
+	return writeJSON(w, http.StatusOK, configurationOf(s.cfg.Scope, next))
+}
+
+// stageCode stores the new package and writes $LATEST with it, its update
+// InProgress and the current configuration kept as Previous to serve
+// invocations until the deployment ends. With dryRun nothing is written.
+func (s *Server) stageCode(ctx context.Context, name string, req *updateFunctionCodeRequest, dryRun bool) (*sluice.Function, error) {
 	s.codeMu.Lock()
 	defer s.codeMu.Unlock()
-	cur, err := s.current(ctx, ref.Name, req.RevisionID)
+	cur, err := s.current(ctx, name, req.RevisionID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sha, size, err := s.putCode(ctx, req.ZipFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	next := cur.Clone()
 	next.CodeSHA256, next.CodeSize = sha, size
@@ -293,17 +329,16 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, body
 	s.stamp(next)
 	if dryRun {
 		s.releaseCode(ctx, sha)
-		return writeJSON(w, http.StatusOK, configurationOf(s.cfg.Scope, next))
+		return next, nil
 	}
+	next.Previous = cur
+	next.LastUpdateStatus = sluice.UpdateInProgress
+	next.LastUpdateStatusReason, next.LastUpdateStatusReasonCode = reasonCreating, reasonCodeCreating
 	if err := s.replace(ctx, next, cur, req.RevisionID != nil); err != nil {
 		s.releaseCode(ctx, sha)
-		return err
+		return nil, err
 	}
-	if cur.CodeSHA256 != sha {
-		s.releaseCode(ctx, cur.CodeSHA256)
-	}
-	s.cfg.Invoker.Retire(next.Name)
-	return writeJSON(w, http.StatusOK, configurationOf(s.cfg.Scope, next))
+	return next, nil
 }
 
 // updateFunctionConfiguration is UpdateFunctionConfiguration:
@@ -339,7 +374,8 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 	if err := s.replace(ctx, next, cur, req.RevisionID != nil); err != nil {
 		return err
 	}
-	s.cfg.Invoker.Retire(next.Name)
+	// A configuration change has nothing to unpack: it is applied at once.
+	s.cfg.Invoker.Retire(next.Name, sluice.LatestVersion)
 	return writeJSON(w, http.StatusOK, configurationOf(s.cfg.Scope, next))
 }
 
@@ -397,7 +433,9 @@ func (c *functionSettings) apply(fn *sluice.Function) {
 }
 
 // deleteFunction is DeleteFunction: DELETE /2015-03-31/functions/{name},
-// 204. The function's package is removed when no other function uses it.
+// 204. Without a qualifier it deletes the function with its versions and
+// aliases; with a version number, only that version. Packages no longer
+// used are removed.
 func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, _ []byte) error {
 	qualifier := r.URL.Query().Get("Qualifier")
 	var v sluice.Violations
@@ -410,29 +448,86 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, _ []byte
 	if err != nil {
 		return err
 	}
-	switch q {
-	case "":
-	case sluice.LatestVersion:
-		return sluice.Errorf(sluice.EInvalidParameter, "$LATEST version cannot be deleted without deleting the function.")
-	default:
-		return s.notFound(ref.Name, q) // no published versions yet
-	}
-
 	ctx := r.Context()
-	s.codeMu.Lock()
-	defer s.codeMu.Unlock()
-	cur, err := s.current(ctx, ref.Name, nil)
+	switch {
+	case q == "":
+		err = s.deleteAll(ctx, ref.Name)
+	case q == sluice.LatestVersion:
+		err = sluice.Errorf(sluice.EInvalidParameter, "$LATEST version cannot be deleted without deleting the function.")
+	case sluice.IsVersionNumber(q):
+		err = s.deleteVersion(ctx, ref.Name, q)
+	default:
+		err = sluice.Errorf(sluice.EInvalidParameter, "Deletion of aliases is not currently supported.")
+	}
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.DeleteFunction(ctx, ref.Name); err != nil {
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// deleteAll deletes a function with everything it has.
+func (s *Server) deleteAll(ctx context.Context, name string) error {
+	s.reserveMu.Lock()
+	defer s.reserveMu.Unlock()
+	s.codeMu.Lock()
+	defer s.codeMu.Unlock()
+	cur, err := s.cfg.Store.GetFunction(ctx, name)
+	if err != nil {
 		if sluice.ErrorCodeOf(err) == sluice.ENotFound {
-			return s.notFound(ref.Name, "")
+			return s.notFound(name, "")
 		}
 		return err
 	}
-	s.releaseCode(ctx, cur.CodeSHA256)
-	s.cfg.Invoker.Retire(ref.Name)
-	w.WriteHeader(http.StatusNoContent)
+	versions, err := s.cfg.Store.ListVersions(ctx, name, 0, 0)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.DeleteFunction(ctx, name); err != nil {
+		if sluice.ErrorCodeOf(err) == sluice.ENotFound {
+			return s.notFound(name, "")
+		}
+		return err
+	}
+	if err := s.cfg.Limits.Reserve(name, -1, nil); err != nil {
+		s.logger(ctx).Warn("forget the reserved concurrency of a deleted function", "err", err)
+	}
+	shas := []string{cur.CodeSHA256}
+	if cur.Previous != nil {
+		shas = append(shas, cur.Previous.CodeSHA256)
+	}
+	s.cfg.Invoker.Retire(name, sluice.LatestVersion)
+	for _, v := range versions {
+		shas = append(shas, v.CodeSHA256)
+		s.cfg.Invoker.Retire(name, v.Version)
+	}
+	slices.Sort(shas)
+	for _, sha := range slices.Compact(shas) {
+		s.releaseCode(ctx, sha)
+	}
+	return nil
+}
+
+// deleteVersion deletes one published version.
+func (s *Server) deleteVersion(ctx context.Context, name, version string) error {
+	s.codeMu.Lock()
+	defer s.codeMu.Unlock()
+	v, err := s.cfg.Store.GetVersion(ctx, name, version)
+	if err == nil {
+		err = s.cfg.Store.DeleteVersion(ctx, name, version)
+	}
+	switch sluice.ErrorCodeOf(err) {
+	case "":
+	case sluice.ENotFound:
+		return s.notFound(name, version)
+	case sluice.EConflict:
+		var e *sluice.Error
+		errors.As(err, &e)
+		return e
+	default:
+		return err
+	}
+	s.cfg.Invoker.Retire(name, version)
+	s.releaseCode(ctx, v.CodeSHA256)
 	return nil
 }

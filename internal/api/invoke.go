@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluice-dev/sluice"
+	"github.com/sluice-dev/sluice/internal/concurrency"
 	"github.com/sluice-dev/sluice/internal/eventstream"
 )
 
@@ -23,6 +24,8 @@ const (
 
 // invokeParams is a validated invoke request, before it runs.
 type invokeParams struct {
+	// fn is the configuration that runs: the version the qualifier and
+	// the alias's routing picked, as it serves now.
 	fn             *sluice.Function
 	invocationType string
 	tail           bool
@@ -64,32 +67,21 @@ func (s *Server) parseInvoke(r *http.Request, body []byte, stream bool) (*invoke
 		return nil, err
 	}
 
-	qualifier, err := s.cfg.Scope.Resolve(ref, qualifier)
+	ctx := r.Context()
+	t, err := s.resolve(ctx, ref, qualifier, true)
 	if err != nil {
 		return nil, err
 	}
-	arn := s.cfg.Scope.FunctionARN(ref.Name)
-	if qualifier != "" && qualifier != sluice.LatestVersion {
-		// Versions and aliases are not there yet: such a qualifier names
-		// nothing, exactly as an unpublished version does on Lambda.
-		return nil, sluice.Errorf(sluice.ENotFound, "Function not found: %s:%s", arn, qualifier)
-	}
-	fn, err := s.cfg.Store.GetFunction(r.Context(), ref.Name)
-	if sluice.ErrorCodeOf(err) == sluice.ENotFound {
-		return nil, sluice.Errorf(sluice.ENotFound, "Function not found: %s:%s", arn, sluice.LatestVersion)
-	}
+	fn, err := s.route(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	p.fn = fn
-
-	invokedARN := arn
-	if qualifier != "" {
-		invokedARN += ":" + qualifier
+	if p.fn, err = s.runnable(fn); err != nil {
+		return nil, err
 	}
 	p.invocation = sluice.Invocation{
-		RequestID:          requestID(r.Context()),
-		InvokedFunctionARN: invokedARN,
+		RequestID:          requestID(ctx),
+		InvokedFunctionARN: t.invokedARN(s.cfg.Scope),
 		TraceID:            sluice.NewTraceID(time.Now()),
 	}
 	if p.invocationType == invokeEvent && len(body) > sluice.MaxAsyncPayload {
@@ -153,6 +145,11 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, body []byte) err
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case invokeEvent:
+		// Events are queued, not throttled, unless the function may not
+		// run at all (reserved concurrency 0), as on Lambda.
+		if n, ok := s.cfg.Limits.Reserved(p.fn.Name); ok && n == 0 {
+			return &sluice.Error{Code: sluice.EThrottled, Reason: concurrency.ReasonReserved, Message: concurrency.ThrottleMessage}
+		}
 		if err := s.cfg.Invoker.InvokeAsync(req); err != nil {
 			return err
 		}
@@ -173,7 +170,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, body []byte) err
 	res := out.Result()
 
 	h := w.Header()
-	h.Set("X-Amz-Executed-Version", sluice.LatestVersion)
+	h.Set("X-Amz-Executed-Version", p.fn.VersionOrLatest())
 	if p.tail {
 		h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(res.LogTail))
 	}
@@ -231,7 +228,7 @@ func (s *Server) invokeStream(w http.ResponseWriter, r *http.Request, body []byt
 
 	h := w.Header()
 	h.Set("Content-Type", "application/vnd.amazon.eventstream")
-	h.Set("X-Amz-Executed-Version", sluice.LatestVersion)
+	h.Set("X-Amz-Executed-Version", p.fn.VersionOrLatest())
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	ew := eventstream.NewWriter(w, rc.Flush)

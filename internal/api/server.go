@@ -10,20 +10,23 @@
 // assigns the request id, reads the body under a per-operation size limit,
 // verifies the SigV4 signature and renders the error a handler returns.
 //
-// It may import sluice, internal/artifacts, internal/sigv4 and
-// internal/eventstream; it never sees the process pool or the sandboxes,
+// It may import sluice, internal/artifacts, internal/sigv4,
+// internal/concurrency and internal/eventstream; it never sees the process pool or the sandboxes,
 // which it reaches only through sluice.Invoker.
 package api
 
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/artifacts"
+	"github.com/sluice-dev/sluice/internal/concurrency"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
@@ -35,7 +38,7 @@ type Config struct {
 	// Store keeps the function configurations.
 	Store sluice.FunctionStore
 	// Code keeps the deployment packages, content-addressed.
-	Code *artifacts.Store
+	Code CodeStore
 	// Invoker runs functions; the control plane calls its Retire method
 	// after every change to a function.
 	Invoker sluice.Invoker
@@ -45,14 +48,45 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock of LastModified; nil means time.Now.
 	Now func() time.Time
+	// Limits is the concurrency accounting the concurrency operations
+	// configure; nil means an account limit of
+	// concurrency.DefaultAccountLimit.
+	Limits *concurrency.Limiter
+	// Rand draws the number in [0, 1) that picks the version of an
+	// invocation through a weighted alias; nil means math/rand/v2.
+	Rand func() float64
 }
+
+// CodeStore is what the API needs of the deployment package store
+// (*artifacts.Store).
+type CodeStore interface {
+	// Put checks a package's structure and stores it; see artifacts.
+	Put(zip []byte) (sha string, size int64, err error)
+	// Dir unpacks a stored package (the slow part) and returns its tree.
+	Dir(sha string) (string, error)
+	Open(sha string) (*os.File, error)
+	Remove(sha string) error
+}
+
+var _ CodeStore = (*artifacts.Store)(nil)
 
 // Server is the Lambda API HTTP handler. It is safe for concurrent use.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	now func() time.Time
-	mux *http.ServeMux
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+	rand func() float64
+	mux  *http.ServeMux
+
+	// bg is the context of background deployments; Close cancels it and
+	// waits for deploys.
+	bg      context.Context
+	stopBG  context.CancelFunc
+	deploys sync.WaitGroup
+
+	// reserveMu serialises PutFunctionConcurrency with DeleteFunction, so
+	// that a reservation is never recorded for a function being deleted.
+	reserveMu sync.Mutex
 
 	// codeMu serialises every decision to store or remove a deployment
 	// package together with the store write that references or releases
@@ -67,15 +101,30 @@ func New(cfg Config) *Server {
 	if cfg.Store == nil || cfg.Code == nil || cfg.Invoker == nil || cfg.Verifier == nil {
 		panic("api: Config.Store, Config.Code, Config.Invoker and Config.Verifier are required")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.rand == nil {
+		s.rand = rand.Float64
+	}
+	if s.cfg.Limits == nil {
+		s.cfg.Limits = concurrency.New(0)
+	}
+	s.bg, s.stopBG = context.WithCancel(context.Background())
 	s.routes()
 	return s
+}
+
+// Close stops the background work of the server (the deployments of
+// packages, see deploy.go) and waits for it. A deployment it interrupts is
+// resumed by Resume at the next start.
+func (s *Server) Close() {
+	s.stopBG()
+	s.deploys.Wait()
 }
 
 // ServeHTTP dispatches r to its operation.
@@ -123,6 +172,20 @@ func (s *Server) routes() {
 	s.handle("PUT "+fns+"/{name}/code", control("UpdateFunctionCode"), s.updateFunctionCode)
 	s.handle("PUT "+fns+"/{name}/configuration", control("UpdateFunctionConfiguration"), s.updateFunctionConfiguration)
 	s.handle("DELETE "+fns+"/{name}", control("DeleteFunction"), s.deleteFunction)
+
+	s.handle("POST "+fns+"/{name}/versions", control("PublishVersion"), s.publishVersion)
+	s.handle("GET "+fns+"/{name}/versions", control("ListVersionsByFunction"), s.listVersions)
+	s.handle("POST "+fns+"/{name}/aliases", control("CreateAlias"), s.createAlias)
+	s.handle("GET "+fns+"/{name}/aliases", control("ListAliases"), s.listAliases)
+	s.handle("GET "+fns+"/{name}/aliases/{alias}", control("GetAlias"), s.getAlias)
+	s.handle("PUT "+fns+"/{name}/aliases/{alias}", control("UpdateAlias"), s.updateAlias)
+	s.handle("DELETE "+fns+"/{name}/aliases/{alias}", control("DeleteAlias"), s.deleteAlias)
+
+	s.handle("PUT /2017-10-31/functions/{name}/concurrency", control("PutFunctionConcurrency"), s.putFunctionConcurrency)
+	s.handle("DELETE /2017-10-31/functions/{name}/concurrency", control("DeleteFunctionConcurrency"), s.deleteFunctionConcurrency)
+	s.handle("GET /2019-09-30/functions/{name}/concurrency", control("GetFunctionConcurrency"), s.getFunctionConcurrency)
+	s.handle("GET /2016-08-19/account-settings", control("GetAccountSettings"), s.getAccountSettings)
+	s.handle("GET /2016-08-19/account-settings/{$}", control("GetAccountSettings"), s.getAccountSettings)
 
 	// Invoke and InvokeWithResponseStream share the InvokeFunction limit
 	// and its message.

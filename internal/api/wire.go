@@ -73,25 +73,29 @@ type ephemeralStorageSpec struct {
 // functionConfiguration is the FunctionConfiguration shape, the response of
 // most control plane operations.
 type functionConfiguration struct {
-	FunctionName     string              `json:"FunctionName"`
-	FunctionArn      string              `json:"FunctionArn"`
-	Runtime          string              `json:"Runtime"`
-	Role             string              `json:"Role"`
-	Handler          string              `json:"Handler"`
-	CodeSize         int64               `json:"CodeSize"`
-	Description      string              `json:"Description"`
-	Timeout          int                 `json:"Timeout"`
-	MemorySize       int                 `json:"MemorySize"`
-	LastModified     string              `json:"LastModified"`
-	CodeSha256       string              `json:"CodeSha256"`
-	Version          string              `json:"Version"`
-	Environment      *environmentOut     `json:"Environment,omitempty"`
-	TracingConfig    tracingConfig       `json:"TracingConfig"`
-	RevisionID       string              `json:"RevisionId"`
-	State            string              `json:"State"`
-	StateReason      string              `json:"StateReason,omitempty"`
-	StateReasonCode  string              `json:"StateReasonCode,omitempty"`
-	LastUpdateStatus string              `json:"LastUpdateStatus"`
+	FunctionName     string          `json:"FunctionName"`
+	FunctionArn      string          `json:"FunctionArn"`
+	Runtime          string          `json:"Runtime"`
+	Role             string          `json:"Role"`
+	Handler          string          `json:"Handler"`
+	CodeSize         int64           `json:"CodeSize"`
+	Description      string          `json:"Description"`
+	Timeout          int             `json:"Timeout"`
+	MemorySize       int             `json:"MemorySize"`
+	LastModified     string          `json:"LastModified"`
+	CodeSha256       string          `json:"CodeSha256"`
+	Version          string          `json:"Version"`
+	Environment      *environmentOut `json:"Environment,omitempty"`
+	TracingConfig    tracingConfig   `json:"TracingConfig"`
+	RevisionID       string          `json:"RevisionId"`
+	State            string          `json:"State"`
+	StateReason      string          `json:"StateReason,omitempty"`
+	StateReasonCode  string          `json:"StateReasonCode,omitempty"`
+	LastUpdateStatus string          `json:"LastUpdateStatus"`
+
+	LastUpdateStatusReason     string `json:"LastUpdateStatusReason,omitempty"`
+	LastUpdateStatusReasonCode string `json:"LastUpdateStatusReasonCode,omitempty"`
+
 	PackageType      string              `json:"PackageType"`
 	Architectures    []string            `json:"Architectures"`
 	EphemeralStorage ephemeralStorageOut `json:"EphemeralStorage"`
@@ -125,6 +129,100 @@ type snapStart struct {
 type getFunctionResponse struct {
 	Configuration functionConfiguration `json:"Configuration"`
 	Code          codeLocation          `json:"Code"`
+	Concurrency   *concurrencyBody      `json:"Concurrency,omitempty"`
+}
+
+// concurrencyBody is the body of PutFunctionConcurrency (request and
+// response), GetFunctionConcurrency and GetFunction's Concurrency member.
+type concurrencyBody struct {
+	ReservedConcurrentExecutions *int `json:"ReservedConcurrentExecutions,omitempty"`
+}
+
+// publishVersionRequest is the body of PublishVersion.
+type publishVersionRequest struct {
+	CodeSha256  *string `json:"CodeSha256"`
+	Description *string `json:"Description"`
+	RevisionID  *string `json:"RevisionId"`
+}
+
+// listVersionsResponse is the response of ListVersionsByFunction.
+type listVersionsResponse struct {
+	Versions   []functionConfiguration `json:"Versions"`
+	NextMarker string                  `json:"NextMarker,omitempty"`
+}
+
+// aliasRouting is an alias's RoutingConfig.
+type aliasRouting struct {
+	AdditionalVersionWeights map[string]float64 `json:"AdditionalVersionWeights"`
+}
+
+// createAliasRequest is the body of CreateAlias.
+type createAliasRequest struct {
+	Name *string `json:"Name"`
+	aliasSettings
+}
+
+// aliasSettings are the members CreateAlias and UpdateAlias share.
+type aliasSettings struct {
+	FunctionVersion *string       `json:"FunctionVersion"`
+	Description     *string       `json:"Description"`
+	RoutingConfig   *aliasRouting `json:"RoutingConfig"`
+}
+
+// updateAliasRequest is the body of UpdateAlias.
+type updateAliasRequest struct {
+	RevisionID *string `json:"RevisionId"`
+	aliasSettings
+}
+
+// aliasConfiguration is the AliasConfiguration shape.
+type aliasConfiguration struct {
+	AliasArn        string        `json:"AliasArn"`
+	Name            string        `json:"Name"`
+	FunctionVersion string        `json:"FunctionVersion"`
+	Description     string        `json:"Description"`
+	RoutingConfig   *aliasRouting `json:"RoutingConfig,omitempty"`
+	RevisionID      string        `json:"RevisionId"`
+}
+
+// listAliasesResponse is the response of ListAliases.
+type listAliasesResponse struct {
+	Aliases    []aliasConfiguration `json:"Aliases"`
+	NextMarker string               `json:"NextMarker,omitempty"`
+}
+
+// aliasConfigurationOf renders a in the Lambda wire shape.
+func aliasConfigurationOf(scope sluice.Scope, a *sluice.Alias) aliasConfiguration {
+	c := aliasConfiguration{
+		AliasArn:        scope.AliasARN(a.FunctionName, a.Name),
+		Name:            a.Name,
+		FunctionVersion: a.FunctionVersion,
+		Description:     a.Description,
+		RevisionID:      a.RevisionID,
+	}
+	if len(a.AdditionalVersionWeights) > 0 {
+		c.RoutingConfig = &aliasRouting{AdditionalVersionWeights: a.AdditionalVersionWeights}
+	}
+	return c
+}
+
+// accountSettings is the response of GetAccountSettings.
+type accountSettings struct {
+	AccountLimit accountLimit `json:"AccountLimit"`
+	AccountUsage accountUsage `json:"AccountUsage"`
+}
+
+type accountLimit struct {
+	TotalCodeSize                  int64 `json:"TotalCodeSize"`
+	CodeSizeUnzipped               int64 `json:"CodeSizeUnzipped"`
+	CodeSizeZipped                 int64 `json:"CodeSizeZipped"`
+	ConcurrentExecutions           int   `json:"ConcurrentExecutions"`
+	UnreservedConcurrentExecutions int   `json:"UnreservedConcurrentExecutions"`
+}
+
+type accountUsage struct {
+	TotalCodeSize int64 `json:"TotalCodeSize"`
+	FunctionCount int64 `json:"FunctionCount"`
 }
 
 type codeLocation struct {
@@ -142,11 +240,16 @@ type listFunctionsResponse struct {
 // e.g. "2026-11-24T20:07:30.123+0000".
 const lastModifiedLayout = "2006-01-02T15:04:05.000-0700"
 
-// configurationOf renders fn in the Lambda wire shape.
+// configurationOf renders fn in the Lambda wire shape. A published
+// version's FunctionArn is qualified with its number, $LATEST's is not.
 func configurationOf(scope sluice.Scope, fn *sluice.Function) functionConfiguration {
+	arn := scope.FunctionARN(fn.Name)
+	if v := fn.VersionOrLatest(); v != sluice.LatestVersion {
+		arn += ":" + v
+	}
 	c := functionConfiguration{
 		FunctionName:     fn.Name,
-		FunctionArn:      scope.FunctionARN(fn.Name),
+		FunctionArn:      arn,
 		Runtime:          fn.Runtime,
 		Role:             fn.Role,
 		Handler:          fn.Handler,
@@ -156,13 +259,17 @@ func configurationOf(scope sluice.Scope, fn *sluice.Function) functionConfigurat
 		MemorySize:       fn.MemorySize,
 		LastModified:     fn.LastModified.UTC().Format(lastModifiedLayout),
 		CodeSha256:       codeSHA256(fn.CodeSHA256),
-		Version:          sluice.LatestVersion,
+		Version:          fn.VersionOrLatest(),
 		TracingConfig:    tracingConfig{Mode: "PassThrough"},
 		RevisionID:       fn.RevisionID,
 		State:            fn.State,
 		StateReason:      fn.StateReason,
 		StateReasonCode:  fn.StateReasonCode,
 		LastUpdateStatus: fn.LastUpdateStatus,
+
+		LastUpdateStatusReason:     fn.LastUpdateStatusReason,
+		LastUpdateStatusReasonCode: fn.LastUpdateStatusReasonCode,
+
 		PackageType:      "Zip",
 		Architectures:    fn.Architectures,
 		EphemeralStorage: ephemeralStorageOut{Size: fn.EphemeralStorage},

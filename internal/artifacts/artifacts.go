@@ -12,6 +12,25 @@
 // renamed. Open removes temporaries a crash left behind. The unpacked tree is
 // derived from the zip and can be deleted at any time; Dir recreates it.
 //
+// Checking a package is split in two, so that storing it is fast and the
+// expensive part can run in the background, as Lambda's Pending state does:
+//
+//   - Put checks the structure only, without decompressing anything: the
+//     central directory must be readable, every entry's name and type safe
+//     and usable (see below), and the sum of the uncompressed sizes the
+//     entries declare at most sluice.MaxUnzippedSize.
+//   - Dir checks the content while it unpacks: it decompresses every entry,
+//     checks its CRC-32, counts the bytes actually written against the
+//     limit, and validates symlink targets. It also repeats Put's checks.
+//     A package that fails leaves no tree behind, and fails the same way at
+//     every Dir call; failures are not remembered.
+//
+// Both report a bad package with a *sluice.Error of code EInvalidZip
+// ("Could not unzip uploaded file. Please check your file, then try to
+// upload again.") or, for the size limit, EInvalidParameter ("Unzipped
+// size must be smaller than 262144000 bytes"). EInternal means a failure
+// of the store's own disk, never a property of the package.
+//
 // Unpacking never writes outside the tree: entries with absolute names or
 // ".." components are refused, as are entries lying under a file or a
 // symlink entry, duplicate names, and types other than file, directory and
@@ -29,7 +48,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -96,19 +114,22 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-// Put validates a deployment package and stores it under the hex SHA-256 of
-// its bytes, which it returns with its size. Storing a package that is
-// already stored does nothing.
+// Put checks the structure of a deployment package and stores it under
+// the hex SHA-256 of its bytes, which it returns with its size. Storing a
+// package that is already stored does nothing.
 //
-// Put reads the whole archive, checking every entry's checksum, so that
-// Dir can unpack any package Put accepted.
+// Put decompresses nothing: it reads the central directory, judges the
+// entries' names and types and the sum of their declared uncompressed
+// sizes. Corrupt entry data, or data that inflates beyond its declared
+// size, is found by Dir. Put does not limit the size of b itself: the API
+// refuses packages over sluice.MaxZipSize before calling it.
 //
 // Errors: EInvalidZip when the archive cannot be read, or has an entry
 // with an unsafe or unusable name or type (see the package documentation);
-// EInvalidParameter when it unpacks to more than sluice.MaxUnzippedSize
-// bytes; EInternal when it cannot be written.
+// EInvalidParameter when its entries declare more than
+// sluice.MaxUnzippedSize bytes in all; EInternal when it cannot be written.
 func (s *Store) Put(b []byte) (sha string, size int64, err error) {
-	if err := s.verify(b); err != nil {
+	if err := s.check(b); err != nil {
 		return "", 0, err
 	}
 	sum := sha256.Sum256(b)
@@ -126,51 +147,43 @@ func (s *Store) Put(b []byte) (sha string, size int64, err error) {
 	return sha, size, nil
 }
 
-// verify checks that b is a zip archive Dir can unpack: names, entry types,
-// sizes and checksums.
-func (s *Store) verify(b []byte) error {
+// check runs the structural checks of Put on b: the central directory,
+// entry names and types, declared sizes.
+func (s *Store) check(b []byte) error {
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	// ErrInsecurePath comes with a usable reader; scan judges the names.
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return invalidZip(err)
 	}
-	entries, err := scan(zr, s.maxUnzipped)
-	if err != nil {
-		return err
-	}
-	c := newCopier(s.maxUnzipped)
-	for _, e := range entries {
-		switch e.kind {
-		case kindFile:
-			if err := c.readEntry(e.f, io.Discard); err != nil {
-				return err
-			}
-		case kindSymlink:
-			if _, err := readLink(e.f); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	_, err = scan(zr, s.maxUnzipped)
+	return err
 }
 
 // Dir returns the directory holding the unpacked package sha, unpacking it
 // first if needed. Concurrent calls for one package unpack it once.
 //
+// Dir is where a package's content is checked (see the package
+// documentation); it may take long for a large package. When the check
+// fails, nothing is left under the unpacked directory, and the next Dir
+// call tries again, failing the same way.
+//
 // Errors: ENotFound when the package is not stored; EInvalidParameter when
-// sha is not a hex SHA-256; EInternal when the stored zip cannot be
-// unpacked (it was damaged, or did not come through Put).
+// sha is not a hex SHA-256, or when the package unpacks to more than
+// sluice.MaxUnzippedSize bytes; EInvalidZip when it cannot be unpacked
+// (corrupt data, a checksum mismatch, an entry inflating beyond its
+// declared size, a bad symlink target, or anything Put refuses should the
+// zip not have come through Put); EInternal when the store's disk fails.
 func (s *Store) Dir(sha string) (string, error) {
 	if err := checkSHA(sha); err != nil {
 		return "", err
 	}
 	final := filepath.Join(s.unpackedDir, sha)
-	if fi, err := os.Lstat(final); err == nil && fi.IsDir() {
+	if isDir(final) {
 		return final, nil
 	}
 
 	defer s.lock(sha)()
-	if fi, err := os.Lstat(final); err == nil && fi.IsDir() {
+	if isDir(final) {
 		return final, nil // unpacked while we waited for the lock
 	}
 	zr, err := zip.OpenReader(s.zipPath(sha))
@@ -178,14 +191,28 @@ func (s *Store) Dir(sha string) (string, error) {
 		return "", notFound(sha)
 	}
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return "", internal("Could not read the deployment package.", err)
+		return "", readFailure(err)
 	}
 	defer zr.Close()
 	if err := s.unpack(&zr.Reader, sha, final); err != nil {
+		if _, ok := errors.AsType[*sluice.Error](err); ok {
+			return "", err // judged already: a bad package, or a read failure
+		}
 		return "", internal("Could not unpack the deployment package.", err)
 	}
 	s.unpacks.Add(1)
 	return final, nil
+}
+
+// Unpacked reports whether package sha is unpacked, that is whether Dir
+// would return at once. It is false for an invalid sha.
+func (s *Store) Unpacked(sha string) bool {
+	return checkSHA(sha) == nil && isDir(filepath.Join(s.unpackedDir, sha))
+}
+
+func isDir(p string) bool {
+	fi, err := os.Lstat(p)
+	return err == nil && fi.IsDir()
 }
 
 // Open returns the stored zip of package sha, for reading.

@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -65,7 +67,13 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("stored zip differs from the upload (err %v)", err)
 	}
 
+	if s.Unpacked(sha) {
+		t.Error("Unpacked before Dir = true, want false")
+	}
 	d := mustDir(t, s, sha)
+	if !s.Unpacked(sha) {
+		t.Error("Unpacked after Dir = false, want true")
+	}
 	if want := filepath.Join(storeDir, "unpacked", sha); d != want {
 		t.Errorf("Dir = %s, want %s", d, want)
 	}
@@ -277,7 +285,6 @@ func TestUnsafeOrUnusableEntriesRejected(t *testing.T) {
 		"empty symlink":           {link("l", "")},
 		"long component":          {file(strings.Repeat("a", 256), "x")},
 		"long name":               {file(strings.Repeat("a/", 2048)+"x", "x")},
-		"NUL in symlink target":   {link("l", "a\x00b")},
 		"long symlink target":     {link("l", strings.Repeat("a", 4096))},
 		"symlink parent of entry": {link("bin", "usr/bin"), exe("bin/sh", "x")},
 	} {
@@ -301,7 +308,7 @@ func TestUnsafeOrUnusableEntriesRejected(t *testing.T) {
 }
 
 // TestDirRefusesUnsafeStoredZip checks that Dir judges the stored zip
-// again, should one bypass Put.
+// again, should one bypass Put, and calls it an invalid zip.
 func TestDirRefusesUnsafeStoredZip(t *testing.T) {
 	parent := t.TempDir()
 	storeDir := filepath.Join(parent, "store")
@@ -312,7 +319,7 @@ func TestDirRefusesUnsafeStoredZip(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := s.Dir(sha)
-	wantError(t, err, sluice.EInternal, "", "Dir of an unsafe stored zip")
+	wantError(t, err, sluice.EInvalidZip, artifacts.InvalidZipMessage, "Dir of an unsafe stored zip")
 	if names := entriesOf(t, parent); !slices.Equal(names, []string{"store"}) {
 		t.Errorf("parent directory holds %q", names)
 	}
@@ -321,28 +328,182 @@ func TestDirRefusesUnsafeStoredZip(t *testing.T) {
 	}
 }
 
-// TestDirFailureLeavesNothing checks that a failed unpack leaves neither a
-// tree under the final name nor a temporary.
-func TestDirFailureLeavesNothing(t *testing.T) {
+// corruptData returns a copy of zipBytes with bytes flipped in the middle
+// of the compressed data of entry name; the central directory is intact.
+func corruptData(t testing.TB, zipBytes []byte, name string) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(zipBytes), int64(len(zipBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if f.Name != name {
+			continue
+		}
+		off, err := f.DataOffset()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.CompressedSize64 < 4 {
+			t.Fatalf("entry %q has only %d bytes of data", name, f.CompressedSize64)
+		}
+		b := bytes.Clone(zipBytes)
+		mid := off + int64(f.CompressedSize64)/2
+		b[mid-1] ^= 0xff
+		b[mid] ^= 0x55
+		return b
+	}
+	t.Fatalf("no entry %q", name)
+	return nil
+}
+
+// text returns n bytes of text that deflate compresses somewhat, not to
+// nothing.
+func text(n int) string {
+	var b strings.Builder
+	for i := 0; b.Len() < n; i++ {
+		b.WriteString(strconv.Itoa(i * i * 7919))
+		b.WriteByte(' ')
+	}
+	return b.String()[:n]
+}
+
+// wantDirFails checks that Dir of package sha fails with code and msg,
+// twice (failures are not remembered, nor do they change), and leaves no
+// unpacked tree nor temporary behind, while the zip stays stored.
+func wantDirFails(t *testing.T, s *artifacts.Store, storeDir, sha string, code sluice.ErrorCode, msg string) {
+	t.Helper()
+	for i := range 2 {
+		d, err := s.Dir(sha)
+		t.Logf("Dir: %v", err)
+		wantError(t, err, code, msg, fmt.Sprintf("Dir #%d", i+1))
+		if d != "" {
+			t.Errorf("Dir #%d returned %q with its error", i+1, d)
+		}
+		if names := entriesOf(t, filepath.Join(storeDir, "unpacked")); len(names) != 0 {
+			t.Errorf("unpacked directory holds %q after a failed Dir", names)
+		}
+		if s.Unpacked(sha) {
+			t.Error("Unpacked after a failed Dir = true")
+		}
+	}
+	if names := entriesOf(t, filepath.Join(storeDir, "zip")); !slices.Equal(names, []string{sha + ".zip"}) {
+		t.Errorf("zip directory holds %q, want only the package", names)
+	}
+	if n := artifacts.Unpacks(s); n != 0 {
+		t.Errorf("unpacked %d times, want 0", n)
+	}
+}
+
+// TestCorruptDataFailsDir checks that Put, which does not decompress,
+// accepts packages whose entry data is bad, and that Dir refuses them as
+// invalid zips, leaving nothing behind.
+func TestCorruptDataFailsDir(t *testing.T) {
+	body := text(4000)
+	for name, zipBytes := range map[string][]byte{
+		// Stored: the bytes read are the bytes stored, only the CRC-32
+		// catches the change.
+		"checksum": corruptData(t, makeZip(t,
+			file("first.txt", "fine"),
+			zent{name: "second.txt", body: body, mode: 0o644, store: true},
+			file("third.txt", "fine")), "second.txt"),
+		"deflate data": corruptData(t, makeZip(t,
+			file("first.txt", "fine"), file("second.txt", body), file("third.txt", "fine")), "second.txt"),
+		"deflate data, nested": corruptData(t, makeZip(t,
+			dir("lib/"), file("lib/a/b.txt", body), exe("bootstrap", script)), "lib/a/b.txt"),
+		"symlink target checksum": corruptData(t, makeZip(t,
+			file("a", "a"), zent{name: "l", body: "some/target/far/away", mode: fs.ModeSymlink | 0o777, store: true}), "l"),
+		"NUL in symlink target": makeZip(t, file("a", "a"), link("l", "a\x00b")),
+		// The local header's signature, which the central directory does
+		// not repeat.
+		"local header": func() []byte {
+			b := makeZip(t, file("a", body))
+			b[0] ^= 0xff
+			return b
+		}(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			storeDir := t.TempDir()
+			s := openStore(t, storeDir)
+			sha, _, err := s.Put(zipBytes)
+			if err != nil {
+				t.Fatalf("Put: %v, want success: Put checks the structure only", err)
+			}
+			wantDirFails(t, s, storeDir, sha, sluice.EInvalidZip, artifacts.InvalidZipMessage)
+		})
+	}
+}
+
+// TestConcurrentDirOfCorruptPackage checks that concurrent Dir calls of a
+// package that fails all fail the same way, and leave nothing behind.
+func TestConcurrentDirOfCorruptPackage(t *testing.T) {
 	storeDir := t.TempDir()
 	s := openStore(t, storeDir)
-	// A zip whose second entry fails its checksum, stored behind Put's back.
-	zipBytes := makeZip(t,
-		file("first.txt", "fine"),
-		zent{name: "second.txt", body: "this content gets corrupted", mode: 0o644, store: true})
-	i := bytes.Index(zipBytes, []byte("this content"))
-	zipBytes[i] ^= 0xff
-	if _, _, err := s.Put(zipBytes); sluice.ErrorCodeOf(err) != sluice.EInvalidZip {
-		t.Fatalf("Put of a corrupt zip: %v, want invalid zip", err)
+	sha := mustPut(t, s, corruptData(t, makeZip(t, file("a", text(10000)), file("b", "b")), "a"))
+	const n = 16
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = s.Dir(sha)
+		})
 	}
-	sha := strings.Repeat("1", 64)
-	if err := os.WriteFile(filepath.Join(storeDir, "zip", sha+".zip"), zipBytes, 0o600); err != nil {
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		wantError(t, err, sluice.EInvalidZip, artifacts.InvalidZipMessage, fmt.Sprintf("Dir in goroutine %d", i))
+	}
+	wantDirFails(t, s, storeDir, sha, sluice.EInvalidZip, artifacts.InvalidZipMessage)
+}
+
+// TestDirOfGarbageStoredZip checks that a stored zip whose central
+// directory cannot be read, which Put would have refused, is an invalid
+// zip for Dir too.
+func TestDirOfGarbageStoredZip(t *testing.T) {
+	for name, b := range map[string][]byte{
+		"empty":     {},
+		"text":      []byte("this is not a zip file"),
+		"truncated": makeZip(t, file("a", text(1000)))[:500],
+	} {
+		t.Run(name, func(t *testing.T) {
+			storeDir := t.TempDir()
+			s := openStore(t, storeDir)
+			sha := strings.Repeat("3", 64)
+			if err := os.WriteFile(filepath.Join(storeDir, "zip", sha+".zip"), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			wantDirFails(t, s, storeDir, sha, sluice.EInvalidZip, artifacts.InvalidZipMessage)
+		})
+	}
+}
+
+// TestDirDiskFailureIsInternal checks that a failure of the store's own
+// disk is EInternal, not blamed on the package, and that Dir succeeds once
+// the disk is repaired.
+func TestDirDiskFailureIsInternal(t *testing.T) {
+	storeDir := t.TempDir()
+	s := openStore(t, storeDir)
+	sha := mustPut(t, s, makeZip(t, exe("bootstrap", script)))
+	unpacked := filepath.Join(storeDir, "unpacked")
+	// A file where the unpacked directory should be: every write fails.
+	if err := os.Remove(unpacked); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unpacked, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.Dir(sha)
-	wantError(t, err, sluice.EInternal, "", "Dir of a corrupt stored zip")
-	if names := entriesOf(t, filepath.Join(storeDir, "unpacked")); len(names) != 0 {
-		t.Errorf("unpacked directory holds %q after a failed unpack", names)
+	wantError(t, err, sluice.EInternal, "", "Dir with a broken store directory")
+	if err := os.Remove(unpacked); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(unpacked, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := tree(t, mustDir(t, s, sha)); got["bootstrap"] != "f 0755 "+script {
+		t.Errorf("bootstrap after repair = %q", got["bootstrap"])
 	}
 }
 
@@ -419,6 +580,9 @@ func TestUnzippedSizeLimit(t *testing.T) {
 	// Each entry is within the limit, their sum is not.
 	_, _, err := s.Put(makeZip(t, file("a", body), file("b", body)))
 	wantError(t, err, sluice.EInvalidParameter, "Unzipped size must be smaller than 1000 bytes", "Put of two 600-byte files")
+	// One entry over the limit.
+	_, _, err = s.Put(makeZip(t, file("a", strings.Repeat("y", 1001))))
+	wantError(t, err, sluice.EInvalidParameter, "Unzipped size must be smaller than 1000 bytes", "Put of a 1001-byte file")
 
 	// Exactly at the limit is fine.
 	mustDir(t, s, mustPut(t, s, makeZip(t, file("a", body), file("b", body[:400]))))
@@ -426,20 +590,31 @@ func TestUnzippedSizeLimit(t *testing.T) {
 	// Directories add nothing; symlink targets count.
 	mustDir(t, s, mustPut(t, s, makeZip(t, file("a", body[:590]), dir("d/"), link("l", "a"))))
 
-	// A package Put before the limit was lowered fails Dir.
-	big := mustPut(t, s, makeZip(t, file("a", body)))
-	artifacts.SetMaxUnzipped(s, 500)
-	if _, err := s.Dir(big); err == nil {
-		t.Error("Dir of a package over the limit succeeded")
-	}
+	// Symlink targets count.
+	_, _, err = s.Put(makeZip(t, file("a", strings.Repeat("z", 995)), link("l", "a"), link("m", "bcdef")))
+	wantError(t, err, sluice.EInvalidParameter, "Unzipped size must be smaller than 1000 bytes", "Put of 1001 bytes with symlinks")
 }
 
-// TestLyingHeaderRejected checks that an entry inflating to more than its
-// header declares is refused before it fills the disk.
-func TestLyingHeaderRejected(t *testing.T) {
+// TestDirSizeLimit checks that Dir judges the size of a package against
+// the limit in force when it unpacks, and reports it like Put.
+func TestDirSizeLimit(t *testing.T) {
+	storeDir := t.TempDir()
+	s := openStore(t, storeDir)
+	artifacts.SetMaxUnzipped(s, 1000)
+	// A package Put before the limit was lowered fails Dir.
+	big := mustPut(t, s, makeZip(t, file("a", strings.Repeat("x", 300)), file("b", strings.Repeat("x", 300))))
+	artifacts.SetMaxUnzipped(s, 500)
+	wantDirFails(t, s, storeDir, big, sluice.EInvalidParameter, "Unzipped size must be smaller than 500 bytes")
+}
+
+// lyingZip returns a zip of one entry whose headers declare a size of
+// declared bytes while its data inflates to n zero bytes; the CRC-32 is
+// that of the real content.
+func lyingZip(t testing.TB, declared uint64, n int) []byte {
+	t.Helper()
 	var compressed bytes.Buffer
 	fw, _ := flate.NewWriter(&compressed, flate.BestSpeed)
-	content := make([]byte, 10<<20)
+	content := make([]byte, n)
 	fw.Write(content)
 	fw.Close()
 
@@ -450,32 +625,50 @@ func TestLyingHeaderRejected(t *testing.T) {
 		Method:             zip.Deflate,
 		CRC32:              crc32.ChecksumIEEE(content),
 		CompressedSize64:   uint64(compressed.Len()),
-		UncompressedSize64: 100, // the lie
+		UncompressedSize64: declared, // the lie
 	}
 	raw, err := w.CreateRaw(h)
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw.Write(compressed.Bytes())
-	w.Close()
-
-	storeDir := t.TempDir()
-	s := openStore(t, storeDir)
-	_, _, err = s.Put(buf.Bytes())
-	if code := sluice.ErrorCodeOf(err); code != sluice.EInvalidZip && code != sluice.EInvalidParameter {
-		t.Errorf("Put of a lying zip: %v, want invalid zip or invalid parameter", err)
-	}
-
-	// Stored behind Put's back, Dir refuses it without writing it out.
-	sha := strings.Repeat("2", 64)
-	if err := os.WriteFile(filepath.Join(storeDir, "zip", sha+".zip"), buf.Bytes(), 0o600); err != nil {
+	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Dir(sha); err == nil {
-		t.Error("Dir of a lying zip succeeded")
-	}
-	if names := entriesOf(t, filepath.Join(storeDir, "unpacked")); len(names) != 0 {
-		t.Errorf("unpacked directory holds %q", names)
+	return buf.Bytes()
+}
+
+// TestLyingHeaderRejected checks that an entry inflating to more than its
+// header declares is accepted by Put, which reads only the headers, and
+// refused by Dir before it fills the disk.
+//
+// archive/zip fails reading an entry past its declared size (ErrFormat),
+// and declared sizes add up to at most the limit, so the entry is refused
+// as an invalid zip, however far it would inflate: Dir never gets to count
+// more bytes than the limit.
+func TestLyingHeaderRejected(t *testing.T) {
+	for name, tc := range map[string]struct {
+		limit    int64
+		declared uint64
+		n        int
+	}{
+		"10 MB declared 100":                 {0, 100, 10 << 20},
+		"over a small limit":                 {1000, 100, 5000},
+		"over a small limit, declared limit": {1000, 1000, 5000},
+		"declared 0":                         {1000, 0, 5000},
+	} {
+		t.Run(name, func(t *testing.T) {
+			storeDir := t.TempDir()
+			s := openStore(t, storeDir)
+			if tc.limit != 0 {
+				artifacts.SetMaxUnzipped(s, tc.limit)
+			}
+			sha, _, err := s.Put(lyingZip(t, tc.declared, tc.n))
+			if err != nil {
+				t.Fatalf("Put of a lying zip: %v, want success: its headers are fine", err)
+			}
+			wantDirFails(t, s, storeDir, sha, sluice.EInvalidZip, artifacts.InvalidZipMessage)
+		})
 	}
 }
 
@@ -596,6 +789,9 @@ func TestDirReunpacks(t *testing.T) {
 	if err := os.RemoveAll(d); err != nil {
 		t.Fatal(err)
 	}
+	if s.Unpacked(sha) {
+		t.Error("Unpacked after the tree was deleted = true")
+	}
 	if d2 := mustDir(t, s, sha); d2 != d {
 		t.Errorf("Dir after removal = %s, want %s", d2, d)
 	}
@@ -636,6 +832,9 @@ func TestInvalidSHA(t *testing.T) {
 		_, err = s.Open(sha)
 		wantError(t, err, sluice.EInvalidParameter, "", "Open("+sha+")")
 		wantError(t, s.Remove(sha), sluice.EInvalidParameter, "", "Remove("+sha+")")
+		if s.Unpacked(sha) {
+			t.Errorf("Unpacked(%q) = true", sha)
+		}
 	}
 }
 
@@ -653,6 +852,9 @@ func TestRemove(t *testing.T) {
 	}
 	if _, err := os.Lstat(d); !os.IsNotExist(err) {
 		t.Errorf("unpacked tree still there: %v", err)
+	}
+	if s.Unpacked(sha) {
+		t.Error("Unpacked after Remove = true")
 	}
 	_, err := s.Open(sha)
 	wantError(t, err, sluice.ENotFound, "", "Open after Remove")

@@ -11,7 +11,7 @@ func Unpacks(s *Store) int64 { return s.unpacks.Load() }
 // SetMaxUnzipped sets the unpacked size limit of s.
 func SetMaxUnzipped(s *Store, limit int64) { s.maxUnzipped = limit }
 
-// CopyLimited copies src to dst with the copier Dir and Put use, under the
+// CopyLimited copies src to dst with the copier Dir uses, under the
 // given size limit.
 func CopyLimited(dst io.Writer, src io.Reader, limit int64) error {
 	return newCopier(limit).copy(dst, src)

@@ -14,9 +14,9 @@ import (
 )
 
 // FuzzPut feeds arbitrary bytes to Put and, when Put accepts them, to Dir.
-// Neither may panic or write outside the store directory; Put fails only
-// with EInvalidZip or EInvalidParameter, and Dir unpacks every package Put
-// accepted.
+// Neither may panic or write outside the store directory; both fail only
+// with EInvalidZip or EInvalidParameter (Put checks the structure, Dir the
+// content), and a failed Dir leaves no tree behind.
 func FuzzPut(f *testing.F) {
 	for _, entries := range [][]zent{
 		{exe("bootstrap", script)},
@@ -31,6 +31,8 @@ func FuzzPut(f *testing.F) {
 	} {
 		f.Add(makeZip(f, entries...))
 	}
+	f.Add(corruptData(f, makeZip(f, file("a", text(2000)), link("l", "a")), "a"))
+	f.Add(lyingZip(f, 100, 5000))
 	f.Add([]byte{})
 	f.Add([]byte("PK\x03\x04garbage"))
 	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
@@ -61,21 +63,27 @@ func FuzzPut(f *testing.F) {
 			}
 			d, err := s.Dir(sha)
 			if err != nil {
-				t.Fatalf("Dir of a package Put accepted: %v", err)
-			}
-			// Everything in the tree is a directory, a regular file or a
-			// symlink, and reading it goes nowhere outside.
-			err = filepath.WalkDir(d, func(p string, de fs.DirEntry, err error) error {
+				if code := sluice.ErrorCodeOf(err); code != sluice.EInvalidZip && code != sluice.EInvalidParameter {
+					t.Fatalf("Dir: %v (code %s), want invalid zip or invalid parameter", err, code)
+				}
+				if names := entriesOf(t, filepath.Join(storeDir, "unpacked")); len(names) != 0 {
+					t.Errorf("unpacked directory holds %q after a failed Dir", names)
+				}
+			} else {
+				// Everything in the tree is a directory, a regular file or a
+				// symlink, and reading it goes nowhere outside.
+				err = filepath.WalkDir(d, func(p string, de fs.DirEntry, err error) error {
+					if err != nil {
+						return err
+					}
+					if tp := de.Type(); tp != 0 && tp != fs.ModeDir && tp != fs.ModeSymlink {
+						t.Errorf("%s has type %v", p, tp)
+					}
+					return nil
+				})
 				if err != nil {
-					return err
+					t.Fatalf("walk unpacked tree: %v", err)
 				}
-				if tp := de.Type(); tp != 0 && tp != fs.ModeDir && tp != fs.ModeSymlink {
-					t.Errorf("%s has type %v", p, tp)
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatalf("walk unpacked tree: %v", err)
 			}
 		}
 

@@ -12,6 +12,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/sluice-dev/sluice"
 )
@@ -60,10 +61,31 @@ func tooLarge(limit int64) error {
 	return sluice.Errorf(sluice.EInvalidParameter, "Unzipped size must be smaller than %d bytes", limit)
 }
 
+// readFailure classifies an error reading a stored zip: a failure of the
+// system reading the file (an *fs.PathError carrying an errno, such as EIO,
+// or a closed file) is EInternal; anything else is a bad package,
+// EInvalidZip: a format or checksum error, corrupt compressed data, data
+// ending early, or an offset in the headers that os.File refuses (a
+// PathError without an errno, "negative offset").
+func readFailure(err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		if _, errno := errors.AsType[syscall.Errno](pe.Err); errno || errors.Is(pe.Err, fs.ErrClosed) {
+			return internal("Could not read the deployment package.", err)
+		}
+	}
+	return invalidZip(err)
+}
+
+// entryFailure is readFailure for an error reading entry f.
+func entryFailure(f *zip.File, err error) error {
+	return readFailure(fmt.Errorf("entry %q: %w", f.Name, err))
+}
+
 // scan checks the entry names, types and declared sizes of an archive and
-// returns the entries to unpack, in archive order. The entries form a tree:
-// names are unique and no entry lies under a file or a symlink, so
-// unpacking never writes through a symlink.
+// returns the entries to unpack, in archive order. It reads the central
+// directory only, never entry data. The entries form a tree: names are
+// unique and no entry lies under a file or a symlink, so unpacking never
+// writes through a symlink.
 func scan(zr *zip.Reader, limit int64) ([]entry, error) {
 	kinds := make(map[string]kind, len(zr.File))
 	entries := make([]entry, 0, len(zr.File))
@@ -83,6 +105,16 @@ func scan(zr *zip.Reader, limit int64) ([]entry, error) {
 			return nil, invalidZip(fmt.Errorf("entry %q: duplicate name", f.Name))
 		}
 		kinds[e.name] = e.kind
+		if e.kind == kindSymlink {
+			// The target's content is checked when it is read (readLink),
+			// its declared length here.
+			switch {
+			case f.UncompressedSize64 == 0:
+				return nil, invalidZip(fmt.Errorf("entry %q: empty symlink target", f.Name))
+			case f.UncompressedSize64 > maxLinkLen:
+				return nil, invalidZip(fmt.Errorf("entry %q: symlink target too long", f.Name))
+			}
+		}
 		if e.kind != kindDir {
 			// Each term is at most limit, so the sum cannot overflow.
 			if f.UncompressedSize64 > uint64(limit) {
@@ -198,12 +230,17 @@ func (c *copier) copy(dst io.Writer, src io.Reader) error {
 }
 
 // readEntry decompresses file f into dst, checking its checksum. Errors:
-// EInvalidZip when f cannot be read, EInvalidParameter when the limit is
-// exceeded, and dst's errors as they are.
+// EInvalidZip when f's data is bad, EInvalidParameter when the limit is
+// exceeded, EInternal when the zip file cannot be read (see readFailure),
+// and dst's errors as they are.
+//
+// archive/zip fails a read past f's declared size (ErrFormat), so an entry
+// whose header lies is EInvalidZip before the limit is reached; counting
+// the bytes read guards the limit all the same.
 func (c *copier) readEntry(f *zip.File, dst io.Writer) error {
 	rc, err := f.Open()
 	if err != nil {
-		return invalidZip(fmt.Errorf("entry %q: %w", f.Name, err))
+		return entryFailure(f, err)
 	}
 	defer rc.Close()
 	err = c.copy(dst, rc)
@@ -212,7 +249,7 @@ func (c *copier) readEntry(f *zip.File, dst io.Writer) error {
 	case errors.Is(err, errTooLarge):
 		return tooLarge(c.limit)
 	case errors.As(err, &re):
-		return invalidZip(fmt.Errorf("entry %q: %w", f.Name, re.err))
+		return entryFailure(f, re.err)
 	}
 	return err
 }
@@ -224,14 +261,14 @@ func readLink(f *zip.File) (string, error) {
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return "", invalidZip(fmt.Errorf("entry %q: %w", f.Name, err))
+		return "", entryFailure(f, err)
 	}
 	defer rc.Close()
 	// archive/zip fails a read past the declared size.
 	b, err := io.ReadAll(rc)
 	switch {
 	case err != nil:
-		return "", invalidZip(fmt.Errorf("entry %q: %w", f.Name, err))
+		return "", entryFailure(f, err)
 	case len(b) == 0:
 		return "", invalidZip(fmt.Errorf("entry %q: empty symlink target", f.Name))
 	case bytes.IndexByte(b, 0) >= 0:

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice"
+	"github.com/sluice-dev/sluice/internal/concurrency"
 	"github.com/sluice-dev/sluice/internal/pool"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 )
@@ -32,9 +33,14 @@ type CodeStore interface {
 
 // Config wires an Invoker.
 type Config struct {
-	Scope   sluice.Scope
-	Code    CodeStore
-	Pool    *pool.Pool[*sandbox.Env]
+	Scope sluice.Scope
+	Code  CodeStore
+	Pool  *pool.Pool[*sandbox.Env]
+	// Limits accounts for concurrent executions (account limit and
+	// reserved concurrency); nil means no accounting beyond the pool's
+	// cap. An execution holds its slot until its Output is closed, so a
+	// streaming invocation holds it until its stream ends.
+	Limits  *concurrency.Limiter
 	Sandbox sandbox.Options
 	Logger  *slog.Logger
 	// AsyncRetryFor bounds how long an Event invocation waits for a free
@@ -89,16 +95,39 @@ func (iv *Invoker) Invoke(ctx context.Context, req sluice.InvokeRequest) (sluice
 		iv.inflight.Done()
 		return nil, err
 	}
-	return &leasedOutput{Output: out.Output, release: func(reuse bool) { out.lease.Release(reuse); iv.inflight.Done() }}, nil
+	return &leasedOutput{Output: out.Output, release: func() { out.release(); iv.inflight.Done() }}, nil
 }
 
+// started is a running invocation: its output, and the release of its
+// environment and its concurrency slot.
 type started struct {
 	sluice.Output
-	lease *pool.Lease[*sandbox.Env]
+	release func()
 }
 
+// invoke takes a concurrency slot and an environment and starts req on it.
 func (iv *Invoker) invoke(ctx context.Context, req sluice.InvokeRequest) (started, error) {
+	slot := func() {}
+	if iv.cfg.Limits != nil {
+		var err error
+		if slot, err = iv.cfg.Limits.Acquire(req.Function.Name); err != nil {
+			return started{}, err
+		}
+	}
+	lease, out, err := iv.start(ctx, req)
+	if err != nil {
+		slot()
+		return started{}, err
+	}
+	// The pool checks that the environment is alive before reusing it.
+	return started{Output: out, release: func() { lease.Release(true); slot() }}, nil
+}
+
+// start finds or launches an environment of the function's version and
+// hands it the invocation.
+func (iv *Invoker) start(ctx context.Context, req sluice.InvokeRequest) (*pool.Lease[*sandbox.Env], sluice.Output, error) {
 	fn := req.Function
+	key := sluice.EnvironmentKey(fn.Name, fn.VersionOrLatest())
 	launch := func(ctx context.Context) (*sandbox.Env, error) {
 		dir, err := iv.cfg.Code.Dir(fn.CodeSHA256)
 		if err != nil {
@@ -109,9 +138,9 @@ func (iv *Invoker) invoke(ctx context.Context, req sluice.InvokeRequest) (starte
 	// A warm environment can die while idle (its runtime exited after the
 	// previous invocation); nothing ran then, so take another one.
 	for attempt := 0; ; attempt++ {
-		lease, err := iv.cfg.Pool.Acquire(ctx, fn.Name, fn.RevisionID, launch)
+		lease, err := iv.cfg.Pool.Acquire(ctx, key, fn.RevisionID, launch)
 		if err != nil {
-			return started{}, err
+			return nil, nil, err
 		}
 		out, err := lease.Sandbox.Invoke(req.Invocation)
 		if errors.Is(err, sandbox.ErrGone) && attempt < 3 {
@@ -120,22 +149,23 @@ func (iv *Invoker) invoke(ctx context.Context, req sluice.InvokeRequest) (starte
 		}
 		if err != nil {
 			lease.Release(false)
-			return started{}, err
+			return nil, nil, err
 		}
-		return started{Output: out, lease: lease}, nil
+		return lease, out, nil
 	}
 }
 
-// leasedOutput releases the environment after the invocation finished.
+// leasedOutput releases the environment and the concurrency slot after the
+// invocation finished.
 type leasedOutput struct {
 	sluice.Output
 	once    sync.Once
-	release func(reuse bool)
+	release func()
 }
 
 func (o *leasedOutput) Close() error {
 	err := o.Output.Close()
-	o.once.Do(func() { o.release(true) }) // the pool checks the env is alive
+	o.once.Do(o.release)
 	return err
 }
 
@@ -169,7 +199,7 @@ func (iv *Invoker) InvokeAsync(req sluice.InvokeRequest) error {
 			}
 			_, _ = io.Copy(io.Discard, st.Output)
 			st.Output.Close()
-			st.lease.Release(true)
+			st.release()
 			if res := st.Output.Result(); res.Err != nil {
 				log.Info("event invocation failed", "error_type", res.Err.Type)
 			}
@@ -180,7 +210,9 @@ func (iv *Invoker) InvokeAsync(req sluice.InvokeRequest) error {
 }
 
 // Retire implements sluice.Invoker.
-func (iv *Invoker) Retire(functionName string) { iv.cfg.Pool.Retire(functionName) }
+func (iv *Invoker) Retire(functionName, version string) {
+	iv.cfg.Pool.Retire(sluice.EnvironmentKey(functionName, version))
+}
 
 // Shutdown refuses new invocations and waits for running ones until ctx
 // ends; then it stops every environment (running invocations end with

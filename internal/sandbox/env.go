@@ -201,10 +201,10 @@ func (e *Env) environ() []string {
 		"AWS_LAMBDA_RUNTIME_API":          e.addr,
 		"_HANDLER":                        fn.Handler,
 		"AWS_LAMBDA_FUNCTION_NAME":        fn.Name,
-		"AWS_LAMBDA_FUNCTION_VERSION":     sluice.LatestVersion,
+		"AWS_LAMBDA_FUNCTION_VERSION":     fn.VersionOrLatest(),
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(fn.MemorySize),
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + fn.Name,
-		"AWS_LAMBDA_LOG_STREAM_NAME":      now.Format("2006/01/02") + "/[" + sluice.LatestVersion + "]" + strings.ReplaceAll(e.id, "-", ""),
+		"AWS_LAMBDA_LOG_STREAM_NAME":      now.Format("2006/01/02") + "/[" + fn.VersionOrLatest() + "]" + strings.ReplaceAll(e.id, "-", ""),
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"AWS_REGION":                      e.spec.Scope.Region,
 		"AWS_DEFAULT_REGION":              e.spec.Scope.Region,
@@ -232,7 +232,9 @@ func (e *Env) environ() []string {
 func (e *Env) Function() *sluice.Function { return e.spec.Function }
 
 // Key and Revision identify what the Env runs, for the pool.
-func (e *Env) Key() string      { return e.spec.Function.Name }
+func (e *Env) Key() string {
+	return sluice.EnvironmentKey(e.spec.Function.Name, e.spec.Function.VersionOrLatest())
+}
 func (e *Env) Revision() string { return e.spec.Function.RevisionID }
 
 // Alive reports whether the Env can take another invocation.

@@ -151,7 +151,7 @@ func (e *Env) failed(c *call, ferr *sluice.FunctionError) sluice.Output {
 // when c fails before reaching the runtime.
 func (e *Env) logStart(c *call) {
 	c.startOnce.Do(func() {
-		e.logs.begin(fmt.Sprintf("START RequestId: %s Version: %s\n", c.inv.RequestID, sluice.LatestVersion))
+		e.logs.begin(fmt.Sprintf("START RequestId: %s Version: %s\n", c.inv.RequestID, e.spec.Function.VersionOrLatest()))
 	})
 }
 

@@ -1,0 +1,159 @@
+package api
+
+import (
+	"context"
+	"errors"
+
+	"github.com/sluice-dev/sluice"
+)
+
+// Deployments: the asynchronous half of CreateFunction and
+// UpdateFunctionCode, as on Lambda.
+//
+// The API call checks the package's structure, stores it and writes
+// $LATEST with State Pending (create) or LastUpdateStatus InProgress
+// (update; the configuration that was applied before stays in Previous and
+// serves invocations meanwhile), then returns. A deployment, a goroutine
+// owned by the Server, unpacks the package (the slow part, bounded by
+// sluice.MaxUnzippedSize) and settles $LATEST:
+//
+//   - unpacked: State Active, LastUpdateStatus Successful;
+//   - a bad package, on create: State Failed with the reason, and
+//     invocations get ResourceConflictException;
+//   - a bad package, on update: the previous code and configuration are
+//     restored, with LastUpdateStatus Failed and the reason.
+//
+// Settling is a compare-and-swap on the RevisionID the deployment started
+// from and gives $LATEST a new one, as Lambda does. Deployments interrupted
+// by a crash or a shutdown are started again by Resume.
+
+// Reasons of the Pending and InProgress states.
+const (
+	reasonCreating     = "The function is being created."
+	reasonCodeCreating = "Creating"
+	// reasonCodeBadZip is the StateReasonCode of a package that cannot be
+	// unpacked.
+	reasonCodeBadZip = "InvalidZipFileException"
+	// reasonCodeInternal is the StateReasonCode of a failure of sluice.
+	reasonCodeInternal = "InternalError"
+)
+
+// startDeploy unpacks fn's package in the background and settles fn.
+func (s *Server) startDeploy(fn *sluice.Function) {
+	s.deploys.Add(1)
+	go func() {
+		defer s.deploys.Done()
+		if _, err := s.deploy(s.bg, fn.Name, fn.RevisionID); err != nil {
+			s.log.Warn("deployment", sluice.LogKeyFunction, fn.Name, "err", err)
+		}
+	}()
+}
+
+// deployThenPublish deploys fn (just written by the caller) in the
+// request, then publishes a version of it: CreateFunction and
+// UpdateFunctionCode with Publish=true.
+func (s *Server) deployThenPublish(ctx context.Context, fn *sluice.Function) (*sluice.Function, error) {
+	settled, err := s.deploy(ctx, fn.Name, fn.RevisionID)
+	if err != nil {
+		return nil, err
+	}
+	if settled.LastUpdateStatus == sluice.UpdateFailed || settled.State == sluice.StateFailed {
+		return nil, sluice.Errorf(sluice.EInvalidZip, "%s", settled.LastUpdateStatusReason)
+	}
+	return s.publish(ctx, settled, nil, nil, false)
+}
+
+// deploy unpacks the package of $LATEST at revision rev and settles it.
+// It returns the settled function, or nil when $LATEST was deleted or
+// replaced meanwhile (nothing to do).
+func (s *Server) deploy(ctx context.Context, name, rev string) (*sluice.Function, error) {
+	ctx = context.WithoutCancel(ctx) // a started deployment settles
+	fn, err := s.cfg.Store.GetFunction(ctx, name)
+	if sluice.ErrorCodeOf(err) == sluice.ENotFound || (err == nil && fn.RevisionID != rev) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	_, unpackErr := s.cfg.Code.Dir(fn.CodeSHA256)
+	next := settle(fn, unpackErr)
+
+	s.codeMu.Lock()
+	defer s.codeMu.Unlock()
+	switch err := s.cfg.Store.UpdateFunction(ctx, next, rev); sluice.ErrorCodeOf(err) {
+	case "":
+	case sluice.EPrecondition, sluice.ENotFound:
+		return nil, nil // superseded or deleted: its own change cleans up
+	default:
+		return nil, err
+	}
+	if unpackErr != nil {
+		s.logger(ctx).Info("deployment failed", sluice.LogKeyFunction, name, "err", unpackErr)
+	}
+	if fn.Previous != nil {
+		if unpackErr != nil {
+			s.releaseCode(ctx, fn.CodeSHA256)
+		} else if fn.Previous.CodeSHA256 != fn.CodeSHA256 {
+			s.releaseCode(ctx, fn.Previous.CodeSHA256)
+		}
+		// The environments of the previous configuration are stale now.
+		s.cfg.Invoker.Retire(name, sluice.LatestVersion)
+	}
+	return next, nil
+}
+
+// settle returns fn after its deployment ended with err.
+func settle(fn *sluice.Function, err error) *sluice.Function {
+	next := settled(fn, err)
+	next.RevisionID = sluice.NewRequestID()
+	return next
+}
+
+func settled(fn *sluice.Function, err error) *sluice.Function {
+	if err == nil {
+		next := fn.Clone()
+		next.State, next.StateReason, next.StateReasonCode = sluice.StateActive, "", ""
+		next.LastUpdateStatus = sluice.UpdateSuccessful
+		next.LastUpdateStatusReason, next.LastUpdateStatusReasonCode = "", ""
+		next.Previous = nil
+		return next
+	}
+	reason, code := "Lambda could not deploy the function: an internal error occurred.", reasonCodeInternal
+	switch sluice.ErrorCodeOf(err) {
+	case sluice.EInvalidZip, sluice.EInvalidParameter:
+		var e *sluice.Error
+		if errors.As(err, &e) {
+			reason = e.Message
+		}
+		code = reasonCodeBadZip
+	}
+	var next *sluice.Function
+	if fn.Previous != nil {
+		// A failed update keeps what ran before, as Lambda does.
+		next = fn.Previous.Clone()
+		next.LastModified = fn.LastModified
+	} else {
+		next = fn.Clone()
+		next.State, next.StateReason, next.StateReasonCode = sluice.StateFailed, reason, code
+	}
+	next.LastUpdateStatus = sluice.UpdateFailed
+	next.LastUpdateStatusReason, next.LastUpdateStatusReasonCode = reason, code
+	next.Previous = nil
+	return next
+}
+
+// Resume restarts the deployments that a crash or a shutdown interrupted:
+// every function still Pending or InProgress. Call it once at start.
+func (s *Server) Resume(ctx context.Context) error {
+	fns, err := s.cfg.Store.ListFunctions(ctx, "", 0)
+	if err != nil {
+		return err
+	}
+	for _, fn := range fns {
+		if fn.State == sluice.StatePending || fn.LastUpdateStatus == sluice.UpdateInProgress {
+			s.logger(ctx).Info("resuming deployment", sluice.LogKeyFunction, fn.Name)
+			s.startDeploy(fn)
+		}
+	}
+	return nil
+}
