@@ -124,6 +124,7 @@ type Server struct {
 	store   *bolt.Store
 	pool    *pool.Pool[*sandbox.Env]
 	invoker *invoke.Invoker
+	limits  *concurrency.Limiter
 	api     *api.Server
 	http    *http.Server
 	ln      net.Listener
@@ -205,6 +206,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		pool:    p,
 		invoker: iv,
 		api:     handler,
+		limits:  limits,
 		ln:      ln,
 		http: &http.Server{
 			Handler:           handler,

@@ -1,16 +1,40 @@
 // Package bolt implements sluice.FunctionStore on bbolt, an embedded,
 // single-file, copy-on-write B+tree key-value store written in pure Go.
 //
-// Each function is one key (its name) in the "functions" bucket; its value
-// is a versioned JSON record owned by this package, so the root Function
-// type can change without changing the file format. Every write is a
-// whole-value put inside one read-write transaction, guarded by a
-// compare-and-swap on RevisionID, and bbolt fsyncs each committed
-// transaction: a write that returned nil survives a crash. The same
-// operations could be applied, in order, by a replicated log.
+// Every value is a versioned JSON record owned by this package (see
+// record.go), so the root types can change without changing the file
+// format. Every write runs inside one read-write transaction, guarded by
+// a compare-and-swap on RevisionID where the contract asks for one, and
+// bbolt fsyncs each committed transaction: a write that returned nil
+// survives a crash. The same operations could be applied, in order, by a
+// replicated log.
 //
-// The "meta" bucket holds the schema version of the file. Open refuses a
-// file written by a newer sluice rather than misreading it.
+// The file has these top-level buckets:
+//
+//	meta            schema_version → decimal schema version
+//	functions       function name → $LATEST record
+//	versions        function name → bucket: 8-byte big-endian version number → version record
+//	aliases         function name → bucket: alias name → alias record
+//	version_counter function name → 8-byte big-endian number of the last version published
+//	concurrency     function name → decimal reserved concurrency
+//
+// Version keys are big-endian so that a cursor walks versions in numeric
+// order. The counter outlives the versions it numbered, so numbers are
+// never reused; DeleteFunction removes the function's key from every
+// bucket, counter included, so a function created again under the same
+// name starts at version 1.
+//
+// Schema versions: 1 had only meta and functions. 2 added the other
+// buckets, and version 2 records (see recordVersion). Open migrates a
+// version 1 file in place, in one transaction, by creating the new buckets
+// (empty: a version 1 file has no versions, aliases or concurrency
+// settings) and raising schema_version; version 1 records stay as they
+// are and read as $LATEST records without the new fields. The schema
+// version was raised, although the migration only adds buckets, so that
+// an older sluice refuses the file: it would delete functions without
+// their versions, aliases and counters, and drop the configuration an
+// in-progress update serves. Open refuses a file written by a newer sluice
+// rather than misreading it.
 package bolt
 
 import (
@@ -31,16 +55,23 @@ import (
 // SchemaVersion is the version of the file layout this package reads and
 // writes. Raise it, and migrate in Open, when the layout or the meaning of
 // a record changes incompatibly.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // lockTimeout is how long Open waits for the file lock another process
 // holds before giving up.
 const lockTimeout = time.Second
 
 var (
-	bucketMeta      = []byte("meta")
-	bucketFunctions = []byte("functions")
-	keySchema       = []byte("schema_version")
+	bucketMeta           = []byte("meta")
+	bucketFunctions      = []byte("functions")
+	bucketVersions       = []byte("versions")
+	bucketAliases        = []byte("aliases")
+	bucketVersionCounter = []byte("version_counter")
+	bucketConcurrency    = []byte("concurrency")
+	keySchema            = []byte("schema_version")
+
+	// bucketsV2 are the buckets schema version 2 added.
+	bucketsV2 = [][]byte{bucketVersions, bucketAliases, bucketVersionCounter, bucketConcurrency}
 )
 
 // Store is a sluice.FunctionStore kept in one bbolt file. It is safe for
@@ -52,8 +83,9 @@ type Store struct {
 var _ sluice.FunctionStore = (*Store)(nil)
 
 // Open opens the store in the database file at path, creating the file and
-// its parent directory if needed. Only one process can have a file open at
-// a time: Open fails after a second when another holds it.
+// its parent directory if needed, and migrating a file of an older schema
+// version. Only one process can have a file open at a time: Open fails
+// after a second when another holds it.
 func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("bolt: create data dir: %w", err)
@@ -73,7 +105,8 @@ func Open(path string) (*Store, error) {
 }
 
 // initSchema creates the buckets of a new file, or checks that an existing
-// file has a schema version this package can read.
+// file has a schema version this package can read and migrates it to
+// SchemaVersion.
 func initSchema(tx *bbolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
@@ -94,8 +127,12 @@ func initSchema(tx *bbolt.Tx) error {
 		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
 			return err
 		}
-		_, err = tx.CreateBucket(bucketFunctions)
-		return err
+		for _, name := range append([][]byte{bucketFunctions}, bucketsV2...) {
+			if _, err := tx.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	raw := meta.Get(keySchema)
 	v, err := strconv.Atoi(string(raw))
@@ -105,9 +142,25 @@ func initSchema(tx *bbolt.Tx) error {
 	if v > SchemaVersion {
 		return fmt.Errorf("the database has schema version %d, newer than the version %d this sluice supports: it was written by a newer sluice; upgrade sluice to open it", v, SchemaVersion)
 	}
-	// Versions older than SchemaVersion would be migrated here.
 	if tx.Bucket(bucketFunctions) == nil {
 		return errors.New("corrupt sluice database: the functions bucket is missing")
+	}
+	if v == 1 {
+		// Version 1 → 2: add the (empty) buckets of versions, aliases,
+		// version counters and concurrency settings.
+		for _, name := range bucketsV2 {
+			if _, err := tx.CreateBucket(name); err != nil {
+				return fmt.Errorf("migrate schema version 1 to 2: create bucket %s: %w", name, err)
+			}
+		}
+		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+			return fmt.Errorf("migrate schema version 1 to 2: %w", err)
+		}
+	}
+	for _, name := range bucketsV2 {
+		if tx.Bucket(name) == nil {
+			return fmt.Errorf("corrupt sluice database: the %s bucket is missing", name)
+		}
 	}
 	return nil
 }
@@ -126,32 +179,29 @@ func (s *Store) CreateFunction(ctx context.Context, fn *sluice.Function) error {
 	if err := checkWrite(ctx, fn); err != nil {
 		return err
 	}
-	value, err := encode(fn)
+	value, err := encodeLatest(fn)
 	if err != nil {
 		return err
 	}
 	key := []byte(fn.Name)
-	return s.update(func(b *bbolt.Bucket) error {
-		if b.Get(key) != nil {
+	return s.update(func(b *buckets) error {
+		if b.functions.Get(key) != nil {
 			return sluice.Errorf(sluice.EConflict, "Function already exist: %s", fn.Name)
 		}
-		return b.Put(key, value)
+		return b.functions.Put(key, value)
 	})
 }
 
-// GetFunction returns the named function. Errors: ENotFound.
+// GetFunction returns the named function. Its Version is LatestVersion.
+// Errors: ENotFound.
 func (s *Store) GetFunction(ctx context.Context, name string) (*sluice.Function, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var fn *sluice.Function
-	err := s.view(func(b *bbolt.Bucket) error {
-		value := b.Get([]byte(name))
-		if value == nil || name == "" {
-			return notFound(name)
-		}
+	err := s.view(func(b *buckets) error {
 		var err error
-		fn, err = decode(name, value)
+		fn, err = b.latest(name)
 		return err
 	})
 	return fn, err
@@ -165,23 +215,15 @@ func (s *Store) ListFunctions(ctx context.Context, after string, limit int) ([]*
 		return nil, err
 	}
 	var fns []*sluice.Function
-	err := s.view(func(b *bbolt.Bucket) error {
-		c := b.Cursor()
-		k, v := c.Seek([]byte(after))
-		if k != nil && bytes.Equal(k, []byte(after)) {
-			k, v = c.Next()
-		}
-		for ; k != nil && (limit <= 0 || len(fns) < limit); k, v = c.Next() {
-			if v == nil { // a nested bucket; there are none
-				continue
-			}
-			fn, err := decode(string(k), v)
+	err := s.view(func(b *buckets) error {
+		return each(b.functions, []byte(after), limit, func(k, v []byte) error {
+			fn, err := decode(string(k), sluice.LatestVersion, v)
 			if err != nil {
 				return err
 			}
 			fns = append(fns, fn)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -190,34 +232,31 @@ func (s *Store) ListFunctions(ctx context.Context, after string, limit int) ([]*
 }
 
 // UpdateFunction replaces the function named fn.Name if its stored
-// RevisionID equals prevRevision. Errors: ENotFound; EPrecondition if the
-// stored revision differs.
+// RevisionID equals prevRevision. It leaves the function's versions,
+// aliases and concurrency setting alone. Errors: ENotFound; EPrecondition
+// if the stored revision differs.
 func (s *Store) UpdateFunction(ctx context.Context, fn *sluice.Function, prevRevision string) error {
 	if err := checkWrite(ctx, fn); err != nil {
 		return err
 	}
-	value, err := encode(fn)
+	value, err := encodeLatest(fn)
 	if err != nil {
 		return err
 	}
-	key := []byte(fn.Name)
-	return s.update(func(b *bbolt.Bucket) error {
-		old := b.Get(key)
-		if old == nil {
-			return notFound(fn.Name)
-		}
-		stored, err := decode(fn.Name, old)
+	return s.update(func(b *buckets) error {
+		stored, err := b.latest(fn.Name)
 		if err != nil {
 			return err
 		}
 		if stored.RevisionID != prevRevision {
 			return sluice.Errorf(sluice.EPrecondition, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction API to retrieve the latest Revision Id")
 		}
-		return b.Put(key, value)
+		return b.functions.Put([]byte(fn.Name), value)
 	})
 }
 
-// DeleteFunction removes the named function. Errors: ENotFound.
+// DeleteFunction removes the named function with its versions, aliases,
+// version counter and concurrency setting. Errors: ENotFound.
 func (s *Store) DeleteFunction(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -226,23 +265,98 @@ func (s *Store) DeleteFunction(ctx context.Context, name string) error {
 		return notFound(name)
 	}
 	key := []byte(name)
-	return s.update(func(b *bbolt.Bucket) error {
-		if b.Get(key) == nil {
+	return s.update(func(b *buckets) error {
+		if b.functions.Get(key) == nil {
 			return notFound(name)
 		}
-		return b.Delete(key)
+		if err := b.functions.Delete(key); err != nil {
+			return err
+		}
+		for _, parent := range []*bbolt.Bucket{b.versions, b.aliases} {
+			if err := parent.DeleteBucket(key); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+				return err
+			}
+		}
+		if err := b.counter.Delete(key); err != nil {
+			return err
+		}
+		return b.concurrency.Delete(key)
 	})
 }
 
-// update runs fn in a read-write transaction on the functions bucket. The
-// transaction commits, and is fsynced, only if fn returns nil.
-func (s *Store) update(fn func(*bbolt.Bucket) error) error {
-	return wrap(s.db.Update(func(tx *bbolt.Tx) error { return fn(tx.Bucket(bucketFunctions)) }))
+// buckets are the top-level buckets, in one transaction.
+type buckets struct {
+	functions, versions, aliases, counter, concurrency *bbolt.Bucket
 }
 
-// view runs fn in a read-only transaction on the functions bucket.
-func (s *Store) view(fn func(*bbolt.Bucket) error) error {
-	return wrap(s.db.View(func(tx *bbolt.Tx) error { return fn(tx.Bucket(bucketFunctions)) }))
+func bucketsOf(tx *bbolt.Tx) (*buckets, error) {
+	b := &buckets{
+		functions:   tx.Bucket(bucketFunctions),
+		versions:    tx.Bucket(bucketVersions),
+		aliases:     tx.Bucket(bucketAliases),
+		counter:     tx.Bucket(bucketVersionCounter),
+		concurrency: tx.Bucket(bucketConcurrency),
+	}
+	if b.functions == nil || b.versions == nil || b.aliases == nil || b.counter == nil || b.concurrency == nil {
+		return nil, errors.New("a bucket is missing")
+	}
+	return b, nil
+}
+
+// latest returns the $LATEST of the named function. Errors: ENotFound.
+func (b *buckets) latest(name string) (*sluice.Function, error) {
+	value := b.functions.Get([]byte(name))
+	if value == nil || name == "" {
+		return nil, notFound(name)
+	}
+	return decode(name, sluice.LatestVersion, value)
+}
+
+// update runs fn in a read-write transaction. The transaction commits, and
+// is fsynced, only if fn returns nil.
+func (s *Store) update(fn func(*buckets) error) error {
+	return wrap(s.db.Update(func(tx *bbolt.Tx) error {
+		b, err := bucketsOf(tx)
+		if err != nil {
+			return err
+		}
+		return fn(b)
+	}))
+}
+
+// view runs fn in a read-only transaction.
+func (s *Store) view(fn func(*buckets) error) error {
+	return wrap(s.db.View(func(tx *bbolt.Tx) error {
+		b, err := bucketsOf(tx)
+		if err != nil {
+			return err
+		}
+		return fn(b)
+	}))
+}
+
+// each calls fn with the keys and values of b that sort after `after`, in
+// order, up to limit of them (<= 0: all). It skips nested buckets. b may
+// be nil: it is then empty.
+func each(b *bbolt.Bucket, after []byte, limit int, fn func(k, v []byte) error) error {
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	k, v := c.Seek(after)
+	if k != nil && bytes.Equal(k, after) {
+		k, v = c.Next()
+	}
+	for n := 0; k != nil && (limit <= 0 || n < limit); k, v = c.Next() {
+		if v == nil { // a nested bucket; there are none
+			continue
+		}
+		if err := fn(k, v); err != nil {
+			return err
+		}
+		n++
+	}
+	return nil
 }
 
 // wrap returns err as is when it is a *sluice.Error, and as an EInternal
@@ -262,6 +376,8 @@ func notFound(name string) error {
 	return sluice.Errorf(sluice.ENotFound, "Function not found: %s", name)
 }
 
+// checkWrite checks a function to be written: it must have a name that
+// fits in a bbolt key.
 func checkWrite(ctx context.Context, fn *sluice.Function) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -273,4 +389,16 @@ func checkWrite(ctx context.Context, fn *sluice.Function) error {
 		return sluice.Errorf(sluice.EInvalidParameter, "The function name is too long.")
 	}
 	return nil
+}
+
+// encodeLatest returns the stored form of fn as a $LATEST, with Version
+// LatestVersion. Errors: EInvalidParameter when fn.Version names a
+// published version.
+func encodeLatest(fn *sluice.Function) ([]byte, error) {
+	if fn.VersionOrLatest() != sluice.LatestVersion {
+		return nil, sluice.Errorf(sluice.EInvalidParameter, "The $LATEST of function %s cannot have version %s.", fn.Name, fn.Version)
+	}
+	c := *fn // shallow: encode only reads it
+	c.Version = sluice.LatestVersion
+	return encode(&c)
 }

@@ -3,8 +3,11 @@ package bolt_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,28 +150,28 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if got := string(getRaw(t, path, "meta", "schema_version")); got != "1" {
-		t.Fatalf("schema_version = %q, want %q", got, "1")
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "2" {
+		t.Fatalf("schema_version = %q, want %q", got, "2")
 	}
 
-	setRaw(t, path, "meta", "schema_version", []byte("2"))
+	setRaw(t, path, "meta", "schema_version", []byte("3"))
 	s2, err := bolt.Open(path)
 	if err == nil {
 		s2.Close()
 		t.Fatal("Open of a file with a newer schema version succeeded")
 	}
-	for _, want := range []string{"schema version 2", "newer", "upgrade sluice"} {
+	for _, want := range []string{"schema version 3", "newer", "upgrade sluice"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error = %q, want it to contain %q", err, want)
 		}
 	}
 	// Open did not touch the file.
-	if got := string(getRaw(t, path, "meta", "schema_version")); got != "2" {
-		t.Errorf("schema_version after refused Open = %q, want %q", got, "2")
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "3" {
+		t.Errorf("schema_version after refused Open = %q, want %q", got, "3")
 	}
 
 	// The lock was released: the file can be opened again.
-	setRaw(t, path, "meta", "schema_version", []byte("1"))
+	setRaw(t, path, "meta", "schema_version", []byte("2"))
 	s3, err := bolt.Open(path)
 	if err != nil {
 		t.Fatalf("Open after restoring the schema version: %v", err)
@@ -208,56 +211,344 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 	}
 }
 
-// TestRecordFormat pins the stored form of a function: changing it changes
-// the file format, which needs a record or schema version change.
+// TestRecordFormat pins the stored form of functions, versions, aliases,
+// version counters and concurrency settings: changing it changes the file
+// format, which needs a record or schema version change.
 func TestRecordFormat(t *testing.T) {
 	s, path := openTemp(t)
+	ctx := t.Context()
 	fn := sluicetest.SampleFunction("fmt")
 	fn.LastModified = time.Date(2024, 5, 17, 11, 30, 15, 123_000_000, time.FixedZone("CEST", 2*3600))
-	if err := s.CreateFunction(t.Context(), fn); err != nil {
+	if err := s.CreateFunction(ctx, fn); err != nil {
+		t.Fatal(err)
+	}
+	v := fn.Clone()
+	v.RevisionID = "rev-v1"
+	if _, err := s.PublishVersion(ctx, v, fn.RevisionID); err != nil {
+		t.Fatal(err)
+	}
+	next := fn.Clone()
+	next.RevisionID = "rev-next"
+	next.LastUpdateStatus = sluice.UpdateInProgress
+	next.LastUpdateStatusReason = "updating"
+	next.LastUpdateStatusReasonCode = "Updating"
+	next.Previous = fn.Clone()
+	if err := s.UpdateFunction(ctx, next, fn.RevisionID); err != nil {
+		t.Fatal(err)
+	}
+	a := &sluice.Alias{FunctionName: "fmt", Name: "live", FunctionVersion: "1", Description: "d",
+		AdditionalVersionWeights: map[string]float64{"1": 0.25}, RevisionID: "rev-a"}
+	if err := s.CreateAlias(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetReservedConcurrency(ctx, "fmt", 5); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 
-	var got map[string]any
-	if err := json.Unmarshal(getRaw(t, path, "functions", "fmt"), &got); err != nil {
-		t.Fatalf("stored value is not JSON: %v", err)
+	record := func(version, rev, status, reason, reasonCode string) map[string]any {
+		return map[string]any{
+			"v":                              2.0,
+			"name":                           "fmt",
+			"version":                        version,
+			"runtime":                        fn.Runtime,
+			"role":                           fn.Role,
+			"handler":                        fn.Handler,
+			"description":                    fn.Description,
+			"timeout":                        30.0,
+			"memory_size":                    256.0,
+			"ephemeral_storage":              1024.0,
+			"architectures":                  []any{"x86_64"},
+			"environment":                    map[string]any{"GREETING": "hello", "EMPTY": "", "JSON": `{"a":[1,2]}`},
+			"code_sha256":                    fn.CodeSHA256,
+			"code_size":                      123456.0,
+			"last_modified":                  "2024-05-17T09:30:15.123Z",
+			"revision_id":                    rev,
+			"state":                          "Active",
+			"state_reason":                   fn.StateReason,
+			"state_reason_code":              fn.StateReasonCode,
+			"last_update_status":             status,
+			"last_update_status_reason":      reason,
+			"last_update_status_reason_code": reasonCode,
+		}
 	}
-	want := map[string]any{
-		"v":                  1.0,
-		"name":               "fmt",
-		"runtime":            fn.Runtime,
-		"role":               fn.Role,
-		"handler":            fn.Handler,
-		"description":        fn.Description,
-		"timeout":            30.0,
-		"memory_size":        256.0,
-		"ephemeral_storage":  1024.0,
-		"architectures":      []any{"x86_64"},
-		"environment":        map[string]any{"GREETING": "hello", "EMPTY": "", "JSON": `{"a":[1,2]}`},
-		"code_sha256":        fn.CodeSHA256,
-		"code_size":          123456.0,
-		"last_modified":      "2024-05-17T09:30:15.123Z",
-		"revision_id":        fn.RevisionID,
-		"state":              "Active",
-		"state_reason":       fn.StateReason,
-		"state_reason_code":  fn.StateReasonCode,
-		"last_update_status": "Successful",
+	latest := record("$LATEST", "rev-next", "InProgress", "updating", "Updating")
+	latest["previous"] = record("$LATEST", fn.RevisionID, "Successful", "", "")
+	checkJSON(t, "$LATEST", getRaw(t, path, "functions", "fmt"), latest)
+	checkJSON(t, "version 1", getRawNested(t, path, "versions", "fmt", "\x00\x00\x00\x00\x00\x00\x00\x01"),
+		record("1", "rev-v1", "Successful", "", ""))
+	checkJSON(t, "alias", getRawNested(t, path, "aliases", "fmt", "live"), map[string]any{
+		"v":                          2.0,
+		"function_name":              "fmt",
+		"name":                       "live",
+		"function_version":           "1",
+		"description":                "d",
+		"additional_version_weights": map[string]any{"1": 0.25},
+		"revision_id":                "rev-a",
+	})
+	if got := getRaw(t, path, "version_counter", "fmt"); string(got) != "\x00\x00\x00\x00\x00\x00\x00\x01" {
+		t.Errorf("version counter = %q, want 8-byte big-endian 1", got)
+	}
+	if got := string(getRaw(t, path, "concurrency", "fmt")); got != "5" {
+		t.Errorf("concurrency = %q, want %q", got, "5")
+	}
+}
+
+func checkJSON(t *testing.T, what string, raw []byte, want map[string]any) {
+	t.Helper()
+	var got map[string]any
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatalf("stored %s is not JSON: %v: %q", what, err, raw)
 	}
 	gotJSON, _ := json.Marshal(got)
 	wantJSON, _ := json.Marshal(want)
 	if string(gotJSON) != string(wantJSON) {
-		t.Errorf("stored record:\n got %s\nwant %s", gotJSON, wantJSON)
+		t.Errorf("stored %s:\n got %s\nwant %s", what, gotJSON, wantJSON)
+	}
+}
+
+// getRawNested reads the value under key in the nested bucket inner of the
+// top-level bucket outer.
+func getRawNested(t *testing.T, path, outer, inner, key string) []byte {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var out []byte
+	err = db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte(outer))
+		if b == nil {
+			t.Fatalf("bucket %s missing", outer)
+		}
+		if b = b.Bucket([]byte(inner)); b == nil {
+			t.Fatalf("bucket %s/%s missing", outer, inner)
+		}
+		out = append([]byte(nil), b.Get([]byte(key))...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// v1Record is a function record as schema version 1 wrote it.
+const v1Record = `{"v":1,"name":"old","runtime":"provided.al2023","role":"arn:aws:iam::123456789012:role/lambda-role",` +
+	`"handler":"bootstrap","description":"written by schema 1","timeout":30,"memory_size":256,"ephemeral_storage":1024,` +
+	`"architectures":["x86_64"],"environment":{"A":"1"},"code_sha256":"abab","code_size":123456,` +
+	`"last_modified":"2024-05-17T09:30:15.123Z","revision_id":"rev-old","state":"Active","state_reason":"",` +
+	`"state_reason_code":"","last_update_status":"Successful"}`
+
+// writeV1File writes a database file as schema version 1 did: a meta and a
+// functions bucket, and nothing else.
+func writeV1File(t *testing.T, path string, functions map[string]string) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		meta, err := tx.CreateBucket([]byte("meta"))
+		if err != nil {
+			return err
+		}
+		if err := meta.Put([]byte("schema_version"), []byte("1")); err != nil {
+			return err
+		}
+		if functions == nil {
+			return nil
+		}
+		fns, err := tx.CreateBucket([]byte("functions"))
+		if err != nil {
+			return err
+		}
+		for k, v := range functions {
+			if err := fns.Put([]byte(k), []byte(v)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bucketNames returns the names of the top-level buckets of the file.
+func bucketNames(t *testing.T, path string) []string {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var names []string
+	_ = db.View(func(tx *bbolt.Tx) error {
+		return tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
+			names = append(names, string(name))
+			return nil
+		})
+	})
+	return names
+}
+
+func TestOpenMigratesSchema1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "sluice.db")
+	writeV1File(t, path, map[string]string{"old": v1Record, "bare": `{"v":1,"name":"bare"}`})
+
+	s, err := bolt.Open(path)
+	if err != nil {
+		t.Fatalf("Open of a schema 1 file: %v", err)
+	}
+	want := &sluice.Function{
+		Name: "old", Version: sluice.LatestVersion, Runtime: "provided.al2023",
+		Role: "arn:aws:iam::123456789012:role/lambda-role", Handler: "bootstrap",
+		Description: "written by schema 1", Timeout: 30, MemorySize: 256, EphemeralStorage: 1024,
+		Architectures: []string{"x86_64"}, Environment: map[string]string{"A": "1"},
+		CodeSHA256: "abab", CodeSize: 123456,
+		LastModified: time.Date(2024, 5, 17, 9, 30, 15, 123_000_000, time.UTC),
+		RevisionID:   "rev-old", State: sluice.StateActive, LastUpdateStatus: sluice.UpdateSuccessful,
+	}
+	got, err := s.GetFunction(ctx, "old")
+	if err != nil {
+		t.Fatalf("GetFunction of a schema 1 record: %v", err)
+	}
+	if d := sluicetest.DiffFunction(want, got); d != "" {
+		t.Errorf("schema 1 record: %s", d)
+	}
+	if got.Version != sluice.LatestVersion || got.Previous != nil || got.LastUpdateStatusReason != "" {
+		t.Errorf("schema 1 record read as Version %q, Previous %v, LastUpdateStatusReason %q; want $LATEST, nil, empty", got.Version, got.Previous, got.LastUpdateStatusReason)
+	}
+	if fns, err := s.ListFunctions(ctx, "", 0); err != nil || len(fns) != 2 {
+		t.Errorf("ListFunctions = %d functions, %v; want 2", len(fns), err)
+	}
+
+	// Everything new works on the migrated file.
+	if vs, err := s.ListVersions(ctx, "old", 0, 0); err != nil || len(vs) != 0 {
+		t.Errorf("ListVersions = %d, %v; want none", len(vs), err)
+	}
+	if as, err := s.ListAliases(ctx, "old", "", 0); err != nil || len(as) != 0 {
+		t.Errorf("ListAliases = %d, %v; want none", len(as), err)
+	}
+	if m, err := s.ReservedConcurrency(ctx); err != nil || len(m) != 0 {
+		t.Errorf("ReservedConcurrency = %v, %v; want empty", m, err)
+	}
+	v := got.Clone()
+	v.RevisionID = "rev-v1"
+	pub, err := s.PublishVersion(ctx, v, "rev-old")
+	if err != nil || pub.Version != "1" {
+		t.Fatalf("PublishVersion on a migrated file = %v, %v; want version 1", pub, err)
+	}
+	if err := s.CreateAlias(ctx, &sluice.Alias{FunctionName: "old", Name: "live", FunctionVersion: "1", RevisionID: "r"}); err != nil {
+		t.Errorf("CreateAlias: %v", err)
+	}
+	if err := s.SetReservedConcurrency(ctx, "old", 4); err != nil {
+		t.Errorf("SetReservedConcurrency: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The file is schema 2 now, with every bucket; the old records were
+	// left as they were.
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "2" {
+		t.Errorf("schema_version after migration = %q, want 2", got)
+	}
+	if got, want := bucketNames(t, path), []string{"aliases", "concurrency", "functions", "meta", "version_counter", "versions"}; !slices.Equal(got, want) {
+		t.Errorf("buckets after migration = %q, want %q", got, want)
+	}
+	if got := string(getRaw(t, path, "functions", "old")); got != v1Record {
+		t.Errorf("migration rewrote the schema 1 record:\n%s", got)
+	}
+
+	// It opens again, without migrating, and kept what was written.
+	s, err = bolt.Open(path)
+	if err != nil {
+		t.Fatalf("second Open: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.GetVersion(ctx, "old", "1"); err != nil {
+		t.Errorf("GetVersion after reopen: %v", err)
+	}
+	if a, err := s.GetAlias(ctx, "old", "live"); err != nil || a.FunctionVersion != "1" {
+		t.Errorf("GetAlias after reopen = %v, %v", a, err)
+	}
+	if m, err := s.ReservedConcurrency(ctx); err != nil || m["old"] != 4 {
+		t.Errorf("ReservedConcurrency after reopen = %v, %v; want old: 4", m, err)
+	}
+	// Updating a schema 1 record rewrites it as a version 2 record.
+	up := want.Clone()
+	up.RevisionID = "rev-up"
+	if err := s.UpdateFunction(ctx, up, "rev-old"); err != nil {
+		t.Fatalf("UpdateFunction of a schema 1 record: %v", err)
+	}
+	checkGetFn(t, s, up)
+}
+
+func checkGetFn(t *testing.T, s *bolt.Store, want *sluice.Function) {
+	t.Helper()
+	got, err := s.GetFunction(t.Context(), want.Name)
+	if err != nil {
+		t.Fatalf("GetFunction(%s): %v", want.Name, err)
+	}
+	if d := sluicetest.DiffFunction(want, got); d != "" {
+		t.Errorf("GetFunction(%s): %s", want.Name, d)
+	}
+}
+
+func TestOpenRefusesCorruptFiles(t *testing.T) {
+	dir := t.TempDir()
+
+	// A schema 1 file without its functions bucket: the failed migration
+	// leaves it as it was.
+	v1 := filepath.Join(dir, "v1.db")
+	writeV1File(t, v1, nil)
+	if s, err := bolt.Open(v1); err == nil {
+		s.Close()
+		t.Error("Open of a schema 1 file without a functions bucket succeeded")
+	} else if !strings.Contains(err.Error(), "corrupt") {
+		t.Errorf("error = %q, want it to say corrupt", err)
+	}
+	if got := string(getRaw(t, v1, "meta", "schema_version")); got != "1" {
+		t.Errorf("schema_version after a refused migration = %q, want 1", got)
+	}
+
+	// A schema 2 file without one of the buckets schema 2 added.
+	v2 := filepath.Join(dir, "v2.db")
+	s, err := bolt.Open(v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bbolt.Open(v2, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket([]byte("aliases")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if s, err := bolt.Open(v2); err == nil {
+		s.Close()
+		t.Error("Open of a schema 2 file without an aliases bucket succeeded")
+	} else if !strings.Contains(err.Error(), "aliases bucket is missing") {
+		t.Errorf("error = %q, want it to name the missing bucket", err)
 	}
 }
 
 func TestUnreadableRecords(t *testing.T) {
 	for name, value := range map[string]string{
-		"newer": `{"v":2,"name":"newer"}`,
-		"nov":   `{"name":"nov"}`,
-		"json":  `{not json`,
-		"other": `{"v":1,"name":"someone-else"}`,
-		"time":  `{"v":1,"name":"time","last_modified":"yesterday"}`,
+		"newer":     `{"v":3,"name":"newer"}`,
+		"notlatest": `{"v":2,"name":"notlatest","version":"3"}`,
+		"prevtime":  `{"v":2,"name":"prevtime","previous":{"v":2,"name":"prevtime","last_modified":"yesterday"}}`,
+		"nov":       `{"name":"nov"}`,
+		"json":      `{not json`,
+		"other":     `{"v":1,"name":"someone-else"}`,
+		"time":      `{"v":1,"name":"time","last_modified":"yesterday"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, path := openTemp(t)
@@ -363,5 +654,302 @@ func TestClosedStore(t *testing.T) {
 	_, err = s.GetFunction(t.Context(), "fn")
 	if code := sluice.ErrorCodeOf(err); code != sluice.EInternal {
 		t.Errorf("GetFunction after Close: %v (code %q), want an internal error", err, code)
+	}
+}
+
+func TestInvalidVersionAndAliasWrites(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := t.Context()
+	fn := sluicetest.SampleFunction("fn")
+
+	// A $LATEST cannot claim a published version.
+	withVersion := fn.Clone()
+	withVersion.Version = "3"
+	wantCode(t, s.CreateFunction(ctx, withVersion), sluice.EInvalidParameter, "CreateFunction with Version 3")
+	if _, err := s.GetFunction(ctx, "fn"); sluice.ErrorCodeOf(err) != sluice.ENotFound {
+		t.Errorf("a refused CreateFunction stored the function: %v", err)
+	}
+	latest := fn.Clone()
+	latest.Version = sluice.LatestVersion
+	if err := s.CreateFunction(ctx, latest); err != nil {
+		t.Fatalf("CreateFunction with Version $LATEST: %v", err)
+	}
+	wantCode(t, s.UpdateFunction(ctx, withVersion, fn.RevisionID), sluice.EInvalidParameter, "UpdateFunction with Version 3")
+	checkGetFn(t, s, latest)
+
+	long := strings.Repeat("x", bbolt.MaxKeySize+1)
+	for _, v := range []*sluice.Function{nil, {}, {Name: long}} {
+		_, err := s.PublishVersion(ctx, v, "")
+		wantCode(t, err, sluice.EInvalidParameter, "PublishVersion of an unnamed or oversized function")
+	}
+	for _, a := range []*sluice.Alias{nil, {}, {FunctionName: "fn"}, {Name: "live", FunctionVersion: "$LATEST"},
+		{FunctionName: "fn", Name: long, FunctionVersion: "$LATEST"}, {FunctionName: long, Name: "live"}} {
+		wantCode(t, s.CreateAlias(ctx, a), sluice.EInvalidParameter, fmt.Sprintf("CreateAlias(%+v)", a))
+		wantCode(t, s.UpdateAlias(ctx, a, ""), sluice.EInvalidParameter, fmt.Sprintf("UpdateAlias(%+v)", a))
+	}
+	_, err := s.GetAlias(ctx, "fn", "")
+	wantCode(t, err, sluice.ENotFound, `GetAlias(fn, "")`)
+	wantCode(t, s.DeleteAlias(ctx, "fn", ""), sluice.ENotFound, `DeleteAlias(fn, "")`)
+	_, err = s.ListVersions(ctx, "", 0, 0)
+	wantCode(t, err, sluice.ENotFound, `ListVersions("")`)
+	wantCode(t, s.SetReservedConcurrency(ctx, "", 1), sluice.ENotFound, `SetReservedConcurrency("")`)
+	if as, err := s.ListAliases(ctx, "fn", "", 0); err != nil || len(as) != 0 {
+		t.Errorf("ListAliases after refused writes = %d aliases, %v; want none", len(as), err)
+	}
+}
+
+func TestListVersionsNegativeAfter(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := t.Context()
+	fn := sluicetest.SampleFunction("fn")
+	if err := s.CreateFunction(ctx, fn); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := s.PublishVersion(ctx, fn, fn.RevisionID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs, err := s.ListVersions(ctx, "fn", -5, 0)
+	if err != nil || len(vs) != 2 || vs[0].Version != "1" {
+		t.Errorf("ListVersions(after -5) = %d versions, %v; want 1 and 2", len(vs), err)
+	}
+}
+
+func TestUnreadableVersionsAndAliases(t *testing.T) {
+	ctx := t.Context()
+	setup := func(t *testing.T) (*bolt.Store, string) {
+		t.Helper()
+		s, path := openTemp(t)
+		fn := sluicetest.SampleFunction("fn")
+		if err := s.CreateFunction(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PublishVersion(ctx, fn, fn.RevisionID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateAlias(ctx, &sluice.Alias{FunctionName: "fn", Name: "live", FunctionVersion: "1"}); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		return s, path
+	}
+	reopen := func(t *testing.T, path string) *bolt.Store {
+		t.Helper()
+		s, err := bolt.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	key1 := "\x00\x00\x00\x00\x00\x00\x00\x01"
+
+	for name, value := range map[string]string{
+		"json":          `{not json`,
+		"newer":         `{"v":3,"name":"fn","version":"1"}`,
+		"other-version": `{"v":2,"name":"fn","version":"2"}`,
+		"latest":        `{"v":2,"name":"fn","version":"$LATEST"}`,
+		"other-name":    `{"v":2,"name":"other","version":"1"}`,
+	} {
+		t.Run("version-"+name, func(t *testing.T) {
+			_, path := setup(t)
+			setRawNested(t, path, "versions", "fn", key1, []byte(value))
+			s := reopen(t, path)
+			_, err := s.GetVersion(ctx, "fn", "1")
+			wantCode(t, err, sluice.EInternal, "GetVersion")
+			_, err = s.ListVersions(ctx, "fn", 0, 0)
+			wantCode(t, err, sluice.EInternal, "ListVersions")
+		})
+	}
+	for name, value := range map[string]string{
+		"json":       `{not json`,
+		"v1":         `{"v":1,"function_name":"fn","name":"live"}`,
+		"newer":      `{"v":3,"function_name":"fn","name":"live"}`,
+		"other-name": `{"v":2,"function_name":"fn","name":"dead"}`,
+		"other-fn":   `{"v":2,"function_name":"fn2","name":"live"}`,
+	} {
+		t.Run("alias-"+name, func(t *testing.T) {
+			_, path := setup(t)
+			setRawNested(t, path, "aliases", "fn", "live", []byte(value))
+			s := reopen(t, path)
+			_, err := s.GetAlias(ctx, "fn", "live")
+			wantCode(t, err, sluice.EInternal, "GetAlias")
+			_, err = s.ListAliases(ctx, "fn", "", 0)
+			wantCode(t, err, sluice.EInternal, "ListAliases")
+			wantCode(t, s.DeleteVersion(ctx, "fn", "1"), sluice.EInternal, "DeleteVersion, which reads the aliases")
+			wantCode(t, s.UpdateAlias(ctx, &sluice.Alias{FunctionName: "fn", Name: "live", FunctionVersion: "1"}, ""), sluice.EInternal, "UpdateAlias")
+			// The alias and the function can still be deleted.
+			if err := s.DeleteAlias(ctx, "fn", "live"); err != nil {
+				t.Errorf("DeleteAlias: %v", err)
+			}
+			if err := s.DeleteFunction(ctx, "fn"); err != nil {
+				t.Errorf("DeleteFunction: %v", err)
+			}
+		})
+	}
+	t.Run("counter", func(t *testing.T) {
+		_, path := setup(t)
+		setRaw(t, path, "version_counter", "fn", []byte("1"))
+		s := reopen(t, path)
+		fn := sluicetest.SampleFunction("fn")
+		_, err := s.PublishVersion(ctx, fn, fn.RevisionID)
+		wantCode(t, err, sluice.EInternal, "PublishVersion with a corrupt counter")
+		if err := s.DeleteFunction(ctx, "fn"); err != nil {
+			t.Errorf("DeleteFunction: %v", err)
+		}
+	})
+	t.Run("concurrency", func(t *testing.T) {
+		_, path := setup(t)
+		setRaw(t, path, "concurrency", "fn", []byte("many"))
+		s := reopen(t, path)
+		_, err := s.ReservedConcurrency(ctx)
+		wantCode(t, err, sluice.EInternal, "ReservedConcurrency with a corrupt setting")
+		if err := s.SetReservedConcurrency(ctx, "fn", 2); err != nil {
+			t.Fatalf("SetReservedConcurrency over a corrupt setting: %v", err)
+		}
+		if m, err := s.ReservedConcurrency(ctx); err != nil || m["fn"] != 2 {
+			t.Errorf("ReservedConcurrency = %v, %v; want fn: 2", m, err)
+		}
+	})
+	t.Run("version-key", func(t *testing.T) {
+		_, path := setup(t)
+		setRawNested(t, path, "versions", "fn", "1", []byte(`{"v":2,"name":"fn","version":"1"}`))
+		s := reopen(t, path)
+		_, err := s.ListVersions(ctx, "fn", 0, 0)
+		wantCode(t, err, sluice.EInternal, "ListVersions with a key that is not 8 bytes")
+	})
+}
+
+// setRawNested writes value under key in the nested bucket inner of the
+// top-level bucket outer, bypassing the Store.
+func setRawNested(t *testing.T, path, outer, inner, key string, value []byte) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(outer))
+		if err != nil {
+			return err
+		}
+		if b, err = b.CreateBucketIfNotExists([]byte(inner)); err != nil {
+			return err
+		}
+		return b.Put([]byte(key), value)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCanceledContextVersionsAndAliases(t *testing.T) {
+	s, _ := openTemp(t)
+	fn := sluicetest.SampleFunction("fn")
+	if err := s.CreateFunction(t.Context(), fn); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	a := &sluice.Alias{FunctionName: "fn", Name: "live", FunctionVersion: sluice.LatestVersion}
+	checks := map[string]error{}
+	_, checks["PublishVersion"] = s.PublishVersion(ctx, fn, fn.RevisionID)
+	_, checks["GetVersion"] = s.GetVersion(ctx, "fn", "1")
+	_, checks["ListVersions"] = s.ListVersions(ctx, "fn", 0, 0)
+	checks["DeleteVersion"] = s.DeleteVersion(ctx, "fn", "1")
+	checks["CreateAlias"] = s.CreateAlias(ctx, a)
+	_, checks["GetAlias"] = s.GetAlias(ctx, "fn", "live")
+	_, checks["ListAliases"] = s.ListAliases(ctx, "fn", "", 0)
+	checks["UpdateAlias"] = s.UpdateAlias(ctx, a, "")
+	checks["DeleteAlias"] = s.DeleteAlias(ctx, "fn", "live")
+	checks["SetReservedConcurrency"] = s.SetReservedConcurrency(ctx, "fn", 1)
+	_, checks["ReservedConcurrency"] = s.ReservedConcurrency(ctx)
+	for op, err := range checks {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a canceled context: %v, want context.Canceled", op, err)
+		}
+	}
+	// Nothing was written.
+	if vs, err := s.ListVersions(t.Context(), "fn", 0, 0); err != nil || len(vs) != 0 {
+		t.Errorf("ListVersions = %d versions, %v; want none", len(vs), err)
+	}
+	if as, err := s.ListAliases(t.Context(), "fn", "", 0); err != nil || len(as) != 0 {
+		t.Errorf("ListAliases = %d aliases, %v; want none", len(as), err)
+	}
+	if m, err := s.ReservedConcurrency(t.Context()); err != nil || len(m) != 0 {
+		t.Errorf("ReservedConcurrency = %v, %v; want empty", m, err)
+	}
+}
+
+func TestClosedStoreVersionsAndAliases(t *testing.T) {
+	s, _ := openTemp(t)
+	fn := sluicetest.SampleFunction("fn")
+	if err := s.CreateFunction(t.Context(), fn); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	a := &sluice.Alias{FunctionName: "fn", Name: "live", FunctionVersion: sluice.LatestVersion}
+	checks := map[string]error{}
+	_, checks["PublishVersion"] = s.PublishVersion(ctx, fn, fn.RevisionID)
+	_, checks["GetVersion"] = s.GetVersion(ctx, "fn", "1")
+	_, checks["ListVersions"] = s.ListVersions(ctx, "fn", 0, 0)
+	checks["DeleteVersion"] = s.DeleteVersion(ctx, "fn", "1")
+	checks["CreateAlias"] = s.CreateAlias(ctx, a)
+	_, checks["GetAlias"] = s.GetAlias(ctx, "fn", "live")
+	_, checks["ListAliases"] = s.ListAliases(ctx, "fn", "", 0)
+	checks["UpdateAlias"] = s.UpdateAlias(ctx, a, "")
+	checks["DeleteAlias"] = s.DeleteAlias(ctx, "fn", "live")
+	checks["SetReservedConcurrency"] = s.SetReservedConcurrency(ctx, "fn", 1)
+	_, checks["ReservedConcurrency"] = s.ReservedConcurrency(ctx)
+	for op, err := range checks {
+		wantCode(t, err, sluice.EInternal, op+" after Close")
+	}
+}
+
+func TestDeleteVersionConflictMessage(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := t.Context()
+	fn := sluicetest.SampleFunction("fn")
+	if err := s.CreateFunction(ctx, fn); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := s.PublishVersion(ctx, fn, fn.RevisionID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range []*sluice.Alias{
+		{FunctionName: "fn", Name: "zeta", FunctionVersion: "1"},
+		{FunctionName: "fn", Name: "alpha", FunctionVersion: "2", AdditionalVersionWeights: map[string]float64{"1": 0.5}},
+		{FunctionName: "fn", Name: "other", FunctionVersion: "2"},
+	} {
+		if err := s.CreateAlias(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := s.DeleteVersion(ctx, "fn", "1")
+	var se *sluice.Error
+	if !errors.As(err, &se) || se.Code != sluice.EConflict {
+		t.Fatalf("DeleteVersion = %v, want a conflict", err)
+	}
+	if want := "Unable to delete version because the following aliases reference it: [alpha, zeta]"; se.Message != want {
+		t.Errorf("message = %q, want %q", se.Message, want)
+	}
+}
+
+// wantCode checks that err is a *sluice.Error of the given code.
+func wantCode(t *testing.T, err error, code sluice.ErrorCode, what string) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%s: got no error, want %s", what, code)
+		return
+	}
+	if got := sluice.ErrorCodeOf(err); got != code {
+		t.Errorf("%s: got error %v (code %s), want code %s", what, err, got, code)
 	}
 }

@@ -8,9 +8,14 @@ import (
 	"github.com/sluice-dev/sluice"
 )
 
-// recordVersion is the version of functionRecord written by encode. A
-// reader refuses records of a newer version.
-const recordVersion = 1
+// recordVersion is the version of functionRecord and aliasRecord written by
+// this package. A reader refuses records of a newer version.
+//
+// Version 1 records lack version, last_update_status_reason,
+// last_update_status_reason_code and previous; they read as a $LATEST
+// without them. Version 2 added them: a version 1 reader would drop the
+// configuration an in-progress update serves.
+const recordVersion = 2
 
 // functionRecord is the stored form of a sluice.Function. Its JSON field
 // names are the file format: never rename one; add fields, and raise
@@ -18,6 +23,7 @@ const recordVersion = 1
 type functionRecord struct {
 	V                int               `json:"v"`
 	Name             string            `json:"name"`
+	Version          string            `json:"version"` // since v2; "" reads as $LATEST
 	Runtime          string            `json:"runtime"`
 	Role             string            `json:"role"`
 	Handler          string            `json:"handler"`
@@ -31,49 +37,126 @@ type functionRecord struct {
 	CodeSize         int64             `json:"code_size"`
 	// LastModified is RFC 3339 with nanoseconds, always in UTC; "" for
 	// the zero time.
-	LastModified     string `json:"last_modified"`
-	RevisionID       string `json:"revision_id"`
-	State            string `json:"state"`
-	StateReason      string `json:"state_reason"`
-	StateReasonCode  string `json:"state_reason_code"`
-	LastUpdateStatus string `json:"last_update_status"`
+	LastModified               string `json:"last_modified"`
+	RevisionID                 string `json:"revision_id"`
+	State                      string `json:"state"`
+	StateReason                string `json:"state_reason"`
+	StateReasonCode            string `json:"state_reason_code"`
+	LastUpdateStatus           string `json:"last_update_status"`
+	LastUpdateStatusReason     string `json:"last_update_status_reason"`      // since v2
+	LastUpdateStatusReasonCode string `json:"last_update_status_reason_code"` // since v2
+	// Previous is the nested record of Function.Previous (since v2),
+	// absent when it is nil. A nested record has no previous of its own.
+	Previous *functionRecord `json:"previous,omitempty"`
 }
 
-// encode returns the stored form of fn.
-func encode(fn *sluice.Function) ([]byte, error) {
-	r := functionRecord{
-		V:                recordVersion,
-		Name:             fn.Name,
-		Runtime:          fn.Runtime,
-		Role:             fn.Role,
-		Handler:          fn.Handler,
-		Description:      fn.Description,
-		Timeout:          fn.Timeout,
-		MemorySize:       fn.MemorySize,
-		EphemeralStorage: fn.EphemeralStorage,
-		Architectures:    fn.Architectures,
-		Environment:      fn.Environment,
-		CodeSHA256:       fn.CodeSHA256,
-		CodeSize:         fn.CodeSize,
-		RevisionID:       fn.RevisionID,
-		State:            fn.State,
-		StateReason:      fn.StateReason,
-		StateReasonCode:  fn.StateReasonCode,
-		LastUpdateStatus: fn.LastUpdateStatus,
+// aliasRecord is the stored form of a sluice.Alias, versioned like
+// functionRecord (aliases exist since record version 2).
+type aliasRecord struct {
+	V                        int                `json:"v"`
+	FunctionName             string             `json:"function_name"`
+	Name                     string             `json:"name"`
+	FunctionVersion          string             `json:"function_version"`
+	Description              string             `json:"description"`
+	AdditionalVersionWeights map[string]float64 `json:"additional_version_weights"`
+	RevisionID               string             `json:"revision_id"`
+}
+
+// toRecord returns the record of fn. A nested record (of a Previous) has no
+// previous of its own, and its empty version is stored as $LATEST.
+func toRecord(fn *sluice.Function, nested bool) *functionRecord {
+	r := &functionRecord{
+		V:                          recordVersion,
+		Name:                       fn.Name,
+		Version:                    fn.Version,
+		Runtime:                    fn.Runtime,
+		Role:                       fn.Role,
+		Handler:                    fn.Handler,
+		Description:                fn.Description,
+		Timeout:                    fn.Timeout,
+		MemorySize:                 fn.MemorySize,
+		EphemeralStorage:           fn.EphemeralStorage,
+		Architectures:              fn.Architectures,
+		Environment:                fn.Environment,
+		CodeSHA256:                 fn.CodeSHA256,
+		CodeSize:                   fn.CodeSize,
+		RevisionID:                 fn.RevisionID,
+		State:                      fn.State,
+		StateReason:                fn.StateReason,
+		StateReasonCode:            fn.StateReasonCode,
+		LastUpdateStatus:           fn.LastUpdateStatus,
+		LastUpdateStatusReason:     fn.LastUpdateStatusReason,
+		LastUpdateStatusReasonCode: fn.LastUpdateStatusReasonCode,
 	}
 	if !fn.LastModified.IsZero() {
 		r.LastModified = fn.LastModified.UTC().Format(time.RFC3339Nano)
 	}
-	b, err := json.Marshal(&r)
+	if fn.Previous != nil && !nested {
+		r.Previous = toRecord(fn.Previous, true)
+	}
+	if nested && r.Version == "" {
+		r.Version = sluice.LatestVersion // Previous is a $LATEST
+	}
+	return r
+}
+
+// fromRecord returns the function r holds; key names it in errors. A
+// nested record's previous is ignored.
+func fromRecord(key string, r *functionRecord, nested bool) (*sluice.Function, error) {
+	fn := &sluice.Function{
+		Name:                       r.Name,
+		Version:                    r.Version,
+		Runtime:                    r.Runtime,
+		Role:                       r.Role,
+		Handler:                    r.Handler,
+		Description:                r.Description,
+		Timeout:                    r.Timeout,
+		MemorySize:                 r.MemorySize,
+		EphemeralStorage:           r.EphemeralStorage,
+		Architectures:              r.Architectures,
+		Environment:                r.Environment,
+		CodeSHA256:                 r.CodeSHA256,
+		CodeSize:                   r.CodeSize,
+		RevisionID:                 r.RevisionID,
+		State:                      r.State,
+		StateReason:                r.StateReason,
+		StateReasonCode:            r.StateReasonCode,
+		LastUpdateStatus:           r.LastUpdateStatus,
+		LastUpdateStatusReason:     r.LastUpdateStatusReason,
+		LastUpdateStatusReasonCode: r.LastUpdateStatusReasonCode,
+	}
+	if r.LastModified != "" {
+		t, err := time.Parse(time.RFC3339Nano, r.LastModified)
+		if err != nil {
+			return nil, wrap(fmt.Errorf("decode function %s: last_modified: %w", key, err))
+		}
+		fn.LastModified = t.UTC()
+	}
+	if r.Previous != nil && !nested {
+		prev, err := fromRecord(key+" (previous)", r.Previous, true)
+		if err != nil {
+			return nil, err
+		}
+		fn.Previous = prev
+	}
+	return fn, nil
+}
+
+// encode returns the stored form of fn.
+func encode(fn *sluice.Function) ([]byte, error) {
+	b, err := json.Marshal(toRecord(fn, false))
 	if err != nil {
 		return nil, wrap(fmt.Errorf("encode function %s: %w", fn.Name, err))
 	}
 	return b, nil
 }
 
-// decode returns the function stored under key as value. The result shares
-// no memory with value, which bbolt owns.
-func decode(key string, value []byte) (*sluice.Function, error) {
+// decode returns the function stored under key as value; version is the
+// version the record must hold: LatestVersion for the functions bucket
+// (where a record without a version, written by record version 1, is
+// read as $LATEST), or the decimal number of a published version. The
+// result shares no memory with value, which bbolt owns.
+func decode(key, version string, value []byte) (*sluice.Function, error) {
 	var r functionRecord
 	if err := json.Unmarshal(value, &r); err != nil {
 		return nil, wrap(fmt.Errorf("decode function %s: %w", key, err))
@@ -84,31 +167,51 @@ func decode(key string, value []byte) (*sluice.Function, error) {
 	if r.Name != key {
 		return nil, wrap(fmt.Errorf("decode function %s: record holds name %q", key, r.Name))
 	}
-	fn := &sluice.Function{
-		Name:             r.Name,
-		Runtime:          r.Runtime,
-		Role:             r.Role,
-		Handler:          r.Handler,
-		Description:      r.Description,
-		Timeout:          r.Timeout,
-		MemorySize:       r.MemorySize,
-		EphemeralStorage: r.EphemeralStorage,
-		Architectures:    r.Architectures,
-		Environment:      r.Environment,
-		CodeSHA256:       r.CodeSHA256,
-		CodeSize:         r.CodeSize,
-		RevisionID:       r.RevisionID,
-		State:            r.State,
-		StateReason:      r.StateReason,
-		StateReasonCode:  r.StateReasonCode,
-		LastUpdateStatus: r.LastUpdateStatus,
+	if version == sluice.LatestVersion && r.Version == "" {
+		r.Version = sluice.LatestVersion
 	}
-	if r.LastModified != "" {
-		t, err := time.Parse(time.RFC3339Nano, r.LastModified)
-		if err != nil {
-			return nil, wrap(fmt.Errorf("decode function %s: last_modified: %w", key, err))
-		}
-		fn.LastModified = t.UTC()
+	if r.Version != version {
+		return nil, wrap(fmt.Errorf("decode function %s: record holds version %q, want %q", key, r.Version, version))
 	}
-	return fn, nil
+	return fromRecord(key, &r, false)
+}
+
+// encodeAlias returns the stored form of a.
+func encodeAlias(a *sluice.Alias) ([]byte, error) {
+	b, err := json.Marshal(&aliasRecord{
+		V:                        recordVersion,
+		FunctionName:             a.FunctionName,
+		Name:                     a.Name,
+		FunctionVersion:          a.FunctionVersion,
+		Description:              a.Description,
+		AdditionalVersionWeights: a.AdditionalVersionWeights,
+		RevisionID:               a.RevisionID,
+	})
+	if err != nil {
+		return nil, wrap(fmt.Errorf("encode alias %s:%s: %w", a.FunctionName, a.Name, err))
+	}
+	return b, nil
+}
+
+// decodeAlias returns the alias name of function stored as value. The
+// result shares no memory with value.
+func decodeAlias(function, name string, value []byte) (*sluice.Alias, error) {
+	var r aliasRecord
+	if err := json.Unmarshal(value, &r); err != nil {
+		return nil, wrap(fmt.Errorf("decode alias %s:%s: %w", function, name, err))
+	}
+	if r.V < 2 || r.V > recordVersion {
+		return nil, wrap(fmt.Errorf("decode alias %s:%s: record version %d is not supported (this sluice supports 2 to %d)", function, name, r.V, recordVersion))
+	}
+	if r.FunctionName != function || r.Name != name {
+		return nil, wrap(fmt.Errorf("decode alias %s:%s: record holds alias %s:%s", function, name, r.FunctionName, r.Name))
+	}
+	return &sluice.Alias{
+		FunctionName:             r.FunctionName,
+		Name:                     r.Name,
+		FunctionVersion:          r.FunctionVersion,
+		Description:              r.Description,
+		AdditionalVersionWeights: r.AdditionalVersionWeights,
+		RevisionID:               r.RevisionID,
+	}, nil
 }

@@ -46,8 +46,10 @@ func SampleFunction(name string) *sluice.Function {
 }
 
 // DiffFunction describes how got differs from want, or returns "" when they
-// are equal. Nil and empty Architectures or Environment are equal, times are
-// compared as instants, and got's LastModified must be in UTC when want's is.
+// are equal. Nil and empty Architectures or Environment are equal, an empty
+// Version equals LatestVersion, times are compared as instants, got's
+// LastModified must be in UTC when want's is, and Previous is compared the
+// same way.
 func DiffFunction(want, got *sluice.Function) string {
 	switch {
 	case want == nil && got == nil:
@@ -63,6 +65,9 @@ func DiffFunction(want, got *sluice.Function) string {
 	}
 	if want.Name != got.Name {
 		add("Name", want.Name, got.Name)
+	}
+	if want.VersionOrLatest() != got.VersionOrLatest() {
+		add("Version", want.VersionOrLatest(), got.VersionOrLatest())
 	}
 	if want.Runtime != got.Runtime {
 		add("Runtime", want.Runtime, got.Runtime)
@@ -116,6 +121,70 @@ func DiffFunction(want, got *sluice.Function) string {
 	}
 	if want.LastUpdateStatus != got.LastUpdateStatus {
 		add("LastUpdateStatus", want.LastUpdateStatus, got.LastUpdateStatus)
+	}
+	if want.LastUpdateStatusReason != got.LastUpdateStatusReason {
+		add("LastUpdateStatusReason", want.LastUpdateStatusReason, got.LastUpdateStatusReason)
+	}
+	if want.LastUpdateStatusReasonCode != got.LastUpdateStatusReasonCode {
+		add("LastUpdateStatusReasonCode", want.LastUpdateStatusReasonCode, got.LastUpdateStatusReasonCode)
+	}
+	switch {
+	case want.Previous == nil && got.Previous != nil:
+		d = append(d, fmt.Sprintf("Previous: got %+v, want nil", got.Previous))
+	case want.Previous != nil && got.Previous == nil:
+		d = append(d, "Previous: got nil, want a function")
+	case want.Previous != nil:
+		if pd := DiffFunction(want.Previous, got.Previous); pd != "" {
+			d = append(d, "Previous: {"+pd+"}")
+		}
+	}
+	return strings.Join(d, "; ")
+}
+
+// SampleAlias returns an alias named name of function pointing to version,
+// with every other field but AdditionalVersionWeights set.
+func SampleAlias(function, name, version string) *sluice.Alias {
+	return &sluice.Alias{
+		FunctionName:    function,
+		Name:            name,
+		FunctionVersion: version,
+		Description:     "alias " + name + " of " + function + " with ünïcode",
+		RevisionID:      "rev-alias-" + name,
+	}
+}
+
+// DiffAlias describes how got differs from want, or returns "" when they
+// are equal. Nil and empty AdditionalVersionWeights are equal.
+func DiffAlias(want, got *sluice.Alias) string {
+	switch {
+	case want == nil && got == nil:
+		return ""
+	case want == nil:
+		return fmt.Sprintf("got %+v, want nil", got)
+	case got == nil:
+		return "got nil alias"
+	}
+	var d []string
+	add := func(field string, w, g any) {
+		d = append(d, fmt.Sprintf("%s: got %#v, want %#v", field, g, w))
+	}
+	if want.FunctionName != got.FunctionName {
+		add("FunctionName", want.FunctionName, got.FunctionName)
+	}
+	if want.Name != got.Name {
+		add("Name", want.Name, got.Name)
+	}
+	if want.FunctionVersion != got.FunctionVersion {
+		add("FunctionVersion", want.FunctionVersion, got.FunctionVersion)
+	}
+	if want.Description != got.Description {
+		add("Description", want.Description, got.Description)
+	}
+	if !maps.Equal(want.AdditionalVersionWeights, got.AdditionalVersionWeights) {
+		add("AdditionalVersionWeights", want.AdditionalVersionWeights, got.AdditionalVersionWeights)
+	}
+	if want.RevisionID != got.RevisionID {
+		add("RevisionID", want.RevisionID, got.RevisionID)
 	}
 	return strings.Join(d, "; ")
 }

@@ -41,6 +41,27 @@ func StoreSuite(t *testing.T, open func(t *testing.T) sluice.FunctionStore) {
 		{"ConcurrentCreateDistinctNames", testConcurrentCreateDistinct},
 		{"ConcurrentUpdateCAS", testConcurrentUpdateCAS},
 		{"ConcurrentReadsSeeWholeValues", testConcurrentReads},
+
+		{"PreviousRoundTrip", testPreviousRoundTrip},
+		{"PublishNumbering", testPublishNumbering},
+		{"PublishNumbersNotReused", testPublishNumbersNotReused},
+		{"PublishStaleRevision", testPublishStaleRevision},
+		{"VersionsAreSnapshots", testVersionsAreSnapshots},
+		{"GetVersionNotFound", testGetVersionNotFound},
+		{"ListVersionsPaging", testListVersionsPaging},
+		{"DeleteVersion", testDeleteVersion},
+		{"DeleteVersionReferencedByAlias", testDeleteVersionReferencedByAlias},
+		{"AliasCRUD", testAliasCRUD},
+		{"AliasNotFound", testAliasNotFound},
+		{"UpdateAliasWrongRevision", testUpdateAliasWrongRevision},
+		{"ListAliasesPaging", testListAliasesPaging},
+		{"DeleteFunctionCascades", testDeleteFunctionCascades},
+		{"UpdateKeepsVersionsAndAliases", testUpdateKeepsVersionsAndAliases},
+		{"ReservedConcurrency", testReservedConcurrency},
+		{"VersionAndAliasCopies", testVersionAndAliasCopies},
+		{"ConcurrentPublish", testConcurrentPublish},
+		{"ConcurrentAliasCAS", testConcurrentAliasCAS},
+		{"ConcurrentDeleteVersionAndAlias", testConcurrentDeleteVersionAndAlias},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,6 +145,74 @@ func DurableStoreSuite(t *testing.T, open func(t *testing.T, dir string) sluice.
 		checkGet(t, s, a)
 		checkGet(t, s, b3)
 		checkNames(t, s, "", 100, "a", "b")
+	})
+
+	t.Run("VersionsAliasesConcurrencySurviveReopen", func(t *testing.T) {
+		ctx := t.Context()
+		dir := t.TempDir()
+		s, closeS := reopen(t, dir)
+		fn := inProgress("fn")
+		mustCreate(t, s, fn)
+		mustCreate(t, s, SampleFunction("other"))
+		v1 := mustPublish(t, s, "fn", "rev-v1")
+		v2 := mustPublish(t, s, "fn", "rev-v2")
+		mustPublish(t, s, "fn", "rev-v3")
+		if err := s.DeleteVersion(ctx, "fn", "3"); err != nil {
+			t.Fatalf("DeleteVersion: %v", err)
+		}
+		live := SampleAlias("fn", "live", "2")
+		live.AdditionalVersionWeights = map[string]float64{"1": 0.25}
+		dev := SampleAlias("fn", "dev", sluice.LatestVersion)
+		mustCreateAlias(t, s, live)
+		mustCreateAlias(t, s, dev)
+		if err := s.SetReservedConcurrency(ctx, "fn", 7); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetReservedConcurrency(ctx, "other", 0); err != nil {
+			t.Fatal(err)
+		}
+		closeS()
+
+		s, closeS = reopen(t, dir)
+		checkGet(t, s, fn) // with its Previous
+		checkVersions(t, s, "fn", 0, 0, "1", "2")
+		checkVersion(t, s, v1)
+		checkVersion(t, s, v2)
+		checkAlias(t, s, live)
+		checkAlias(t, s, dev)
+		checkAliasNames(t, s, "fn", "", 0, "dev", "live")
+		checkConcurrency(t, s, map[string]int{"fn": 7, "other": 0})
+		// The references and the counter hold after the reopen.
+		wantCode(t, s.DeleteVersion(ctx, "fn", "1"), sluice.EConflict, "DeleteVersion of a weighted version after reopen")
+		if v := mustPublish(t, s, "fn", "rev-v4"); v.Version != "4" {
+			t.Errorf("version published after reopen = %q, want 4", v.Version)
+		}
+		next := live.Clone()
+		next.FunctionVersion = "4"
+		next.RevisionID = "rev-live-2"
+		wantCode(t, s.UpdateAlias(ctx, next, "rev-stale"), sluice.EPrecondition, "UpdateAlias with a stale revision after reopen")
+		if err := s.UpdateAlias(ctx, next, live.RevisionID); err != nil {
+			t.Fatalf("UpdateAlias after reopen: %v", err)
+		}
+		closeS()
+
+		s, closeS = reopen(t, dir)
+		checkVersions(t, s, "fn", 0, 0, "1", "2", "4")
+		checkAlias(t, s, next)
+		if err := s.DeleteFunction(ctx, "fn"); err != nil {
+			t.Fatalf("DeleteFunction: %v", err)
+		}
+		closeS()
+
+		// The deletion of everything of fn, counter included, persisted.
+		s, _ = reopen(t, dir)
+		mustCreate(t, s, SampleFunction("fn"))
+		checkVersions(t, s, "fn", 0, 0)
+		checkAliasNames(t, s, "fn", "", 0)
+		checkConcurrency(t, s, map[string]int{"other": 0})
+		if v := mustPublish(t, s, "fn", "rev-again-v1"); v.Version != "1" {
+			t.Errorf("first version of fn created again after reopen = %q, want 1", v.Version)
+		}
 	})
 
 	t.Run("EmptyReopen", func(t *testing.T) {
