@@ -2,7 +2,9 @@ package sluice
 
 import (
 	"context"
-	"slices"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"time"
 )
 
@@ -112,19 +114,21 @@ func (f *Function) Serving() *Function {
 // code and the same configuration (Description, revision, timestamps and
 // states aside). PublishVersion uses it to return the newest version
 // instead of publishing an unchanged one.
-func (f *Function) SameDeployment(g *Function) bool {
-	if f.CodeSHA256 != g.CodeSHA256 || f.Runtime != g.Runtime || f.Role != g.Role ||
-		f.Handler != g.Handler || f.Timeout != g.Timeout || f.MemorySize != g.MemorySize ||
-		f.EphemeralStorage != g.EphemeralStorage || !slices.Equal(f.Architectures, g.Architectures) ||
-		len(f.Environment) != len(g.Environment) {
-		return false
-	}
-	for k, v := range f.Environment {
-		if w, ok := g.Environment[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
+func (f *Function) SameDeployment(g *Function) bool { return f.Fingerprint() == g.Fingerprint() }
+
+// Fingerprint identifies what an execution environment of f is built from:
+// its code and every setting a runtime sees. Environments are reused only
+// for the same fingerprint, so changes of the RevisionId alone (a publish,
+// a new Description) keep them warm.
+func (f *Function) Fingerprint() string {
+	b, _ := json.Marshal(struct {
+		Code, Runtime, Role, Handler string
+		Timeout, Memory, Ephemeral   int
+		Architectures                []string
+		Environment                  map[string]string // encoding/json sorts the keys
+	}{f.CodeSHA256, f.Runtime, f.Role, f.Handler, f.Timeout, f.MemorySize, f.EphemeralStorage, f.Architectures, f.Environment})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // Clone returns a deep copy of f.

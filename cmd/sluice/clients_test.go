@@ -18,6 +18,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
 
 // clientsDir is test/clients, seen from this package's directory (the
@@ -78,9 +81,15 @@ type clientLine struct {
 	LogResult       bool    `json:"logResult"`
 	ExecutedVersion *string `json:"executedVersion"`
 
-	// missing function
+	// missing or throttled function
 	Error   string `json:"error"`
 	Message string `json:"message"`
+
+	// throttled function
+	Typed             bool    `json:"typed"` // an instance of the SDK's TooManyRequestsException class
+	Reason            *string `json:"reason"`
+	ReasonAt          *string `json:"reasonAt"`
+	RetryAfterSeconds *string `json:"retryAfterSeconds"`
 
 	Unexpected json.RawMessage `json:"unexpected"`
 }
@@ -90,18 +99,39 @@ type invokeCompleteLine struct {
 	ErrorCode, ErrorDetails, LogResult *string
 }
 
-// runClientChecks starts sluice with the three functions the client scripts
-// call, runs `prog script URL stream streamfail echo missing` and checks
-// every case the script printed.
+// runClientChecks starts sluice with the functions the client scripts call
+// (version 1 and alias "live" of echo and streamer; capped, with reserved
+// concurrency 0), runs `prog script URL streamer streamfail echo nope live
+// capped` and checks every case the script printed.
 func runClientChecks(t *testing.T, prog, script string) {
 	ts := startServer(t, nil)
 	ts.createFunction(t, "streamer", "stream")
 	ts.createFunction(t, "streamfail", "streamfail")
 	ts.createFunction(t, "echo", "echo")
+	ts.createFunction(t, "capped", "echo")
+	for _, name := range []string{"echo", "streamer"} {
+		out, err := ts.Client.PublishVersion(ctx(t), &lambda.PublishVersionInput{FunctionName: aws.String(name)})
+		if err != nil {
+			t.Fatalf("PublishVersion %s: %v", name, err)
+		}
+		if v := aws.ToString(out.Version); v != "1" {
+			t.Fatalf("PublishVersion %s: version %q, want 1", name, v)
+		}
+		if _, err := ts.Client.CreateAlias(ctx(t), &lambda.CreateAliasInput{
+			FunctionName: aws.String(name), Name: aws.String("live"), FunctionVersion: aws.String("1"),
+		}); err != nil {
+			t.Fatalf("CreateAlias %s:live: %v", name, err)
+		}
+	}
+	if _, err := ts.Client.PutFunctionConcurrency(ctx(t), &lambda.PutFunctionConcurrencyInput{
+		FunctionName: aws.String("capped"), ReservedConcurrentExecutions: aws.Int32(0),
+	}); err != nil {
+		t.Fatalf("PutFunctionConcurrency capped 0: %v", err)
+	}
 
 	c, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(c, prog, script, ts.URL, "streamer", "streamfail", "echo", "nope")
+	cmd := exec.CommandContext(c, prog, script, ts.URL, "streamer", "streamfail", "echo", "nope", "live", "capped")
 	cmd.Env = clientEnv(nil)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -131,7 +161,7 @@ func runClientChecks(t *testing.T, prog, script string) {
 	}
 
 	t.Run("stream", func(t *testing.T) {
-		chunks, _ := checkClientStream(t, byCase["stream"], "chunk-0\nchunk-1\nchunk-2\nchunk-3\n")
+		chunks, _ := checkClientStream(t, byCase["stream"], "$LATEST", "chunk-0\nchunk-1\nchunk-2\nchunk-3\n")
 		// The function pauses 3 x 400 ms between its first and last write: the
 		// first chunk must arrive well before the last, not all together at the
 		// end. Measured between chunks, not from the call: the JS SDK's send()
@@ -142,7 +172,7 @@ func runClientChecks(t *testing.T, prog, script string) {
 		}
 	})
 	t.Run("streamfail", func(t *testing.T) {
-		_, complete := checkClientStream(t, byCase["streamfail"], "partial-1\npartial-2\n")
+		_, complete := checkClientStream(t, byCase["streamfail"], "$LATEST", "partial-1\npartial-2\n")
 		if strOf(complete.ErrorCode) != "errorString" || !strings.Contains(strOf(complete.ErrorDetails), "disk on fire") {
 			t.Errorf("InvokeComplete ErrorCode %q ErrorDetails %q, want errorString / disk on fire", strOf(complete.ErrorCode), strOf(complete.ErrorDetails))
 		}
@@ -173,19 +203,56 @@ func runClientChecks(t *testing.T, prog, script string) {
 			}
 		})
 	}
+	t.Run("alias-invoke", func(t *testing.T) {
+		ls := byCase["alias-invoke"]
+		if len(ls) != 1 {
+			t.Fatalf("%d alias-invoke lines, want 1", len(ls))
+		}
+		l := ls[0]
+		if l.Status != 200 || strOf(l.Payload) != `{"via":"alias"}` || l.FunctionError != nil || strOf(l.ExecutedVersion) != "1" {
+			t.Errorf("Invoke echo:live: status %d payload %q FunctionError %q ExecutedVersion %q; want 200, the event, none, 1",
+				l.Status, strOf(l.Payload), strOf(l.FunctionError), strOf(l.ExecutedVersion))
+		}
+	})
+	t.Run("alias-stream", func(t *testing.T) {
+		_, complete := checkClientStream(t, byCase["alias-stream"], "1", "chunk-0\nchunk-1\n")
+		if complete.ErrorCode != nil || complete.ErrorDetails != nil {
+			t.Errorf("InvokeComplete ErrorCode %q ErrorDetails %q, want neither", strOf(complete.ErrorCode), strOf(complete.ErrorDetails))
+		}
+	})
+	for _, kase := range []string{"throttled-invoke", "throttled-stream"} {
+		t.Run(kase, func(t *testing.T) {
+			ls := byCase[kase]
+			if len(ls) != 1 {
+				t.Fatalf("%d %s lines, want 1", len(ls), kase)
+			}
+			l := ls[0]
+			t.Logf("Reason found at %s", strOf(l.ReasonAt))
+			if l.Error != "TooManyRequestsException" || !l.Typed || l.Status != 429 {
+				t.Errorf("reserved concurrency 0: error %q (the SDK's class: %v) status %d message %q, want TooManyRequestsException 429",
+					l.Error, l.Typed, l.Status, l.Message)
+			}
+			if strOf(l.Reason) != "ReservedFunctionConcurrentInvocationLimitExceeded" {
+				t.Errorf("Reason %q (found at %q), want ReservedFunctionConcurrentInvocationLimitExceeded", strOf(l.Reason), strOf(l.ReasonAt))
+			}
+			if strOf(l.RetryAfterSeconds) != "1" {
+				t.Errorf("retryAfterSeconds %q, want 1 (the Retry-After header)", strOf(l.RetryAfterSeconds))
+			}
+		})
+	}
 }
 
 // checkClientStream checks the lines of one streaming case: a 200 response
-// for $LATEST, then chunks that concatenate to want, then exactly one
-// InvokeComplete, then the end of the stream. It returns the chunk lines and
-// the InvokeComplete.
-func checkClientStream(t *testing.T, ls []clientLine, want string) (chunks []clientLine, complete *invokeCompleteLine) {
+// for version (ExecutedVersion), then chunks that concatenate to want, then
+// exactly one InvokeComplete, then the end of the stream. It returns the
+// chunk lines and the InvokeComplete.
+func checkClientStream(t *testing.T, ls []clientLine, version, want string) (chunks []clientLine, complete *invokeCompleteLine) {
 	t.Helper()
 	if len(ls) == 0 {
 		t.Fatalf("the client printed nothing for this case")
 	}
-	if r := ls[0].Response; r == nil || r.Status != 200 || strOf(r.ExecutedVersion) != "$LATEST" {
-		t.Fatalf("first line is not a 200 response for $LATEST: %s", mustJSON(ls[0]))
+	if r := ls[0].Response; r == nil || r.Status != 200 || strOf(r.ExecutedVersion) != version {
+		t.Fatalf("first line is not a 200 response for %s: %s", version, mustJSON(ls[0]))
 	}
 	if !ls[len(ls)-1].End {
 		t.Fatalf("the event stream did not end cleanly")

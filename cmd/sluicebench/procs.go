@@ -223,7 +223,14 @@ func (c *child) sluiceTarget(zipFile []byte) *target {
 				Timeout:      aws.Int32(300), // a large stream on a slow machine
 				Code:         &types.FunctionCode{ZipFile: zipFile},
 			})
-			return err
+			if err != nil {
+				return err
+			}
+			// The package is deployed in the background, as on Lambda.
+			w := lambda.NewFunctionActiveV2Waiter(client, func(o *lambda.FunctionActiveV2WaiterOptions) {
+				o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
+			})
+			return w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, time.Minute)
 		},
 	}
 }

@@ -140,7 +140,7 @@ func checkRouting(a *sluice.Alias) error {
 // or one of the versions it routes to is missing.
 func (s *Server) aliasTargetMissing(ctx context.Context, a *sluice.Alias, cause error) error {
 	if _, err := s.cfg.Store.GetFunction(ctx, a.FunctionName); sluice.ErrorCodeOf(err) == sluice.ENotFound {
-		return &sluice.Error{Code: sluice.ENotFound, Message: "Function not found: " + s.cfg.Scope.FunctionARN(a.FunctionName), Err: cause}
+		return &sluice.Error{Code: sluice.ENotFound, Message: "Function not found: " + s.cfg.Scope.AliasARN(a.FunctionName, a.FunctionVersion), Err: cause}
 	}
 	versions := []string{a.FunctionVersion}
 	for k := range a.AdditionalVersionWeights {

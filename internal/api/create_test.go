@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
@@ -20,9 +21,11 @@ import (
 )
 
 func TestCreateFunction(t *testing.T) {
-	e := newEnv(t)
+	var gc *gatedCode
+	e := newEnv(t, withGatedCode(&gc))
 	ctx := context.Background()
 	zip := makeZip(t, "hello")
+	entered, release := gc.hold(t, sha256Hex(zip))
 	before := time.Now().UTC().Truncate(time.Millisecond)
 	out, err := e.client.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName:     aws.String("hello"),
@@ -59,8 +62,12 @@ func TestCreateFunction(t *testing.T) {
 		{"Timeout", aws.ToInt32(out.Timeout), int32(30)},
 		{"MemorySize", aws.ToInt32(out.MemorySize), int32(256)},
 		{"Version", aws.ToString(out.Version), "$LATEST"},
-		{"State", out.State, types.StateActive},
-		{"LastUpdateStatus", out.LastUpdateStatus, types.LastUpdateStatusSuccessful},
+		{"State", out.State, types.StatePending},
+		{"StateReason", aws.ToString(out.StateReason), "The function is being created."},
+		{"StateReasonCode", out.StateReasonCode, types.StateReasonCodeCreating},
+		{"LastUpdateStatus", out.LastUpdateStatus, types.LastUpdateStatus("")},
+		{"LastUpdateStatusReason", out.LastUpdateStatusReason, (*string)(nil)},
+		{"LastUpdateStatusReasonCode", out.LastUpdateStatusReasonCode, types.LastUpdateStatusReasonCode("")},
 		{"PackageType", out.PackageType, types.PackageTypeZip},
 		{"Architectures", slices.Equal(out.Architectures, []types.Architecture{types.ArchitectureArm64}), true},
 		{"EphemeralStorage", aws.ToInt32(out.EphemeralStorage.Size), int32(1024)},
@@ -70,7 +77,6 @@ func TestCreateFunction(t *testing.T) {
 		{"SnapStart.ApplyOn", out.SnapStart.ApplyOn, types.SnapStartApplyOnNone},
 		{"SnapStart.OptimizationStatus", out.SnapStart.OptimizationStatus, types.SnapStartOptimizationStatusOff},
 		{"Environment", out.Environment.Variables["GREETING"] + "," + out.Environment.Variables["LEVEL_2"], "hi,"},
-		{"StateReason", out.StateReason, (*string)(nil)},
 		{"RevisionId is a UUID", len(aws.ToString(out.RevisionId)), 36},
 	}
 	for _, c := range checks {
@@ -87,6 +93,114 @@ func TestCreateFunction(t *testing.T) {
 	}
 	if r := e.invoker.Retired(); len(r) != 0 {
 		t.Errorf("create retired %v, want nothing", r)
+	}
+
+	// The function stays Pending until its package is unpacked, in the
+	// background; meanwhile it cannot change.
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the deployment never started unpacking the package")
+	}
+	pending, err := e.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("hello")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pending.State != types.StatePending || aws.ToString(pending.RevisionId) != aws.ToString(out.RevisionId) || pending.LastUpdateStatus != "" {
+		t.Errorf("during the deployment: State %s, RevisionId %s, LastUpdateStatus %q; want the create response's",
+			pending.State, aws.ToString(pending.RevisionId), pending.LastUpdateStatus)
+	}
+	_, err = e.client.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("hello"), ZipFile: makeZip(t, "hello again")})
+	wantTyped[*types.ResourceConflictException](t, err)
+	wantAPIError(t, err, "ResourceConflictException", inProgressMessage+"hello")
+	_, err = e.client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("hello")})
+	wantAPIError(t, err, "ResourceConflictException", inProgressMessage+"hello")
+
+	// Then it is Active, with a new RevisionId.
+	release()
+	e.waitActive("hello")
+	got, err := e.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("hello")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := got.Configuration
+	if c.State != types.StateActive || c.StateReason != nil || c.StateReasonCode != "" ||
+		c.LastUpdateStatus != types.LastUpdateStatusSuccessful || c.LastUpdateStatusReason != nil || c.LastUpdateStatusReasonCode != "" {
+		t.Errorf("after the deployment: State %s (%q, %q), LastUpdateStatus %s (%q, %q); want Active, Successful, no reasons",
+			c.State, aws.ToString(c.StateReason), c.StateReasonCode, c.LastUpdateStatus, aws.ToString(c.LastUpdateStatusReason), c.LastUpdateStatusReasonCode)
+	}
+	if rev := aws.ToString(c.RevisionId); rev == aws.ToString(out.RevisionId) || len(rev) != 36 {
+		t.Errorf("RevisionId after the deployment = %q, want a new UUID (create response: %s)", rev, aws.ToString(out.RevisionId))
+	}
+	if aws.ToString(c.LastModified) != aws.ToString(out.LastModified) || aws.ToString(c.CodeSha256) != aws.ToString(out.CodeSha256) ||
+		aws.ToString(c.Handler) != "my.handler" || aws.ToInt32(c.MemorySize) != 256 {
+		t.Errorf("after the deployment: LastModified %s, CodeSha256 %s, Handler %s, MemorySize %d; want the created ones",
+			aws.ToString(c.LastModified), aws.ToString(c.CodeSha256), aws.ToString(c.Handler), aws.ToInt32(c.MemorySize))
+	}
+	if r := e.invoker.Retired(); len(r) != 0 {
+		t.Errorf("the first deployment retired %v, want nothing", r)
+	}
+
+}
+
+// On the wire, LastUpdateStatus is absent until the first deployment ended,
+// as on Lambda (the SDK cannot tell absent from empty).
+func TestCreateFunctionOmitsLastUpdateStatus(t *testing.T) {
+	e := newEnv(t)
+	body := `{"FunctionName":"raw","Role":"` + testRole + `","Runtime":"` + testRuntime + `","Handler":"bootstrap","Code":{"ZipFile":"` +
+		base64.StdEncoding.EncodeToString(makeZip(t, "raw")) + `"}}`
+	resp, raw := e.signedRequest(http.MethodPost, "/2015-03-31/functions", []byte(body), http.Header{"Content-Type": {"application/json"}})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("raw CreateFunction: %d %s", resp.StatusCode, raw)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"LastUpdateStatus", "LastUpdateStatusReason", "LastUpdateStatusReasonCode"} {
+		if v, ok := m[k]; ok {
+			t.Errorf("raw CreateFunction response has %s: %v", k, v)
+		}
+	}
+	if m["State"] != "Pending" || m["StateReason"] != "The function is being created." || m["StateReasonCode"] != "Creating" {
+		t.Errorf("raw CreateFunction response: State %v, StateReason %v, StateReasonCode %v", m["State"], m["StateReason"], m["StateReasonCode"])
+	}
+	e.waitActive("raw")
+}
+
+// With Publish, CreateFunction waits for the deployment and returns version 1.
+func TestCreateFunctionPublish(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	in := createInput(t, "published")
+	in.Publish = true
+	out, err := e.client.CreateFunction(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(in.Code.ZipFile)
+	if aws.ToString(out.Version) != "1" || aws.ToString(out.FunctionArn) != "arn:aws:lambda:us-east-1:123456789012:function:published:1" ||
+		out.State != types.StateActive || out.LastUpdateStatus != types.LastUpdateStatusSuccessful || out.StateReason != nil ||
+		aws.ToString(out.CodeSha256) != base64.StdEncoding.EncodeToString(sum[:]) {
+		t.Errorf("CreateFunction with Publish: Version %s, FunctionArn %s, State %s, LastUpdateStatus %s, StateReason %q, CodeSha256 %s",
+			aws.ToString(out.Version), aws.ToString(out.FunctionArn), out.State, out.LastUpdateStatus, aws.ToString(out.StateReason), aws.ToString(out.CodeSha256))
+	}
+	v1, err := e.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("published"), Qualifier: aws.String("1")})
+	if err != nil {
+		t.Fatalf("GetFunction(published, 1): %v", err)
+	}
+	if aws.ToString(v1.Configuration.Version) != "1" || aws.ToString(v1.Configuration.RevisionId) != aws.ToString(out.RevisionId) ||
+		aws.ToString(v1.Configuration.CodeSha256) != aws.ToString(out.CodeSha256) {
+		t.Errorf("GetFunction(published, 1): Version %s, RevisionId %s, CodeSha256 %s",
+			aws.ToString(v1.Configuration.Version), aws.ToString(v1.Configuration.RevisionId), aws.ToString(v1.Configuration.CodeSha256))
+	}
+	// $LATEST was deployed within the request.
+	latest, err := e.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("published")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if latest.State != types.StateActive || latest.LastUpdateStatus != types.LastUpdateStatusSuccessful || aws.ToString(latest.Version) != "$LATEST" {
+		t.Errorf("$LATEST: State %s, LastUpdateStatus %s, Version %s", latest.State, latest.LastUpdateStatus, aws.ToString(latest.Version))
 	}
 }
 
@@ -226,8 +340,6 @@ func TestCreateFunctionValidation(t *testing.T) {
 		}, "InvalidParameterValueException", "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: AWS_REGION, LAMBDA_TASK_ROOT"},
 		{"env over 4KB", func(in *lambda.CreateFunctionInput) { in.Environment = &types.Environment{Variables: bigEnv} },
 			"InvalidParameterValueException", `Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {"BIG":"` + bigEnv["BIG"] + `"}`},
-		{"publish", func(in *lambda.CreateFunctionInput) { in.Publish = true },
-			"InvalidParameterValueException", "Publish is not supported yet: sluice serves only $LATEST, published versions come in a later release. Retry without Publish."},
 		{"several violations", func(in *lambda.CreateFunctionInput) {
 			in.Timeout = aws.Int32(0)
 			in.MemorySize = aws.Int32(64)
@@ -273,21 +385,36 @@ func TestGetFunction(t *testing.T) {
 	e := newEnv(t)
 	created := e.create("getme")
 	ctx := context.Background()
-	for _, name := range []string{
-		"getme",
-		"getme:$LATEST",
-		"arn:aws:lambda:us-east-1:123456789012:function:getme",
-		"123456789012:function:getme",
-		"function:getme",
+	const arn = "arn:aws:lambda:us-east-1:123456789012:function:getme"
+	// The deployment settled $LATEST after the create response: State,
+	// LastUpdateStatus and RevisionId differ from it, the rest does not.
+	var active *types.FunctionConfiguration
+	for _, tt := range []struct{ name, arn string }{
+		{"getme", arn},
+		{"getme:$LATEST", arn + ":$LATEST"},
+		{arn, arn},
+		{arn + ":$LATEST", arn + ":$LATEST"},
+		{"123456789012:function:getme", arn},
+		{"function:getme", arn},
 	} {
-		out, err := e.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+		out, err := e.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(tt.name)})
 		if err != nil {
-			t.Fatalf("GetFunction(%s): %v", name, err)
+			t.Fatalf("GetFunction(%s): %v", tt.name, err)
 		}
-		if aws.ToString(out.Configuration.RevisionId) != aws.ToString(created.RevisionId) ||
-			aws.ToString(out.Configuration.CodeSha256) != aws.ToString(created.CodeSha256) ||
-			aws.ToString(out.Configuration.LastModified) != aws.ToString(created.LastModified) {
-			t.Errorf("GetFunction(%s).Configuration differs from the create response", name)
+		c := out.Configuration
+		if active == nil {
+			active = c
+		}
+		if aws.ToString(c.RevisionId) == aws.ToString(created.RevisionId) || aws.ToString(c.RevisionId) != aws.ToString(active.RevisionId) ||
+			aws.ToString(c.CodeSha256) != aws.ToString(created.CodeSha256) ||
+			aws.ToString(c.LastModified) != aws.ToString(created.LastModified) ||
+			c.State != types.StateActive || c.LastUpdateStatus != types.LastUpdateStatusSuccessful {
+			t.Errorf("GetFunction(%s).Configuration: RevisionId %s (created %s), CodeSha256 %s, LastModified %s, State %s, LastUpdateStatus %s",
+				tt.name, aws.ToString(c.RevisionId), aws.ToString(created.RevisionId), aws.ToString(c.CodeSha256),
+				aws.ToString(c.LastModified), c.State, c.LastUpdateStatus)
+		}
+		if aws.ToString(c.FunctionArn) != tt.arn || aws.ToString(c.Version) != "$LATEST" {
+			t.Errorf("GetFunction(%s): FunctionArn %s, Version %s; want %s, $LATEST", tt.name, aws.ToString(c.FunctionArn), aws.ToString(c.Version), tt.arn)
 		}
 		if aws.ToString(out.Code.RepositoryType) != "S3" {
 			t.Errorf("RepositoryType = %q", aws.ToString(out.Code.RepositoryType))
@@ -297,6 +424,9 @@ func TestGetFunction(t *testing.T) {
 	out, err := e.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("getme"), Qualifier: aws.String("$LATEST")})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if aws.ToString(out.Configuration.FunctionArn) != arn+":$LATEST" {
+		t.Errorf("GetFunction(getme, Qualifier $LATEST).FunctionArn = %s", aws.ToString(out.Configuration.FunctionArn))
 	}
 	loc := aws.ToString(out.Code.Location)
 	if !strings.HasPrefix(loc, e.srv.URL+"/_sluice/code/") {
@@ -316,8 +446,50 @@ func TestGetFunction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aws.ToString(cfg.FunctionArn) != "arn:aws:lambda:us-east-1:123456789012:function:getme" || aws.ToString(cfg.RevisionId) != aws.ToString(created.RevisionId) {
+	if aws.ToString(cfg.FunctionArn) != arn || aws.ToString(cfg.RevisionId) != aws.ToString(active.RevisionId) {
 		t.Errorf("GetFunctionConfiguration = %s %s", aws.ToString(cfg.FunctionArn), aws.ToString(cfg.RevisionId))
+	}
+	cfg, err = e.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("getme"), Qualifier: aws.String("$LATEST")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(cfg.FunctionArn) != arn+":$LATEST" {
+		t.Errorf("GetFunctionConfiguration(getme, Qualifier $LATEST).FunctionArn = %s", aws.ToString(cfg.FunctionArn))
+	}
+
+	// A version and an alias: the ARN names them as the caller did, the
+	// Version is the one they resolve to.
+	pub, err := e.client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("getme")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("getme"), Name: aws.String("live"), FunctionVersion: pub.Version}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, qualifier, arn string }{
+		{"getme", "1", arn + ":1"},
+		{"getme:1", "", arn + ":1"},
+		{"getme", "live", arn + ":live"},
+		{arn + ":live", "", arn + ":live"},
+	} {
+		var q *string
+		if tt.qualifier != "" {
+			q = aws.String(tt.qualifier)
+		}
+		out, err := e.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(tt.name), Qualifier: q})
+		if err != nil {
+			t.Fatalf("GetFunction(%s, %s): %v", tt.name, tt.qualifier, err)
+		}
+		cfg, err := e.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(tt.name), Qualifier: q})
+		if err != nil {
+			t.Fatalf("GetFunctionConfiguration(%s, %s): %v", tt.name, tt.qualifier, err)
+		}
+		for _, c := range []*types.FunctionConfiguration{out.Configuration, {FunctionArn: cfg.FunctionArn, Version: cfg.Version, RevisionId: cfg.RevisionId}} {
+			if aws.ToString(c.FunctionArn) != tt.arn || aws.ToString(c.Version) != "1" || aws.ToString(c.RevisionId) != aws.ToString(pub.RevisionId) {
+				t.Errorf("(%s, %s): FunctionArn %s, Version %s, RevisionId %s; want %s, 1, %s",
+					tt.name, tt.qualifier, aws.ToString(c.FunctionArn), aws.ToString(c.Version), aws.ToString(c.RevisionId), tt.arn, aws.ToString(pub.RevisionId))
+			}
+		}
 	}
 }
 

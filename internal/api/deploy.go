@@ -57,10 +57,13 @@ func (s *Server) deployThenPublish(ctx context.Context, fn *sluice.Function) (*s
 	if err != nil {
 		return nil, err
 	}
+	if settled == nil { // deleted or replaced while it was being deployed
+		return nil, s.errUpdateInProgress(fn.Name, nil)
+	}
 	if settled.LastUpdateStatus == sluice.UpdateFailed || settled.State == sluice.StateFailed {
 		return nil, sluice.Errorf(sluice.EInvalidZip, "%s", settled.LastUpdateStatusReason)
 	}
-	return s.publish(ctx, settled, nil, nil, false)
+	return s.publish(ctx, settled, nil, false)
 }
 
 // deploy unpacks the package of $LATEST at revision rev and settles it.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -520,11 +519,7 @@ func (s *Server) deleteVersion(ctx context.Context, name, version string) error 
 	case "":
 	case sluice.ENotFound:
 		return s.notFound(name, version)
-	case sluice.EConflict:
-		var e *sluice.Error
-		errors.As(err, &e)
-		return e
-	default:
+	default: // EConflict names the aliases that route to the version
 		return err
 	}
 	s.cfg.Invoker.Retire(name, version)

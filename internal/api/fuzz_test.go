@@ -23,7 +23,7 @@ func (nopInvoker) Invoke(context.Context, sluice.InvokeRequest) (sluice.Output, 
 	return nil, sluice.Errorf(sluice.EServiceUnavailable, "not in this test")
 }
 func (nopInvoker) InvokeAsync(sluice.InvokeRequest) error { return nil }
-func (nopInvoker) Retire(string)                          {}
+func (nopInvoker) Retire(string, string)                  {}
 
 func fuzzServer(f *testing.F) *Server {
 	dir := f.TempDir()
@@ -55,13 +55,17 @@ func FuzzRequestJSON(f *testing.F) {
 	f.Add(2, "f", []byte(`{"ZipFile":null,"Publish":true,"DryRun":true}`))
 	f.Add(3, "arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Af", []byte(`{"a":[1,2,{"b":"\u0000"}]}`))
 	f.Add(3, "f", []byte("\xff\xfe"))
+	f.Add(4, "f", []byte(`{"CodeSha256":"x","Description":"d","RevisionId":"r"}`))
+	f.Add(5, "f", []byte(`{"Name":"live","FunctionVersion":"1","RoutingConfig":{"AdditionalVersionWeights":{"2":0.5,"$LATEST":-1}}}`))
+	f.Add(6, "f", []byte(`{"FunctionVersion":"$LATEST","RoutingConfig":{"AdditionalVersionWeights":{}},"RevisionId":"r"}`))
+	f.Add(7, "f", []byte(`{"ReservedConcurrentExecutions":1e30}`))
 	f.Fuzz(func(t *testing.T, op int, name string, body []byte) {
 		if strings.ContainsAny(name, "/?# \r\n\t") || name == "" {
 			return
 		}
 		var method, path string
 		var h handlerFunc
-		switch op & 3 {
+		switch op & 7 {
 		case 0:
 			method, path, h = "POST", "/2015-03-31/functions", s.createFunction
 		case 1:
@@ -70,6 +74,14 @@ func FuzzRequestJSON(f *testing.F) {
 			method, path, h = "PUT", "/2015-03-31/functions/"+name+"/code", s.updateFunctionCode
 		case 3:
 			method, path, h = "POST", "/2015-03-31/functions/"+name+"/invocations", s.invoke
+		case 4:
+			method, path, h = "POST", "/2015-03-31/functions/"+name+"/versions", s.publishVersion
+		case 5:
+			method, path, h = "POST", "/2015-03-31/functions/"+name+"/aliases", s.createAlias
+		case 6:
+			method, path, h = "PUT", "/2015-03-31/functions/"+name+"/aliases/live", s.updateAlias
+		case 7:
+			method, path, h = "PUT", "/2017-10-31/functions/"+name+"/concurrency", s.putFunctionConcurrency
 		}
 		r, err := http.NewRequest(method, "http://sluice"+path, bytes.NewReader(body))
 		if err != nil {
@@ -80,6 +92,10 @@ func FuzzRequestJSON(f *testing.F) {
 		mux.Handle("PUT /2015-03-31/functions/{name}/configuration", s.wrapUnsigned(h))
 		mux.Handle("PUT /2015-03-31/functions/{name}/code", s.wrapUnsigned(h))
 		mux.Handle("POST /2015-03-31/functions/{name}/invocations", s.wrapUnsigned(h))
+		mux.Handle("POST /2015-03-31/functions/{name}/versions", s.wrapUnsigned(h))
+		mux.Handle("POST /2015-03-31/functions/{name}/aliases", s.wrapUnsigned(h))
+		mux.Handle("PUT /2015-03-31/functions/{name}/aliases/{alias}", s.wrapUnsigned(h))
+		mux.Handle("PUT /2017-10-31/functions/{name}/concurrency", s.wrapUnsigned(h))
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, r)
 		if w.Code >= 500 && w.Code != http.StatusBadGateway && w.Code != http.StatusServiceUnavailable {

@@ -45,6 +45,8 @@ var testScope = sluice.Scope{Region: testRegion, Account: testAccount}
 type fakeInvoker struct {
 	mu      sync.Mutex
 	retired []string
+	// changed is closed (and cleared) by the next Retire; see waitRetired.
+	changed chan struct{}
 }
 
 func (f *fakeInvoker) Invoke(context.Context, sluice.InvokeRequest) (sluice.Output, error) {
@@ -55,10 +57,41 @@ func (f *fakeInvoker) InvokeAsync(sluice.InvokeRequest) error {
 	return sluice.Errorf(sluice.EInternal, "fakeInvoker does not invoke")
 }
 
-func (f *fakeInvoker) Retire(name string) {
+func (f *fakeInvoker) Retire(name, version string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.retired = append(f.retired, name)
+	f.retired = append(f.retired, sluice.EnvironmentKey(name, version))
+	if f.changed != nil {
+		close(f.changed)
+		f.changed = nil
+	}
+}
+
+// waitRetired waits until at least n retirements were recorded and returns
+// them. A deployment retires the old environments (and collects the old
+// package just before) after it stored its outcome, so a client can see
+// LastUpdateStatus Successful a moment before that.
+func (f *fakeInvoker) waitRetired(t testing.TB, n int) []string {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		f.mu.Lock()
+		if len(f.retired) >= n {
+			r := append([]string(nil), f.retired...)
+			f.mu.Unlock()
+			return r
+		}
+		if f.changed == nil {
+			f.changed = make(chan struct{})
+		}
+		ch := f.changed
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-timeout:
+			t.Fatalf("waiting for %d retirements: have %v", n, f.Retired())
+		}
+	}
 }
 
 func (f *fakeInvoker) Retired() []string {
@@ -73,6 +106,7 @@ type env struct {
 	t       testing.TB
 	srv     *httptest.Server
 	client  *lambda.Client
+	api     *api.Server
 	invoker *fakeInvoker
 	store   sluice.FunctionStore
 	code    *artifacts.Store
@@ -84,6 +118,11 @@ type envOption func(*api.Config)
 // withStore wraps the store the server uses.
 func withStore(wrap func(sluice.FunctionStore) sluice.FunctionStore) envOption {
 	return func(c *api.Config) { c.Store = wrap(c.Store) }
+}
+
+// withCodeStore wraps the package store the server uses.
+func withCodeStore(wrap func(api.CodeStore) api.CodeStore) envOption {
+	return func(c *api.Config) { c.Code = wrap(c.Code) }
 }
 
 func newEnv(t testing.TB, opts ...envOption) *env {
@@ -115,7 +154,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	e.srv = httptest.NewServer(api.New(cfg))
+	e.api = api.New(cfg)
+	e.srv = httptest.NewServer(e.api)
+	t.Cleanup(e.api.Close) // after the server: cleanups run last-in first-out
 	t.Cleanup(e.srv.Close)
 	e.client = newClient(e.srv.URL, "test", "test")
 	return e
@@ -196,6 +237,32 @@ func (e *env) create(name string) *lambda.CreateFunctionOutput {
 	out, err := e.client.CreateFunction(context.Background(), createInput(e.t, name))
 	if err != nil {
 		e.t.Fatalf("CreateFunction(%s): %v", name, err)
+	}
+	e.waitActive(name)
+	return out
+}
+
+// waitActive waits with the SDK's waiter until the function is Active.
+func (e *env) waitActive(name string) {
+	e.t.Helper()
+	w := lambda.NewFunctionActiveV2Waiter(e.client, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
+	})
+	if err := w.Wait(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 30*time.Second); err != nil {
+		e.t.Fatalf("waiting for %s to be Active: %v", name, err)
+	}
+}
+
+// waitUpdated waits with the SDK's waiter until the function's last update
+// ended, and returns its configuration.
+func (e *env) waitUpdated(name string) *lambda.GetFunctionOutput {
+	e.t.Helper()
+	w := lambda.NewFunctionUpdatedV2Waiter(e.client, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
+	})
+	out, err := w.WaitForOutput(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 30*time.Second)
+	if err != nil {
+		e.t.Fatalf("waiting for the update of %s: %v", name, err)
 	}
 	return out
 }

@@ -16,8 +16,9 @@ const (
 
 // listFunctions is ListFunctions: GET /2015-03-31/functions. Functions come
 // in name order; Marker is opaque to clients (the base64url form of the
-// last name of the previous page). FunctionVersion=ALL lists $LATEST only,
-// as there are no published versions yet; MasterRegion is ignored.
+// last name of the previous page). FunctionVersion=ALL lists each
+// function's published versions after its $LATEST (MaxItems counts
+// functions); MasterRegion is ignored.
 func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, _ []byte) error {
 	query := r.URL.Query()
 	var v sluice.Violations
@@ -54,8 +55,19 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, _ []byte)
 		fns = fns[:limit]
 		resp.NextMarker = base64.RawURLEncoding.EncodeToString([]byte(fns[len(fns)-1].Name))
 	}
+	all := query.Get("FunctionVersion") == "ALL"
 	for _, fn := range fns {
 		resp.Functions = append(resp.Functions, configurationOf(s.cfg.Scope, fn))
+		if !all {
+			continue
+		}
+		versions, err := s.cfg.Store.ListVersions(r.Context(), fn.Name, 0, 0)
+		if err != nil && sluice.ErrorCodeOf(err) != sluice.ENotFound {
+			return err
+		}
+		for _, v := range versions {
+			resp.Functions = append(resp.Functions, configurationOf(s.cfg.Scope, v))
+		}
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }

@@ -132,10 +132,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// Request body limits. Lambda's CreateFunction limit is a little larger
-// (70167211 bytes); ours leaves room for a base64-encoded 50 MB package.
+// Request body limits. The control plane's is Lambda's CreateFunction
+// limit, which leaves room for a base64-encoded 50 MB package.
 const (
-	maxControlBody = 70_000_000
+	maxControlBody = 70167211
 	maxInvokeBody  = sluice.MaxSyncPayload
 )
 

@@ -215,14 +215,6 @@ func checkPackageType(pt *string) error {
 	return sluice.Errorf(sluice.EInvalidParameter, "The package type %s is not supported by sluice; only Zip packages are", *pt)
 }
 
-// checkPublish rejects Publish=true: sluice has only $LATEST so far.
-func checkPublish(publish *bool) error {
-	if publish == nil || !*publish {
-		return nil
-	}
-	return sluice.Errorf(sluice.EInvalidParameter, "Publish is not supported yet: sluice serves only $LATEST, published versions come in a later release. Retry without Publish.")
-}
-
 // check requires an inline ZipFile: sluice does not fetch code from S3 or
 // container registries.
 func (c *functionCode) check() error {

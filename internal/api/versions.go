@@ -50,7 +50,7 @@ func (s *Server) publishVersion(w http.ResponseWriter, r *http.Request, body []b
 			return sluice.Errorf(sluice.EInvalidParameter, "CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again with the CodeSHA256 in $LATEST.", *req.CodeSha256, have)
 		}
 	}
-	version, err := s.publish(ctx, latest, req.Description, req.RevisionID, true)
+	version, err := s.publish(ctx, latest, req.Description, req.RevisionID != nil)
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (s *Server) publishVersion(w http.ResponseWriter, r *http.Request, body []b
 // latest has not changed since it was published (as Lambda does). A
 // concurrent change of $LATEST is a precondition failure when the caller
 // named a RevisionId (userRevision), else a conflict.
-func (s *Server) publish(ctx context.Context, latest *sluice.Function, description, revisionID *string, userRevision bool) (*sluice.Function, error) {
+func (s *Server) publish(ctx context.Context, latest *sluice.Function, description *string, userRevision bool) (*sluice.Function, error) {
 	newest, err := s.newestVersion(ctx, latest.Name)
 	if err != nil {
 		return nil, err
@@ -79,9 +79,10 @@ func (s *Server) publish(ctx context.Context, latest *sluice.Function, descripti
 	stored, err := s.cfg.Store.PublishVersion(ctx, v, latest.RevisionID)
 	switch sluice.ErrorCodeOf(err) {
 	case "":
+		s.bumpRevision(ctx, latest)
 		return stored, nil
 	case sluice.EPrecondition:
-		if userRevision && revisionID != nil {
+		if userRevision {
 			return nil, errRevisionMismatch(err)
 		}
 		return nil, s.errUpdateInProgress(latest.Name, err)
@@ -89,6 +90,21 @@ func (s *Server) publish(ctx context.Context, latest *sluice.Function, descripti
 		return nil, s.notFound(latest.Name, "")
 	}
 	return nil, err
+}
+
+// bumpRevision gives $LATEST a new RevisionId after a version was published
+// from it, as Lambda does (so a client's stale RevisionId is refused). It is
+// a second compare-and-swap: when a concurrent update won, that update
+// already gave $LATEST a new RevisionId, and a crash in between only leaves
+// the old one. Warm environments are keyed by Fingerprint, not RevisionId,
+// and stay.
+func (s *Server) bumpRevision(ctx context.Context, latest *sluice.Function) {
+	next := latest.Clone()
+	next.RevisionID = sluice.NewRequestID()
+	err := s.cfg.Store.UpdateFunction(context.WithoutCancel(ctx), next, latest.RevisionID)
+	if err != nil && sluice.ErrorCodeOf(err) != sluice.EPrecondition {
+		s.logger(ctx).Warn("new RevisionId for $LATEST after publishing", sluice.LogKeyFunction, latest.Name, "err", err)
+	}
 }
 
 // listVersions is ListVersionsByFunction:

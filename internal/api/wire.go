@@ -91,7 +91,7 @@ type functionConfiguration struct {
 	State            string          `json:"State"`
 	StateReason      string          `json:"StateReason,omitempty"`
 	StateReasonCode  string          `json:"StateReasonCode,omitempty"`
-	LastUpdateStatus string          `json:"LastUpdateStatus"`
+	LastUpdateStatus string          `json:"LastUpdateStatus,omitempty"`
 
 	LastUpdateStatusReason     string `json:"LastUpdateStatusReason,omitempty"`
 	LastUpdateStatusReasonCode string `json:"LastUpdateStatusReasonCode,omitempty"`

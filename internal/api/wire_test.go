@@ -52,8 +52,13 @@ func TestErrorWireFormat(t *testing.T) {
 			map[string]any{"Type": "User", "message": "Could not parse request body into json: the body must be a JSON object, not array"}},
 		{"bad base64", http.MethodPut, "/2015-03-31/functions/f/code", `{"ZipFile":"***"}`, 400, "InvalidRequestContentException",
 			map[string]any{"Type": "User", "message": "Could not parse request body into json: a blob member is not valid base64 (illegal data at input byte 0)"}},
-		{"unknown operation", http.MethodGet, "/2015-03-31/functions/f/aliases", "", 404, "UnknownOperationException",
-			map[string]any{"Type": "User", "Message": "sluice does not implement GET /2015-03-31/functions/f/aliases"}},
+		{"unknown operation", http.MethodPost, "/2015-03-31/functions/f/policy", "", 404, "UnknownOperationException",
+			map[string]any{"Type": "User", "Message": "sluice does not implement POST /2015-03-31/functions/f/policy"}},
+		{"unknown subresource", http.MethodGet, "/2015-03-31/functions/f/nonexistent-subresource", "", 404, "UnknownOperationException",
+			map[string]any{"Type": "User", "Message": "sluice does not implement GET /2015-03-31/functions/f/nonexistent-subresource"}},
+		// ListAliases is an operation now: its errors are its own.
+		{"list aliases of unknown function", http.MethodGet, "/2015-03-31/functions/f/aliases", "", 404, "ResourceNotFoundException",
+			map[string]any{"Type": "User", "Message": "Function not found: arn:aws:lambda:us-east-1:123456789012:function:f"}},
 		{"unknown method", http.MethodPatch, "/2015-03-31/functions", "", 404, "UnknownOperationException",
 			map[string]any{"Type": "User", "Message": "sluice does not implement PATCH /2015-03-31/functions"}},
 	}
@@ -163,8 +168,8 @@ func TestBodyLimits(t *testing.T) {
 		messageKey string
 		message    string
 	}{
-		{"control plane", "/2015-03-31/functions", 70_000_001, 413, "RequestEntityTooLargeException", "Message",
-			"Request must be smaller than 70000000 bytes for the CreateFunction operation"},
+		{"control plane", "/2015-03-31/functions", 70_167_212, 413, "RequestEntityTooLargeException", "Message",
+			"Request must be smaller than 70167211 bytes for the CreateFunction operation"},
 		{"invoke", "/2015-03-31/functions/f/invocations", sluice.MaxSyncPayload + 1, 413, "RequestTooLargeException", "message",
 			"Request must be smaller than 6291456 bytes for the InvokeFunction operation"},
 		{"invoke stream", "/2021-11-15/functions/f/response-streaming-invocations", sluice.MaxSyncPayload + 1, 413, "RequestTooLargeException", "message",

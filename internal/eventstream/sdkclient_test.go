@@ -8,9 +8,10 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/sluice-dev/sluice/internal/lambdaclient"
 )
 
 // TestLambdaClient reads a stream written by Writer with the real Go SDK
@@ -34,12 +35,10 @@ func TestLambdaClient(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	client := lambda.New(lambda.Options{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint:     aws.String(srv.URL),
-		RetryMaxAttempts: 1,
-	})
+	// lambdaclient: the SDK client with the fix for its closed-request-body
+	// race ("use of closed network connection"), which a plain client hits
+	// now and then.
+	client := lambdaclient.New(srv.URL, "test", "test")
 	out, err := client.InvokeWithResponseStream(context.Background(), &lambda.InvokeWithResponseStreamInput{
 		FunctionName: aws.String("my-fn"),
 		Payload:      []byte(`{}`),

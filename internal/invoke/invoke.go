@@ -138,7 +138,7 @@ func (iv *Invoker) start(ctx context.Context, req sluice.InvokeRequest) (*pool.L
 	// A warm environment can die while idle (its runtime exited after the
 	// previous invocation); nothing ran then, so take another one.
 	for attempt := 0; ; attempt++ {
-		lease, err := iv.cfg.Pool.Acquire(ctx, key, fn.RevisionID, launch)
+		lease, err := iv.cfg.Pool.Acquire(ctx, key, fn.Fingerprint(), launch)
 		if err != nil {
 			return nil, nil, err
 		}

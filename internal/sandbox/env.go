@@ -62,12 +62,15 @@ type Options struct {
 // Env is one execution environment. Its methods are safe for concurrent
 // use; at most one invocation runs at a time.
 type Env struct {
-	id        string
-	spec      Spec
-	opts      Options
-	log       *slog.Logger
-	startedAt time.Time
-	tmpDir    string
+	id   string
+	spec Spec
+	// fingerprint is the function's Fingerprint: the pool reuses the Env
+	// only for invocations of the same one.
+	fingerprint string
+	opts        Options
+	log         *slog.Logger
+	startedAt   time.Time
+	tmpDir      string
 
 	srv    *http.Server
 	addr   string
@@ -116,14 +119,15 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 		opts.InitTimeout = DefaultInitTimeout
 	}
 	e := &Env{
-		id:        sluice.NewRequestID(),
-		spec:      spec,
-		opts:      opts,
-		startedAt: time.Now(),
-		served:    make(chan struct{}),
-		exited:    make(chan struct{}),
-		queue:     make(chan *call, 1),
-		stopping:  make(chan struct{}),
+		id:          sluice.NewRequestID(),
+		spec:        spec,
+		fingerprint: spec.Function.Fingerprint(),
+		opts:        opts,
+		startedAt:   time.Now(),
+		served:      make(chan struct{}),
+		exited:      make(chan struct{}),
+		queue:       make(chan *call, 1),
+		stopping:    make(chan struct{}),
 	}
 	e.log = opts.Logger.With(sluice.LogKeyFunction, spec.Function.Name, sluice.LogKeyEnv, e.id[:8])
 
@@ -235,7 +239,7 @@ func (e *Env) Function() *sluice.Function { return e.spec.Function }
 func (e *Env) Key() string {
 	return sluice.EnvironmentKey(e.spec.Function.Name, e.spec.Function.VersionOrLatest())
 }
-func (e *Env) Revision() string { return e.spec.Function.RevisionID }
+func (e *Env) Revision() string { return e.fingerprint }
 
 // Alive reports whether the Env can take another invocation.
 func (e *Env) Alive() bool {

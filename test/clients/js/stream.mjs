@@ -3,13 +3,17 @@
 // checks the lines. test/clients/python/stream.py prints the same lines with
 // boto3.
 //
-// usage: node stream.mjs ENDPOINT STREAM_FN STREAMFAIL_FN ECHO_FN MISSING_FN
+// usage: node stream.mjs ENDPOINT STREAM_FN STREAMFAIL_FN ECHO_FN MISSING_FN ALIAS CAPPED_FN
 //
 // STREAM_FN runs the test function's "stream" handler, STREAMFAIL_FN its
 // "streamfail" handler, ECHO_FN its "echo" handler; MISSING_FN must not exist.
+// ALIAS names an alias of both ECHO_FN and STREAM_FN (to version 1 of each);
+// CAPPED_FN is a function with reserved concurrency 0, so every invoke of it
+// is throttled.
 //
 // Every line has "case" (stream, streamfail, invoke, missing-invoke,
-// missing-stream) and, for the streaming cases, "t": milliseconds since the
+// missing-stream, alias-invoke, alias-stream, throttled-invoke,
+// throttled-stream) and, for the streaming cases, "t": milliseconds since the
 // call started, on a monotonic clock. Lines:
 //
 //	{"case":"stream","t":5,"response":{"status":200,"executedVersion":"$LATEST","contentType":"..."}}
@@ -19,16 +23,28 @@
 //	{"case":"stream","t":1210,"end":true}                                   (the event stream ended)
 //	{"case":"invoke","status":200,"payload":"...","functionError":null,"logResult":true,"executedVersion":"$LATEST"}
 //	{"case":"missing-invoke","error":"ResourceNotFoundException","status":404,"message":"..."}
+//	{"case":"throttled-invoke","error":"TooManyRequestsException","typed":true,"status":429,"message":"...",
+//	 "reason":"ReservedFunctionConcurrentInvocationLimitExceeded","reasonAt":"error.Reason","retryAfterSeconds":"1"}
 //	{"case":"...","unexpected":{"name":"...","message":"...","status":...}}  (an exception nobody asked for)
 //
 // The JS SDK's send() resolves only once the first event has arrived (it reads
 // one event ahead), so the "response" line comes at about the first chunk's time.
+// alias-invoke and alias-stream print the same lines as invoke and stream.
+// For the throttled cases "typed" says whether the error is an instance of the
+// SDK's exported TooManyRequestsException class, "reasonAt" where the SDK put
+// the modeled Reason member. Retries are off (maxAttempts 1), so a 429
+// surfaces at once.
 // Exits 1 if any call threw unexpectedly, 2 on bad usage.
-import { LambdaClient, InvokeCommand, InvokeWithResponseStreamCommand } from "@aws-sdk/client-lambda";
+import {
+  LambdaClient,
+  InvokeCommand,
+  InvokeWithResponseStreamCommand,
+  TooManyRequestsException,
+} from "@aws-sdk/client-lambda";
 
-const [endpoint, streamFn, streamFailFn, echoFn, missingFn] = process.argv.slice(2);
-if (!missingFn) {
-  console.error("usage: node stream.mjs ENDPOINT STREAM_FN STREAMFAIL_FN ECHO_FN MISSING_FN");
+const [endpoint, streamFn, streamFailFn, echoFn, missingFn, alias, cappedFn] = process.argv.slice(2);
+if (!cappedFn) {
+  console.error("usage: node stream.mjs ENDPOINT STREAM_FN STREAMFAIL_FN ECHO_FN MISSING_FN ALIAS CAPPED_FN");
   process.exit(2);
 }
 
@@ -50,12 +66,15 @@ const unexpected = (kase, e) => {
 };
 
 // stream runs InvokeWithResponseStream and prints every event with its arrival time.
-async function stream(kase, fn, payload) {
+// qualifier, when given, is passed as Qualifier.
+async function stream(kase, fn, payload, qualifier) {
   const t0 = performance.now();
   const t = () => Math.round(performance.now() - t0);
   let out;
   try {
-    out = await client.send(new InvokeWithResponseStreamCommand({ FunctionName: fn, Payload: enc.encode(payload), LogType: "Tail" }));
+    out = await client.send(
+      new InvokeWithResponseStreamCommand({ FunctionName: fn, Qualifier: qualifier, Payload: enc.encode(payload), LogType: "Tail" }),
+    );
   } catch (e) {
     return unexpected(kase, e);
   }
@@ -78,20 +97,25 @@ await stream("stream", streamFn, '{"chunks":4,"pauseMs":400}');
 // (b) a stream that fails after two chunks
 await stream("streamfail", streamFailFn, "{}");
 
-// (c) buffered Invoke with the log tail
-try {
-  const out = await client.send(new InvokeCommand({ FunctionName: echoFn, Payload: enc.encode('{"hello":"world"}'), LogType: "Tail" }));
-  print({
-    case: "invoke",
-    status: out.StatusCode,
-    payload: dec.decode(out.Payload ?? new Uint8Array()),
-    functionError: out.FunctionError ?? null,
-    logResult: typeof out.LogResult === "string" && out.LogResult.length > 0,
-    executedVersion: out.ExecutedVersion ?? null,
-  });
-} catch (e) {
-  unexpected("invoke", e);
+// invoke runs a buffered Invoke with the log tail and prints what came back.
+async function invoke(kase, fn, payload) {
+  try {
+    const out = await client.send(new InvokeCommand({ FunctionName: fn, Payload: enc.encode(payload), LogType: "Tail" }));
+    print({
+      case: kase,
+      status: out.StatusCode,
+      payload: dec.decode(out.Payload ?? new Uint8Array()),
+      functionError: out.FunctionError ?? null,
+      logResult: typeof out.LogResult === "string" && out.LogResult.length > 0,
+      executedVersion: out.ExecutedVersion ?? null,
+    });
+  } catch (e) {
+    unexpected(kase, e);
+  }
 }
+
+// (c) buffered Invoke with the log tail
+await invoke("invoke", echoFn, '{"hello":"world"}');
 
 // (d) a function that does not exist, buffered and streaming
 for (const [kase, command] of [
@@ -104,6 +128,33 @@ for (const [kase, command] of [
     print({ case: kase, unexpected: { name: "NoError", message: "the call succeeded", status: null } });
   } catch (e) {
     print({ case: kase, error: e.name, status: e.$metadata?.httpStatusCode ?? null, message: e.message });
+  }
+}
+
+// (e) through an alias: ALIAS in FunctionName (buffered) and as Qualifier (streaming)
+await invoke("alias-invoke", `${echoFn}:${alias}`, '{"via":"alias"}');
+await stream("alias-stream", streamFn, '{"chunks":2,"pauseMs":50}', alias);
+
+// (f) a function with reserved concurrency 0: throttled, buffered and streaming
+for (const [kase, command] of [
+  ["throttled-invoke", new InvokeCommand({ FunctionName: cappedFn, Payload: enc.encode("{}") })],
+  ["throttled-stream", new InvokeWithResponseStreamCommand({ FunctionName: cappedFn, Payload: enc.encode("{}") })],
+]) {
+  try {
+    await client.send(command);
+    failed = true;
+    print({ case: kase, unexpected: { name: "NoError", message: "the call succeeded", status: null } });
+  } catch (e) {
+    print({
+      case: kase,
+      error: e.name,
+      typed: e instanceof TooManyRequestsException,
+      status: e.$metadata?.httpStatusCode ?? null,
+      message: e.message,
+      reason: e.Reason ?? null,
+      reasonAt: e.Reason !== undefined ? "error.Reason" : null,
+      retryAfterSeconds: e.retryAfterSeconds ?? null,
+    });
   }
 }
 
