@@ -254,8 +254,8 @@ func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request, _ []byte) e
 		return err
 	}
 	ctx := r.Context()
-	if _, err := s.cfg.Store.GetFunction(ctx, ref.Name); sluice.ErrorCodeOf(err) == sluice.ENotFound {
-		return s.notFound(ref.Name, "")
+	if _, err := s.getLatest(ctx, ref.Name); err != nil {
+		return err
 	}
 	if err := s.cfg.Store.DeleteAlias(ctx, ref.Name, name); err != nil && sluice.ErrorCodeOf(err) != sluice.ENotFound {
 		return err

@@ -180,6 +180,16 @@ func (s *Server) lookup(r *http.Request) (*target, error) {
 	return s.resolve(r.Context(), ref, qualifier, false)
 }
 
+// getLatest returns the $LATEST of the named function, or Lambda's
+// not-found error for it.
+func (s *Server) getLatest(ctx context.Context, name string) (*sluice.Function, error) {
+	fn, err := s.cfg.Store.GetFunction(ctx, name)
+	if sluice.ErrorCodeOf(err) == sluice.ENotFound {
+		return nil, s.notFound(name, "")
+	}
+	return fn, err
+}
+
 // notFound is Lambda's ResourceNotFoundException for a function, qualified
 // when the request was.
 func (s *Server) notFound(name, qualifier string) error {
@@ -212,10 +222,7 @@ func (s *Server) resolveWrite(ref sluice.FunctionRef) error {
 // current returns the stored function for an update and checks the
 // caller's RevisionId against it.
 func (s *Server) current(ctx context.Context, name string, revisionID *string) (*sluice.Function, error) {
-	fn, err := s.cfg.Store.GetFunction(ctx, name)
-	if sluice.ErrorCodeOf(err) == sluice.ENotFound {
-		return nil, s.notFound(name, "")
-	}
+	fn, err := s.getLatest(ctx, name)
 	if err != nil {
 		return nil, err
 	}

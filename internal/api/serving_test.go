@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -143,5 +144,35 @@ func TestWeightedRoutingDraw(t *testing.T) {
 		if got.Function.VersionOrLatest() != w || (w == "2") != (got.Function.Timeout == 9) {
 			t.Errorf("draw %d: ran version %s (timeout %d), want %s", i, got.Function.VersionOrLatest(), got.Function.Timeout, w)
 		}
+	}
+}
+
+// TestListFunctionsAllVersions: FunctionVersion=ALL lists each function's
+// published versions after its $LATEST; without it only $LATEST.
+func TestListFunctionsAllVersions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.create("la")
+	e.create("lb")
+	if _, err := e.client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("la")}); err != nil {
+		t.Fatal(err)
+	}
+	list := func(in *lambda.ListFunctionsInput) []string {
+		t.Helper()
+		out, err := e.client.ListFunctions(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range out.Functions {
+			got = append(got, aws.ToString(f.FunctionName)+":"+aws.ToString(f.Version))
+		}
+		return got
+	}
+	if got := strings.Join(list(&lambda.ListFunctionsInput{FunctionVersion: types.FunctionVersionAll}), " "); got != "la:$LATEST la:1 lb:$LATEST" {
+		t.Errorf("ListFunctions ALL = %s", got)
+	}
+	if got := strings.Join(list(&lambda.ListFunctionsInput{}), " "); got != "la:$LATEST lb:$LATEST" {
+		t.Errorf("ListFunctions = %s", got)
 	}
 }

@@ -29,10 +29,7 @@ func (s *Server) publishVersion(w http.ResponseWriter, r *http.Request, body []b
 		return err
 	}
 	ctx := r.Context()
-	latest, err := s.cfg.Store.GetFunction(ctx, ref.Name)
-	if sluice.ErrorCodeOf(err) == sluice.ENotFound {
-		return s.notFound(ref.Name, "")
-	}
+	latest, err := s.getLatest(ctx, ref.Name)
 	if err != nil {
 		return err
 	}
@@ -137,10 +134,7 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, _ []byte) 
 		after = n
 	}
 	ctx := r.Context()
-	latest, err := s.cfg.Store.GetFunction(ctx, ref.Name)
-	if sluice.ErrorCodeOf(err) == sluice.ENotFound {
-		return s.notFound(ref.Name, "")
-	}
+	latest, err := s.getLatest(ctx, ref.Name)
 	if err != nil {
 		return err
 	}
