@@ -30,7 +30,6 @@ const (
 	EUnrecognizedClient ErrorCode = "unrecognized_client"  // UnrecognizedClientException, 403
 	EInvalidSignature   ErrorCode = "invalid_signature"    // InvalidSignatureException, 403
 	ENoPublishedVersion ErrorCode = "no_published_version" // NoPublishedVersionException, 400
-	ENotReady           ErrorCode = "not_ready"            // ResourceNotReadyException, 502
 	EInternal           ErrorCode = "internal"             // ServiceException, 500
 	EServiceUnavailable ErrorCode = "unavailable"          // ServiceException, 503 (shutting down)
 )

@@ -67,8 +67,6 @@ func specOf(code sluice.ErrorCode) (spec errorSpec, ok bool) {
 		return errorSpec{http.StatusForbidden, "InvalidSignatureException", user, "message"}, true
 	case sluice.ENoPublishedVersion:
 		return errorSpec{http.StatusBadRequest, "NoPublishedVersionException", user, "Message"}, true
-	case sluice.ENotReady:
-		return errorSpec{http.StatusBadGateway, "ResourceNotReadyException", service, "message"}, true
 	case sluice.EInternal:
 		return errorSpec{http.StatusInternalServerError, "ServiceException", service, "Message"}, true
 	case sluice.EServiceUnavailable:

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -174,5 +175,28 @@ func TestListFunctionsAllVersions(t *testing.T) {
 	}
 	if got := strings.Join(list(&lambda.ListFunctionsInput{}), " "); got != "la:$LATEST lb:$LATEST" {
 		t.Errorf("ListFunctions = %s", got)
+	}
+}
+
+// TestLatestPublishedWithoutVersions: $LATEST.PUBLISHED names the newest
+// published version; a function without one → NoPublishedVersionException.
+func TestLatestPublishedWithoutVersions(t *testing.T) {
+	e := newEnv(t)
+	e.create("unpublished")
+	_, err := e.client.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{
+		FunctionName: aws.String("unpublished"), Qualifier: aws.String("$LATEST.PUBLISHED"),
+	})
+	var api interface{ ErrorCode() string }
+	if !errors.As(err, &api) || api.ErrorCode() != "NoPublishedVersionException" || !strings.Contains(err.Error(), "StatusCode: 400") {
+		t.Fatalf("GetFunctionConfiguration $LATEST.PUBLISHED without versions: %v", err)
+	}
+	if _, err := e.client.PublishVersion(context.Background(), &lambda.PublishVersionInput{FunctionName: aws.String("unpublished")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.client.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{
+		FunctionName: aws.String("unpublished"), Qualifier: aws.String("$LATEST.PUBLISHED"),
+	})
+	if err != nil || aws.ToString(got.Version) != "1" {
+		t.Fatalf("after publishing: %v %v", err, got)
 	}
 }
