@@ -160,7 +160,7 @@ func TestStateCreateCorruptPackage(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	in := createInput(t, "broken")
-	in.Code.ZipFile = crcBrokenZip(t, "broken")
+	in.Code.ZipFile = corruptZip(t, "broken")
 	created, err := e.client.CreateFunction(ctx, in)
 	if err != nil {
 		t.Fatalf("CreateFunction with a package whose data is corrupt: %v, want accepted (the structure is fine)", err)
@@ -210,7 +210,7 @@ func TestStateUpdateCorruptPackage(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	created := e.create("revert")
-	bad := crcBrokenZip(t, "revert two")
+	bad := corruptZip(t, "revert two")
 	up, err := e.client.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("revert"), ZipFile: bad})
 	if err != nil {
 		t.Fatalf("UpdateFunctionCode with a package whose data is corrupt: %v, want accepted", err)

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -290,40 +289,6 @@ func wireSHA(t testing.TB, zip []byte) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// crcBrokenZip returns a package with an executable bootstrap stored
-// uncompressed whose data bytes were altered after writing: its structure
-// is intact (the upload passes), but the CRC-32 check fails when it is
-// unpacked.
-func crcBrokenZip(t testing.TB, content string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Store}
-	h.SetMode(0o755)
-	f, err := zw.CreateHeader(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.WriteString(f, "#!/bin/sh\necho "+content+" and some more bytes\n"); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	off, err := zr.File[0].DataOffset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mid := off + int64(zr.File[0].CompressedSize64)/2
-	b[mid] ^= 0x55
-	b[mid+1] ^= 0xff
-	return b
-}
 
 func TestPublishVersion(t *testing.T) {
 	e := newEnv(t)
