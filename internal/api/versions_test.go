@@ -289,7 +289,6 @@ func wireSHA(t testing.TB, zip []byte) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
-
 func TestPublishVersion(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
