@@ -116,8 +116,10 @@ func wantValidation(t *testing.T, err error, value string) {
 func TestE2EPayloadLimits(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, nil)
-	ts.createFunction(t, "echo", "echo")
-	ts.createFunction(t, "streamer", "stream")
+	// Generous timeouts: moving 6-7 MB through the race detector on a
+	// loaded machine can take seconds; these tests are about sizes.
+	ts.createFunction(t, "echo", "echo", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(60) })
+	ts.createFunction(t, "streamer", "stream", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(60) })
 
 	t.Run("InvalidJSON", func(t *testing.T) {
 		for _, p := range []string{`{"a":`, `not json`, "\"\xff\""} {

@@ -79,7 +79,8 @@ func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 // the zipped and unzipped size limits are refused with Lambda's errors,
 // before anything is stored.
 func TestE2EPackageStatesAndLimits(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it loads the machine, and runs alone before the
+	// parallel tests start, so that their timings do not suffer.
 	ts := startServer(t, nil)
 	big := bigZip(t, 40<<20)
 

@@ -291,7 +291,8 @@ func TestE2EReservedConcurrency(t *testing.T) {
 // throttled with ConcurrentInvocationLimitExceeded; never a hang, another
 // error or a leaked environment, and the counts return to zero.
 func TestE2EBurst(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it loads the machine, and runs alone before the
+	// parallel tests start, so that their timings do not suffer.
 	ts := startServer(t, func(c *Config) { c.AccountConcurrency = 50; c.MaxEnvironments = 64 })
 	ts.createFunction(t, "sleepy", "sleep", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(30) })
 
