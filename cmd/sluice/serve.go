@@ -38,8 +38,19 @@ type Config struct {
 	// of it.
 	AccountConcurrency int
 	IdleTimeout        time.Duration
-	ShutdownGrace      time.Duration
-	LogLevel           string
+	// Sandbox picks how execution environments are isolated: "auto"
+	// (bubblewrap with cgroups when this machine allows it, else none,
+	// said loudly), "bwrap", or "none" (plain child processes).
+	Sandbox string
+	// SandboxNetwork is "host" (functions share sluice's network, so they
+	// reach the internet as Lambda functions outside a VPC do) or "none"
+	// (a network namespace of their own with only loopback).
+	SandboxNetwork string
+	// EFSDir is where FileSystemConfigs point: the access point
+	// arn:...:access-point/fsap-x is the directory EFSDir/fsap-x.
+	EFSDir        string
+	ShutdownGrace time.Duration
+	LogLevel      string
 	// AccessKeyID and SecretAccessKey are the one credential pair the API
 	// accepts (SigV4); functions receive them too.
 	AccessKeyID, SecretAccessKey string
@@ -54,6 +65,8 @@ func DefaultConfig() Config {
 		AccountID:          "000000000000",
 		MaxEnvironments:    pool.DefaultMaxEnvironments,
 		AccountConcurrency: concurrency.DefaultAccountLimit,
+		Sandbox:            "auto",
+		SandboxNetwork:     "host",
 		IdleTimeout:        pool.DefaultIdleTimeout,
 		ShutdownGrace:      10 * time.Second,
 		LogLevel:           "info",
