@@ -13,25 +13,28 @@ type ErrorCode string
 
 // Error codes. The comment names the Lambda exception the API renders.
 const (
-	ENotFound           ErrorCode = "not_found"            // ResourceNotFoundException, 404
-	EConflict           ErrorCode = "conflict"             // ResourceConflictException, 409
-	EInvalidParameter   ErrorCode = "invalid_parameter"    // InvalidParameterValueException, 400
-	EValidation         ErrorCode = "validation"           // ValidationException, 400
-	EInvalidContent     ErrorCode = "invalid_content"      // InvalidRequestContentException, 400
-	EInvalidZip         ErrorCode = "invalid_zip"          // InvalidZipFileException, 502
-	ERequestTooLarge    ErrorCode = "request_too_large"    // RequestTooLargeException, 413
-	EEntityTooLarge     ErrorCode = "entity_too_large"     // RequestEntityTooLargeException, 413
-	EUnsupportedMedia   ErrorCode = "unsupported_media"    // UnsupportedMediaTypeException, 415
-	EThrottled          ErrorCode = "throttled"            // TooManyRequestsException, 429
-	EPrecondition       ErrorCode = "precondition_failed"  // PreconditionFailedException, 412
-	EAccessDenied       ErrorCode = "access_denied"        // AccessDeniedException, 403
-	EUnknownOperation   ErrorCode = "unknown_operation"    // UnknownOperationException, 404
-	EMissingToken       ErrorCode = "missing_token"        // MissingAuthenticationTokenException, 403
-	EUnrecognizedClient ErrorCode = "unrecognized_client"  // UnrecognizedClientException, 403
-	EInvalidSignature   ErrorCode = "invalid_signature"    // InvalidSignatureException, 403
-	ENoPublishedVersion ErrorCode = "no_published_version" // NoPublishedVersionException, 400
-	EInternal           ErrorCode = "internal"             // ServiceException, 500
-	EServiceUnavailable ErrorCode = "unavailable"          // ServiceException, 503 (shutting down)
+	ENotFound             ErrorCode = "not_found"              // ResourceNotFoundException, 404
+	EConflict             ErrorCode = "conflict"               // ResourceConflictException, 409
+	EInvalidParameter     ErrorCode = "invalid_parameter"      // InvalidParameterValueException, 400
+	EValidation           ErrorCode = "validation"             // ValidationException, 400
+	EInvalidContent       ErrorCode = "invalid_content"        // InvalidRequestContentException, 400
+	EInvalidZip           ErrorCode = "invalid_zip"            // InvalidZipFileException, 502
+	ERequestTooLarge      ErrorCode = "request_too_large"      // RequestTooLargeException, 413
+	EEntityTooLarge       ErrorCode = "entity_too_large"       // RequestEntityTooLargeException, 413
+	EUnsupportedMedia     ErrorCode = "unsupported_media"      // UnsupportedMediaTypeException, 415
+	EThrottled            ErrorCode = "throttled"              // TooManyRequestsException, 429
+	EPrecondition         ErrorCode = "precondition_failed"    // PreconditionFailedException, 412
+	EAccessDenied         ErrorCode = "access_denied"          // AccessDeniedException, 403
+	EUnknownOperation     ErrorCode = "unknown_operation"      // UnknownOperationException, 404
+	EMissingToken         ErrorCode = "missing_token"          // MissingAuthenticationTokenException, 403
+	EUnrecognizedClient   ErrorCode = "unrecognized_client"    // UnrecognizedClientException, 403
+	EInvalidSignature     ErrorCode = "invalid_signature"      // InvalidSignatureException, 403
+	ENoPublishedVersion   ErrorCode = "no_published_version"   // NoPublishedVersionException, 400
+	EEFSMountFailure      ErrorCode = "efs_mount_failure"      // EFSMountFailureException, 403
+	EEFSMountConnectivity ErrorCode = "efs_mount_connectivity" // EFSMountConnectivityException, 408
+	EEFSIO                ErrorCode = "efs_io"                 // EFSIOException, 410
+	EInternal             ErrorCode = "internal"               // ServiceException, 500
+	EServiceUnavailable   ErrorCode = "unavailable"            // ServiceException, 503 (shutting down)
 )
 
 // Error is the error type services return. Message is shown to API clients

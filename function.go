@@ -69,6 +69,10 @@ type Function struct {
 	EphemeralStorage int // MB
 	Architectures    []string
 	Environment      map[string]string
+	// FileSystemConfigs are the file systems mounted into the
+	// environments (Lambda's EFS access points; sluice maps each to a
+	// host directory).
+	FileSystemConfigs []FileSystemConfig
 
 	// CodeSHA256 is the hex SHA-256 of the deployment package (zip); the
 	// package is stored content-addressed under it.
@@ -91,6 +95,14 @@ type Function struct {
 	// last one that was applied successfully. It is nil otherwise, and
 	// always nil inside Previous.
 	Previous *Function
+}
+
+// FileSystemConfig is one file system mount of a function.
+type FileSystemConfig struct {
+	// ARN is the EFS access point's ARN.
+	ARN string
+	// LocalMountPath is where it appears, under /mnt/.
+	LocalMountPath string
 }
 
 // VersionOrLatest returns f.Version, or LatestVersion when it is empty.
@@ -126,7 +138,8 @@ func (f *Function) Fingerprint() string {
 		Timeout, Memory, Ephemeral   int
 		Architectures                []string
 		Environment                  map[string]string // encoding/json sorts the keys
-	}{f.CodeSHA256, f.Runtime, f.Role, f.Handler, f.Timeout, f.MemorySize, f.EphemeralStorage, f.Architectures, f.Environment})
+		FileSystems                  []FileSystemConfig
+	}{f.CodeSHA256, f.Runtime, f.Role, f.Handler, f.Timeout, f.MemorySize, f.EphemeralStorage, f.Architectures, f.Environment, f.FileSystemConfigs})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -135,6 +148,7 @@ func (f *Function) Fingerprint() string {
 func (f *Function) Clone() *Function {
 	c := *f
 	c.Architectures = append([]string(nil), f.Architectures...)
+	c.FileSystemConfigs = append([]FileSystemConfig(nil), f.FileSystemConfigs...)
 	if f.Environment != nil {
 		c.Environment = make(map[string]string, len(f.Environment))
 		for k, v := range f.Environment {

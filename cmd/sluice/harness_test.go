@@ -96,7 +96,15 @@ func startServer(t testing.TB, mod func(*Config)) *testServer {
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
+	// testing's temporary directories are private (0700); the sandboxes'
+	// uids must be able to reach the code in the data dir.
+	if err := os.Chmod(filepath.Dir(cfg.DataDir), 0o711); err != nil {
+		t.Fatal(err)
+	}
 	cfg.ShutdownGrace = 3 * time.Second
+	// Most tests are about the API and the runtime protocol: they run
+	// without sandboxes, and the TestSandbox* tests ask for them.
+	cfg.Sandbox = "none"
 	if mod != nil {
 		mod(&cfg)
 	}

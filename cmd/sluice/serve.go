@@ -85,6 +85,9 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long an idle execution environment is kept warm")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "how long in-flight invocations may run after SIGINT/SIGTERM")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&c.Sandbox, "sandbox", c.Sandbox, "isolation of execution environments: auto, bwrap or none")
+	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: host (outbound access) or none")
+	fs.StringVar(&c.EFSDir, "efs-dir", c.EFSDir, "host directory of FileSystemConfigs access points (access-point/fsap-X is DIR/fsap-X)")
 }
 
 func (c Config) validate() error {
@@ -96,6 +99,16 @@ func (c Config) validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("--data-dir must not be empty")
+	}
+	switch c.Sandbox {
+	case "auto", "bwrap", "none":
+	default:
+		return fmt.Errorf("--sandbox must be auto, bwrap or none, got %q", c.Sandbox)
+	}
+	switch c.SandboxNetwork {
+	case "host", "none":
+	default:
+		return fmt.Errorf("--sandbox-network must be host or none, got %q", c.SandboxNetwork)
 	}
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
@@ -138,6 +151,7 @@ type Server struct {
 	pool    *pool.Pool[*sandbox.Env]
 	invoker *invoke.Invoker
 	limits  *concurrency.Limiter
+	iso     *sandbox.Isolation // nil when environments are not sandboxed
 	api     *api.Server
 	http    *http.Server
 	ln      net.Listener
@@ -167,6 +181,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		store.Close()
 		return nil, err
 	}
+	iso, err := isolation(cfg, logger)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("--sandbox %s: %w", cfg.Sandbox, err)
+	}
 	scope := sluice.Scope{Region: cfg.Region, Account: cfg.AccountID}
 	limits := concurrency.New(cfg.AccountConcurrency)
 	reserved, err := store.ReservedConcurrency(ctx)
@@ -187,6 +206,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			AccessKeyID:     cfg.AccessKeyID,
 			SecretAccessKey: cfg.SecretAccessKey,
 			TempDir:         tmp,
+			Isolation:       iso,
 		},
 		Logger: logger,
 	})
@@ -220,6 +240,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		invoker: iv,
 		api:     handler,
 		limits:  limits,
+		iso:     iso,
 		ln:      ln,
 		http: &http.Server{
 			Handler:           handler,
@@ -268,6 +289,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	stopReaper()
 	wg.Wait()
 	s.api.Close() // waits for deployments in progress
+	if s.iso != nil && s.iso.Cgroups != nil {
+		// Every environment is gone: remove sluice's cgroup directories.
+		if err := s.iso.Cgroups.Close(); err != nil {
+			s.log.Warn("removing sluice's cgroups", "err", err)
+		}
+	}
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}

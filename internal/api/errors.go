@@ -67,6 +67,12 @@ func specOf(code sluice.ErrorCode) (spec errorSpec, ok bool) {
 		return errorSpec{http.StatusForbidden, "InvalidSignatureException", user, "message"}, true
 	case sluice.ENoPublishedVersion:
 		return errorSpec{http.StatusBadRequest, "NoPublishedVersionException", user, "Message"}, true
+	case sluice.EEFSMountFailure:
+		return errorSpec{http.StatusForbidden, "EFSMountFailureException", user, "Message"}, true
+	case sluice.EEFSMountConnectivity:
+		return errorSpec{http.StatusRequestTimeout, "EFSMountConnectivityException", user, "Message"}, true
+	case sluice.EEFSIO:
+		return errorSpec{http.StatusGone, "EFSIOException", user, "Message"}, true
 	case sluice.EInternal:
 		return errorSpec{http.StatusInternalServerError, "ServiceException", service, "Message"}, true
 	case sluice.EServiceUnavailable:

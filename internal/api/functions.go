@@ -394,6 +394,7 @@ func (c *functionSettings) validate(v *sluice.Violations) {
 	validateRange(c.MemorySize, "memorySize", sluice.MinMemorySize, sluice.MaxMemorySize, v)
 	validateEnvironmentKeys(c.Environment, v)
 	validateEphemeralStorage(c.EphemeralStorage, v)
+	validateFileSystems(c.FileSystemConfigs, v)
 }
 
 // check applies the rules beyond the model (InvalidParameterValueException):
@@ -435,6 +436,12 @@ func (c *functionSettings) apply(fn *sluice.Function) {
 	}
 	if c.EphemeralStorage != nil {
 		fn.EphemeralStorage = *c.EphemeralStorage.Size
+	}
+	if c.FileSystemConfigs != nil {
+		fn.FileSystemConfigs = nil
+		for _, f := range c.FileSystemConfigs {
+			fn.FileSystemConfigs = append(fn.FileSystemConfigs, sluice.FileSystemConfig{ARN: f.Arn, LocalMountPath: f.LocalMountPath})
+		}
 	}
 }
 

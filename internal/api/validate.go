@@ -199,6 +199,36 @@ func checkEnvironment(vars map[string]string) error {
 	return nil
 }
 
+// Patterns of FileSystemConfigs, from the Lambda model.
+const (
+	efsARNPattern      = `arn:aws[a-zA-Z-]*:elasticfilesystem:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}:\d{12}:access-point/fsap-[a-f0-9]{17}`
+	mountPathPattern   = `/mnt/[a-zA-Z0-9-_.]+`
+	maxEFSARNLength    = 200
+	maxMountPathLength = 160
+)
+
+var (
+	efsARNRE    = regexp.MustCompile(`^` + efsARNPattern + `$`)
+	mountPathRE = regexp.MustCompile(`^` + mountPathPattern + `$`)
+)
+
+// validateFileSystems adds the violations of FileSystemConfigs to v: at
+// most one, each with an access point ARN and a mount path under /mnt/.
+func validateFileSystems(fs []fileSystemConfig, v *sluice.Violations) {
+	if len(fs) > 1 {
+		v.Add(fmt.Sprint(len(fs)), "fileSystemConfigs", "Member must have length less than or equal to 1")
+	}
+	for i, f := range fs {
+		field := fmt.Sprintf("fileSystemConfigs.%d.member", i+1)
+		if len(f.Arn) > maxEFSARNLength || !efsARNRE.MatchString(f.Arn) {
+			v.Add(f.Arn, field+".arn", "Member must satisfy regular expression pattern: "+efsARNPattern)
+		}
+		if len(f.LocalMountPath) > maxMountPathLength || !mountPathRE.MatchString(f.LocalMountPath) {
+			v.Add(f.LocalMountPath, field+".localMountPath", "Member must satisfy regular expression pattern: "+mountPathPattern)
+		}
+	}
+}
+
 // checkRuntime rejects runtimes sluice cannot run.
 func checkRuntime(runtime string) error {
 	if slices.Contains(sluice.SupportedRuntimes, runtime) {

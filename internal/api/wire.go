@@ -26,14 +26,21 @@ type createFunctionRequest struct {
 // functionSettings are the members CreateFunction and
 // UpdateFunctionConfiguration share; a nil member was not given.
 type functionSettings struct {
-	Runtime          *string               `json:"Runtime"`
-	Role             *string               `json:"Role"`
-	Handler          *string               `json:"Handler"`
-	Description      *string               `json:"Description"`
-	Timeout          *int                  `json:"Timeout"`
-	MemorySize       *int                  `json:"MemorySize"`
-	Environment      *environment          `json:"Environment"`
-	EphemeralStorage *ephemeralStorageSpec `json:"EphemeralStorage"`
+	Runtime           *string               `json:"Runtime"`
+	Role              *string               `json:"Role"`
+	Handler           *string               `json:"Handler"`
+	Description       *string               `json:"Description"`
+	Timeout           *int                  `json:"Timeout"`
+	MemorySize        *int                  `json:"MemorySize"`
+	Environment       *environment          `json:"Environment"`
+	EphemeralStorage  *ephemeralStorageSpec `json:"EphemeralStorage"`
+	FileSystemConfigs []fileSystemConfig    `json:"FileSystemConfigs"`
+}
+
+// fileSystemConfig is one FileSystemConfigs member, in and out.
+type fileSystemConfig struct {
+	Arn            string `json:"Arn"`
+	LocalMountPath string `json:"LocalMountPath"`
 }
 
 // functionCode is the Code member of CreateFunction. ZipFile is base64 in
@@ -96,11 +103,12 @@ type functionConfiguration struct {
 	LastUpdateStatusReason     string `json:"LastUpdateStatusReason,omitempty"`
 	LastUpdateStatusReasonCode string `json:"LastUpdateStatusReasonCode,omitempty"`
 
-	PackageType      string              `json:"PackageType"`
-	Architectures    []string            `json:"Architectures"`
-	EphemeralStorage ephemeralStorageOut `json:"EphemeralStorage"`
-	LoggingConfig    loggingConfig       `json:"LoggingConfig"`
-	SnapStart        snapStart           `json:"SnapStart"`
+	PackageType       string              `json:"PackageType"`
+	Architectures     []string            `json:"Architectures"`
+	EphemeralStorage  ephemeralStorageOut `json:"EphemeralStorage"`
+	FileSystemConfigs []fileSystemConfig  `json:"FileSystemConfigs,omitempty"`
+	LoggingConfig     loggingConfig       `json:"LoggingConfig"`
+	SnapStart         snapStart           `json:"SnapStart"`
 }
 
 type environmentOut struct {
@@ -278,6 +286,9 @@ func configurationOf(scope sluice.Scope, fn *sluice.Function) functionConfigurat
 	}
 	if len(fn.Environment) > 0 {
 		c.Environment = &environmentOut{Variables: fn.Environment}
+	}
+	for _, f := range fn.FileSystemConfigs {
+		c.FileSystemConfigs = append(c.FileSystemConfigs, fileSystemConfig{Arn: f.ARN, LocalMountPath: f.LocalMountPath})
 	}
 	if c.Architectures == nil {
 		c.Architectures = []string{defaultArchitecture}

@@ -219,6 +219,7 @@ func TestRecordFormat(t *testing.T) {
 	ctx := t.Context()
 	fn := sluicetest.SampleFunction("fmt")
 	fn.LastModified = time.Date(2024, 5, 17, 11, 30, 15, 123_000_000, time.FixedZone("CEST", 2*3600))
+	fn.FileSystemConfigs = []sluice.FileSystemConfig{{ARN: "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-1", LocalMountPath: "/mnt/data"}}
 	if err := s.CreateFunction(ctx, fn); err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +249,7 @@ func TestRecordFormat(t *testing.T) {
 
 	record := func(version, rev, status, reason, reasonCode string) map[string]any {
 		return map[string]any{
-			"v":                              2.0,
+			"v":                              3.0,
 			"name":                           "fmt",
 			"version":                        version,
 			"runtime":                        fn.Runtime,
@@ -260,6 +261,7 @@ func TestRecordFormat(t *testing.T) {
 			"ephemeral_storage":              1024.0,
 			"architectures":                  []any{"x86_64"},
 			"environment":                    map[string]any{"GREETING": "hello", "EMPTY": "", "JSON": `{"a":[1,2]}`},
+			"file_systems":                   []any{map[string]any{"arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-1", "local_mount_path": "/mnt/data"}},
 			"code_sha256":                    fn.CodeSHA256,
 			"code_size":                      123456.0,
 			"last_modified":                  "2024-05-17T09:30:15.123Z",
@@ -278,7 +280,7 @@ func TestRecordFormat(t *testing.T) {
 	checkJSON(t, "version 1", getRawNested(t, path, "versions", "fmt", "\x00\x00\x00\x00\x00\x00\x00\x01"),
 		record("1", "rev-v1", "Successful", "", ""))
 	checkJSON(t, "alias", getRawNested(t, path, "aliases", "fmt", "live"), map[string]any{
-		"v":                          2.0,
+		"v":                          3.0,
 		"function_name":              "fmt",
 		"name":                       "live",
 		"function_version":           "1",
@@ -542,7 +544,7 @@ func TestOpenRefusesCorruptFiles(t *testing.T) {
 
 func TestUnreadableRecords(t *testing.T) {
 	for name, value := range map[string]string{
-		"newer":     `{"v":3,"name":"newer"}`,
+		"newer":     `{"v":4,"name":"newer"}`,
 		"notlatest": `{"v":2,"name":"notlatest","version":"3"}`,
 		"prevtime":  `{"v":2,"name":"prevtime","previous":{"v":2,"name":"prevtime","last_modified":"yesterday"}}`,
 		"nov":       `{"name":"nov"}`,
@@ -747,7 +749,7 @@ func TestUnreadableVersionsAndAliases(t *testing.T) {
 
 	for name, value := range map[string]string{
 		"json":          `{not json`,
-		"newer":         `{"v":3,"name":"fn","version":"1"}`,
+		"newer":         `{"v":4,"name":"fn","version":"1"}`,
 		"other-version": `{"v":2,"name":"fn","version":"2"}`,
 		"latest":        `{"v":2,"name":"fn","version":"$LATEST"}`,
 		"other-name":    `{"v":2,"name":"other","version":"1"}`,
@@ -765,7 +767,7 @@ func TestUnreadableVersionsAndAliases(t *testing.T) {
 	for name, value := range map[string]string{
 		"json":       `{not json`,
 		"v1":         `{"v":1,"function_name":"fn","name":"live"}`,
-		"newer":      `{"v":3,"function_name":"fn","name":"live"}`,
+		"newer":      `{"v":4,"function_name":"fn","name":"live"}`,
 		"other-name": `{"v":2,"function_name":"fn","name":"dead"}`,
 		"other-fn":   `{"v":2,"function_name":"fn2","name":"live"}`,
 	} {

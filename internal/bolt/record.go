@@ -15,7 +15,7 @@ import (
 // last_update_status_reason_code and previous; they read as a $LATEST
 // without them. Version 2 added them: a version 1 reader would drop the
 // configuration an in-progress update serves.
-const recordVersion = 2
+const recordVersion = 3
 
 // functionRecord is the stored form of a sluice.Function. Its JSON field
 // names are the file format: never rename one; add fields, and raise
@@ -33,8 +33,10 @@ type functionRecord struct {
 	EphemeralStorage int               `json:"ephemeral_storage"`
 	Architectures    []string          `json:"architectures"`
 	Environment      map[string]string `json:"environment"`
-	CodeSHA256       string            `json:"code_sha256"`
-	CodeSize         int64             `json:"code_size"`
+	// FileSystems are the function's FileSystemConfigs (since v3).
+	FileSystems []fileSystemRecord `json:"file_systems,omitempty"`
+	CodeSHA256  string             `json:"code_sha256"`
+	CodeSize    int64              `json:"code_size"`
 	// LastModified is RFC 3339 with nanoseconds, always in UTC; "" for
 	// the zero time.
 	LastModified               string `json:"last_modified"`
@@ -48,6 +50,12 @@ type functionRecord struct {
 	// Previous is the nested record of Function.Previous (since v2),
 	// absent when it is nil. A nested record has no previous of its own.
 	Previous *functionRecord `json:"previous,omitempty"`
+}
+
+// fileSystemRecord is one sluice.FileSystemConfig.
+type fileSystemRecord struct {
+	ARN            string `json:"arn"`
+	LocalMountPath string `json:"local_mount_path"`
 }
 
 // aliasRecord is the stored form of a sluice.Alias, versioned like
@@ -91,6 +99,9 @@ func toRecord(fn *sluice.Function, nested bool) *functionRecord {
 	if !fn.LastModified.IsZero() {
 		r.LastModified = fn.LastModified.UTC().Format(time.RFC3339Nano)
 	}
+	for _, c := range fn.FileSystemConfigs {
+		r.FileSystems = append(r.FileSystems, fileSystemRecord{ARN: c.ARN, LocalMountPath: c.LocalMountPath})
+	}
 	if fn.Previous != nil && !nested {
 		r.Previous = toRecord(fn.Previous, true)
 	}
@@ -124,6 +135,9 @@ func fromRecord(key string, r *functionRecord, nested bool) (*sluice.Function, e
 		LastUpdateStatus:           r.LastUpdateStatus,
 		LastUpdateStatusReason:     r.LastUpdateStatusReason,
 		LastUpdateStatusReasonCode: r.LastUpdateStatusReasonCode,
+	}
+	for _, c := range r.FileSystems {
+		fn.FileSystemConfigs = append(fn.FileSystemConfigs, sluice.FileSystemConfig{ARN: c.ARN, LocalMountPath: c.LocalMountPath})
 	}
 	if r.LastModified != "" {
 		t, err := time.Parse(time.RFC3339Nano, r.LastModified)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -56,7 +57,11 @@ type Options struct {
 	// credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
 	AccessKeyID, SecretAccessKey string
 	// TempDir is where each Env gets its TMPDIR; "" means os.TempDir().
+	// Sandboxed environments have their own /tmp instead.
 	TempDir string
+	// Isolation, when set, runs every Env in a sandbox (isolate.go);
+	// nil runs plain child processes.
+	Isolation *Isolation
 }
 
 // Env is one execution environment. Its methods are safe for concurrent
@@ -72,6 +77,7 @@ type Env struct {
 	startedAt   time.Time
 	tmpDir      string
 
+	iso    *isolated // nil when not sandboxed
 	srv    *http.Server
 	addr   string
 	served chan struct{} // closed when the Runtime API server has stopped
@@ -80,6 +86,7 @@ type Env struct {
 
 	exited  chan struct{} // closed when the process has exited (or never started)
 	exitErr error         // valid once exited is closed
+	oom     bool          // valid once exited is closed: the memory limit killed it
 
 	queue    chan *call // the invocation waiting for GET /next
 	stopping chan struct{}
@@ -131,17 +138,41 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 	}
 	e.log = opts.Logger.With(sluice.LogKeyFunction, spec.Function.Name, sluice.LogKeyEnv, e.id[:8])
 
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("sandbox: runtime api listener: %w", err)
+	var mounts []Mount
+	if iso := opts.Isolation; iso != nil {
+		var err error
+		if mounts, err = iso.efsMounts(spec.Function); err != nil {
+			return nil, err
+		}
+		if e.iso, err = iso.setup(e); err != nil {
+			return nil, err
+		}
 	}
-	e.addr = ln.Addr().String()
 	e.srv = &http.Server{Handler: runtimeapi.NewHandler(e, e.log), ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelDebug)}
-	go func() {
-		defer close(e.served)
-		_ = e.srv.Serve(ln)
-	}()
+	serve := func(ln net.Listener) {
+		go func() {
+			defer close(e.served)
+			_ = e.srv.Serve(ln)
+		}()
+	}
+	// A network-isolated sandbox gets its listener once it exists
+	// (startGated); every other Env gets one on the host's loopback now.
+	gated := e.iso != nil && e.iso.iso.Network == "none"
+	if gated {
+		e.addr = sandboxRuntimeAPI
+	} else {
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+		if err != nil {
+			e.releaseIsolation()
+			return nil, fmt.Errorf("sandbox: runtime api listener: %w", err)
+		}
+		e.addr = ln.Addr().String()
+		if e.iso != nil {
+			ln = e.iso.listen(ln, e)
+		}
+		serve(ln)
+	}
 
 	var sink io.Writer
 	if opts.FunctionLog != nil {
@@ -150,29 +181,63 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 	logs, w, err := newLogCapture(sink)
 	if err != nil {
 		e.srv.Close()
-		<-e.served
+		if !gated {
+			<-e.served
+		}
+		e.releaseIsolation()
 		return nil, fmt.Errorf("sandbox: log pipe: %w", err)
 	}
 	e.logs = logs
-	if e.tmpDir, err = os.MkdirTemp(opts.TempDir, "sluice-env-"); err != nil {
-		w.Close()
-		logs.r.Close()
-		e.srv.Close()
-		<-e.served
-		return nil, fmt.Errorf("sandbox: temp dir: %w", err)
+	if e.iso == nil {
+		if e.tmpDir, err = os.MkdirTemp(opts.TempDir, "sluice-env-"); err != nil {
+			w.Close()
+			logs.r.Close()
+			e.srv.Close()
+			<-e.served
+			return nil, fmt.Errorf("sandbox: temp dir: %w", err)
+		}
 	}
 
 	e.logs.write(fmt.Sprintf("INIT_START Runtime Version: sluice:%s\n", spec.Function.Runtime))
-	cmd := exec.Command(filepath.Join(spec.CodeDir, "bootstrap"))
-	cmd.Dir = spec.CodeDir
-	cmd.Env = e.environ()
+	var cmd *exec.Cmd
+	if e.iso != nil {
+		// The sandbox starts even when the bootstrap is unusable; tell
+		// that case apart here, as Runtime.InvalidEntrypoint.
+		err = checkEntrypoint(filepath.Join(spec.CodeDir, "bootstrap"))
+		cmd = e.iso.command(e, mounts)
+	} else {
+		cmd = exec.Command(filepath.Join(spec.CodeDir, "bootstrap"))
+		cmd.Dir = spec.CodeDir
+		cmd.Env = e.environ()
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	}
 	cmd.Stdout, cmd.Stderr = w, w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	err = cmd.Start()
+	if err == nil && gated {
+		var ln net.Listener
+		if ln, err = startGated(cmd); err != nil {
+			// The sandbox could not be set up: a platform failure.
+			w.Close()
+			go logs.run()
+			if cmd.Process != nil {
+				_ = cmd.Wait()
+			}
+			e.releaseIsolation()
+			close(e.served)
+			<-e.logs.done
+			return nil, err
+		}
+		serve(ln)
+	} else if err == nil {
+		err = cmd.Start()
+	}
 	w.Close()
 	go logs.run()
 	if err != nil {
+		if gated {
+			close(e.served)
+		}
 		e.startErr = err
+		e.releaseIsolation()
 		close(e.exited)
 		return e, nil
 	}
@@ -181,13 +246,38 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 	return e, nil
 }
 
+// checkEntrypoint reports why path cannot be a runtime's bootstrap.
+func checkEntrypoint(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return &exec.Error{Name: path, Err: err}
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return &exec.Error{Name: path, Err: fs.ErrPermission}
+	}
+	return nil
+}
+
+// releaseIsolation frees the sandbox resources of an Env whose runtime is
+// not running (or never ran).
+func (e *Env) releaseIsolation() {
+	if e.iso != nil {
+		e.iso.release()
+	}
+}
+
 // wait reaps the process, then kills what is left of its process group so
 // that no orphan keeps the log pipe (or anything else) open.
 func (e *Env) wait() {
 	err := e.cmd.Wait()
 	e.exitErr = err
-	close(e.exited)
+	if e.iso != nil {
+		// Read before the cgroup goes: was it the memory limit?
+		e.oom = e.iso.oomKilled()
+	}
 	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+	e.releaseIsolation() // kills whatever is left in the sandbox's cgroup
+	close(e.exited)
 	e.log.Debug("runtime exited", "err", err)
 }
 
@@ -196,12 +286,16 @@ func (e *Env) wait() {
 func (e *Env) environ() []string {
 	fn := e.spec.Function
 	now := time.Now().UTC()
+	root, tmp := e.spec.CodeDir, e.tmpDir
+	if e.iso != nil {
+		root, tmp = taskRoot, "/tmp"
+	}
 	vars := map[string]string{
 		"PATH":                            "/usr/local/bin:/usr/bin:/bin",
 		"LANG":                            "en_US.UTF-8",
 		"TZ":                              ":UTC",
-		"LD_LIBRARY_PATH":                 e.spec.CodeDir + ":" + filepath.Join(e.spec.CodeDir, "lib"),
-		"TMPDIR":                          e.tmpDir,
+		"LD_LIBRARY_PATH":                 root + ":" + root + "/lib:/opt/lib",
+		"TMPDIR":                          tmp,
 		"AWS_LAMBDA_RUNTIME_API":          e.addr,
 		"_HANDLER":                        fn.Handler,
 		"AWS_LAMBDA_FUNCTION_NAME":        fn.Name,
@@ -212,8 +306,8 @@ func (e *Env) environ() []string {
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"AWS_REGION":                      e.spec.Scope.Region,
 		"AWS_DEFAULT_REGION":              e.spec.Scope.Region,
-		"LAMBDA_TASK_ROOT":                e.spec.CodeDir,
-		"LAMBDA_RUNTIME_DIR":              e.spec.CodeDir,
+		"LAMBDA_TASK_ROOT":                root,
+		"LAMBDA_RUNTIME_DIR":              root,
 	}
 	if e.opts.AccessKeyID != "" {
 		vars["AWS_ACCESS_KEY_ID"] = e.opts.AccessKeyID
@@ -263,6 +357,7 @@ func (e *Env) kill(reason string) {
 	if e.cmd != nil {
 		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
 	}
+	e.iso.thaw() // a frozen process takes its SIGKILL only once thawed
 }
 
 // Stop kills the environment and waits until its process, its Runtime API
@@ -288,6 +383,9 @@ const peakSampleInterval = 100 * time.Millisecond
 // for REPORT's "Max Memory Used". The peak only grows, so a reading at most
 // peakSampleInterval old is kept.
 func (e *Env) maxMemoryMB() int {
+	if mb := e.iso.peakMB(); mb >= 0 {
+		return mb
+	}
 	if e.cmd == nil {
 		return 0
 	}

@@ -75,6 +75,7 @@ func (e *Env) Invoke(inv sluice.Invocation) (sluice.Output, error) {
 	if e.startErr != nil {
 		return e.failed(c, e.entrypointError(c)), nil
 	}
+	e.iso.thaw() // frozen since the previous invocation ended
 	e.queue <- c
 
 	initTimer := time.NewTimer(e.opts.InitTimeout)
@@ -201,6 +202,10 @@ func (e *Env) exitFailure(c *call) *sluice.FunctionError {
 	if errors.As(e.exitErr, &ee) {
 		why = "Runtime exited with error: " + ee.Error() // "exit status 2", "signal: killed"
 	}
+	if e.oom {
+		// Lambda's error for a runtime the memory limit killed.
+		return runtimeapi.NewFunctionError("Runtime.OutOfMemory", nil, fmt.Sprintf("RequestId: %s Error: Runtime exited with error: signal: killed", c.inv.RequestID))
+	}
 	return runtimeapi.NewFunctionError("Runtime.ExitError", nil, fmt.Sprintf("RequestId: %s Error: %s", c.inv.RequestID, why))
 }
 
@@ -271,6 +276,9 @@ func (e *Env) finish(c *call, ferr *sluice.FunctionError) sluice.Result {
 	}
 	b.WriteString("\n")
 	tail := e.logs.end(b.String())
+	// Between invocations nothing of the function runs, as on Lambda:
+	// background processes it left behind are frozen until the next one.
+	e.iso.freeze()
 
 	e.mu.Lock()
 	e.cur = nil

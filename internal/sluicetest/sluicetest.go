@@ -34,14 +34,15 @@ func SampleFunction(name string) *sluice.Function {
 			"EMPTY":    "",
 			"JSON":     `{"a":[1,2]}`,
 		},
-		CodeSHA256:       strings.Repeat("ab", 32),
-		CodeSize:         123456,
-		LastModified:     time.Date(2024, 5, 17, 9, 30, 15, 123_000_000, time.UTC),
-		RevisionID:       "5f0a1b2c-3d4e-4f60-8a7b-9c0d1e2f3a4b",
-		State:            sluice.StateActive,
-		StateReason:      "reason text",
-		StateReasonCode:  "Idle",
-		LastUpdateStatus: sluice.UpdateSuccessful,
+		FileSystemConfigs: []sluice.FileSystemConfig{{ARN: "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0", LocalMountPath: "/mnt/data"}},
+		CodeSHA256:        strings.Repeat("ab", 32),
+		CodeSize:          123456,
+		LastModified:      time.Date(2024, 5, 17, 9, 30, 15, 123_000_000, time.UTC),
+		RevisionID:        "5f0a1b2c-3d4e-4f60-8a7b-9c0d1e2f3a4b",
+		State:             sluice.StateActive,
+		StateReason:       "reason text",
+		StateReasonCode:   "Idle",
+		LastUpdateStatus:  sluice.UpdateSuccessful,
 	}
 }
 
@@ -95,6 +96,9 @@ func DiffFunction(want, got *sluice.Function) string {
 	}
 	if !maps.Equal(want.Environment, got.Environment) {
 		add("Environment", want.Environment, got.Environment)
+	}
+	if !slices.Equal(want.FileSystemConfigs, got.FileSystemConfigs) {
+		add("FileSystemConfigs", want.FileSystemConfigs, got.FileSystemConfigs)
 	}
 	if want.CodeSHA256 != got.CodeSHA256 {
 		add("CodeSHA256", want.CodeSHA256, got.CodeSHA256)

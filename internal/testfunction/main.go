@@ -14,6 +14,7 @@
 //	env            returns the Lambda environment variables it sees
 //	big            streams {"mb":N} MiB as fast as possible
 //	initcrash      exits with status 3 before calling the Runtime API
+//	probe          looks at and pokes its sandbox: {"op":"read",...}, see probe.go
 package main
 
 import (
@@ -106,6 +107,8 @@ func main() {
 			out["_cwd"] = wd
 			return out, nil
 		})
+	case "probe":
+		lambda.Start(probe)
 	case "big":
 		lambda.Start(func(ev streamEvent) (io.Reader, error) {
 			// aws-lambda-go streams a reader only if it does not marshal to

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/sluice-dev/sluice/internal/cgroup"
+	"github.com/sluice-dev/sluice/internal/sandbox"
+)
+
+// Sandbox uids: each live environment runs as its own host uid from this
+// range, far from the uids of real users and of the usual subordinate
+// ranges.
+// All stay below 2^31: bwrap prints uids as signed integers into the uid
+// map, which the kernel refuses above that.
+const (
+	sandboxUIDBase   = 1_000_000_000
+	sandboxUIDs      = 1 << 16 // per instance
+	sandboxInstances = 1 << 14 // 2^30 uids above the base in all
+)
+
+// isolation builds the sandboxing of execution environments that cfg asks
+// for. "auto" falls back to unsandboxed environments when this machine
+// cannot sandbox, and says so loudly; "bwrap" fails instead; "none" runs
+// plain child processes, also said loudly.
+func isolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
+	notIsolated := func(why string) {
+		log.Warn("EXECUTION ENVIRONMENTS ARE NOT ISOLATED: functions run as plain child processes of sluice, with its user, its file system and no resource limits; use only with code you trust ("+why+")", "sandbox", cfg.Sandbox)
+	}
+	if cfg.Sandbox == "none" {
+		notIsolated("--sandbox none")
+		return nil, nil
+	}
+	iso, err := bwrapIsolation(cfg, log)
+	if err == nil {
+		return iso, nil
+	}
+	if cfg.Sandbox == "auto" {
+		notIsolated(err.Error())
+		return nil, nil
+	}
+	return nil, err
+}
+
+func bwrapIsolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
+	bwrap, err := exec.LookPath("bwrap")
+	if err != nil {
+		return nil, errors.New("bubblewrap (bwrap) is not installed")
+	}
+	if os.Geteuid() != 0 {
+		return nil, errors.New("sandboxing needs root: each environment runs as its own uid in its own cgroup")
+	}
+	if err := traversable(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	// One sluice per data dir: its cgroups and uids are its own, so that
+	// two instances on one machine neither share uids nor remove each
+	// other's cgroups as leftovers.
+	abs, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(abs))
+	instance := binary.BigEndian.Uint32(sum[:4])
+	iso := &sandbox.Isolation{
+		Bwrap:   bwrap,
+		UIDs:    sandbox.NewUIDRange(sandboxUIDBase+int(instance%sandboxInstances)*sandboxUIDs, sandboxUIDs),
+		Network: cfg.SandboxNetwork,
+	}
+	if cfg.EFSDir != "" {
+		if iso.EFSDir, err = filepath.Abs(cfg.EFSDir); err != nil {
+			return nil, err
+		}
+	}
+	cg, err := cgroup.New(cgroup.Options{Prefix: fmt.Sprintf("sluice-%08x", instance)})
+	if err != nil {
+		return nil, fmt.Errorf("no usable cgroup memory controller: %w", err)
+	}
+	n, err := cg.Cleanup()
+	if err != nil {
+		log.Warn("removing the cgroups of an earlier run", "err", err)
+	} else if n > 0 {
+		log.Info("removed the cgroups of an earlier run", "count", n)
+	}
+	iso.Cgroups = cg
+	log.Info("execution environments are sandboxed", "tool", bwrap, "cgroups", cg.Version(), "network", cfg.SandboxNetwork)
+	return iso, nil
+}
+
+// traversable makes sure the environments' uids can reach the code under
+// dir: every directory on the way needs the search (x) permission for
+// others. The data dir itself is sluice's own, so it is fixed here; a
+// parent that lacks it is an error naming it.
+func traversable(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(abs); err == nil && fi.Mode().Perm()&0o001 == 0 {
+		if err := os.Chmod(abs, fi.Mode().Perm()|0o011); err != nil {
+			return err
+		}
+	}
+	for p := filepath.Dir(abs); ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("the sandboxes cannot reach the data dir: %s is not searchable by other users (chmod o+x %s, or put --data-dir elsewhere)", p, p)
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,394 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sluice-dev/sluice"
+	"github.com/sluice-dev/sluice/internal/cgroup"
+	"github.com/sluice-dev/sluice/internal/peercred"
+)
+
+// Sandboxed environments (Options.Isolation). Each environment runs under
+// bubblewrap (bwrap), a small, well-kept setuid-free sandbox tool, in its
+// own user, PID, IPC, UTS, mount and cgroup namespaces (and a network
+// namespace when Isolation.Network is "none"), as its own host uid, inside
+// a cgroup that limits memory, CPU share and processes:
+//
+//	/bin/sh (as the env's host uid) joins the cgroup, sets RLIMIT_NOFILE,
+//	  └─ exec bwrap: namespaces, uid 993/gid 990 inside, no capabilities,
+//	       └─ /var/task/bootstrap
+//
+// Inside, the file system is a read-only tmpfs root holding: /usr and the
+// /lib, /lib64, /bin, /sbin links (read-only), a few /etc files a runtime
+// needs (read-only), the code at /var/task (read-only), /opt (empty, for
+// layers), a private tmpfs /tmp of EphemeralStorage MB, /proc of its own
+// PID namespace, a minimal /dev, and each FileSystemConfigs directory at
+// its LocalMountPath. Nothing else of the host: not the data dir, not other
+// functions' code or /tmp, not the host's processes or environment.
+//
+// The Runtime API listener of an environment accepts only connections from
+// sockets owned by the environment's host uid (internal/peercred), so one
+// function cannot drive another's runtime even though both share the
+// host's loopback.
+
+// Inside-the-sandbox identity, Lambda's (sbx_user1051).
+const (
+	sandboxUID = 993
+	sandboxGID = 990
+	taskRoot   = "/var/task"
+)
+
+// Isolation configures sandboxed environments.
+type Isolation struct {
+	// Bwrap is the path of the bwrap binary.
+	Bwrap string
+	// Cgroups creates each environment's cgroup; nil runs without
+	// resource limits (the caller says so at start).
+	Cgroups *cgroup.Manager
+	// UIDs hands out the host uid of each environment.
+	UIDs *UIDRange
+	// Network is "host" (share sluice's network namespace: outbound
+	// access, as Lambda functions outside a VPC) or "none".
+	Network string
+	// EFSDir is the host directory of the FileSystemConfigs access points.
+	EFSDir string
+	// PIDs and NoFile are the process and open-file limits; 0 means
+	// Lambda's 1024 each.
+	PIDs, NoFile int
+}
+
+// Lambda's per-environment limits.
+const (
+	defaultPIDs   = 1024
+	defaultNoFile = 1024
+	// fullCPUMemoryMB is the memory size that gets one full vCPU on
+	// Lambda; CPU share is proportional to memory.
+	fullCPUMemoryMB = 1769
+)
+
+// etcFiles are the /etc entries a runtime needs, bound read-only when the
+// host has them.
+var etcFiles = []string{"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/ca-certificates", "/etc/localtime"}
+
+// UIDRange hands out distinct host uids, one per live environment.
+type UIDRange struct {
+	mu    sync.Mutex
+	base  int
+	size  int
+	next  int
+	inUse map[int]bool
+}
+
+// NewUIDRange returns the uids [base, base+size).
+func NewUIDRange(base, size int) *UIDRange {
+	return &UIDRange{base: base, size: size, inUse: map[int]bool{}}
+}
+
+// Get returns a uid no live environment has.
+func (r *UIDRange) Get() (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for range r.size {
+		uid := r.base + r.next
+		r.next = (r.next + 1) % r.size
+		if !r.inUse[uid] {
+			r.inUse[uid] = true
+			return uid, nil
+		}
+	}
+	return 0, fmt.Errorf("sandbox: all %d sandbox uids are in use", r.size)
+}
+
+// Put returns uid to the range.
+func (r *UIDRange) Put(uid int) {
+	r.mu.Lock()
+	delete(r.inUse, uid)
+	r.mu.Unlock()
+}
+
+// isolated is the sandbox part of an Env.
+type isolated struct {
+	iso   *Isolation
+	uid   int
+	group *cgroup.Group // nil without cgroups
+}
+
+// release removes the cgroup (killing what is left in it) and frees the
+// uid; called once the runtime has exited.
+func (s *isolated) release() {
+	if s.group != nil {
+		_ = s.group.Remove()
+	}
+	s.iso.UIDs.Put(s.uid)
+}
+
+// listen wraps the Runtime API listener so that it accepts only the
+// environment's own uid.
+func (s *isolated) listen(ln net.Listener, e *Env) net.Listener {
+	return peercred.Listen(ln, uint32(s.uid), func(addr net.Addr, owner uint32, err error) {
+		e.log.Warn("refused a Runtime API connection from another uid", "addr", addr.String(), "owner", owner, "err", err)
+	})
+}
+
+// setup allocates the uid and the cgroup of an environment.
+func (iso *Isolation) setup(e *Env) (*isolated, error) {
+	uid, err := iso.UIDs.Get()
+	if err != nil {
+		return nil, err
+	}
+	s := &isolated{iso: iso, uid: uid}
+	if iso.Cgroups != nil {
+		fn := e.spec.Function
+		weight := max(1, min(10000, 100*fn.MemorySize/fullCPUMemoryMB))
+		s.group, err = iso.Cgroups.Create("env-"+e.id, cgroup.Limits{
+			MemoryBytes: int64(fn.MemorySize) << 20,
+			CPUWeight:   weight,
+			PIDs:        cmp(iso.PIDs, defaultPIDs),
+		}, uid)
+		if err != nil {
+			iso.UIDs.Put(uid)
+			return nil, fmt.Errorf("sandbox: cgroup: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func cmp(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// command builds the process that starts the environment: the join
+// wrapper, bwrap and the bootstrap.
+func (s *isolated) command(e *Env, mounts []Mount) *exec.Cmd {
+	fn := e.spec.Function
+	// The wrapper: join every cgroup hierarchy, limit open files, exec.
+	script := `while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ulimit -n "$NOFILE_LIMIT" || exit 125; exec "$@"`
+	args := []string{"-c", script, "sluice-sandbox"}
+	if s.group != nil {
+		args = append(args, s.group.ProcsFiles()...)
+	}
+	args = append(args, "--", s.iso.Bwrap,
+		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+		"--uid", strconv.Itoa(sandboxUID), "--gid", strconv.Itoa(sandboxGID),
+		"--hostname", "sandbox",
+		"--die-with-parent", "--new-session",
+		"--ro-bind", "/usr", "/usr",
+		"--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+		"--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+	)
+	if s.iso.Network == "none" {
+		args = append(args, "--unshare-net", "--info-fd", "3", "--block-fd", "4")
+	}
+	for _, p := range etcFiles {
+		args = append(args, "--ro-bind-try", p, p)
+	}
+	args = append(args,
+		"--ro-bind", e.spec.CodeDir, taskRoot,
+		"--dir", "/opt",
+		"--size", strconv.FormatInt(int64(fn.EphemeralStorage)<<20, 10), "--perms", "1777", "--tmpfs", "/tmp",
+		"--proc", "/proc", "--dev", "/dev",
+	)
+	for _, m := range mounts {
+		args = append(args, "--bind", m.Source, m.Target)
+	}
+	args = append(args, "--remount-ro", "/", "--chdir", taskRoot, filepath.Join(taskRoot, "bootstrap"))
+
+	cmd := exec.Command("/bin/sh", args...)
+	cmd.Dir = "/"
+	cmd.Env = append(e.environ(), "NOFILE_LIMIT="+strconv.Itoa(cmp(s.iso.NoFile, defaultNoFile)))
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setpgid:    true,
+		Pdeathsig:  syscall.SIGKILL,
+		Credential: &syscall.Credential{Uid: uint32(s.uid), Gid: uint32(s.uid), NoSetGroups: false},
+	}
+	return cmd
+}
+
+// Mount is a host directory bound read-write into an environment.
+type Mount struct{ Source, Target string }
+
+// efsMounts resolves the function's FileSystemConfigs to host directories
+// under EFSDir: the access point arn:...:access-point/fsap-X is EFSDir/fsap-X.
+// A missing directory is Lambda's EFSMountConnectivityException (the file
+// system cannot be reached); one that is not a usable directory is
+// EFSMountFailureException.
+func (iso *Isolation) efsMounts(fn *sluice.Function) ([]Mount, error) {
+	var mounts []Mount
+	for _, fs := range fn.FileSystemConfigs {
+		id := fs.ARN[strings.LastIndex(fs.ARN, "/")+1:]
+		if iso.EFSDir == "" || id == "" || strings.ContainsAny(id, `/\`) || id == "." || id == ".." {
+			return nil, sluice.Errorf(sluice.EEFSMountFailure, "The function could not mount the file system with access point %s: sluice has no EFS directory configured for it (--efs-dir).", fs.ARN)
+		}
+		dir := filepath.Join(iso.EFSDir, id)
+		fi, err := os.Stat(dir)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return nil, sluice.Errorf(sluice.EEFSMountConnectivity, "The function couldn't connect to the Amazon EFS file system with access point %s. Check your network configuration and try again.", fs.ARN)
+		case errors.Is(err, os.ErrPermission):
+			return nil, sluice.Errorf(sluice.EEFSMountFailure, "The function couldn't mount the Amazon EFS file system with access point %s: permission denied.", fs.ARN)
+		case err != nil:
+			return nil, &sluice.Error{Code: sluice.EEFSIO, Message: fmt.Sprintf("An error occurred when reading from or writing to a connected file system with access point %s.", fs.ARN), Err: err}
+		case !fi.IsDir():
+			return nil, sluice.Errorf(sluice.EEFSMountFailure, "The function couldn't mount the Amazon EFS file system with access point %s: it is not a directory.", fs.ARN)
+		}
+		mounts = append(mounts, Mount{Source: dir, Target: fs.LocalMountPath})
+	}
+	return mounts, nil
+}
+
+// oomKilled reports whether the kernel killed the environment for memory.
+func (s *isolated) oomKilled() bool {
+	if s == nil || s.group == nil {
+		return false
+	}
+	ok, _ := s.group.OOMKilled()
+	return ok
+}
+
+// freeze stops every process of the environment between invocations, as
+// Lambda does; thaw resumes them.
+func (s *isolated) freeze() {
+	if s != nil && s.group != nil {
+		_ = s.group.Freeze()
+	}
+}
+
+func (s *isolated) thaw() {
+	if s != nil && s.group != nil {
+		_ = s.group.Thaw()
+	}
+}
+
+// peakMB is the environment's peak memory in MB, or -1 when unknown.
+func (s *isolated) peakMB() int {
+	if s == nil || s.group == nil {
+		return -1
+	}
+	b, err := s.group.PeakMemory()
+	if err != nil || b <= 0 {
+		return -1
+	}
+	return int((b + 1<<20 - 1) >> 20)
+}
+
+// Network "none": the environment has a network namespace of its own with
+// only loopback, so the Runtime API listener must live inside it. bwrap
+// reports the sandbox's pid (--info-fd) and waits before it runs the
+// bootstrap (--block-fd); meanwhile sluice opens the listener in the
+// sandbox's network namespace (setns on a locked thread) and then lets
+// bwrap go on. Only that environment can reach it.
+
+// sandboxRuntimeAPI is the Runtime API address inside a network-isolated
+// sandbox.
+const sandboxRuntimeAPI = "127.0.0.1:9001"
+
+// listenIn opens a TCP listener on addr inside the network namespace of
+// process pid.
+func listenIn(pid int, addr string) (net.Listener, error) {
+	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Close()
+	self, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		return nil, err
+	}
+	defer self.Close()
+
+	type result struct {
+		ln  net.Listener
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		// The thread goes back to sluice's namespace before it is
+		// unlocked; if that fails it stays locked and dies with this
+		// goroutine, so no other goroutine ever runs in the sandbox's
+		// namespace.
+		if err := setns(int(self.Fd())); err != nil {
+			done <- result{err: err}
+			return
+		}
+		if err := setns(int(ns.Fd())); err != nil {
+			done <- result{err: fmt.Errorf("enter the sandbox's network namespace: %w", err)}
+			runtime.UnlockOSThread()
+			return
+		}
+		ln, lerr := net.Listen("tcp", addr)
+		if err := setns(int(self.Fd())); err != nil {
+			if ln != nil {
+				ln.Close()
+			}
+			done <- result{err: fmt.Errorf("return to sluice's network namespace: %w", err)}
+			return // the thread stays locked and exits with the goroutine
+		}
+		runtime.UnlockOSThread()
+		done <- result{ln: ln, err: lerr}
+	}()
+	r := <-done
+	return r.ln, r.err
+}
+
+func setns(fd int) error { return unix.Setns(fd, unix.CLONE_NEWNET) }
+
+// startGated is cmd.Start for a network-isolated sandbox: it starts bwrap
+// with --info-fd 3 and --block-fd 4, reads the sandbox's pid, opens the
+// Runtime API listener inside its network namespace, then unblocks bwrap.
+func startGated(cmd *exec.Cmd) (net.Listener, error) {
+	infoR, infoW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer infoR.Close()
+	blockR, blockW, err := os.Pipe()
+	if err != nil {
+		infoW.Close()
+		return nil, err
+	}
+	defer blockW.Close()
+	cmd.ExtraFiles = []*os.File{infoW, blockR}
+	err = cmd.Start()
+	infoW.Close()
+	blockR.Close()
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (net.Listener, error) {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		return nil, err
+	}
+	var info struct {
+		ChildPID int `json:"child-pid"`
+	}
+	if err := json.NewDecoder(io.LimitReader(infoR, 1<<16)).Decode(&info); err != nil || info.ChildPID <= 0 {
+		return fail(fmt.Errorf("sandbox: bwrap did not report its child: %v", err))
+	}
+	ln, err := listenIn(info.ChildPID, sandboxRuntimeAPI)
+	if err != nil {
+		return fail(fmt.Errorf("sandbox: runtime api listener in the sandbox: %w", err))
+	}
+	if _, err := blockW.Write([]byte{1}); err != nil {
+		ln.Close()
+		return fail(fmt.Errorf("sandbox: unblock bwrap: %w", err))
+	}
+	return ln, nil
+}
