@@ -1,28 +1,71 @@
 package main
 
 import (
+	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
 
+// sandboxModes are the drivers the benchmarks compare in one run: plain
+// child processes and bubblewrap sandboxes with cgroups.
+var sandboxModes = []string{"none", "bwrap"}
+
 // BenchmarkWarmInvoke measures a warm buffered Invoke through the real SDK
 // (client and server in one process: use it for profiles, and
-// `go run ./cmd/sluicebench` for figures).
+// `go run ./cmd/sluicebench` for figures), unsandboxed and sandboxed.
 func BenchmarkWarmInvoke(b *testing.B) {
-	ts := startServer(b, nil)
-	ts.createFunction(b, "echo", "echo")
-	in := &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{"hello":"world"}`)}
-	c := ctx(b)
-	if _, err := ts.Client.Invoke(c, in); err != nil {
-		b.Fatal(err)
+	for _, mode := range sandboxModes {
+		b.Run("sandbox="+mode, func(b *testing.B) {
+			ts := startServer(b, func(c *Config) { c.Sandbox = mode })
+			ts.createFunction(b, "echo", "echo")
+			in := &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{"hello":"world"}`)}
+			c := ctx(b)
+			if _, err := ts.Client.Invoke(c, in); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				out, err := ts.Client.Invoke(c, in)
+				if err != nil || out.FunctionError != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
-	b.ResetTimer()
-	for b.Loop() {
-		out, err := ts.Client.Invoke(c, in)
-		if err != nil || out.FunctionError != nil {
-			b.Fatal(err)
-		}
+}
+
+// BenchmarkColdStart measures the first Invoke of a just-deployed function
+// (environment spawn to its first GET /next, plus the invocation), for
+// each driver in the same run; it reports the median as median-ms.
+//
+//	go test -run XXX -bench ColdStart -benchtime 50x ./cmd/sluice
+func BenchmarkColdStart(b *testing.B) {
+	for _, mode := range sandboxModes {
+		b.Run("sandbox="+mode, func(b *testing.B) {
+			ts := startServer(b, func(c *Config) { c.Sandbox = mode; c.MaxEnvironments = 256 })
+			c := ctx(b)
+			var times []time.Duration
+			i := 0
+			for b.Loop() {
+				b.StopTimer()
+				name := fmt.Sprintf("cold%d", i)
+				i++
+				ts.createFunction(b, name, "echo")
+				in := &lambda.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`{}`)}
+				b.StartTimer()
+				start := time.Now()
+				out, err := ts.Client.Invoke(c, in)
+				times = append(times, time.Since(start))
+				if err != nil || out.FunctionError != nil {
+					b.Fatal(err)
+				}
+			}
+			slices.Sort(times)
+			b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+		})
 	}
 }

@@ -89,6 +89,11 @@ func bwrapIsolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
 		log.Info("removed the cgroups of an earlier run", "count", n)
 	}
 	iso.Cgroups = cg
+	if dir, ok := cg.Paths()["freezer"]; ok {
+		if iso.Guard, err = sandbox.StartThawGuard([]string{dir}); err != nil {
+			return nil, fmt.Errorf("thaw guard: %w", err)
+		}
+	}
 	log.Info("execution environments are sandboxed", "tool", bwrap, "cgroups", cg.Version(), "network", cfg.SandboxNetwork)
 	return iso, nil
 }

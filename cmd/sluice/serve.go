@@ -295,6 +295,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			s.log.Warn("removing sluice's cgroups", "err", err)
 		}
 	}
+	if s.iso != nil && s.iso.Guard != nil {
+		_ = s.iso.Guard.Stop()
+	}
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}

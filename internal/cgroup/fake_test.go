@@ -741,16 +741,28 @@ func TestFakeBadPidIsNotKilled(t *testing.T) {
 }
 
 func TestFakeKillTimesOut(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, thisMachine(true))
 	m := f.manager()
-	m.ops.kill = func(int) error { return nil } // a process that does not die
+	var mu sync.Mutex
+	var killed []int
+	m.ops.kill = func(pid int) error { // a process that does not die
+		mu.Lock()
+		defer mu.Unlock()
+		killed = append(killed, pid)
+		return nil
+	}
 	g, err := m.Create("env", Limits{}, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.write(filepath.Join(f.root, "pids/sluice/env/cgroup.procs"), fmt.Sprint(fakePid1))
+	// The server's own pid in a group must never be signalled.
+	f.write(filepath.Join(f.root, "pids/sluice/env/cgroup.procs"), fmt.Sprintf("%d\n%d\n", fakePid1, os.Getpid()))
 	if err := g.Kill(); err == nil || !strings.Contains(err.Error(), strconv.Itoa(fakePid1)) {
 		t.Errorf("Kill = %v, want an error naming the pid", err)
+	}
+	if len(killed) < 10 || slices.Contains(killed, os.Getpid()) || slices.ContainsFunc(killed, func(p int) bool { return p != fakePid1 }) {
+		t.Errorf("killed %v, want %d again and again, never %d", killed, fakePid1, os.Getpid())
 	}
 	wantFile(t, f, "freezer/sluice/env/freezer.state", "THAWED")
 }
@@ -823,6 +835,7 @@ func TestFakeCleanup(t *testing.T) {
 }
 
 func TestFakeRemoveGivesUp(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, thisMachine(true))
 	g, err := f.manager().Create("env", Limits{}, -1)
 	if err != nil {

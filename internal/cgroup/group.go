@@ -216,13 +216,13 @@ func procsTree(dir string, pids *[]int) error {
 	return nil
 }
 
-// Kill SIGKILLs every process in the group until it is empty, for at most
-// about 2 s. Each round writes cgroup.kill where v2 has it, and freezes the
-// group (so nothing forks meanwhile and no listed pid exits and is reused),
-// signals every listed process, and thaws it: a frozen v1 process dies only
-// once thawed. Kill never signals the calling process. Processes that stay
-// zombies because their parent does not reap them stay in the group, so
-// the caller reaps its own children before it relies on an empty group.
+// Kill SIGKILLs every process in the group, and in any group below it,
+// until none is left, for at most about 2 s. Each round writes cgroup.kill
+// where v2 has it, then freezes the group (without waiting: it only narrows
+// the windows in which a process forks, or exits and has its pid reused,
+// between the listing and the signal), signals every listed process and
+// thaws the group, since a frozen v1 process dies only once thawed. Kill
+// never signals the calling process.
 func (g *Group) Kill() error {
 	deadline := time.Now().Add(killTimeout)
 	self := os.Getpid()

@@ -69,6 +69,9 @@ type Isolation struct {
 	// PIDs and NoFile are the process and open-file limits; 0 means
 	// Lambda's 1024 each.
 	PIDs, NoFile int
+	// Guard thaws the environments if sluice dies (see ThawGuard); its
+	// owner stops it at shutdown.
+	Guard *ThawGuard
 }
 
 // Lambda's per-environment limits.
@@ -125,11 +128,16 @@ type isolated struct {
 	iso   *Isolation
 	uid   int
 	group *cgroup.Group // nil without cgroups
+	// cgroupFD is the v2 group's directory, for CLONE_INTO_CGROUP.
+	cgroupFD *os.File
 }
 
 // release removes the cgroup (killing what is left in it) and frees the
 // uid; called once the runtime has exited.
 func (s *isolated) release() {
+	if s.cgroupFD != nil {
+		s.cgroupFD.Close()
+	}
 	if s.group != nil {
 		_ = s.group.Remove()
 	}
@@ -179,10 +187,23 @@ func cmp(v, def int) int {
 func (s *isolated) command(e *Env, mounts []Mount) *exec.Cmd {
 	fn := e.spec.Function
 	// The wrapper: join every cgroup hierarchy, limit open files, exec.
-	script := `while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ulimit -n "$NOFILE_LIMIT" || exit 125; exec "$@"`
-	args := []string{"-c", script, "sluice-sandbox"}
+	script := `n=$1; shift; while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ulimit -n "$n" || exit 125; exec "$@"`
+	args := []string{"-c", script, "sluice-sandbox", strconv.Itoa(cmp(s.iso.NoFile, defaultNoFile))}
+	var v2 *os.File
 	if s.group != nil {
-		args = append(args, s.group.ProcsFiles()...)
+		// A v1 hierarchy is joined by the wrapper itself (its procs files
+		// are chowned to the uid). A v2 group cannot be joined that way by
+		// an unprivileged process; the process is created in it instead
+		// (clone3 CLONE_INTO_CGROUP, done by sluice as root).
+		v2dir := s.group.Dir()
+		for _, f := range s.group.ProcsFiles() {
+			if v2dir == "" || filepath.Dir(f) != v2dir {
+				args = append(args, f)
+			}
+		}
+		if v2dir != "" {
+			v2, _ = os.Open(v2dir)
+		}
 	}
 	args = append(args, "--", s.iso.Bwrap,
 		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -212,11 +233,16 @@ func (s *isolated) command(e *Env, mounts []Mount) *exec.Cmd {
 
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.Dir = "/"
-	cmd.Env = append(e.environ(), "NOFILE_LIMIT="+strconv.Itoa(cmp(s.iso.NoFile, defaultNoFile)))
+	cmd.Env = e.environ()
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:    true,
 		Pdeathsig:  syscall.SIGKILL,
 		Credential: &syscall.Credential{Uid: uint32(s.uid), Gid: uint32(s.uid), NoSetGroups: false},
+	}
+	if v2 != nil {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = int(v2.Fd())
+		s.cgroupFD = v2 // closed by release, after the start
 	}
 	return cmd
 }
@@ -391,4 +417,43 @@ func startGated(cmd *exec.Cmd) (net.Listener, error) {
 		return fail(fmt.Errorf("sandbox: unblock bwrap: %w", err))
 	}
 	return ln, nil
+}
+
+// ThawGuard thaws every environment's cgroup when sluice dies. A frozen
+// process cannot act on a SIGKILL until it is thawed, so without it the
+// environments frozen between invocations would outlive a crash of sluice
+// (their Pdeathsig and bwrap's --die-with-parent signals stay pending). The
+// guard is a shell outside every environment, waiting on a pipe only sluice
+// holds: when sluice exits, however it exits, the pipe closes and the guard
+// thaws the groups under dirs (the per-instance freezer directories), so
+// the pending kills take effect. Leftover directories are removed at the
+// next start (cgroup.Manager.Cleanup).
+type ThawGuard struct {
+	cmd *exec.Cmd
+	w   *os.File
+}
+
+// StartThawGuard starts the guard for the freezer directories dirs.
+func StartThawGuard(dirs []string) (*ThawGuard, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	script := `read _ 2>/dev/null; for d in "$@"; do for f in "$d"/*/freezer.state; do [ -e "$f" ] && echo THAWED > "$f"; done; for f in "$d"/*/cgroup.freeze; do [ -e "$f" ] && echo 0 > "$f"; done; done; exit 0`
+	cmd := exec.Command("/bin/sh", append([]string{"-c", script, "sluice-thaw-guard"}, dirs...)...)
+	cmd.Stdin = r
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	r.Close()
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	return &ThawGuard{cmd: cmd, w: w}, nil
+}
+
+// Stop ends the guard (at a clean shutdown, once every environment is gone).
+func (g *ThawGuard) Stop() error {
+	g.w.Close()
+	return g.cmd.Wait()
 }

@@ -28,6 +28,10 @@ package main
 //	env                        → env: the process's environment as a map
 //	statfs     {path}          → bytes (total size), free, type (f_type)
 //	sleep      {ms}            → sleeps ms milliseconds
+//	rlimit                     → soft, hard: RLIMIT_NOFILE (getrlimit(2)); the Go
+//	                             runtime raises its own soft limit to the hard one
+//	                             at start, so soft is the hard limit here (its
+//	                             children get the original soft limit back)
 
 import (
 	"bytes"
@@ -172,6 +176,12 @@ func probe(ev probeEvent) (result, error) {
 	case "sleep":
 		time.Sleep(time.Duration(ev.Ms) * time.Millisecond)
 		return ok(), nil
+	case "rlimit":
+		var rl syscall.Rlimit
+		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+			return failed(err), nil
+		}
+		return ok("soft", rl.Cur, "hard", rl.Max), nil
 	}
 	return nil, fmt.Errorf("probe: unknown op %q", ev.Op)
 }
