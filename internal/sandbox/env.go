@@ -357,7 +357,7 @@ func (e *Env) kill(reason string) {
 	if e.cmd != nil {
 		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
 	}
-	e.iso.thaw() // a frozen process takes its SIGKILL only once thawed
+	e.iso.thawForKill() // a frozen process takes its SIGKILL only once thawed
 }
 
 // Stop kills the environment and waits until its process, its Runtime API
@@ -383,9 +383,6 @@ const peakSampleInterval = 100 * time.Millisecond
 // for REPORT's "Max Memory Used". The peak only grows, so a reading at most
 // peakSampleInterval old is kept.
 func (e *Env) maxMemoryMB() int {
-	if mb := e.iso.peakMB(); mb >= 0 {
-		return mb
-	}
 	if e.cmd == nil {
 		return 0
 	}
@@ -393,6 +390,10 @@ func (e *Env) maxMemoryMB() int {
 	defer e.mu.Unlock()
 	if time.Since(e.peakAt) < peakSampleInterval {
 		return e.peakMB
+	}
+	if mb := e.iso.peakMB(); mb >= 0 { // sandboxed: the cgroup's peak
+		e.peakMB, e.peakAt = mb, time.Now()
+		return mb
 	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(e.cmd.Process.Pid) + "/status")
 	if err != nil {

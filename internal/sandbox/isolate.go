@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -130,6 +131,8 @@ type isolated struct {
 	group *cgroup.Group // nil without cgroups
 	// cgroupFD is the v2 group's directory, for CLONE_INTO_CGROUP.
 	cgroupFD *os.File
+	// frozen is set while freeze has frozen the group.
+	frozen atomic.Bool
 }
 
 // release removes the cgroup (killing what is left in it) and frees the
@@ -288,16 +291,38 @@ func (s *isolated) oomKilled() bool {
 	return ok
 }
 
-// freeze stops every process of the environment between invocations, as
-// Lambda does; thaw resumes them.
+// ownProcesses is how many processes an environment has of its own: the
+// outer bwrap, bwrap's init (pid 1 of the namespace) and the runtime.
+const ownProcesses = 3
+
+// freeze stops every process of the environment between invocations when
+// the function left processes of its own behind, as Lambda does (it
+// freezes the whole environment); thaw resumes them. An environment with
+// only its runtime, which waits in GET /next anyway, is not frozen: that
+// keeps two cgroup writes off the invocation path.
 func (s *isolated) freeze() {
-	if s != nil && s.group != nil {
-		_ = s.group.Freeze()
+	if s == nil || s.group == nil {
+		return
+	}
+	if n, err := s.group.Count(); err == nil && n <= ownProcesses {
+		return
+	}
+	if s.group.Freeze() == nil {
+		s.frozen.Store(true)
 	}
 }
 
 func (s *isolated) thaw() {
+	if s != nil && s.group != nil && s.frozen.Swap(false) {
+		_ = s.group.Thaw()
+	}
+}
+
+// thawForKill thaws the group whatever freeze recorded: a kill must reach
+// every process.
+func (s *isolated) thawForKill() {
 	if s != nil && s.group != nil {
+		s.frozen.Store(false)
 		_ = s.group.Thaw()
 	}
 }
