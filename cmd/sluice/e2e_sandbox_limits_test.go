@@ -260,7 +260,9 @@ func TestSandboxLimitsApplied(t *testing.T) {
 		ts.createProbe(t, name, func(in *lambda.CreateFunctionInput) { in.MemorySize = aws.Int32(int32(sizes[name])) })
 	}
 	mounts := cgroupMounts(t)
-	envPath := regexp.MustCompile(`/sluice-[0-9a-f]{8}/env-[^/]+$`)
+	// An environment's group: env-<id>, or slot-<uid> when it started in a
+	// prepared slot (internal/sandbox/slots.go).
+	envPath := regexp.MustCompile(`/sluice-[0-9a-f]{8}/(env|slot)-[^/]+$`)
 
 	uids := map[string]int{}
 	groups := map[string]string{}
@@ -294,7 +296,7 @@ func TestSandboxLimitsApplied(t *testing.T) {
 		for _, c := range []string{"memory", "cpu", "pids", "freezer"} {
 			d, isV2 := groupDir(t, mounts, lines, c)
 			if d == "" || !envPath.MatchString(d) {
-				t.Errorf("%s: group of the runtime in the %s hierarchy: %q, want .../sluice-<instance>/env-<id> (/proc/%d/cgroup: %+v)", name, c, d, runtime.pid, lines)
+				t.Errorf("%s: group of the runtime in the %s hierarchy: %q, want .../sluice-<instance>/{env,slot}-<id> (/proc/%d/cgroup: %+v)", name, c, d, runtime.pid, lines)
 				continue
 			}
 			dirs[c], v2[c] = d, isV2
@@ -671,8 +673,8 @@ func TestSandboxCrashCleanup(t *testing.T) {
 	for name, pid := range map[string]int{"idle": idleRuntime.pid, "busy": busyRuntime.pid} {
 		for _, c := range []string{"memory", "cpu", "pids", "freezer"} {
 			d, _ := groupDir(t, mounts, procCgroups(t, pid), c)
-			if d == "" || !strings.HasPrefix(filepath.Base(d), "env-") || !strings.HasPrefix(filepath.Base(filepath.Dir(d)), "sluice-") {
-				t.Fatalf("%s: the runtime's group in the %s hierarchy is %q, want .../sluice-<instance>/env-<id>", name, c, d)
+			if b := filepath.Base(d); d == "" || !(strings.HasPrefix(b, "env-") || strings.HasPrefix(b, "slot-")) || !strings.HasPrefix(filepath.Base(filepath.Dir(d)), "sluice-") {
+				t.Fatalf("%s: the runtime's group in the %s hierarchy is %q, want .../sluice-<instance>/{env,slot}-<id>", name, c, d)
 			}
 			envDirs[name] = append(envDirs[name], d)
 			if !slices.Contains(instanceDirs, filepath.Dir(d)) {
@@ -762,7 +764,7 @@ func TestSandboxCrashCleanup(t *testing.T) {
 			t.Errorf("after the restart: %v", err)
 			continue
 		}
-		if slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "env-") }) {
+		if slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "env-") || strings.HasPrefix(n, "slot-") }) {
 			t.Errorf("after the restart %s still holds environment groups: %v", d, names)
 		}
 	}

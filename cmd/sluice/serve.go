@@ -289,6 +289,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	stopReaper()
 	wg.Wait()
 	s.api.Close() // waits for deployments in progress
+	if s.iso != nil {
+		s.iso.Close() // the prepared slots
+	}
 	if s.iso != nil && s.iso.Cgroups != nil {
 		// Every environment is gone: remove sluice's cgroup directories.
 		if err := s.iso.Cgroups.Close(); err != nil {

@@ -295,3 +295,24 @@ func (g *Group) Count() (int, error) {
 	}
 	return bytes.Count(b, []byte{'\n'}), nil
 }
+
+// SetLimits changes the limits of a group that exists (and may already
+// hold processes). A v1 memory limit is written before or after its
+// memory+swap limit as the kernel requires (memsw may never be below it).
+func (g *Group) SetLimits(l Limits) error {
+	if err := l.validate(); err != nil {
+		return err
+	}
+	if l.MemoryBytes > 0 {
+		if d, v2 := g.dir(ctlMemory); !v2 {
+			// Raising: memsw first, or the memory write is refused.
+			swap := filepath.Join(d, "memory.memsw.limit_in_bytes")
+			if cur, err := readInt(swap); err == nil && cur < l.MemoryBytes {
+				if err := writeFile(swap, strconv.FormatInt(l.MemoryBytes, 10)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return g.setLimits(l)
+}

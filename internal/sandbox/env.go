@@ -178,7 +178,15 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 	if opts.FunctionLog != nil {
 		sink = opts.FunctionLog(spec.Function.Name)
 	}
-	logs, w, err := newLogCapture(sink)
+	var logs *logCapture
+	var w *os.File
+	var err error
+	if e.iso != nil && e.iso.slot != nil {
+		logs, w, err = captureFrom(sink, e.iso.slot.logR, nil)
+		e.iso.slot.logR = nil // the capture owns it now
+	} else {
+		logs, w, err = newLogCapture(sink)
+	}
 	if err != nil {
 		e.srv.Close()
 		if !gated {
@@ -199,6 +207,9 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 	}
 
 	e.logs.write(fmt.Sprintf("INIT_START Runtime Version: sluice:%s\n", spec.Function.Runtime))
+	if e.iso != nil && e.iso.slot != nil {
+		return e.launchSlot(mounts, logs)
+	}
 	var cmd *exec.Cmd
 	if e.iso != nil {
 		// The sandbox starts even when the bootstrap is unusable; tell
@@ -242,6 +253,33 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 		return e, nil
 	}
 	e.cmd = cmd
+	go e.wait()
+	return e, nil
+}
+
+// launchSlot starts the Env in its prepared slot: the slot's shell is
+// already running, in the cgroup, as the uid; it execs bwrap with the
+// Env's arguments and environment.
+func (e *Env) launchSlot(mounts []Mount, logs *logCapture) (*Env, error) {
+	sl := e.iso.slot
+	e.cmd = sl.cmd
+	err := checkEntrypoint(filepath.Join(e.spec.CodeDir, "bootstrap"))
+	if err == nil {
+		err = sl.launch(e.iso.bwrapArgs(e, mounts), e.environ())
+	}
+	go logs.run()
+	if err != nil {
+		// The shell never ran bwrap: stop it; the Env is dead at once.
+		sl.start.Close()
+		sl.args.Close()
+		_ = syscall.Kill(-sl.cmd.Process.Pid, syscall.SIGKILL)
+		_ = sl.cmd.Wait()
+		e.cmd = nil
+		e.startErr = err
+		e.releaseIsolation()
+		close(e.exited)
+		return e, nil
+	}
 	go e.wait()
 	return e, nil
 }

@@ -73,6 +73,8 @@ type Isolation struct {
 	// Guard thaws the environments if sluice dies (see ThawGuard); its
 	// owner stops it at shutdown.
 	Guard *ThawGuard
+
+	slots slotPool // prepared starts (slots.go); Close discards them
 }
 
 // Lambda's per-environment limits.
@@ -133,6 +135,8 @@ type isolated struct {
 	cgroupFD *os.File
 	// frozen is set while freeze has frozen the group.
 	frozen atomic.Bool
+	// slot is the prepared start the Env launches, or nil.
+	slot *slot
 }
 
 // release removes the cgroup (killing what is left in it) and frees the
@@ -155,27 +159,42 @@ func (s *isolated) listen(ln net.Listener, e *Env) net.Listener {
 	})
 }
 
-// setup allocates the uid and the cgroup of an environment.
+// setup allocates the uid and the cgroup of an environment: a prepared
+// slot's when one is ready (then s.slot is set and the Env launches it
+// instead of starting a process), else new ones.
 func (iso *Isolation) setup(e *Env) (*isolated, error) {
+	if sl := iso.take(); sl != nil {
+		s := &isolated{iso: iso, uid: sl.uid, group: sl.group, slot: sl}
+		if err := sl.group.SetLimits(iso.limits(e)); err != nil {
+			sl.discard(iso)
+			return nil, fmt.Errorf("sandbox: cgroup limits: %w", err)
+		}
+		return s, nil
+	}
 	uid, err := iso.UIDs.Get()
 	if err != nil {
 		return nil, err
 	}
 	s := &isolated{iso: iso, uid: uid}
 	if iso.Cgroups != nil {
-		fn := e.spec.Function
-		weight := max(1, min(10000, 100*fn.MemorySize/fullCPUMemoryMB))
-		s.group, err = iso.Cgroups.Create("env-"+e.id, cgroup.Limits{
-			MemoryBytes: int64(fn.MemorySize) << 20,
-			CPUWeight:   weight,
-			PIDs:        cmp(iso.PIDs, defaultPIDs),
-		}, uid)
+		s.group, err = iso.Cgroups.Create("env-"+e.id, iso.limits(e), uid)
 		if err != nil {
 			iso.UIDs.Put(uid)
 			return nil, fmt.Errorf("sandbox: cgroup: %w", err)
 		}
 	}
 	return s, nil
+}
+
+// limits are the cgroup limits of e's function: memory, a CPU share
+// proportional to memory, and Lambda's process limit.
+func (iso *Isolation) limits(e *Env) cgroup.Limits {
+	fn := e.spec.Function
+	return cgroup.Limits{
+		MemoryBytes: int64(fn.MemorySize) << 20,
+		CPUWeight:   max(1, min(10000, 100*fn.MemorySize/fullCPUMemoryMB)),
+		PIDs:        cmp(iso.PIDs, defaultPIDs),
+	}
 }
 
 func cmp(v, def int) int {
@@ -185,10 +204,43 @@ func cmp(v, def int) int {
 	return def
 }
 
-// command builds the process that starts the environment: the join
-// wrapper, bwrap and the bootstrap.
-func (s *isolated) command(e *Env, mounts []Mount) *exec.Cmd {
+// bwrapArgs are bwrap's options for the environment (neither bwrap's name
+// nor the program, bootstrapPath).
+func (s *isolated) bwrapArgs(e *Env, mounts []Mount) []string {
 	fn := e.spec.Function
+	args := []string{
+		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+		"--uid", strconv.Itoa(sandboxUID), "--gid", strconv.Itoa(sandboxGID),
+		"--hostname", "sandbox",
+		"--die-with-parent", "--new-session",
+		"--ro-bind", "/usr", "/usr",
+		"--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+		"--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+	}
+	if s.iso.Network == "none" {
+		args = append(args, "--unshare-net", "--info-fd", "3", "--block-fd", "4")
+	}
+	for _, p := range etcFiles {
+		args = append(args, "--ro-bind-try", p, p)
+	}
+	args = append(args,
+		"--ro-bind", e.spec.CodeDir, taskRoot,
+		"--dir", "/opt",
+		"--size", strconv.FormatInt(int64(fn.EphemeralStorage)<<20, 10), "--perms", "1777", "--tmpfs", "/tmp",
+		"--proc", "/proc", "--dev", "/dev",
+	)
+	for _, m := range mounts {
+		args = append(args, "--bind", m.Source, m.Target)
+	}
+	return append(args, "--remount-ro", "/", "--chdir", taskRoot)
+}
+
+// bootstrapPath is the runtime's entry point inside the sandbox.
+const bootstrapPath = taskRoot + "/bootstrap"
+
+// command builds the process that starts the environment when no slot
+// is prepared: the join wrapper, bwrap and the bootstrap.
+func (s *isolated) command(e *Env, mounts []Mount) *exec.Cmd {
 	// The wrapper: join every cgroup hierarchy, limit open files, exec.
 	script := `n=$1; shift; while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ulimit -n "$n" || exit 125; exec "$@"`
 	args := []string{"-c", script, "sluice-sandbox", strconv.Itoa(cmp(s.iso.NoFile, defaultNoFile))}
@@ -208,31 +260,9 @@ func (s *isolated) command(e *Env, mounts []Mount) *exec.Cmd {
 			v2, _ = os.Open(v2dir)
 		}
 	}
-	args = append(args, "--", s.iso.Bwrap,
-		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-		"--uid", strconv.Itoa(sandboxUID), "--gid", strconv.Itoa(sandboxGID),
-		"--hostname", "sandbox",
-		"--die-with-parent", "--new-session",
-		"--ro-bind", "/usr", "/usr",
-		"--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-		"--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
-	)
-	if s.iso.Network == "none" {
-		args = append(args, "--unshare-net", "--info-fd", "3", "--block-fd", "4")
-	}
-	for _, p := range etcFiles {
-		args = append(args, "--ro-bind-try", p, p)
-	}
-	args = append(args,
-		"--ro-bind", e.spec.CodeDir, taskRoot,
-		"--dir", "/opt",
-		"--size", strconv.FormatInt(int64(fn.EphemeralStorage)<<20, 10), "--perms", "1777", "--tmpfs", "/tmp",
-		"--proc", "/proc", "--dev", "/dev",
-	)
-	for _, m := range mounts {
-		args = append(args, "--bind", m.Source, m.Target)
-	}
-	args = append(args, "--remount-ro", "/", "--chdir", taskRoot, filepath.Join(taskRoot, "bootstrap"))
+	args = append(args, "--", s.iso.Bwrap)
+	args = append(args, s.bwrapArgs(e, mounts)...)
+	args = append(args, bootstrapPath)
 
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.Dir = "/"

@@ -35,10 +35,18 @@ func newLogCapture(sink io.Writer) (*logCapture, *os.File, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return captureFrom(sink, r, w)
+}
+
+// captureFrom is newLogCapture on an existing pipe (a prepared slot's);
+// w may be nil when the writer has it already.
+func captureFrom(sink io.Writer, r, w *os.File) (*logCapture, *os.File, error) {
 	rc, err := r.SyscallConn()
 	if err != nil {
 		r.Close()
-		w.Close()
+		if w != nil {
+			w.Close()
+		}
 		return nil, nil, err
 	}
 	if sink == nil {
