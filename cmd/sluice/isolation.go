@@ -89,6 +89,13 @@ func bwrapIsolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
 		log.Info("removed the cgroups of an earlier run", "count", n)
 	}
 	iso.Cgroups = cg
+	// Prepared sandboxes (internal/sandbox/slots.go) live here; a crash
+	// may have left mounts behind.
+	stage := filepath.Join(abs, "sandbox")
+	if err := sandbox.CleanStage(stage); err != nil {
+		return nil, fmt.Errorf("sandbox stage dir: %w", err)
+	}
+	iso.StageDir = stage
 	if dir, ok := cg.Paths()["freezer"]; ok {
 		if iso.Guard, err = sandbox.StartThawGuard([]string{dir}); err != nil {
 			return nil, fmt.Errorf("thaw guard: %w", err)

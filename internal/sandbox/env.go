@@ -208,7 +208,7 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 
 	e.logs.write(fmt.Sprintf("INIT_START Runtime Version: sluice:%s\n", spec.Function.Runtime))
 	if e.iso != nil && e.iso.slot != nil {
-		return e.launchSlot(mounts, logs)
+		return e.launchSlot(logs)
 	}
 	var cmd *exec.Cmd
 	if e.iso != nil {
@@ -257,27 +257,27 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 	return e, nil
 }
 
-// launchSlot starts the Env in its prepared slot: the slot's shell is
-// already running, in the cgroup, as the uid; it execs bwrap with the
-// Env's arguments and environment.
-func (e *Env) launchSlot(mounts []Mount, logs *logCapture) (*Env, error) {
+// launchSlot starts the Env in its prepared slot: the slot's sandbox is
+// set up and waiting, in the cgroup, as the uid (slots.go).
+func (e *Env) launchSlot(logs *logCapture) (*Env, error) {
 	sl := e.iso.slot
 	e.cmd = sl.cmd
 	err := checkEntrypoint(filepath.Join(e.spec.CodeDir, "bootstrap"))
 	if err == nil {
-		err = sl.launch(e.iso.bwrapArgs(e, mounts), e.environ())
+		err = sl.launch(e.spec.CodeDir, e.environ())
 	}
 	go logs.run()
 	if err != nil {
-		// The shell never ran bwrap: stop it; the Env is dead at once.
-		sl.start.Close()
-		sl.args.Close()
+		// The sandbox never ran the function: stop it; the Env is dead at
+		// once.
+		sl.block.Close()
 		_ = syscall.Kill(-sl.cmd.Process.Pid, syscall.SIGKILL)
 		_ = sl.cmd.Wait()
 		e.cmd = nil
 		e.startErr = err
 		e.releaseIsolation()
 		close(e.exited)
+		e.iso.iso.refill()
 		return e, nil
 	}
 	go e.wait()

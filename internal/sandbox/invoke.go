@@ -276,6 +276,7 @@ func (e *Env) finish(c *call, ferr *sluice.FunctionError) sluice.Result {
 	}
 	b.WriteString("\n")
 	tail := e.logs.end(b.String())
+
 	// Between invocations nothing of the function runs, as on Lambda:
 	// background processes it left behind are frozen until the next one.
 	e.iso.freeze()
@@ -371,6 +372,7 @@ func (e *Env) Next(ctx context.Context) (*sluice.Invocation, error) {
 		e.initDuration = time.Since(e.startedAt)
 	}
 	e.mu.Unlock()
+
 	select {
 	case c := <-e.queue:
 		e.logStart(c)

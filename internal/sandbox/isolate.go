@@ -74,7 +74,11 @@ type Isolation struct {
 	// owner stops it at shutdown.
 	Guard *ThawGuard
 
-	slots slotPool // prepared starts (slots.go); Close discards them
+	// StageDir holds the prepared slots' directories (slots.go); it must
+	// be reachable by the sandboxes' uids. "" disables slots.
+	StageDir string
+
+	slots slotPool // prepared sandboxes (slots.go); Close discards them
 }
 
 // Lambda's per-environment limits.
@@ -148,6 +152,9 @@ func (s *isolated) release() {
 	if s.group != nil {
 		_ = s.group.Remove()
 	}
+	if s.slot != nil {
+		s.slot.unstage()
+	}
 	s.iso.UIDs.Put(s.uid)
 }
 
@@ -163,7 +170,7 @@ func (s *isolated) listen(ln net.Listener, e *Env) net.Listener {
 // slot's when one is ready (then s.slot is set and the Env launches it
 // instead of starting a process), else new ones.
 func (iso *Isolation) setup(e *Env) (*isolated, error) {
-	if sl := iso.take(); sl != nil {
+	if sl := iso.take(e.spec.Function); sl != nil {
 		s := &isolated{iso: iso, uid: sl.uid, group: sl.group, slot: sl}
 		if err := sl.group.SetLimits(iso.limits(e)); err != nil {
 			sl.discard(iso)
@@ -208,20 +215,9 @@ func cmp(v, def int) int {
 // nor the program, bootstrapPath).
 func (s *isolated) bwrapArgs(e *Env, mounts []Mount) []string {
 	fn := e.spec.Function
-	args := []string{
-		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-		"--uid", strconv.Itoa(sandboxUID), "--gid", strconv.Itoa(sandboxGID),
-		"--hostname", "sandbox",
-		"--die-with-parent", "--new-session",
-		"--ro-bind", "/usr", "/usr",
-		"--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-		"--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
-	}
+	args := namespaceArgs(s.iso)
 	if s.iso.Network == "none" {
 		args = append(args, "--unshare-net", "--info-fd", "3", "--block-fd", "4")
-	}
-	for _, p := range etcFiles {
-		args = append(args, "--ro-bind-try", p, p)
 	}
 	args = append(args,
 		"--ro-bind", e.spec.CodeDir, taskRoot,
