@@ -189,7 +189,7 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 		"--proc", "/proc", "--dev", "/dev",
 		"--remount-ro", "/", "--chdir", taskRoot,
 		"--block-fd", "3",
-		"/bin/sh", "-c", `. /var/runtime/env && exec ` + bootstrapPath,
+		"/bin/sh", "-c", `. /var/runtime/env && exec `+bootstrapPath,
 	)
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.Dir = "/"
@@ -253,7 +253,7 @@ func (s *slot) launch(codeDir string, env []string) error {
 	return err
 }
 
-// shellQuote quotes v for sh: single quotes, with ' written as '\''.
+// shellQuote quotes v for sh: single quotes, with ' written as '\”.
 func shellQuote(v string) string {
 	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 }
