@@ -92,7 +92,7 @@ const (
 
 // etcFiles are the /etc entries a runtime needs, bound read-only when the
 // host has them.
-var etcFiles = []string{"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/ca-certificates", "/etc/localtime"}
+var etcFiles = []string{"/etc/ld.so.cache", "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/ca-certificates", "/etc/localtime"}
 
 // UIDRange hands out distinct host uids, one per live environment.
 type UIDRange struct {
