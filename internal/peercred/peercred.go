@@ -65,8 +65,12 @@ func OwnerUID(c net.Conn) (uint32, error) {
 	if err != nil {
 		return 0, err
 	}
-	// An IPv4 client may own an AF_INET socket (tcp) or a v4-mapped AF_INET6
-	// one (tcp6); a genuine IPv6 client can only be in tcp6.
+	if uid, err := ownerUIDDiag(local, remote); err == nil {
+		return uid, nil
+	}
+	// Not found by the fast path (or no sock_diag): the tables. An IPv4
+	// client may own an AF_INET socket (tcp) or a v4-mapped AF_INET6 one
+	// (tcp6); a genuine IPv6 client can only be in tcp6.
 	files := []string{"tcp6"}
 	if local.Addr().Is4() {
 		files = []string{"tcp", "tcp6"}

@@ -64,8 +64,11 @@ type slotPool struct {
 }
 
 // fits reports whether fn can start in a prepared slot.
+// Slots are for cgroup v1 only: there the moves are what is slow, and a
+// process joins v1 groups itself; on v2 the direct start creates the
+// process inside its group (CLONE_INTO_CGROUP) and needs no move.
 func (iso *Isolation) fits(fn *sluice.Function) bool {
-	return iso.Cgroups != nil && iso.StageDir != "" && iso.Network != "none" &&
+	return iso.Cgroups != nil && iso.Cgroups.Version() == "v1" && iso.StageDir != "" && iso.Network != "none" &&
 		fn.EphemeralStorage == slotEphemeralMB && len(fn.FileSystemConfigs) == 0
 }
 
