@@ -18,6 +18,8 @@ type config struct {
 	cold   int  // cold starts (functions created)
 	warmup int  // warm-up calls per side and measurement
 	json   bool // also print one line of JSON
+	// sandbox is sluice's --sandbox: auto, bwrap or none.
+	sandbox string
 }
 
 // maxMB is the largest stream sluice relays: Lambda's 200 MiB response
@@ -35,6 +37,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.runs, "runs", 3, "throughput runs (the median is reported)")
 	fs.IntVar(&c.cold, "cold", 20, "cold starts: functions created, then invoked once each")
 	fs.IntVar(&c.warmup, "warmup", 50, "warm-up calls per side before each measurement")
+	fs.StringVar(&c.sandbox, "sandbox", "auto", "sluice's --sandbox: auto (sandboxes when root and bubblewrap allow), bwrap or none")
 	fs.BoolVar(&c.json, "json", false, "also print the results as one line of JSON (the last line of stdout)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -45,6 +48,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	switch {
 	case c.n < 1, c.ttfb < 1, c.runs < 1, c.cold < 1, c.warmup < 0:
 		return c, errors.New("-n, -ttfb, -runs and -cold must be at least 1, -warmup at least 0")
+	case c.sandbox != "auto" && c.sandbox != "bwrap" && c.sandbox != "none":
+		return c, fmt.Errorf("-sandbox must be auto, bwrap or none, got %q", c.sandbox)
 	case c.mb < 1 || c.mb > maxMB:
 		return c, fmt.Errorf("-mb must be between 1 and %d (Lambda's response stream limit, which sluice enforces)", maxMB)
 	}

@@ -1,6 +1,6 @@
 // Command sluicebench measures sluice beside a minimal relay, in one run:
 //
-//	go run ./cmd/sluicebench [-n 1000] [-ttfb 200] [-mb 200] [-runs 3] [-cold 20] [-warmup 50] [-json]
+//	go run ./cmd/sluicebench [-n 1000] [-ttfb 200] [-mb 200] [-runs 3] [-cold 20] [-warmup 50] [-sandbox auto] [-json]
 //
 // It builds internal/testfunction (the `bootstrap` every measurement runs)
 // and ./cmd/sluice into a temporary directory, starts the real sluice binary

@@ -176,7 +176,7 @@ func (c *child) logTail() string {
 // fresh data dir and default settings (more environments only if the cold
 // starts need them).
 func startSluice(ctx context.Context, b *binaries, dir string, cfg config) (*child, error) {
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--log-level", "warn"}
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--log-level", "warn", "--sandbox", cfg.sandbox}
 	// echo, stream, big and the cold-start functions stay warm; keep them
 	// under the default cap so that no eviction runs during measurements.
 	if need := cfg.cold + 3; need > 32 {

@@ -43,6 +43,8 @@ type report struct {
 		Runs   int `json:"runs"`
 		Cold   int `json:"cold"`
 		Warmup int `json:"warmup"`
+		// Sandbox is sluice's --sandbox setting.
+		Sandbox string `json:"sandbox"`
 	} `json:"config"`
 	Rows []row `json:"rows"`
 	// Extra figures named in the notes under the table.
@@ -61,6 +63,7 @@ func newReport(cfg config, args []string, res *results) *report {
 		Machine: machine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, NumCPU: runtime.NumCPU(), CPU: cpuModel(), GoVersion: runtime.Version()},
 	}
 	rep.Config.N, rep.Config.TTFB, rep.Config.MB, rep.Config.Runs, rep.Config.Cold, rep.Config.Warmup = cfg.n, cfg.ttfb, cfg.mb, cfg.runs, cfg.cold, cfg.warmup
+	rep.Config.Sandbox = cfg.sandbox
 	s, b := res.sides["sluice"], res.sides["relay"]
 	rep.LargeStream = res.largeStream
 	add := func(key, metric, unit string, sv, bv float64) {
@@ -157,6 +160,7 @@ func (rep *report) markdown(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "\n")
 	fmt.Fprintf(&b, "- Same client for both sides (internal/lambdaclient, aws-sdk-go-v2), one call at a time, %d warm-up calls per side first. Latencies are client-measured; overhead = sluice − baseline, ratio = sluice ÷ baseline.\n", rep.Config.Warmup)
+	fmt.Fprintf(&b, "- sluice runs with `--sandbox %s` (see its log for whether environments were sandboxed); the relay never sandboxes.\n", rep.Config.Sandbox)
 	fmt.Fprintf(&b, "- Baseline: cmd/sluicebench/relay.go, the two invoke endpoints joined by channels to a bare Runtime API, one bootstrap per function, same event-stream writer; no auth, validation, store, logs or limits. Both servers are child processes.\n")
 	fmt.Fprintf(&b, "- Stream TTFB: call start until the client receives the first PayloadChunk of `stream` `{\"chunks\":2,\"pauseMs\":200}`.\n")
 	fmt.Fprintf(&b, "- Throughput: %d MiB from `%s`, call start until InvokeComplete; runs (MiB/s): sluice %s; relay %s.\n", rep.Config.MB, rep.LargeStream, runs(rep.ThroughputRuns["sluice"]), runs(rep.ThroughputRuns["relay"]))
