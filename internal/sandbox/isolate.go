@@ -200,11 +200,11 @@ func (iso *Isolation) limits(e *Env) cgroup.Limits {
 	return cgroup.Limits{
 		MemoryBytes: int64(fn.MemorySize) << 20,
 		CPUWeight:   max(1, min(10000, 100*fn.MemorySize/fullCPUMemoryMB)),
-		PIDs:        cmp(iso.PIDs, defaultPIDs),
+		PIDs:        orDefault(iso.PIDs, defaultPIDs),
 	}
 }
 
-func cmp(v, def int) int {
+func orDefault(v, def int) int {
 	if v > 0 {
 		return v
 	}
@@ -239,7 +239,7 @@ const bootstrapPath = taskRoot + "/bootstrap"
 func (s *isolated) command(e *Env, mounts []Mount) *exec.Cmd {
 	// The wrapper: join every cgroup hierarchy, limit open files, exec.
 	script := `n=$1; shift; while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ulimit -n "$n" || exit 125; exec "$@"`
-	args := []string{"-c", script, "sluice-sandbox", strconv.Itoa(cmp(s.iso.NoFile, defaultNoFile))}
+	args := []string{"-c", script, "sluice-sandbox", strconv.Itoa(orDefault(s.iso.NoFile, defaultNoFile))}
 	var v2 *os.File
 	if s.group != nil {
 		// A v1 hierarchy is joined by the wrapper itself (its procs files

@@ -163,7 +163,7 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 	}
 	// No memory limit yet: the Env sets its own (lowering from unlimited
 	// is always allowed).
-	if s.group, err = iso.Cgroups.Create(filepath.Base(dir)+"-"+strconv.Itoa(uid), cgroup.Limits{PIDs: cmp(iso.PIDs, defaultPIDs)}, uid); err != nil {
+	if s.group, err = iso.Cgroups.Create(filepath.Base(dir)+"-"+strconv.Itoa(uid), cgroup.Limits{PIDs: orDefault(iso.PIDs, defaultPIDs)}, uid); err != nil {
 		return s, err
 	}
 	blockR, blockW, err := os.Pipe()
@@ -179,7 +179,7 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 	s.block, s.logR = blockW, logR
 
 	args := []string{"-c", `n=$1; shift; while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ulimit -n "$n" || exit 125; exec "$@"`,
-		"sluice-sandbox", strconv.Itoa(cmp(iso.NoFile, defaultNoFile))}
+		"sluice-sandbox", strconv.Itoa(orDefault(iso.NoFile, defaultNoFile))}
 	args = append(args, s.group.ProcsFiles()...)
 	args = append(args, "--", iso.Bwrap)
 	args = append(args, namespaceArgs(iso)...)
