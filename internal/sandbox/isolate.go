@@ -204,6 +204,7 @@ func (iso *Isolation) limits(e *Env) cgroup.Limits {
 	}
 }
 
+// orDefault is v, or def when v is not positive.
 func orDefault(v, def int) int {
 	if v > 0 {
 		return v
