@@ -604,41 +604,51 @@ func testConcurrentUpdateCAS(t *testing.T, s sluice.FunctionStore) {
 	current := SampleFunction("cas")
 	mustCreate(t, s, current)
 	for round := range rounds {
-		errs := make([]error, writers)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for w := range writers {
-			wg.Go(func() {
-				fn := current.Clone()
-				fn.RevisionID = fmt.Sprintf("rev-%d-%d", round, w)
-				fn.Description = fn.RevisionID
-				<-start
-				errs[w] = s.UpdateFunction(t.Context(), fn, current.RevisionID)
-			})
-		}
-		close(start)
-		wg.Wait()
-
-		winner := -1
-		for w, err := range errs {
-			switch {
-			case err == nil && winner >= 0:
-				t.Fatalf("round %d: updates %d and %d both succeeded from revision %s", round, winner, w, current.RevisionID)
-			case err == nil:
-				winner = w
-			default:
-				wantCode(t, err, sluice.EPrecondition, fmt.Sprintf("round %d: losing UpdateFunction %d", round, w))
-			}
-		}
-		if winner < 0 {
-			t.Fatalf("round %d: no UpdateFunction succeeded", round)
-		}
+		winner := casRound(t, round, writers, "UpdateFunction", current.RevisionID, func(w int) error {
+			fn := current.Clone()
+			fn.RevisionID = fmt.Sprintf("rev-%d-%d", round, w)
+			fn.Description = fn.RevisionID
+			return s.UpdateFunction(t.Context(), fn, current.RevisionID)
+		})
 		next := current.Clone()
 		next.RevisionID = fmt.Sprintf("rev-%d-%d", round, winner)
 		next.Description = next.RevisionID
 		checkGet(t, s, next)
 		current = next
 	}
+}
+
+// casRound runs writers compare-and-swap writes from revision rev at once
+// and returns the index of the one that won: every other must fail with
+// EPrecondition. what names the operation in failures.
+func casRound(t *testing.T, round, writers int, what, rev string, write func(w int) error) int {
+	t.Helper()
+	errs := make([]error, writers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			<-start
+			errs[w] = write(w)
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for w, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("round %d: %ss %d and %d both succeeded from revision %s", round, what, winner, w, rev)
+		case err == nil:
+			winner = w
+		default:
+			wantCode(t, err, sluice.EPrecondition, fmt.Sprintf("round %d: losing %s %d", round, what, w))
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("round %d: no %s succeeded", round, what)
+	}
+	return winner
 }
 
 // testConcurrentReads checks that readers never see a torn value while a

@@ -873,35 +873,12 @@ func testConcurrentAliasCAS(t *testing.T, s sluice.FunctionStore) {
 	current := SampleAlias("fn", "live", "1")
 	mustCreateAlias(t, s, current)
 	for round := range rounds {
-		errs := make([]error, writers)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for w := range writers {
-			wg.Go(func() {
-				a := current.Clone()
-				a.RevisionID = fmt.Sprintf("rev-%d-%d", round, w)
-				a.Description = a.RevisionID
-				<-start
-				errs[w] = s.UpdateAlias(t.Context(), a, current.RevisionID)
-			})
-		}
-		close(start)
-		wg.Wait()
-
-		winner := -1
-		for w, err := range errs {
-			switch {
-			case err == nil && winner >= 0:
-				t.Fatalf("round %d: updates %d and %d both succeeded from revision %s", round, winner, w, current.RevisionID)
-			case err == nil:
-				winner = w
-			default:
-				wantCode(t, err, sluice.EPrecondition, fmt.Sprintf("round %d: losing UpdateAlias %d", round, w))
-			}
-		}
-		if winner < 0 {
-			t.Fatalf("round %d: no UpdateAlias succeeded", round)
-		}
+		winner := casRound(t, round, writers, "UpdateAlias", current.RevisionID, func(w int) error {
+			a := current.Clone()
+			a.RevisionID = fmt.Sprintf("rev-%d-%d", round, w)
+			a.Description = a.RevisionID
+			return s.UpdateAlias(t.Context(), a, current.RevisionID)
+		})
 		next := current.Clone()
 		next.RevisionID = fmt.Sprintf("rev-%d-%d", round, winner)
 		next.Description = next.RevisionID
