@@ -33,6 +33,7 @@ var allowed = map[string][]string{
 	"internal/lambdaclient": {},
 	"internal/testfunction": {},
 	"internal/archtest":     {},
+	"internal/browsertest":  {},
 }
 
 // forbiddenStd lists standard-library packages a package must not import.
