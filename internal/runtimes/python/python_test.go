@@ -744,7 +744,7 @@ var streamFiles = map[string]string{"app.py": `
 import os, time
 def wait_for(name):
     path = os.path.join(os.environ.get("ACK_DIR", "/nonexistent"), name)
-    for _ in range(2000):
+    for _ in range(1000):  # 10 s, less than the test's wait
         if os.path.exists(path):
             return True
         time.sleep(0.01)
