@@ -33,6 +33,8 @@ var allowed = map[string][]string{
 	"internal/lambdaclient": {},
 	"internal/testfunction": {},
 	"internal/archtest":     {},
+
+	"internal/runtimes/python": {},
 }
 
 // forbiddenStd lists standard-library packages a package must not import.
