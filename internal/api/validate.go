@@ -31,11 +31,8 @@ var (
 	envKeyRE  = regexp.MustCompile(`^` + envKeyPattern + `$`)
 )
 
-// Architectures.
-const (
-	defaultArchitecture = "x86_64"
-	architectureEnum    = "[x86_64, arm64]"
-)
+// architectureEnum is the enum of Architectures members.
+const architectureEnum = "[x86_64, arm64]"
 
 // reservedEnvKeys are the environment variables the platform sets; a
 // function may not override them.
