@@ -51,7 +51,9 @@ func (s *Service) FunctionName(ref sluice.FunctionRef) (string, error) {
 // deployment runs in the background and CreateFunction returns the
 // Pending function, with publish it runs in this call and CreateFunction
 // returns the version it published. Errors: EConflict when the function
-// exists; the package store's errors (EInvalidZip ...).
+// exists; the package store's errors (EInvalidZip ...); with publish, a
+// failed deployment: EInvalidZip for the package, EInvalidParameter for
+// the runtime (Runtimes.Prepare), with the reason as the message.
 func (s *Service) CreateFunction(ctx context.Context, fn *sluice.Function, zip []byte, publish bool) (*sluice.Function, error) {
 	if err := s.create(ctx, fn, zip); err != nil {
 		return nil, err
@@ -164,7 +166,8 @@ type CodeUpdate struct {
 	// DryRun checks and stores nothing: the result is what the function
 	// would be.
 	DryRun bool
-	// Publish deploys in this call and publishes a version.
+	// Publish deploys in this call and publishes a version; a failed
+	// deployment is an error, as for CreateFunction.
 	Publish bool
 }
 
