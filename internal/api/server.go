@@ -13,9 +13,9 @@
 // per-operation size limit, verifies the SigV4 signature and renders the
 // error a handler returns.
 //
-// It may import sluice, internal/service, internal/sigv4,
-// internal/concurrency and internal/eventstream; the rules of the
-// platform, the deployments and the invocations are the service's.
+// It may import sluice, internal/service, internal/sigv4 and
+// internal/eventstream; the rules of the platform, the deployments and the
+// invocations are the service's.
 package api
 
 import (

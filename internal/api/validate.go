@@ -101,7 +101,7 @@ func validateRole(role *string, required bool, v *sluice.Violations) {
 }
 
 // validateHandler checks Handler when given; whether it is required is a
-// semantic check (see requireRuntimeAndHandler).
+// semantic check (see newFunction).
 func validateHandler(handler *string, v *sluice.Violations) {
 	if handler == nil {
 		return
