@@ -23,6 +23,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/pool"
 	"github.com/sluice-dev/sluice/internal/sandbox"
+	"github.com/sluice-dev/sluice/internal/service"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
@@ -143,7 +144,8 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return 0
 }
 
-// Server is a running sluice: store, code, pool, invoker and the Lambda API.
+// Server is a running sluice: store, code, pool, invoker, the service and
+// the Lambda API in front of it.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
@@ -152,7 +154,7 @@ type Server struct {
 	invoker *invoke.Invoker
 	limits  *concurrency.Limiter
 	iso     *sandbox.Isolation // nil when environments are not sandboxed
-	api     *api.Server
+	svc     *service.Service
 	http    *http.Server
 	ln      net.Listener
 }
@@ -210,14 +212,18 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		},
 		Logger: logger,
 	})
+	svc := service.New(service.Config{
+		Scope:   scope,
+		Store:   store,
+		Code:    code,
+		Invoker: iv,
+		Logger:  logger,
+		Limits:  limits,
+	})
 	handler := api.New(api.Config{
-		Scope:    scope,
-		Store:    store,
-		Code:     code,
-		Invoker:  iv,
+		Service:  svc,
 		Verifier: &sigv4.Verifier{Secret: sigv4.StaticCredentials(cfg.AccessKeyID, cfg.SecretAccessKey), Service: "lambda"},
 		Logger:   logger,
-		Limits:   limits,
 	})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
@@ -226,8 +232,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		return nil, err
 	}
 	// Deployments a crash or shutdown interrupted run again.
-	if err := handler.Resume(ctx); err != nil {
-		handler.Close()
+	if err := svc.Resume(ctx); err != nil {
+		svc.Close()
 		ln.Close()
 		store.Close()
 		return nil, err
@@ -238,7 +244,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		store:   store,
 		pool:    p,
 		invoker: iv,
-		api:     handler,
+		svc:     svc,
 		limits:  limits,
 		iso:     iso,
 		ln:      ln,
@@ -288,7 +294,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	stopReaper()
 	wg.Wait()
-	s.api.Close() // waits for deployments in progress
+	s.svc.Close() // waits for deployments in progress
 	if s.iso != nil {
 		s.iso.Close() // the prepared slots
 	}

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"context"
 	"encoding/base64"
-	"fmt"
 	"maps"
 	"math"
 	"net/http"
@@ -16,7 +14,8 @@ import (
 
 // CreateAlias, GetAlias, UpdateAlias, DeleteAlias and ListAliases. An alias
 // points to $LATEST or a published version and may route a share of
-// invocations to one other published version (RoutingConfig).
+// invocations to one other published version (RoutingConfig); the rules of
+// routing are the service's (service.CreateAlias).
 
 // createAlias is CreateAlias: POST /2015-03-31/functions/{name}/aliases, 201.
 func (s *Server) createAlias(w http.ResponseWriter, r *http.Request, body []byte) error {
@@ -38,25 +37,13 @@ func (s *Server) createAlias(w http.ResponseWriter, r *http.Request, body []byte
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := s.resolveWrite(ref); err != nil {
-		return err
-	}
-	a := &sluice.Alias{FunctionName: ref.Name, Name: *req.Name, RevisionID: sluice.NewRequestID()}
+	a := &sluice.Alias{Name: *req.Name}
 	req.apply(a)
-	if err := checkRouting(a); err != nil {
+	a, err := s.svc.CreateAlias(r.Context(), ref, a)
+	if err != nil {
 		return err
 	}
-	err := s.cfg.Store.CreateAlias(r.Context(), a)
-	switch sluice.ErrorCodeOf(err) {
-	case "":
-	case sluice.EConflict:
-		return &sluice.Error{Code: sluice.EConflict, Message: "Alias already exists: " + s.cfg.Scope.AliasARN(a.FunctionName, a.Name), Err: err}
-	case sluice.ENotFound:
-		return s.aliasTargetMissing(r.Context(), a, err)
-	default:
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, aliasConfigurationOf(s.cfg.Scope, a))
+	return writeJSON(w, http.StatusCreated, aliasConfigurationOf(s.scope, a))
 }
 
 // validate adds the model-constraint violations of the given members to v.
@@ -116,47 +103,6 @@ func (a *aliasSettings) apply(alias *sluice.Alias) {
 	}
 }
 
-// checkRouting applies Lambda's rules of weighted aliases: one additional
-// version, a published one other than the alias's own.
-func checkRouting(a *sluice.Alias) error {
-	if len(a.AdditionalVersionWeights) == 0 {
-		return nil
-	}
-	if len(a.AdditionalVersionWeights) > 1 {
-		return sluice.Errorf(sluice.EInvalidParameter, "Number of items in AdditionalVersionWeights cannot be greater than 1")
-	}
-	if a.FunctionVersion == sluice.LatestVersion {
-		return sluice.Errorf(sluice.EInvalidParameter, "$LATEST is not supported for an alias pointing to more than 1 version")
-	}
-	for k := range a.AdditionalVersionWeights {
-		if k == a.FunctionVersion {
-			return sluice.Errorf(sluice.EInvalidParameter, "Invalid function version %s. Function version %s is already included in routing configuration.", k, k)
-		}
-	}
-	return nil
-}
-
-// aliasTargetMissing explains the ENotFound of an alias write: the function
-// or one of the versions it routes to is missing.
-func (s *Server) aliasTargetMissing(ctx context.Context, a *sluice.Alias, cause error) error {
-	if _, err := s.cfg.Store.GetFunction(ctx, a.FunctionName); sluice.ErrorCodeOf(err) == sluice.ENotFound {
-		return &sluice.Error{Code: sluice.ENotFound, Message: "Function not found: " + s.cfg.Scope.AliasARN(a.FunctionName, a.FunctionVersion), Err: cause}
-	}
-	versions := []string{a.FunctionVersion}
-	for k := range a.AdditionalVersionWeights {
-		versions = append(versions, k)
-	}
-	for _, v := range versions {
-		if v == sluice.LatestVersion {
-			continue
-		}
-		if _, err := s.cfg.Store.GetVersion(ctx, a.FunctionName, v); sluice.ErrorCodeOf(err) == sluice.ENotFound {
-			return &sluice.Error{Code: sluice.ENotFound, Message: "Function not found: " + s.cfg.Scope.AliasARN(a.FunctionName, v), Err: cause}
-		}
-	}
-	return &sluice.Error{Code: sluice.ENotFound, Message: fmt.Sprintf("Alias not found: %s", s.cfg.Scope.AliasARN(a.FunctionName, a.Name)), Err: cause}
-}
-
 // aliasTarget validates the {name} and {alias} of GetAlias, UpdateAlias
 // and DeleteAlias into v.
 func aliasTarget(r *http.Request, v *sluice.Violations) (sluice.FunctionRef, string) {
@@ -166,15 +112,6 @@ func aliasTarget(r *http.Request, v *sluice.Violations) (sluice.FunctionRef, str
 	return ref, alias
 }
 
-// getStoredAlias returns an alias or Lambda's not-found error for it.
-func (s *Server) getStoredAlias(ctx context.Context, function, name string) (*sluice.Alias, error) {
-	a, err := s.cfg.Store.GetAlias(ctx, function, name)
-	if sluice.ErrorCodeOf(err) == sluice.ENotFound {
-		return nil, &sluice.Error{Code: sluice.ENotFound, Message: "Cannot find alias arn: " + s.cfg.Scope.AliasARN(function, name), Err: err}
-	}
-	return a, err
-}
-
 // getAlias is GetAlias: GET /2015-03-31/functions/{name}/aliases/{alias}.
 func (s *Server) getAlias(w http.ResponseWriter, r *http.Request, _ []byte) error {
 	var v sluice.Violations
@@ -182,14 +119,11 @@ func (s *Server) getAlias(w http.ResponseWriter, r *http.Request, _ []byte) erro
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := s.resolveWrite(ref); err != nil {
-		return err
-	}
-	a, err := s.getStoredAlias(r.Context(), ref.Name, name)
+	a, err := s.svc.GetAlias(r.Context(), ref, name)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, aliasConfigurationOf(s.cfg.Scope, a))
+	return writeJSON(w, http.StatusOK, aliasConfigurationOf(s.scope, a))
 }
 
 // updateAlias is UpdateAlias: PUT /2015-03-31/functions/{name}/aliases/{alias}.
@@ -206,40 +140,11 @@ func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, body []byte
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := s.resolveWrite(ref); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	cur, err := s.cfg.Store.GetAlias(ctx, ref.Name, name)
-	if sluice.ErrorCodeOf(err) == sluice.ENotFound {
-		return &sluice.Error{Code: sluice.ENotFound, Message: "Alias not found: " + s.cfg.Scope.AliasARN(ref.Name, name), Err: err}
-	}
+	a, err := s.svc.UpdateAlias(r.Context(), ref, name, req.RevisionID, req.apply)
 	if err != nil {
 		return err
 	}
-	if req.RevisionID != nil && *req.RevisionID != cur.RevisionID {
-		return errRevisionMismatch(nil)
-	}
-	next := cur.Clone()
-	req.apply(next)
-	next.RevisionID = sluice.NewRequestID()
-	if err := checkRouting(next); err != nil {
-		return err
-	}
-	err = s.cfg.Store.UpdateAlias(ctx, next, cur.RevisionID)
-	switch sluice.ErrorCodeOf(err) {
-	case "":
-	case sluice.EPrecondition:
-		if req.RevisionID != nil {
-			return errRevisionMismatch(err)
-		}
-		return &sluice.Error{Code: sluice.EConflict, Message: "The operation cannot be performed at this time. An update is in progress for resource: " + s.cfg.Scope.AliasARN(ref.Name, name), Err: err}
-	case sluice.ENotFound:
-		return s.aliasTargetMissing(ctx, next, err)
-	default:
-		return err
-	}
-	return writeJSON(w, http.StatusOK, aliasConfigurationOf(s.cfg.Scope, next))
+	return writeJSON(w, http.StatusOK, aliasConfigurationOf(s.scope, a))
 }
 
 // deleteAlias is DeleteAlias: DELETE /2015-03-31/functions/{name}/aliases/{alias}, 204.
@@ -250,14 +155,7 @@ func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request, _ []byte) e
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := s.resolveWrite(ref); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	if _, err := s.getLatest(ctx, ref.Name); err != nil {
-		return err
-	}
-	if err := s.cfg.Store.DeleteAlias(ctx, ref.Name, name); err != nil && sluice.ErrorCodeOf(err) != sluice.ENotFound {
+	if err := s.svc.DeleteAlias(r.Context(), ref, name); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -283,7 +181,7 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, _ []byte) e
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := s.resolveWrite(ref); err != nil {
+	if _, err := s.svc.FunctionName(ref); err != nil {
 		return err
 	}
 	after := ""
@@ -294,18 +192,9 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, _ []byte) e
 		}
 		after = string(b)
 	}
-	aliases, err := s.cfg.Store.ListAliases(r.Context(), ref.Name, after, 0)
-	if sluice.ErrorCodeOf(err) == sluice.ENotFound {
-		return s.notFound(ref.Name, "")
-	}
+	aliases, err := s.svc.ListAliases(r.Context(), ref, version, after)
 	if err != nil {
 		return err
-	}
-	if version != "" {
-		aliases = slices.DeleteFunc(aliases, func(a *sluice.Alias) bool {
-			_, routed := a.AdditionalVersionWeights[version]
-			return a.FunctionVersion != version && !routed
-		})
 	}
 	resp := listAliasesResponse{Aliases: make([]aliasConfiguration, 0, min(len(aliases), limit))}
 	if len(aliases) > limit {
@@ -313,7 +202,7 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, _ []byte) e
 		resp.NextMarker = base64.RawURLEncoding.EncodeToString([]byte(aliases[len(aliases)-1].Name))
 	}
 	for _, a := range aliases {
-		resp.Aliases = append(resp.Aliases, aliasConfigurationOf(s.cfg.Scope, a))
+		resp.Aliases = append(resp.Aliases, aliasConfigurationOf(s.scope, a))
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }

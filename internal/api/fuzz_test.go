@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/artifacts"
 	"github.com/sluice-dev/sluice/internal/bolt"
+	"github.com/sluice-dev/sluice/internal/service"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
@@ -36,9 +37,13 @@ func fuzzServer(f *testing.F) *Server {
 	if err != nil {
 		f.Fatal(err)
 	}
-	return New(Config{
+	svc := service.New(service.Config{
 		Scope: sluice.Scope{Region: "us-east-1", Account: "000000000000"},
 		Store: store, Code: code, Invoker: nopInvoker{},
+	})
+	f.Cleanup(svc.Close)
+	return New(Config{
+		Service:  svc,
 		Verifier: &sigv4.Verifier{Secret: sigv4.StaticCredentials("test", "test")},
 		Logger:   slog.New(slog.DiscardHandler),
 	})

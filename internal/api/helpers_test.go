@@ -28,6 +28,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/artifacts"
 	"github.com/sluice-dev/sluice/internal/bolt"
 	"github.com/sluice-dev/sluice/internal/lambdaclient"
+	"github.com/sluice-dev/sluice/internal/service"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
@@ -107,22 +108,24 @@ type env struct {
 	srv     *httptest.Server
 	client  *lambda.Client
 	api     *api.Server
+	svc     *service.Service
 	invoker *fakeInvoker
 	store   sluice.FunctionStore
 	code    *artifacts.Store
 	logs    *syncBuffer
 }
 
-type envOption func(*api.Config)
+// envOption changes the configuration of the service behind the server.
+type envOption func(*service.Config)
 
 // withStore wraps the store the server uses.
 func withStore(wrap func(sluice.FunctionStore) sluice.FunctionStore) envOption {
-	return func(c *api.Config) { c.Store = wrap(c.Store) }
+	return func(c *service.Config) { c.Store = wrap(c.Store) }
 }
 
 // withCodeStore wraps the package store the server uses.
-func withCodeStore(wrap func(api.CodeStore) api.CodeStore) envOption {
-	return func(c *api.Config) { c.Code = wrap(c.Code) }
+func withCodeStore(wrap func(service.CodeStore) service.CodeStore) envOption {
+	return func(c *service.Config) { c.Code = wrap(c.Code) }
 }
 
 func newEnv(t testing.TB, opts ...envOption) *env {
@@ -138,25 +141,30 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, invoker: &fakeInvoker{}, store: store, code: code, logs: &syncBuffer{}}
-	cfg := api.Config{
+	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := service.Config{
 		Scope:   testScope,
 		Store:   store,
 		Code:    code,
 		Invoker: e.invoker,
+		Logger:  logger,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e.svc = service.New(cfg)
+	e.api = api.New(api.Config{
+		Service: e.svc,
 		Verifier: &sigv4.Verifier{
 			Secret:  sigv4.StaticCredentials("test", "test"),
 			Service: "lambda",
 			Now:     time.Now,
 			MaxSkew: 5 * time.Minute,
 		},
-		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	e.api = api.New(cfg)
+		Logger: logger,
+	})
 	e.srv = httptest.NewServer(e.api)
-	t.Cleanup(e.api.Close) // after the server: cleanups run last-in first-out
+	t.Cleanup(e.svc.Close) // after the server: cleanups run last-in first-out
 	t.Cleanup(e.srv.Close)
 	e.client = newClient(e.srv.URL, "test", "test")
 	return e

@@ -7,12 +7,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"time"
 	"unicode/utf8"
 
 	"github.com/sluice-dev/sluice"
-	"github.com/sluice-dev/sluice/internal/concurrency"
 	"github.com/sluice-dev/sluice/internal/eventstream"
+	"github.com/sluice-dev/sluice/internal/service"
 )
 
 // Invocation types and log types of the invoke operations.
@@ -24,9 +23,9 @@ const (
 
 // invokeParams is a validated invoke request, before it runs.
 type invokeParams struct {
-	// fn is the configuration that runs: the version the qualifier and
-	// the alias's routing picked, as it serves now.
-	fn             *sluice.Function
+	// run is what runs: the version the qualifier and the alias's routing
+	// picked, as it serves now.
+	run            *service.Runnable
 	invocationType string
 	tail           bool
 	invocation     sluice.Invocation
@@ -68,22 +67,11 @@ func (s *Server) parseInvoke(r *http.Request, body []byte, stream bool) (*invoke
 	}
 
 	ctx := r.Context()
-	t, err := s.resolve(ctx, ref, qualifier, true)
-	if err != nil {
+	var err error
+	if p.run, err = s.svc.ResolveRunnable(ctx, ref, qualifier); err != nil {
 		return nil, err
 	}
-	fn, err := s.route(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	if p.fn, err = s.runnable(fn); err != nil {
-		return nil, err
-	}
-	p.invocation = sluice.Invocation{
-		RequestID:          requestID(ctx),
-		InvokedFunctionARN: t.invokedARN(s.cfg.Scope),
-		TraceID:            sluice.NewTraceID(time.Now()),
-	}
+	p.invocation = sluice.Invocation{RequestID: requestID(ctx)}
 	if p.invocationType == invokeEvent && len(body) > sluice.MaxAsyncPayload {
 		return nil, sluice.Errorf(sluice.ERequestTooLarge, "Request must be smaller than %d bytes for the InvokeAsync operation", sluice.MaxAsyncPayload)
 	}
@@ -139,24 +127,18 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, body []byte) err
 	if err != nil {
 		return err
 	}
-	req := sluice.InvokeRequest{Function: p.fn, Invocation: p.invocation}
 	switch p.invocationType {
 	case invokeDryRun:
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case invokeEvent:
-		// Events are queued, not throttled, unless the function may not
-		// run at all (reserved concurrency 0), as on Lambda.
-		if n, ok := s.cfg.Limits.Reserved(p.fn.Name); ok && n == 0 {
-			return &sluice.Error{Code: sluice.EThrottled, Reason: concurrency.ReasonReserved, Message: concurrency.ThrottleMessage}
-		}
-		if err := s.cfg.Invoker.InvokeAsync(req); err != nil {
+		if err := s.svc.InvokeAsync(p.run, p.invocation); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusAccepted)
 		return nil
 	}
-	out, err := s.cfg.Invoker.Invoke(r.Context(), req)
+	out, err := s.svc.Invoke(r.Context(), p.run, p.invocation)
 	if err != nil {
 		return err
 	}
@@ -170,7 +152,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, body []byte) err
 	res := out.Result()
 
 	h := w.Header()
-	h.Set("X-Amz-Executed-Version", p.fn.VersionOrLatest())
+	h.Set("X-Amz-Executed-Version", p.run.ExecutedVersion())
 	if p.tail {
 		h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(res.LogTail))
 	}
@@ -220,7 +202,7 @@ func (s *Server) invokeStream(w http.ResponseWriter, r *http.Request, body []byt
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	out, err := s.cfg.Invoker.Invoke(r.Context(), sluice.InvokeRequest{Function: p.fn, Invocation: p.invocation})
+	out, err := s.svc.Invoke(r.Context(), p.run, p.invocation)
 	if err != nil {
 		return err
 	}
@@ -228,7 +210,7 @@ func (s *Server) invokeStream(w http.ResponseWriter, r *http.Request, body []byt
 
 	h := w.Header()
 	h.Set("Content-Type", "application/vnd.amazon.eventstream")
-	h.Set("X-Amz-Executed-Version", p.fn.VersionOrLatest())
+	h.Set("X-Amz-Executed-Version", p.run.ExecutedVersion())
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	ew := eventstream.NewWriter(w, rc.Flush)

@@ -2,129 +2,64 @@
 // 2021-11-15 response-streaming invoke) over HTTP, so that the AWS SDKs and
 // CLIs can talk to sluice unchanged.
 //
-// The package owns the routes (server.go), the JSON wire types (wire.go),
-// the one table that turns a sluice.Error into a Lambda error response
-// (errors.go), and the control plane operations (functions.go, list.go,
-// validate.go, and code.go for deployment packages). Every route goes
-// through one wrapper (server.go, transport.go) that
-// assigns the request id, reads the body under a per-operation size limit,
-// verifies the SigV4 signature and renders the error a handler returns.
+// The package is the REST adapter of the application (internal/service):
+// it owns the routes (server.go), the JSON wire types (wire.go), the
+// validation of wire fields (validate.go), the one table that turns a
+// sluice.Error into a Lambda error response (errors.go), and the handlers
+// that turn a request into service calls and their results into responses
+// (functions.go, list.go, versions.go, aliases.go, concurrency.go,
+// invoke.go, code.go). Every route goes through one wrapper (server.go,
+// transport.go) that assigns the request id, reads the body under a
+// per-operation size limit, verifies the SigV4 signature and renders the
+// error a handler returns.
 //
-// It may import sluice, internal/artifacts, internal/sigv4,
-// internal/concurrency and internal/eventstream; it never sees the process pool or the sandboxes,
-// which it reaches only through sluice.Invoker.
+// It may import sluice, internal/service, internal/sigv4 and
+// internal/eventstream; the rules of the platform, the deployments and the
+// invocations are the service's.
 package api
 
 import (
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
-	"os"
-	"sync"
-	"time"
 
 	"github.com/sluice-dev/sluice"
-	"github.com/sluice-dev/sluice/internal/artifacts"
-	"github.com/sluice-dev/sluice/internal/concurrency"
+	"github.com/sluice-dev/sluice/internal/service"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
-// Config wires a Server. Store, Code, Invoker and Verifier are required.
+// Config wires a Server. Service and Verifier are required.
 type Config struct {
-	// Scope is the region and account of every ARN the server hands out
-	// and accepts.
-	Scope sluice.Scope
-	// Store keeps the function configurations.
-	Store sluice.FunctionStore
-	// Code keeps the deployment packages, content-addressed.
-	Code CodeStore
-	// Invoker runs functions; the control plane calls its Retire method
-	// after every change to a function.
-	Invoker sluice.Invoker
+	// Service is the application the API serves; its owner (cmd) starts
+	// and closes it.
+	Service *service.Service
 	// Verifier authenticates every API request (not the code downloads).
 	Verifier *sigv4.Verifier
 	// Logger receives the request log; nil discards it.
 	Logger *slog.Logger
-	// Now is the clock of LastModified; nil means time.Now.
-	Now func() time.Time
-	// Limits is the concurrency accounting the concurrency operations
-	// configure; nil means an account limit of
-	// concurrency.DefaultAccountLimit.
-	Limits *concurrency.Limiter
-	// Rand draws the number in [0, 1) that picks the version of an
-	// invocation through a weighted alias; nil means math/rand/v2.
-	Rand func() float64
 }
-
-// CodeStore is what the API needs of the deployment package store
-// (*artifacts.Store).
-type CodeStore interface {
-	// Put checks a package's structure and stores it; see artifacts.
-	Put(zip []byte) (sha string, size int64, err error)
-	// Dir unpacks a stored package (the slow part) and returns its tree.
-	Dir(sha string) (string, error)
-	Open(sha string) (*os.File, error)
-	Remove(sha string) error
-}
-
-var _ CodeStore = (*artifacts.Store)(nil)
 
 // Server is the Lambda API HTTP handler. It is safe for concurrent use.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	now  func() time.Time
-	rand func() float64
-	mux  *http.ServeMux
-
-	// bg is the context of background deployments; Close cancels it and
-	// waits for deploys.
-	bg      context.Context
-	stopBG  context.CancelFunc
-	deploys sync.WaitGroup
-
-	// reserveMu serialises PutFunctionConcurrency with DeleteFunction, so
-	// that a reservation is never recorded for a function being deleted.
-	reserveMu sync.Mutex
-
-	// codeMu serialises every decision to store or remove a deployment
-	// package together with the store write that references or releases
-	// it, so that a concurrent create that uploads the same package cannot
-	// lose it to the garbage collection of another request.
-	codeMu sync.Mutex
+	cfg   Config
+	svc   *service.Service
+	scope sluice.Scope
+	log   *slog.Logger
+	mux   *http.ServeMux
 }
 
 // New returns a Server for cfg. It panics when a required field is missing,
 // which is a wiring mistake.
 func New(cfg Config) *Server {
-	if cfg.Store == nil || cfg.Code == nil || cfg.Invoker == nil || cfg.Verifier == nil {
-		panic("api: Config.Store, Config.Code, Config.Invoker and Config.Verifier are required")
+	if cfg.Service == nil || cfg.Verifier == nil {
+		panic("api: Config.Service and Config.Verifier are required")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, svc: cfg.Service, scope: cfg.Service.Scope(), log: cfg.Logger, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if s.rand == nil {
-		s.rand = rand.Float64
-	}
-	if s.cfg.Limits == nil {
-		s.cfg.Limits = concurrency.New(0)
-	}
-	s.bg, s.stopBG = context.WithCancel(context.Background())
 	s.routes()
 	return s
-}
-
-// Close stops the background work of the server (the deployments of
-// packages, see deploy.go) and waits for it. A deployment it interrupts is
-// resumed by Resume at the next start.
-func (s *Server) Close() {
-	s.stopBG()
-	s.deploys.Wait()
 }
 
 // ServeHTTP dispatches r to its operation.
@@ -214,7 +149,8 @@ func (s *Server) wrap(op operation, h handlerFunc) http.Handler {
 		id := sluice.NewRequestID()
 		w.Header().Set(headerRequestID, id)
 		log := s.log.With(sluice.LogKeyRequestID, id, "operation", op.name)
-		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, requestInfo{id: id, log: log}))
+		ctx := context.WithValue(r.Context(), requestKey{}, requestInfo{id: id, log: log})
+		r = r.WithContext(service.WithLogger(ctx, log))
 		rw := &responseWriter{ResponseWriter: w}
 
 		err := s.serve(rw, r, op, h)
@@ -258,15 +194,6 @@ type requestInfo struct {
 func requestID(ctx context.Context) string {
 	info, _ := ctx.Value(requestKey{}).(requestInfo)
 	return info.id
-}
-
-// logger returns the request-scoped logger of ctx (with the request id and
-// operation attached), or the server's logger outside a request.
-func (s *Server) logger(ctx context.Context) *slog.Logger {
-	if info, ok := ctx.Value(requestKey{}).(requestInfo); ok {
-		return info.log
-	}
-	return s.log
 }
 
 func (s *Server) unknownOperation(w http.ResponseWriter, r *http.Request, _ []byte) error {

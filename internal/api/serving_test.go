@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/sluice-dev/sluice"
-	"github.com/sluice-dev/sluice/internal/api"
+	"github.com/sluice-dev/sluice/internal/service"
 )
 
 // recordingInvoker records what each invocation was asked to run and fails
@@ -48,8 +48,8 @@ func (r *recordingInvoker) last(t *testing.T) sluice.InvokeRequest {
 func TestStateUpdateServesPrevious(t *testing.T) {
 	rec := &recordingInvoker{}
 	g := &holdGate{entered: make(chan string, 64)}
-	e := newEnv(t, withWrappedCode(func(c api.CodeStore) api.CodeStore { g.CodeStore = c; return g }),
-		func(c *api.Config) { c.Invoker = rec })
+	e := newEnv(t, withWrappedCode(func(c service.CodeStore) service.CodeStore { g.CodeStore = c; return g }),
+		func(c *service.Config) { c.Invoker = rec })
 	e.create("served")
 	before, err := e.client.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String("served")})
 	if err != nil {
@@ -110,7 +110,7 @@ func TestWeightedRoutingDraw(t *testing.T) {
 	rec := &recordingInvoker{}
 	draws := []float64{0, 0.29, 0.3, 0.31, 0.99, 0.1}
 	var mu sync.Mutex
-	e := newEnv(t, func(c *api.Config) {
+	e := newEnv(t, func(c *service.Config) {
 		c.Invoker = rec
 		c.Rand = func() float64 {
 			mu.Lock()

@@ -21,14 +21,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/sluice-dev/sluice"
-	"github.com/sluice-dev/sluice/internal/api"
+	"github.com/sluice-dev/sluice/internal/service"
 )
 
 // gatedCode holds the unpacking (Dir) of chosen packages until released,
 // so that a test sees a function Pending or its update InProgress for as
 // long as it needs.
 type gatedCode struct {
-	api.CodeStore
+	service.CodeStore
 	mu    sync.Mutex
 	gates map[string]*codeGate
 }
@@ -40,7 +40,7 @@ type codeGate struct {
 
 // withGatedCode returns an env option installing g.
 func withGatedCode(g **gatedCode) envOption {
-	return withCodeStore(func(c api.CodeStore) api.CodeStore {
+	return withCodeStore(func(c service.CodeStore) service.CodeStore {
 		*g = &gatedCode{CodeStore: c, gates: map[string]*codeGate{}}
 		return *g
 	})

@@ -31,11 +31,8 @@ var (
 	envKeyRE  = regexp.MustCompile(`^` + envKeyPattern + `$`)
 )
 
-// Architectures.
-const (
-	defaultArchitecture = "x86_64"
-	architectureEnum    = "[x86_64, arm64]"
-)
+// architectureEnum is the enum of Architectures members.
+const architectureEnum = "[x86_64, arm64]"
 
 // reservedEnvKeys are the environment variables the platform sets; a
 // function may not override them.
@@ -104,7 +101,7 @@ func validateRole(role *string, required bool, v *sluice.Violations) {
 }
 
 // validateHandler checks Handler when given; whether it is required is a
-// semantic check (see requireRuntimeAndHandler).
+// semantic check (see newFunction).
 func validateHandler(handler *string, v *sluice.Violations) {
 	if handler == nil {
 		return

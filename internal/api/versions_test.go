@@ -26,7 +26,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/sluice-dev/sluice/internal/api"
+	"github.com/sluice-dev/sluice/internal/service"
 )
 
 // Shared helpers of versions_test.go, aliases_test.go, concurrency_test.go
@@ -46,15 +46,15 @@ func msgUpdateInProgress(name string) string {
 }
 
 // withWrappedCode wraps the deployment package store the server uses.
-func withWrappedCode(wrap func(api.CodeStore) api.CodeStore) envOption {
-	return func(c *api.Config) { c.Code = wrap(c.Code) }
+func withWrappedCode(wrap func(service.CodeStore) service.CodeStore) envOption {
+	return func(c *service.Config) { c.Code = wrap(c.Code) }
 }
 
 // holdGate is a CodeStore that can hold every Dir call (the unpacking step
 // of a deployment) until the test opens it again; it delegates everything
 // to the real *artifacts.Store.
 type holdGate struct {
-	api.CodeStore
+	service.CodeStore
 	mu   sync.Mutex
 	hold chan struct{} // nil while open
 	// entered receives the sha of each Dir call that the gate holds.
@@ -111,11 +111,11 @@ func (g *holdGate) waitHeld(t testing.TB) string {
 func newHoldEnv(t *testing.T) (*env, *holdGate) {
 	t.Helper()
 	g := &holdGate{entered: make(chan string, 64)}
-	e := newEnv(t, withWrappedCode(func(c api.CodeStore) api.CodeStore {
+	e := newEnv(t, withWrappedCode(func(c service.CodeStore) service.CodeStore {
 		g.CodeStore = c
 		return g
 	}))
-	t.Cleanup(g.open) // runs before e.api.Close, registered earlier
+	t.Cleanup(g.open) // runs before e.svc.Close, registered earlier
 	return e, g
 }
 

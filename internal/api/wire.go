@@ -1,11 +1,8 @@
 package api
 
 import (
-	"encoding/base64"
-	"encoding/hex"
-	"time"
-
 	"github.com/sluice-dev/sluice"
+	"github.com/sluice-dev/sluice/internal/service"
 )
 
 // JSON request and response bodies of the control plane, member for member
@@ -266,7 +263,7 @@ func configurationOf(scope sluice.Scope, fn *sluice.Function) functionConfigurat
 		Timeout:          fn.Timeout,
 		MemorySize:       fn.MemorySize,
 		LastModified:     fn.LastModified.UTC().Format(lastModifiedLayout),
-		CodeSha256:       codeSHA256(fn.CodeSHA256),
+		CodeSha256:       service.CodeSHA256(fn.CodeSHA256),
 		Version:          fn.VersionOrLatest(),
 		TracingConfig:    tracingConfig{Mode: "PassThrough"},
 		RevisionID:       fn.RevisionID,
@@ -291,23 +288,7 @@ func configurationOf(scope sluice.Scope, fn *sluice.Function) functionConfigurat
 		c.FileSystemConfigs = append(c.FileSystemConfigs, fileSystemConfig{Arn: f.ARN, LocalMountPath: f.LocalMountPath})
 	}
 	if c.Architectures == nil {
-		c.Architectures = []string{defaultArchitecture}
+		c.Architectures = []string{service.DefaultArchitecture}
 	}
 	return c
-}
-
-// codeSHA256 turns the hex digest the store keeps into the base64 form of
-// CodeSha256 on the wire.
-func codeSHA256(hexSum string) string {
-	b, err := hex.DecodeString(hexSum)
-	if err != nil {
-		return ""
-	}
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-// lastModified is the LastModified of a write at now: Lambda's format keeps
-// milliseconds, so the stored time does too.
-func lastModified(now time.Time) time.Time {
-	return now.UTC().Truncate(time.Millisecond)
 }

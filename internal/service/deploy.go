@@ -1,4 +1,4 @@
-package api
+package service
 
 import (
 	"context"
@@ -10,17 +10,20 @@ import (
 // Deployments: the asynchronous half of CreateFunction and
 // UpdateFunctionCode, as on Lambda.
 //
-// The API call checks the package's structure, stores it and writes
+// The operation checks the package's structure, stores it and writes
 // $LATEST with State Pending (create) or LastUpdateStatus InProgress
 // (update; the configuration that was applied before stays in Previous and
 // serves invocations meanwhile), then returns. A deployment, a goroutine
-// owned by the Server, unpacks the package (the slow part, bounded by
-// sluice.MaxUnzippedSize) and settles $LATEST:
+// owned by the Service, unpacks the package (the slow part, bounded by
+// sluice.MaxUnzippedSize), prepares the runtime (Config.Runtimes) and
+// settles $LATEST:
 //
-//   - unpacked: State Active, LastUpdateStatus Successful;
+//   - ready: State Active, LastUpdateStatus Successful;
 //   - a bad package, on create: State Failed with the reason, and
 //     invocations get ResourceConflictException;
-//   - a bad package, on update: the previous code and configuration are
+//   - a runtime that cannot be prepared, on create: State Failed,
+//     StateReasonCode InvalidRuntime, the reason from Runtimes.Prepare;
+//   - either, on update: the previous code and configuration are
 //     restored, with LastUpdateStatus Failed and the reason.
 //
 // Settling is a compare-and-swap on the RevisionID the deployment started
@@ -34,16 +37,33 @@ const (
 	// reasonCodeBadZip is the StateReasonCode of a package that cannot be
 	// unpacked.
 	reasonCodeBadZip = "InvalidZipFileException"
+	// reasonCodeRuntime is the StateReasonCode of a runtime that cannot be
+	// prepared (Lambda's StateReasonCode InvalidRuntime).
+	reasonCodeRuntime = "InvalidRuntime"
 	// reasonCodeInternal is the StateReasonCode of a failure of sluice.
 	reasonCodeInternal = "InternalError"
 )
 
+// runtimeError is a failed Runtimes.Prepare.
+type runtimeError struct{ err error }
+
+func (e *runtimeError) Error() string { return "prepare the runtime: " + e.err.Error() }
+func (e *runtimeError) Unwrap() error { return e.err }
+
+// errInterrupted ends a deployment that a shutdown interrupted before it
+// settled; Resume starts it again.
+var errInterrupted = errors.New("deployment interrupted by the shutdown; it resumes at the next start")
+
 // startDeploy unpacks fn's package in the background and settles fn.
-func (s *Server) startDeploy(fn *sluice.Function) {
+func (s *Service) startDeploy(fn *sluice.Function) {
 	s.deploys.Add(1)
 	go func() {
 		defer s.deploys.Done()
-		if _, err := s.deploy(s.bg, fn.Name, fn.RevisionID); err != nil {
+		_, err := s.deploy(s.bg, fn.Name, fn.RevisionID)
+		switch {
+		case errors.Is(err, errInterrupted):
+			s.log.Info("deployment", sluice.LogKeyFunction, fn.Name, "err", err)
+		case err != nil:
 			s.log.Warn("deployment", sluice.LogKeyFunction, fn.Name, "err", err)
 		}
 	}()
@@ -52,8 +72,9 @@ func (s *Server) startDeploy(fn *sluice.Function) {
 // deployThenPublish deploys fn (just written by the caller) in the
 // request, then publishes a version of it: CreateFunction and
 // UpdateFunctionCode with Publish=true.
-func (s *Server) deployThenPublish(ctx context.Context, fn *sluice.Function) (*sluice.Function, error) {
-	settled, err := s.deploy(ctx, fn.Name, fn.RevisionID)
+func (s *Service) deployThenPublish(ctx context.Context, fn *sluice.Function) (*sluice.Function, error) {
+	// A deployment started in a request settles even if the caller goes.
+	settled, err := s.deploy(context.WithoutCancel(ctx), fn.Name, fn.RevisionID)
 	if err != nil {
 		return nil, err
 	}
@@ -61,15 +82,22 @@ func (s *Server) deployThenPublish(ctx context.Context, fn *sluice.Function) (*s
 		return nil, s.errUpdateInProgress(fn.Name, nil)
 	}
 	if settled.LastUpdateStatus == sluice.UpdateFailed || settled.State == sluice.StateFailed {
+		if settled.LastUpdateStatusReasonCode == reasonCodeRuntime {
+			return nil, sluice.Errorf(sluice.EInvalidParameter, "%s", settled.LastUpdateStatusReason)
+		}
 		return nil, sluice.Errorf(sluice.EInvalidZip, "%s", settled.LastUpdateStatusReason)
 	}
 	return s.publish(ctx, settled, nil, false)
 }
 
-// deploy unpacks the package of $LATEST at revision rev and settles it.
-// It returns the settled function, or nil when $LATEST was deleted or
-// replaced meanwhile (nothing to do).
-func (s *Server) deploy(ctx context.Context, name, rev string) (*sluice.Function, error) {
+// deploy unpacks the package of $LATEST at revision rev, prepares its
+// runtime and settles it. It returns the settled function, or nil when
+// $LATEST was deleted or replaced meanwhile (nothing to do). When ctx ends
+// while the runtime is being prepared, it returns errInterrupted and leaves
+// $LATEST as it is, for Resume; once it settles, it settles whatever ctx
+// does.
+func (s *Service) deploy(ctx context.Context, name, rev string) (*sluice.Function, error) {
+	interrupt := ctx
 	ctx = context.WithoutCancel(ctx) // a started deployment settles
 	fn, err := s.cfg.Store.GetFunction(ctx, name)
 	if sluice.ErrorCodeOf(err) == sluice.ENotFound || (err == nil && fn.RevisionID != rev) {
@@ -78,8 +106,16 @@ func (s *Server) deploy(ctx context.Context, name, rev string) (*sluice.Function
 	if err != nil {
 		return nil, err
 	}
-	_, unpackErr := s.cfg.Code.Dir(fn.CodeSHA256)
-	next := settle(fn, unpackErr)
+	_, deployErr := s.cfg.Code.Dir(fn.CodeSHA256)
+	if deployErr == nil && s.cfg.Runtimes != nil {
+		if err := s.cfg.Runtimes.Prepare(interrupt, fn.Runtime); err != nil {
+			if interrupt.Err() != nil {
+				return nil, errInterrupted
+			}
+			deployErr = &runtimeError{err}
+		}
+	}
+	next := settle(fn, deployErr)
 
 	s.codeMu.Lock()
 	defer s.codeMu.Unlock()
@@ -90,11 +126,11 @@ func (s *Server) deploy(ctx context.Context, name, rev string) (*sluice.Function
 	default:
 		return nil, err
 	}
-	if unpackErr != nil {
-		s.logger(ctx).Info("deployment failed", sluice.LogKeyFunction, name, "err", unpackErr)
+	if deployErr != nil {
+		s.logger(ctx).Info("deployment failed", sluice.LogKeyFunction, name, "err", deployErr)
 	}
 	if fn.Previous != nil {
-		if unpackErr != nil {
+		if deployErr != nil {
 			s.releaseCode(ctx, fn.CodeSHA256)
 		} else if fn.Previous.CodeSHA256 != fn.CodeSHA256 {
 			s.releaseCode(ctx, fn.Previous.CodeSHA256)
@@ -122,13 +158,22 @@ func settled(fn *sluice.Function, err error) *sluice.Function {
 		return next
 	}
 	reason, code := "Lambda could not deploy the function: an internal error occurred.", reasonCodeInternal
-	switch sluice.ErrorCodeOf(err) {
-	case sluice.EInvalidZip, sluice.EInvalidParameter:
+	var rt *runtimeError
+	if errors.As(err, &rt) {
+		reason, code = rt.err.Error(), reasonCodeRuntime
 		var e *sluice.Error
-		if errors.As(err, &e) {
+		if errors.As(rt.err, &e) {
 			reason = e.Message
 		}
-		code = reasonCodeBadZip
+	} else {
+		switch sluice.ErrorCodeOf(err) {
+		case sluice.EInvalidZip, sluice.EInvalidParameter:
+			var e *sluice.Error
+			if errors.As(err, &e) {
+				reason = e.Message
+			}
+			code = reasonCodeBadZip
+		}
 	}
 	var next *sluice.Function
 	if fn.Previous != nil {
@@ -147,7 +192,7 @@ func settled(fn *sluice.Function, err error) *sluice.Function {
 
 // Resume restarts the deployments that a crash or a shutdown interrupted:
 // every function still Pending or InProgress. Call it once at start.
-func (s *Server) Resume(ctx context.Context) error {
+func (s *Service) Resume(ctx context.Context) error {
 	fns, err := s.cfg.Store.ListFunctions(ctx, "", 0)
 	if err != nil {
 		return err

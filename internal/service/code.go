@@ -1,0 +1,78 @@
+package service
+
+import (
+	"context"
+	"os"
+
+	"github.com/sluice-dev/sluice"
+)
+
+// Deployment packages: storing them and collecting the ones no function
+// uses any more.
+
+// putCode stores a package after the structural checks (a package that is
+// not a usable zip fails the operation); the deployment unpacks it. The
+// caller holds codeMu and releases the package if the write that was to
+// reference it fails.
+func (s *Service) putCode(zip []byte) (sha string, size int64, err error) {
+	return s.cfg.Code.Put(zip)
+}
+
+// OpenCode opens the stored package with the hex SHA-256 sha (the
+// CodeSHA256 of a function). Errors: those of CodeStore.Open (a missing
+// package is fs.ErrNotExist).
+func (s *Service) OpenCode(sha string) (*os.File, error) {
+	return s.cfg.Code.Open(sha)
+}
+
+// releaseCode removes the package sha unless a stored function refers to
+// it. The caller holds codeMu. Failures only leak a package, so they are
+// logged, not returned; the check runs even if the request was cancelled.
+func (s *Service) releaseCode(ctx context.Context, sha string) {
+	ctx = context.WithoutCancel(ctx)
+	log := s.logger(ctx)
+	used, err := s.codeInUse(ctx, sha)
+	if err != nil {
+		log.Warn("code garbage collection: list functions", "sha256", sha, "err", err)
+		return
+	}
+	if used {
+		return
+	}
+	if err := s.cfg.Code.Remove(sha); err != nil {
+		log.Warn("code garbage collection: remove package", "sha256", sha, "err", err)
+		return
+	}
+	log.Debug("removed unused package", "sha256", sha)
+}
+
+// codeInUse reports whether any stored function, version, or
+// configuration serving during an update refers to the package sha.
+func (s *Service) codeInUse(ctx context.Context, sha string) (bool, error) {
+	const page = 1000
+	after := ""
+	for {
+		fns, err := s.cfg.Store.ListFunctions(ctx, after, page)
+		if err != nil {
+			return true, err
+		}
+		for _, fn := range fns {
+			if fn.CodeSHA256 == sha || (fn.Previous != nil && fn.Previous.CodeSHA256 == sha) {
+				return true, nil
+			}
+			versions, err := s.cfg.Store.ListVersions(ctx, fn.Name, 0, 0)
+			if err != nil && sluice.ErrorCodeOf(err) != sluice.ENotFound {
+				return true, err
+			}
+			for _, v := range versions {
+				if v.CodeSHA256 == sha {
+					return true, nil
+				}
+			}
+		}
+		if len(fns) < page {
+			return false, nil
+		}
+		after = fns[len(fns)-1].Name
+	}
+}
