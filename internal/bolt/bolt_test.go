@@ -150,28 +150,28 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if got := string(getRaw(t, path, "meta", "schema_version")); got != "2" {
-		t.Fatalf("schema_version = %q, want %q", got, "2")
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "3" {
+		t.Fatalf("schema_version = %q, want %q", got, "3")
 	}
 
-	setRaw(t, path, "meta", "schema_version", []byte("3"))
+	setRaw(t, path, "meta", "schema_version", []byte("4"))
 	s2, err := bolt.Open(path)
 	if err == nil {
 		s2.Close()
 		t.Fatal("Open of a file with a newer schema version succeeded")
 	}
-	for _, want := range []string{"schema version 3", "newer", "upgrade sluice"} {
+	for _, want := range []string{"schema version 4", "newer", "upgrade sluice"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error = %q, want it to contain %q", err, want)
 		}
 	}
 	// Open did not touch the file.
-	if got := string(getRaw(t, path, "meta", "schema_version")); got != "3" {
-		t.Errorf("schema_version after refused Open = %q, want %q", got, "3")
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "4" {
+		t.Errorf("schema_version after refused Open = %q, want %q", got, "4")
 	}
 
 	// The lock was released: the file can be opened again.
-	setRaw(t, path, "meta", "schema_version", []byte("2"))
+	setRaw(t, path, "meta", "schema_version", []byte("3"))
 	s3, err := bolt.Open(path)
 	if err != nil {
 		t.Fatalf("Open after restoring the schema version: %v", err)
@@ -455,12 +455,12 @@ func TestOpenMigratesSchema1(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The file is schema 2 now, with every bucket; the old records were
+	// The file is schema 3 now, with every bucket; the old records were
 	// left as they were.
-	if got := string(getRaw(t, path, "meta", "schema_version")); got != "2" {
-		t.Errorf("schema_version after migration = %q, want 2", got)
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "3" {
+		t.Errorf("schema_version after migration = %q, want 3", got)
 	}
-	if got, want := bucketNames(t, path), []string{"aliases", "concurrency", "functions", "meta", "version_counter", "versions"}; !slices.Equal(got, want) {
+	if got, want := bucketNames(t, path), []string{"aliases", "concurrency", "functions", "meta", "url_ids", "urls", "version_counter", "versions"}; !slices.Equal(got, want) {
 		t.Errorf("buckets after migration = %q, want %q", got, want)
 	}
 	if got := string(getRaw(t, path, "functions", "old")); got != v1Record {
