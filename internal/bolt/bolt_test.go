@@ -955,3 +955,142 @@ func wantCode(t *testing.T, err error, code sluice.ErrorCode, what string) {
 		t.Errorf("%s: got error %v (code %s), want code %s", what, err, got, code)
 	}
 }
+
+func TestURLStoreSuite(t *testing.T) {
+	sluicetest.URLStoreSuite(t, func(t *testing.T) sluicetest.URLStore {
+		s, _ := openTemp(t)
+		return s
+	})
+}
+
+func TestDurableURLStoreSuite(t *testing.T) {
+	sluicetest.DurableURLStoreSuite(t,
+		func(t *testing.T, dir string) sluicetest.URLStore {
+			s, err := bolt.Open(filepath.Join(dir, "sluice.db"))
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			return s
+		},
+		func(s sluicetest.URLStore) error { return s.(*bolt.Store).Close() })
+}
+
+// TestOpenMigratesSchema2 opens a file as schema 2 left it (no URL
+// buckets) and checks that Open adds them and function URLs work.
+func TestOpenMigratesSchema2(t *testing.T) {
+	ctx := t.Context()
+	s, path := openTemp(t)
+	if err := s.CreateFunction(ctx, sluicetest.SampleFunction("fn")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range []string{"urls", "url_ids"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte("2"))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = bolt.Open(path)
+	if err != nil {
+		t.Fatalf("Open of a schema 2 file: %v", err)
+	}
+	defer s.Close()
+	u := sluicetest.SampleURL("fn", "", sluicetest.URLID(1))
+	if err := s.CreateFunctionURL(ctx, u); err != nil {
+		t.Fatalf("CreateFunctionURL on a migrated file: %v", err)
+	}
+	got, err := s.GetFunctionURLByID(ctx, u.URLID)
+	if err != nil {
+		t.Fatalf("GetFunctionURLByID: %v", err)
+	}
+	if d := sluicetest.DiffURL(u, got); d != "" {
+		t.Error(d)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "3" {
+		t.Errorf("schema_version after migration = %q, want 3", got)
+	}
+}
+
+// TestOpenRefusesSchema3WithoutURLBuckets: a schema 3 file must have the
+// URL buckets.
+func TestOpenRefusesSchema3WithoutURLBuckets(t *testing.T) {
+	s, path := openTemp(t)
+	s.Close()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket([]byte("url_ids")) })
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := bolt.Open(path); err == nil {
+		s.Close()
+		t.Error("Open of a schema 3 file without a url_ids bucket succeeded")
+	} else if !strings.Contains(err.Error(), "url_ids bucket is missing") {
+		t.Errorf("error = %q, want it to name the missing bucket", err)
+	}
+}
+
+func TestUnreadableURLRecords(t *testing.T) {
+	for name, value := range map[string]string{
+		"newer":  `{"v":4,"function_name":"fn","qualifier":""}`,
+		"older":  `{"v":2,"function_name":"fn","qualifier":""}`,
+		"other":  `{"v":3,"function_name":"someone-else","qualifier":""}`,
+		"json":   `{not json`,
+		"time":   `{"v":3,"function_name":"fn","qualifier":"","creation_time":"yesterday"}`,
+		"mtime":  `{"v":3,"function_name":"fn","qualifier":"","last_modified_time":"yesterday"}`,
+		"wrongq": `{"v":3,"function_name":"fn","qualifier":"alias"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, path := openTemp(t)
+			ctx := t.Context()
+			if err := s.CreateFunction(ctx, sluicetest.SampleFunction("fn")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreateFunctionURL(ctx, sluicetest.SampleURL("fn", "", sluicetest.URLID(1))); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.Update(func(tx *bbolt.Tx) error {
+				return tx.Bucket([]byte("urls")).Bucket([]byte("fn")).Put([]byte("$LATEST"), []byte(value))
+			})
+			db.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err = bolt.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			_, err = s.GetFunctionURL(ctx, "fn", "")
+			if sluice.ErrorCodeOf(err) != sluice.EInternal {
+				t.Errorf("GetFunctionURL of record %s: %v, want an internal error", value, err)
+			}
+			_, err = s.GetFunctionURLByID(ctx, sluicetest.URLID(1))
+			if sluice.ErrorCodeOf(err) != sluice.EInternal {
+				t.Errorf("GetFunctionURLByID of record %s: %v, want an internal error", value, err)
+			}
+		})
+	}
+}
