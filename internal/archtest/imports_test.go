@@ -26,6 +26,7 @@ var allowed = map[string][]string{
 	"internal/peercred":     {},
 	"internal/runtimeapi":   {""},
 	"internal/bolt":         {""},
+	"internal/furl":         {""},
 	"internal/artifacts":    {""},
 	"internal/sigv4":        {""},
 	"internal/eventstream":  {},
