@@ -18,7 +18,6 @@ var allowed = map[string][]string{
 	"cmd/sluice":               {"", "internal/api", "internal/artifacts", "internal/bolt", "internal/cgroup", "internal/concurrency", "internal/invoke", "internal/pool", "internal/sandbox", "internal/service", "internal/sigv4"},
 	"cmd/sluicebench":          {"", "internal/eventstream", "internal/lambdaclient"},
 	"internal/api":             {"", "internal/artifacts", "internal/concurrency", "internal/eventstream", "internal/service", "internal/sigv4"},
-	"internal/service":         {"", "internal/artifacts", "internal/concurrency"},
 	"internal/invoke":          {"", "internal/pool", "internal/sandbox", "internal/concurrency"},
 	"internal/concurrency":     {""},
 	"internal/pool":            {""},
@@ -27,6 +26,7 @@ var allowed = map[string][]string{
 	"internal/peercred":        {},
 	"internal/runtimeapi":      {""},
 	"internal/bolt":            {""},
+	"internal/furl":            {""},
 	"internal/artifacts":       {""},
 	"internal/sigv4":           {""},
 	"internal/eventstream":     {},
@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"internal/lambdaclient":    {},
 	"internal/testfunction":    {},
 	"internal/archtest":        {},
+	"internal/service":         {"", "internal/artifacts", "internal/concurrency"},
 	"internal/browsertest":     {},
 	"internal/runtimes/python": {},
 }

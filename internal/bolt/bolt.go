@@ -17,12 +17,20 @@
 //	aliases         function name → bucket: alias name → alias record
 //	version_counter function name → 8-byte big-endian number of the last version published
 //	concurrency     function name → decimal reserved concurrency
+//	urls            function name → bucket: qualifier key → function URL record
+//	url_ids         URL id → {function, qualifier key} of its URL
 //
 // Version keys are big-endian so that a cursor walks versions in numeric
 // order. The counter outlives the versions it numbered, so numbers are
 // never reused; DeleteFunction removes the function's key from every
 // bucket, counter included, so a function created again under the same
 // name starts at version 1.
+//
+// A function URL's qualifier key is its alias name, or $LATEST for the URL
+// of the unqualified function (bbolt keys cannot be empty). url_ids is the
+// index that serves a request by its Host; it is written in the same
+// transaction as urls, and DeleteFunction and DeleteAlias remove the URLs
+// (and their index entries) of what they delete.
 //
 // Schema versions: 1 had only meta and functions. 2 added the other
 // buckets, and version 2 records (see recordVersion). Open migrates a
@@ -34,7 +42,11 @@
 // an older sluice refuses the file: it would delete functions without
 // their versions, aliases and counters, and drop the configuration an
 // in-progress update serves. Open refuses a file written by a newer sluice
-// rather than misreading it.
+// rather than misreading it. 3 added urls and url_ids; Open migrates a
+// version 1 or 2 file by creating them (empty). The version was raised for
+// the same reason: an older sluice would delete functions and aliases
+// without their URLs, leaving index entries that route to whatever takes
+// their names next.
 package bolt
 
 import (
@@ -44,6 +56,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -55,7 +68,7 @@ import (
 // SchemaVersion is the version of the file layout this package reads and
 // writes. Raise it, and migrate in Open, when the layout or the meaning of
 // a record changes incompatibly.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // lockTimeout is how long Open waits for the file lock another process
 // holds before giving up.
@@ -68,10 +81,14 @@ var (
 	bucketAliases        = []byte("aliases")
 	bucketVersionCounter = []byte("version_counter")
 	bucketConcurrency    = []byte("concurrency")
+	bucketURLs           = []byte("urls")
+	bucketURLIDs         = []byte("url_ids")
 	keySchema            = []byte("schema_version")
 
 	// bucketsV2 are the buckets schema version 2 added.
 	bucketsV2 = [][]byte{bucketVersions, bucketAliases, bucketVersionCounter, bucketConcurrency}
+	// bucketsV3 are the buckets schema version 3 added.
+	bucketsV3 = [][]byte{bucketURLs, bucketURLIDs}
 )
 
 // Store is a sluice.FunctionStore kept in one bbolt file. It is safe for
@@ -80,7 +97,10 @@ type Store struct {
 	db *bbolt.DB
 }
 
-var _ sluice.FunctionStore = (*Store)(nil)
+var (
+	_ sluice.FunctionStore    = (*Store)(nil)
+	_ sluice.FunctionURLStore = (*Store)(nil)
+)
 
 // Open opens the store in the database file at path, creating the file and
 // its parent directory if needed, and migrating a file of an older schema
@@ -127,7 +147,7 @@ func initSchema(tx *bbolt.Tx) error {
 		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
 			return err
 		}
-		for _, name := range append([][]byte{bucketFunctions}, bucketsV2...) {
+		for _, name := range slices.Concat([][]byte{bucketFunctions}, bucketsV2, bucketsV3) {
 			if _, err := tx.CreateBucket(name); err != nil {
 				return err
 			}
@@ -153,11 +173,21 @@ func initSchema(tx *bbolt.Tx) error {
 				return fmt.Errorf("migrate schema version 1 to 2: create bucket %s: %w", name, err)
 			}
 		}
-		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
-			return fmt.Errorf("migrate schema version 1 to 2: %w", err)
+	}
+	if v <= 2 {
+		// Version 2 → 3: add the (empty) buckets of function URLs.
+		for _, name := range bucketsV3 {
+			if _, err := tx.CreateBucket(name); err != nil {
+				return fmt.Errorf("migrate schema version %d to 3: create bucket %s: %w", v, name, err)
+			}
 		}
 	}
-	for _, name := range bucketsV2 {
+	if v < SchemaVersion {
+		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+			return fmt.Errorf("migrate schema version %d to %d: %w", v, SchemaVersion, err)
+		}
+	}
+	for _, name := range slices.Concat(bucketsV2, bucketsV3) {
 		if tx.Bucket(name) == nil {
 			return fmt.Errorf("corrupt sluice database: the %s bucket is missing", name)
 		}
@@ -256,7 +286,8 @@ func (s *Store) UpdateFunction(ctx context.Context, fn *sluice.Function, prevRev
 }
 
 // DeleteFunction removes the named function with its versions, aliases,
-// version counter and concurrency setting. Errors: ENotFound.
+// version counter, concurrency setting and function URLs. Errors:
+// ENotFound.
 func (s *Store) DeleteFunction(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -280,13 +311,16 @@ func (s *Store) DeleteFunction(ctx context.Context, name string) error {
 		if err := b.counter.Delete(key); err != nil {
 			return err
 		}
-		return b.concurrency.Delete(key)
+		if err := b.concurrency.Delete(key); err != nil {
+			return err
+		}
+		return b.deleteURLs(name)
 	})
 }
 
 // buckets are the top-level buckets, in one transaction.
 type buckets struct {
-	functions, versions, aliases, counter, concurrency *bbolt.Bucket
+	functions, versions, aliases, counter, concurrency, urls, urlIDs *bbolt.Bucket
 }
 
 func bucketsOf(tx *bbolt.Tx) (*buckets, error) {
@@ -296,8 +330,10 @@ func bucketsOf(tx *bbolt.Tx) (*buckets, error) {
 		aliases:     tx.Bucket(bucketAliases),
 		counter:     tx.Bucket(bucketVersionCounter),
 		concurrency: tx.Bucket(bucketConcurrency),
+		urls:        tx.Bucket(bucketURLs),
+		urlIDs:      tx.Bucket(bucketURLIDs),
 	}
-	if b.functions == nil || b.versions == nil || b.aliases == nil || b.counter == nil || b.concurrency == nil {
+	if b.functions == nil || b.versions == nil || b.aliases == nil || b.counter == nil || b.concurrency == nil || b.urls == nil || b.urlIDs == nil {
 		return nil, errors.New("a bucket is missing")
 	}
 	return b, nil

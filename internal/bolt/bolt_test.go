@@ -150,28 +150,28 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if got := string(getRaw(t, path, "meta", "schema_version")); got != "2" {
-		t.Fatalf("schema_version = %q, want %q", got, "2")
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "3" {
+		t.Fatalf("schema_version = %q, want %q", got, "3")
 	}
 
-	setRaw(t, path, "meta", "schema_version", []byte("3"))
+	setRaw(t, path, "meta", "schema_version", []byte("4"))
 	s2, err := bolt.Open(path)
 	if err == nil {
 		s2.Close()
 		t.Fatal("Open of a file with a newer schema version succeeded")
 	}
-	for _, want := range []string{"schema version 3", "newer", "upgrade sluice"} {
+	for _, want := range []string{"schema version 4", "newer", "upgrade sluice"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error = %q, want it to contain %q", err, want)
 		}
 	}
 	// Open did not touch the file.
-	if got := string(getRaw(t, path, "meta", "schema_version")); got != "3" {
-		t.Errorf("schema_version after refused Open = %q, want %q", got, "3")
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "4" {
+		t.Errorf("schema_version after refused Open = %q, want %q", got, "4")
 	}
 
 	// The lock was released: the file can be opened again.
-	setRaw(t, path, "meta", "schema_version", []byte("2"))
+	setRaw(t, path, "meta", "schema_version", []byte("3"))
 	s3, err := bolt.Open(path)
 	if err != nil {
 		t.Fatalf("Open after restoring the schema version: %v", err)
@@ -455,12 +455,12 @@ func TestOpenMigratesSchema1(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The file is schema 2 now, with every bucket; the old records were
+	// The file is schema 3 now, with every bucket; the old records were
 	// left as they were.
-	if got := string(getRaw(t, path, "meta", "schema_version")); got != "2" {
-		t.Errorf("schema_version after migration = %q, want 2", got)
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "3" {
+		t.Errorf("schema_version after migration = %q, want 3", got)
 	}
-	if got, want := bucketNames(t, path), []string{"aliases", "concurrency", "functions", "meta", "version_counter", "versions"}; !slices.Equal(got, want) {
+	if got, want := bucketNames(t, path), []string{"aliases", "concurrency", "functions", "meta", "url_ids", "urls", "version_counter", "versions"}; !slices.Equal(got, want) {
 		t.Errorf("buckets after migration = %q, want %q", got, want)
 	}
 	if got := string(getRaw(t, path, "functions", "old")); got != v1Record {
@@ -953,5 +953,144 @@ func wantCode(t *testing.T, err error, code sluice.ErrorCode, what string) {
 	}
 	if got := sluice.ErrorCodeOf(err); got != code {
 		t.Errorf("%s: got error %v (code %s), want code %s", what, err, got, code)
+	}
+}
+
+func TestURLStoreSuite(t *testing.T) {
+	sluicetest.URLStoreSuite(t, func(t *testing.T) sluicetest.URLStore {
+		s, _ := openTemp(t)
+		return s
+	})
+}
+
+func TestDurableURLStoreSuite(t *testing.T) {
+	sluicetest.DurableURLStoreSuite(t,
+		func(t *testing.T, dir string) sluicetest.URLStore {
+			s, err := bolt.Open(filepath.Join(dir, "sluice.db"))
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			return s
+		},
+		func(s sluicetest.URLStore) error { return s.(*bolt.Store).Close() })
+}
+
+// TestOpenMigratesSchema2 opens a file as schema 2 left it (no URL
+// buckets) and checks that Open adds them and function URLs work.
+func TestOpenMigratesSchema2(t *testing.T) {
+	ctx := t.Context()
+	s, path := openTemp(t)
+	if err := s.CreateFunction(ctx, sluicetest.SampleFunction("fn")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range []string{"urls", "url_ids"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte("2"))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = bolt.Open(path)
+	if err != nil {
+		t.Fatalf("Open of a schema 2 file: %v", err)
+	}
+	defer s.Close()
+	u := sluicetest.SampleURL("fn", "", sluicetest.URLID(1))
+	if err := s.CreateFunctionURL(ctx, u); err != nil {
+		t.Fatalf("CreateFunctionURL on a migrated file: %v", err)
+	}
+	got, err := s.GetFunctionURLByID(ctx, u.URLID)
+	if err != nil {
+		t.Fatalf("GetFunctionURLByID: %v", err)
+	}
+	if d := sluicetest.DiffURL(u, got); d != "" {
+		t.Error(d)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "3" {
+		t.Errorf("schema_version after migration = %q, want 3", got)
+	}
+}
+
+// TestOpenRefusesSchema3WithoutURLBuckets: a schema 3 file must have the
+// URL buckets.
+func TestOpenRefusesSchema3WithoutURLBuckets(t *testing.T) {
+	s, path := openTemp(t)
+	s.Close()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket([]byte("url_ids")) })
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := bolt.Open(path); err == nil {
+		s.Close()
+		t.Error("Open of a schema 3 file without a url_ids bucket succeeded")
+	} else if !strings.Contains(err.Error(), "url_ids bucket is missing") {
+		t.Errorf("error = %q, want it to name the missing bucket", err)
+	}
+}
+
+func TestUnreadableURLRecords(t *testing.T) {
+	for name, value := range map[string]string{
+		"newer":  `{"v":4,"function_name":"fn","qualifier":""}`,
+		"older":  `{"v":2,"function_name":"fn","qualifier":""}`,
+		"other":  `{"v":3,"function_name":"someone-else","qualifier":""}`,
+		"json":   `{not json`,
+		"time":   `{"v":3,"function_name":"fn","qualifier":"","creation_time":"yesterday"}`,
+		"mtime":  `{"v":3,"function_name":"fn","qualifier":"","last_modified_time":"yesterday"}`,
+		"wrongq": `{"v":3,"function_name":"fn","qualifier":"alias"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, path := openTemp(t)
+			ctx := t.Context()
+			if err := s.CreateFunction(ctx, sluicetest.SampleFunction("fn")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreateFunctionURL(ctx, sluicetest.SampleURL("fn", "", sluicetest.URLID(1))); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.Update(func(tx *bbolt.Tx) error {
+				return tx.Bucket([]byte("urls")).Bucket([]byte("fn")).Put([]byte("$LATEST"), []byte(value))
+			})
+			db.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err = bolt.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			_, err = s.GetFunctionURL(ctx, "fn", "")
+			if sluice.ErrorCodeOf(err) != sluice.EInternal {
+				t.Errorf("GetFunctionURL of record %s: %v, want an internal error", value, err)
+			}
+			_, err = s.GetFunctionURLByID(ctx, sluicetest.URLID(1))
+			if sluice.ErrorCodeOf(err) != sluice.EInternal {
+				t.Errorf("GetFunctionURLByID of record %s: %v, want an internal error", value, err)
+			}
+		})
 	}
 }

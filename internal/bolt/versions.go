@@ -246,8 +246,8 @@ func (s *Store) UpdateAlias(ctx context.Context, a *sluice.Alias, prevRevision s
 	})
 }
 
-// DeleteAlias removes an alias. Errors: ENotFound, for the function or the
-// alias.
+// DeleteAlias removes an alias and its function URL. Errors: ENotFound,
+// for the function or the alias.
 func (s *Store) DeleteAlias(ctx context.Context, function, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -260,7 +260,10 @@ func (s *Store) DeleteAlias(ctx context.Context, function, name string) error {
 		if name == "" || aliases == nil || aliases.Get([]byte(name)) == nil {
 			return aliasNotFound(function, name)
 		}
-		return aliases.Delete([]byte(name))
+		if err := aliases.Delete([]byte(name)); err != nil {
+			return err
+		}
+		return b.deleteURL(function, name)
 	})
 }
 
