@@ -20,11 +20,13 @@ import (
 	"github.com/sluice-dev/sluice/internal/artifacts"
 	"github.com/sluice-dev/sluice/internal/bolt"
 	"github.com/sluice-dev/sluice/internal/concurrency"
+	"github.com/sluice-dev/sluice/internal/furl"
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/pool"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/service"
 	"github.com/sluice-dev/sluice/internal/sigv4"
+	"github.com/sluice-dev/sluice/internal/urlserver"
 )
 
 // Config is everything `sluice serve` can be told.
@@ -213,16 +215,22 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		Logger: logger,
 	})
 	svc := service.New(service.Config{
-		Scope:   scope,
-		Store:   store,
-		Code:    code,
-		Invoker: iv,
-		Logger:  logger,
-		Limits:  limits,
+		Scope:    scope,
+		Store:    store,
+		URLs:     store,
+		NewURLID: furl.NewURLID,
+		Code:     code,
+		Invoker:  iv,
+		Logger:   logger,
+		Limits:   limits,
 	})
-	handler := api.New(api.Config{
+	verifier := &sigv4.Verifier{Secret: sigv4.StaticCredentials(cfg.AccessKeyID, cfg.SecretAccessKey), Service: "lambda"}
+	// One listener: function URL requests (by Host or /lambda-url/ path)
+	// go to the URL front end, everything else to the Lambda API.
+	handler := urlserver.New(urlserver.Config{
 		Service:  svc,
-		Verifier: &sigv4.Verifier{Secret: sigv4.StaticCredentials(cfg.AccessKeyID, cfg.SecretAccessKey), Service: "lambda"},
+		Verifier: verifier,
+		Next:     api.New(api.Config{Service: svc, Verifier: verifier, Logger: logger}),
 		Logger:   logger,
 	})
 	var lc net.ListenConfig

@@ -122,6 +122,13 @@ func (s *Server) routes() {
 	s.handle("GET /2016-08-19/account-settings", control("GetAccountSettings"), s.getAccountSettings)
 	s.handle("GET /2016-08-19/account-settings/{$}", control("GetAccountSettings"), s.getAccountSettings)
 
+	const urls = "/2021-10-31/functions/{name}"
+	s.handle("POST "+urls+"/url", control("CreateFunctionUrlConfig"), s.createFunctionURLConfig)
+	s.handle("GET "+urls+"/url", control("GetFunctionUrlConfig"), s.getFunctionURLConfig)
+	s.handle("PUT "+urls+"/url", control("UpdateFunctionUrlConfig"), s.updateFunctionURLConfig)
+	s.handle("DELETE "+urls+"/url", control("DeleteFunctionUrlConfig"), s.deleteFunctionURLConfig)
+	s.handle("GET "+urls+"/urls", control("ListFunctionUrlConfigs"), s.listFunctionURLConfigs)
+
 	// Invoke and InvokeWithResponseStream share the InvokeFunction limit
 	// and its message.
 	s.handle("POST "+fns+"/{name}/invocations", invocation("InvokeFunction"), s.invoke)

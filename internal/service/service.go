@@ -42,6 +42,13 @@ type Config struct {
 	Scope sluice.Scope
 	// Store keeps the function configurations.
 	Store sluice.FunctionStore
+	// URLs keeps the function URL configurations; nil means the store
+	// has none (the URL operations then answer that nothing exists).
+	// It must be the same store as Store (see sluice.FunctionURLStore).
+	URLs sluice.FunctionURLStore
+	// NewURLID makes the id of a new function URL; nil means an error
+	// for every CreateFunctionURL (a wiring mistake).
+	NewURLID func() string
 	// Code keeps the deployment packages, content-addressed.
 	Code CodeStore
 	// Invoker runs functions; the service calls its Retire method after

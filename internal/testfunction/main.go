@@ -6,6 +6,8 @@
 //	stream         streams {"chunks":N,"pauseMs":M,"size":S}: N chunks, M ms apart
 //	fail           returns an error
 //	streamfail     streams two chunks, then fails mid-stream
+//	urlreply       function URL: returns the request body (JSON) as its response, or the event (path /event); see url.go
+//	urlstream      function URL: streams through the HTTP integration prelude; see url.go
 //	sleep          sleeps {"ms":N}, then returns "slept"
 //	crash          prints a line and exits with status 2 mid-invocation
 //	panic          panics
@@ -52,6 +54,10 @@ func main() {
 		lambda.Start(func(ev json.RawMessage) (json.RawMessage, error) { return ev, nil })
 	case "stream":
 		lambda.Start(stream)
+	case "urlreply":
+		lambda.Start(urlReply)
+	case "urlstream":
+		lambda.Start(urlStream)
 	case "fail":
 		lambda.Start(func() (string, error) { return "", errors.New("boom") })
 	case "streamfail":

@@ -1,0 +1,365 @@
+// Package urlserver serves Lambda function URLs over HTTP, on the same
+// listener as the Lambda API: a request whose Host is
+// <url-id>.lambda-url.<region>.<domain> (host style), or whose path starts
+// with /lambda-url/<url-id>/ (path style, for clients that cannot resolve
+// the name), is a function URL request; every other request goes to the
+// next handler (the Lambda API).
+//
+// One request: find the URL and what it invokes now (service.URLTarget),
+// answer a CORS preflight from the URL's configuration, read the body (6 MB
+// at most), verify SigV4 for AWS_IAM URLs, build the payload format 2.0
+// event (furl.Event), invoke, and answer:
+//
+//   - BUFFERED: the function's response mapped as AWS maps it
+//     (furl.MapBuffered);
+//   - RESPONSE_STREAM: the status and headers of the function's prelude
+//     (furl.SplitPrelude), then the body, one flush per piece the function
+//     writes: never buffered.
+//
+// A function error before any byte of the response is 502 "Internal Server
+// Error", as AWS answers (recorded by LocalStack,
+// test_lambda_url_invocation_exception); after the status is out, the
+// connection is cut without the final chunk, so that the client sees a
+// truncated response rather than a complete one. Unknown URLs are 403
+// {"Message":null} with x-amzn-ErrorType AccessDeniedException, as
+// recorded (test_lambda_url_non_existing_url).
+package urlserver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sluice-dev/sluice"
+	"github.com/sluice-dev/sluice/internal/furl"
+	"github.com/sluice-dev/sluice/internal/service"
+	"github.com/sluice-dev/sluice/internal/sigv4"
+)
+
+// Config wires a Server. Service and Next are required.
+type Config struct {
+	Service *service.Service
+	// Verifier authenticates requests to AWS_IAM URLs (service lambda).
+	// nil refuses every request to an AWS_IAM URL.
+	Verifier *sigv4.Verifier
+	// Next serves every request that is not a function URL's.
+	Next http.Handler
+	// Logger receives the request log; nil discards it.
+	Logger *slog.Logger
+	// Now is the clock of the events' time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the function URL front end. It is safe for concurrent use.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New returns a Server for cfg; it panics when a required field is
+// missing, which is a wiring mistake.
+func New(cfg Config) *Server {
+	if cfg.Service == nil || cfg.Next == nil {
+		panic("urlserver: Config.Service and Config.Next are required")
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// streamBuffer is the most one Read from the function takes; each Read is
+// written and flushed at once.
+const streamBuffer = 64 << 10
+
+// Messages and bodies AWS's front end answers with.
+const (
+	msgForbidden    = `{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}`
+	msgNoURL        = `{"Message":null}`
+	msgInternal     = "Internal Server Error"
+	msgThrottled    = `{"Message":"Rate Exceeded."}`
+	msgTooLarge     = `{"Message":"Request must be smaller than 6291456 bytes for the InvokeFunction operation"}`
+	msgNotReady     = `{"Message":"The function is not ready to be invoked. Check its State."}`
+	headerRequestID = "X-Amzn-Requestid"
+	headerErrorType = "X-Amzn-Errortype"
+)
+
+// match reports whether r is a function URL request: its URL id, the path
+// the function sees ("" = the request's own) and the domain name of the
+// event.
+func (s *Server) match(r *http.Request) (urlID, rawPath, domain string, ok bool) {
+	if id, region, ok := furl.ParseHost(r.Host); ok {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		_ = region
+		return id, "", strings.ToLower(host), true
+	}
+	if id, path, ok := furl.ParsePath(r.URL.EscapedPath()); ok {
+		return id, path, id + ".lambda-url." + s.cfg.Service.Scope().Region + ".localhost", true
+	}
+	return "", "", "", false
+}
+
+// ServeHTTP serves function URL requests and hands the rest to Next.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, rawPath, domain, ok := s.match(r)
+	if !ok {
+		s.cfg.Next.ServeHTTP(w, r)
+		return
+	}
+	reqID := sluice.NewRequestID()
+	w.Header().Set(headerRequestID, reqID)
+	log := s.log.With(sluice.LogKeyRequestID, reqID, "url_id", id)
+	if err := s.serve(w, r, reqID, id, rawPath, domain, log); err != nil {
+		log.Warn("function URL request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+}
+
+// plain writes a small error answer.
+func plain(w http.ResponseWriter, status int, errType, contentType, body string) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	if errType != "" {
+		h.Set(headerErrorType, errType)
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPath, domain string, log *slog.Logger) error {
+	arrived := s.now()
+	ctx := service.WithLogger(r.Context(), log)
+	cfg, run, err := s.cfg.Service.URLTarget(ctx, id)
+	switch {
+	case errors.Is(err, service.ErrNoURL):
+		plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgNoURL)
+		return nil
+	case err != nil:
+		return s.platformError(w, err, log)
+	}
+
+	// CORS preflights are answered from the configuration, before any
+	// authentication (a browser's preflight carries no credentials).
+	if cfg.Cors != nil && furl.IsPreflight(r) {
+		_, h := furl.Preflight(cfg.Cors, r)
+		for k, v := range h {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+
+	body, err := readBody(r)
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			plain(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException", "application/json", msgTooLarge)
+			return nil
+		}
+		return err // the client went away mid-body
+	}
+
+	var caller *furl.IAMCaller
+	account := furl.AnonymousAccount
+	if cfg.AuthType == sluice.URLAuthIAM {
+		if s.cfg.Verifier == nil {
+			plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
+			return nil
+		}
+		if verr := s.cfg.Verifier.Verify(r, body); verr != nil {
+			log.Info("function URL request refused", "err", verr)
+			plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
+			return nil
+		}
+		scope := s.cfg.Service.Scope()
+		account = scope.Account
+		key := accessKeyOf(r)
+		caller = &furl.IAMCaller{
+			AccessKey: key, AccountID: scope.Account, CallerID: key,
+			UserARN: "arn:aws:iam::" + scope.Account + ":root", UserID: scope.Account,
+		}
+	}
+
+	event, err := furl.Event(r, body, furl.EventContext{
+		Config: cfg, AccountID: account, RequestID: reqID, SourceIP: sourceIP(r),
+		Caller: caller, RawPath: rawPath, DomainName: domain, Time: arrived,
+	})
+	if err != nil {
+		plain(w, http.StatusBadRequest, "", "application/json", `{"Message":"Bad Request"}`)
+		return err
+	}
+	out, err := s.cfg.Service.Invoke(ctx, run, sluice.Invocation{RequestID: reqID, Payload: event})
+	if err != nil {
+		return s.platformError(w, err, log)
+	}
+	defer out.Close()
+	w.Header().Set("X-Amz-Executed-Version", run.ExecutedVersion())
+	if cfg.InvokeModeOrDefault() == sluice.InvokeModeResponseStream {
+		return s.stream(w, r, cfg, out, log)
+	}
+	return s.buffered(w, r, cfg, out)
+}
+
+// platformError answers an error of the platform (not of the function):
+// throttling as 429, a function that cannot run yet as 503, anything else
+// as 502 (AWS's answer when Lambda rejects the invocation, e.g.
+// InvalidRuntimeException).
+func (s *Server) platformError(w http.ResponseWriter, err error, log *slog.Logger) error {
+	switch sluice.ErrorCodeOf(err) {
+	case sluice.EThrottled:
+		w.Header().Set("Retry-After", "1")
+		plain(w, http.StatusTooManyRequests, "TooManyRequestsException", "application/json", msgThrottled)
+	case sluice.EConflict:
+		plain(w, http.StatusServiceUnavailable, "ResourceConflictException", "application/json", msgNotReady)
+	case sluice.EServiceUnavailable:
+		plain(w, http.StatusServiceUnavailable, "ServiceException", "application/json", `{"Message":"Service Unavailable"}`)
+	default:
+		plain(w, http.StatusBadGateway, "", "text/plain; charset=utf-8", msgInternal)
+	}
+	log.Info("function URL request not invoked", "err", err)
+	return nil
+}
+
+// buffered answers a BUFFERED URL: the whole response (6 MB at most),
+// mapped as AWS maps it.
+func (s *Server) buffered(w http.ResponseWriter, r *http.Request, cfg *sluice.FunctionURLConfig, out sluice.Output) error {
+	payload, readErr := io.ReadAll(io.LimitReader(out, sluice.MaxBufferedResponse+1))
+	out.Close()
+	res := out.Result()
+	if res.Err != nil || readErr != nil || len(payload) > sluice.MaxBufferedResponse {
+		plain(w, http.StatusBadGateway, "", "text/plain; charset=utf-8", msgInternal)
+		return readErr
+	}
+	status, h, body, err := furl.MapBuffered(payload)
+	if err != nil {
+		plain(w, http.StatusBadGateway, "", "text/plain; charset=utf-8", msgInternal)
+		return err
+	}
+	if cfg.Cors != nil {
+		furl.ApplyCORS(cfg.Cors, r, h)
+	}
+	for k, v := range h {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(status)
+	_, err = w.Write(body)
+	return err
+}
+
+// stream answers a RESPONSE_STREAM URL: status and headers from the
+// prelude, then each piece of the body as the function writes it.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, cfg *sluice.FunctionURLConfig, out sluice.Output, log *slog.Logger) error {
+	status, h, body, err := furl.SplitPrelude(out, out.ContentType())
+	buf := make([]byte, streamBuffer)
+	var n int
+	var rerr error
+	if err == nil {
+		// Wait for the first byte (or the end): an error before it is
+		// still a 502.
+		n, rerr = body.Read(buf)
+	}
+	if err != nil || (n == 0 && rerr != nil) {
+		out.Close()
+		if res := out.Result(); res.Err != nil || (err != nil && !errors.Is(err, io.EOF)) {
+			plain(w, http.StatusBadGateway, "", "text/plain; charset=utf-8", msgInternal)
+			if err == nil {
+				err = fmt.Errorf("function error: %s", res.Err.Type)
+			}
+			log.Info("function URL stream failed before its first byte", "err", err)
+			return nil
+		}
+		if err != nil && h == nil { // an empty response without a prelude
+			h, status = http.Header{"Content-Type": {out.ContentType()}}, http.StatusOK
+		}
+	}
+	if cfg.Cors != nil {
+		furl.ApplyCORS(cfg.Cors, r, h)
+	}
+	for k, v := range h {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(status)
+	rc := http.NewResponseController(w)
+	total := int64(0)
+	for {
+		if n > 0 {
+			total += int64(n)
+			if total > sluice.MaxStreamedResponse {
+				log.Warn("function URL stream over the response limit: cut", "limit", sluice.MaxStreamedResponse)
+				s.abort(out)
+			}
+			if _, err := w.Write(buf[:n]); err != nil {
+				return err // the client is gone; Close lets the function finish
+			}
+			if err := rc.Flush(); err != nil {
+				return err
+			}
+		}
+		if rerr != nil {
+			break
+		}
+		n, rerr = body.Read(buf)
+	}
+	out.Close()
+	if res := out.Result(); res.Err != nil {
+		log.Info("function failed mid-stream: cutting the response", "type", res.Err.Type)
+		s.abort(out)
+	}
+	return nil
+}
+
+// abort ends the response without its final chunk: the client sees a
+// truncated body, as it does on AWS when a streaming function fails.
+func (s *Server) abort(out sluice.Output) {
+	out.Close()
+	panic(http.ErrAbortHandler)
+}
+
+var errTooLarge = errors.New("request body too large")
+
+// readBody reads the request body, at most sluice.MaxSyncPayload bytes.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > sluice.MaxSyncPayload {
+		return nil, errTooLarge
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, sluice.MaxSyncPayload+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > sluice.MaxSyncPayload {
+		return nil, errTooLarge
+	}
+	return b, nil
+}
+
+// sourceIP is the client's address.
+func sourceIP(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+// accessKeyOf returns the access key id of a (verified) SigV4 request,
+// from its Authorization header or X-Amz-Credential query parameter.
+func accessKeyOf(r *http.Request) string {
+	cred := r.URL.Query().Get("X-Amz-Credential")
+	if a := r.Header.Get("Authorization"); a != "" {
+		if _, rest, ok := strings.Cut(a, "Credential="); ok {
+			cred = rest
+		}
+	}
+	key, _, _ := strings.Cut(cred, "/")
+	return key
+}
