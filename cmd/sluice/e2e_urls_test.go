@@ -459,7 +459,9 @@ func TestFunctionURLIAM(t *testing.T) {
 	var ev struct {
 		RequestContext struct {
 			AccountID  string
-			Authorizer struct{ IAM struct{ AccessKey, AccountID string } }
+			Authorizer struct {
+				IAM struct{ AccessKey, AccountID string }
+			}
 		}
 	}
 	if err := json.Unmarshal(b, &ev); err != nil || resp.StatusCode != 200 {

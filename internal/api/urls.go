@@ -252,4 +252,3 @@ func (s *Server) listFunctionURLConfigs(w http.ResponseWriter, r *http.Request, 
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }
-
