@@ -56,9 +56,9 @@ func urlStream(ev events.LambdaFunctionURLRequest) (*events.LambdaFunctionURLStr
 	}
 	pause, _ := strconv.Atoi(q["pauseMs"])
 	sse := q["sse"] == "1"
-	contentType := "text/plain; charset=utf-8"
+	contentType, status := "text/plain; charset=utf-8", 201
 	if sse {
-		contentType = "text/event-stream"
+		contentType, status = "text/event-stream", 200 // EventSource accepts only 200
 	}
 	r, w := io.Pipe()
 	go func() {
@@ -82,7 +82,7 @@ func urlStream(ev events.LambdaFunctionURLRequest) (*events.LambdaFunctionURLStr
 		w.Close()
 	}()
 	return &events.LambdaFunctionURLStreamingResponse{
-		StatusCode: 201,
+		StatusCode: status,
 		Headers:    map[string]string{"Content-Type": contentType, "X-Stream": "yes", "Cache-Control": "no-cache"},
 		Cookies:    []string{"flavour=oat; Path=/"},
 		Body:       r,
