@@ -152,6 +152,7 @@ type Server struct {
 	invoker *invoke.Invoker
 	limits  *concurrency.Limiter
 	iso     *sandbox.Isolation // nil when environments are not sandboxed
+	driver  sandbox.Driver
 	api     *api.Server
 	http    *http.Server
 	ln      net.Listener
@@ -186,6 +187,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		store.Close()
 		return nil, fmt.Errorf("--sandbox %s: %w", cfg.Sandbox, err)
 	}
+	driver := sandboxDriver(iso, tmp)
 	scope := sluice.Scope{Region: cfg.Region, Account: cfg.AccountID}
 	limits := concurrency.New(cfg.AccountConcurrency)
 	reserved, err := store.ReservedConcurrency(ctx)
@@ -205,8 +207,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			FunctionLog:     functionLogs,
 			AccessKeyID:     cfg.AccessKeyID,
 			SecretAccessKey: cfg.SecretAccessKey,
-			TempDir:         tmp,
-			Isolation:       iso,
+			Driver:          driver,
 		},
 		Logger: logger,
 	})
@@ -241,6 +242,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		api:     handler,
 		limits:  limits,
 		iso:     iso,
+		driver:  driver,
 		ln:      ln,
 		http: &http.Server{
 			Handler:           handler,
@@ -289,9 +291,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	stopReaper()
 	wg.Wait()
 	s.api.Close() // waits for deployments in progress
-	if s.iso != nil {
-		s.iso.Close() // the prepared slots
-	}
+	s.driver.Close() // the prepared slots
 	if s.iso != nil && s.iso.Cgroups != nil {
 		// Every environment is gone: remove sluice's cgroup directories.
 		if err := s.iso.Cgroups.Close(); err != nil {
