@@ -22,6 +22,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/concurrency"
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/pool"
+	"github.com/sluice-dev/sluice/internal/runtimes"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
@@ -54,6 +55,9 @@ type Config struct {
 	// AccessKeyID and SecretAccessKey are the one credential pair the API
 	// accepts (SigV4); functions receive them too.
 	AccessKeyID, SecretAccessKey string
+	// Node and Python are the interpreters of the nodejs* and python*
+	// runtimes; "" finds them (internal/runtimes).
+	Node, Python string
 }
 
 // DefaultConfig is what `sluice serve` runs with when given no flags.
@@ -88,6 +92,8 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Sandbox, "sandbox", c.Sandbox, "isolation of execution environments: auto, bwrap or none")
 	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: host (outbound access) or none")
 	fs.StringVar(&c.EFSDir, "efs-dir", c.EFSDir, "host directory of FileSystemConfigs access points (access-point/fsap-X is DIR/fsap-X)")
+	fs.StringVar(&c.Node, "node", c.Node, "node binary of the nodejs* runtimes (default: node on PATH)")
+	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
 }
 
 func (c Config) validate() error {
@@ -188,6 +194,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		return nil, fmt.Errorf("--sandbox %s: %w", cfg.Sandbox, err)
 	}
 	driver := sandboxDriver(iso, tmp)
+	registry := runtimes.New(runtimesConfig(cfg, logger))
 	scope := sluice.Scope{Region: cfg.Region, Account: cfg.AccountID}
 	limits := concurrency.New(cfg.AccountConcurrency)
 	reserved, err := store.ReservedConcurrency(ctx)
@@ -209,7 +216,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			SecretAccessKey: cfg.SecretAccessKey,
 			Driver:          driver,
 		},
-		Logger: logger,
+		Bootstrap: registry.Bootstrap,
+		Logger:    logger,
 	})
 	handler := api.New(api.Config{
 		Scope:    scope,
@@ -219,6 +227,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		Verifier: &sigv4.Verifier{Secret: sigv4.StaticCredentials(cfg.AccessKeyID, cfg.SecretAccessKey), Service: "lambda"},
 		Logger:   logger,
 		Limits:   limits,
+		Runtimes: registry,
 	})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
@@ -290,7 +299,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	stopReaper()
 	wg.Wait()
-	s.api.Close() // waits for deployments in progress
+	s.api.Close()    // waits for deployments in progress
 	s.driver.Close() // the prepared slots
 	if s.iso != nil && s.iso.Cgroups != nil {
 		// Every environment is gone: remove sluice's cgroup directories.
@@ -308,4 +317,21 @@ func (s *Server) Serve(ctx context.Context) error {
 		serveErr = nil
 	}
 	return serveErr
+}
+
+// runtimesConfig wires the runtime registry.
+//
+// TODO(integrator): replace the installers and commands below with the
+// real Node.js runtime interface client installer and sluice's Python
+// bootstrap once they are merged.
+func runtimesConfig(cfg Config, logger *slog.Logger) runtimes.Config {
+	notYet := errors.New("not available yet in this build of sluice")
+	return runtimes.Config{
+		DataDir:       cfg.DataDir,
+		Node:          cfg.Node,
+		Python:        cfg.Python,
+		Logger:        logger,
+		InstallNode:   func(context.Context, string, string) error { return notYet },
+		InstallPython: func(string) error { return notYet },
+	}
 }

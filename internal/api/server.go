@@ -55,6 +55,9 @@ type Config struct {
 	// Rand draws the number in [0, 1) that picks the version of an
 	// invocation through a weighted alias; nil means math/rand/v2.
 	Rand func() float64
+	// Runtimes says which runtimes a function may have; nil means the
+	// provided.* runtimes only.
+	Runtimes Runtimes
 }
 
 // CodeStore is what the API needs of the deployment package store

@@ -15,13 +15,14 @@ const module = "github.com/sluice-dev/sluice"
 // (non-test code). A package missing here may import nothing of ours.
 var allowed = map[string][]string{
 	"":                      {},
-	"cmd/sluice":            {"", "internal/api", "internal/invoke", "internal/pool", "internal/sandbox", "internal/bolt", "internal/artifacts", "internal/sigv4", "internal/concurrency", "internal/cgroup"},
+	"cmd/sluice":            {"", "internal/api", "internal/invoke", "internal/pool", "internal/sandbox", "internal/runtimes", "internal/bolt", "internal/artifacts", "internal/sigv4", "internal/concurrency", "internal/cgroup"},
 	"cmd/sluicebench":       {"", "internal/eventstream", "internal/lambdaclient"},
 	"internal/api":          {"", "internal/artifacts", "internal/sigv4", "internal/eventstream", "internal/concurrency"},
 	"internal/invoke":       {"", "internal/pool", "internal/sandbox", "internal/concurrency"},
 	"internal/concurrency":  {""},
 	"internal/pool":         {""},
 	"internal/sandbox":      {"", "internal/runtimeapi", "internal/cgroup", "internal/peercred"},
+	"internal/runtimes":     {"", "internal/sandbox"},
 	"internal/cgroup":       {},
 	"internal/peercred":     {},
 	"internal/runtimeapi":   {""},
