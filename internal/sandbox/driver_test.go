@@ -89,7 +89,7 @@ func must[T any](v T, err error) T {
 
 // bootInfo is the "bootinfo" handler's answer.
 type bootInfo struct {
-	Cwd, Werr, Script, LambdaRuntimeDir, LambdaTaskRoot, ExecEnv, Path, RuntimeVar, Tmpdir string
+	Cwd, Werr, WerrTask, Script, LambdaRuntimeDir, LambdaTaskRoot, ExecEnv, Path, RuntimeVar, Tmpdir string
 	Args                                                                                   []string
 }
 
@@ -117,7 +117,7 @@ func invokeBootInfo(t *testing.T, e *Env) bootInfo {
 		t.Fatalf("output %q: %v", out, err)
 	}
 	str := func(k string) string { s, _ := raw[k].(string); return s }
-	bi := bootInfo{Cwd: str("cwd"), Werr: str("werr"), Script: str("script"), LambdaRuntimeDir: str("LAMBDA_RUNTIME_DIR"),
+	bi := bootInfo{Cwd: str("cwd"), Werr: str("werr"), WerrTask: str("werrTask"), Script: str("script"), LambdaRuntimeDir: str("LAMBDA_RUNTIME_DIR"),
 		LambdaTaskRoot: str("LAMBDA_TASK_ROOT"), ExecEnv: str("AWS_EXECUTION_ENV"), Path: str("PATH"), RuntimeVar: str("RUNTIME_VAR"), Tmpdir: str("TMPDIR")}
 	args, _ := raw["args"].([]any)
 	for _, a := range args {
@@ -178,9 +178,12 @@ func TestBootstrapDrivers(t *testing.T) {
 					t.Errorf("TMPDIR %q, want a directory of its own", bi.Tmpdir)
 				}
 				os.Remove(filepath.Join(rt, "written"))
+				os.Remove(filepath.Join(code, "written"))
 			} else {
-				if !strings.Contains(bi.Werr, syscall.EROFS.Error()) {
-					t.Errorf("writing into /var/runtime: %q, want %q", bi.Werr, syscall.EROFS.Error())
+				// Read-only mounts, not just files the sandbox's uid does
+				// not own.
+				if !strings.Contains(bi.Werr, syscall.EROFS.Error()) || !strings.Contains(bi.WerrTask, syscall.EROFS.Error()) {
+					t.Errorf("writing into /var/runtime: %q, into /var/task: %q, want %q", bi.Werr, bi.WerrTask, syscall.EROFS.Error())
 				}
 				if bi.Tmpdir != "/tmp" {
 					t.Errorf("TMPDIR %q", bi.Tmpdir)

@@ -65,9 +65,10 @@ func fakeRuntime(api, handler string) {
 			cwd, _ := os.Getwd()
 			rt := os.Getenv("LAMBDA_RUNTIME_DIR")
 			werr := os.WriteFile(filepath.Join(rt, "written"), []byte("x"), 0o644)
+			werrTask := os.WriteFile(filepath.Join(os.Getenv("LAMBDA_TASK_ROOT"), "written"), []byte("x"), 0o644)
 			script, _ := os.ReadFile(filepath.Join(rt, "run.sh"))
 			info := map[string]any{
-				"cwd": cwd, "args": os.Args[1:], "werr": fmt.Sprint(werr), "script": string(script),
+				"cwd": cwd, "args": os.Args[1:], "werr": fmt.Sprint(werr), "werrTask": fmt.Sprint(werrTask), "script": string(script),
 				"LAMBDA_RUNTIME_DIR": rt, "LAMBDA_TASK_ROOT": os.Getenv("LAMBDA_TASK_ROOT"),
 				"AWS_EXECUTION_ENV": os.Getenv("AWS_EXECUTION_ENV"), "PATH": os.Getenv("PATH"),
 				"RUNTIME_VAR": os.Getenv("RUNTIME_VAR"), "TMPDIR": os.Getenv("TMPDIR"),

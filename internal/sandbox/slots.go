@@ -297,24 +297,15 @@ func namespaceArgs(iso *Isolation) []string {
 // directory on runtime/, the launch script into the pipe, then bwrap goes
 // on.
 func (s *slot) launch(spec Spec, env []string) error {
-	ro := uintptr(syscall.MS_BIND | syscall.MS_REMOUNT | syscall.MS_RDONLY | syscall.MS_NOSUID | syscall.MS_NODEV)
-	task := filepath.Join(s.dir, "task")
-	if err := syscall.Mount(spec.CodeDir, task, "", syscall.MS_BIND, ""); err != nil {
+	if err := s.bindReadOnly(spec.CodeDir, "task"); err != nil {
 		return fmt.Errorf("sandbox: mount the code into the slot: %w", err)
 	}
 	s.codeMounted = true
-	if err := syscall.Mount("", task, "", ro, ""); err != nil {
-		return fmt.Errorf("sandbox: make the slot's code read-only: %w", err)
-	}
 	if d := spec.Bootstrap.RuntimeDir; d != "" {
-		rt := filepath.Join(s.dir, "runtime")
-		if err := syscall.Mount(d, rt, "", syscall.MS_BIND, ""); err != nil {
+		if err := s.bindReadOnly(d, "runtime"); err != nil {
 			return fmt.Errorf("sandbox: mount the runtime into the slot: %w", err)
 		}
 		s.runtimeMounted = true
-		if err := syscall.Mount("", rt, "", ro, ""); err != nil {
-			return fmt.Errorf("sandbox: make the slot's runtime read-only: %w", err)
-		}
 	}
 	_, err := s.launchW.Write(launchScript(spec.Bootstrap, env))
 	s.launchW.Close()
@@ -324,6 +315,27 @@ func (s *slot) launch(spec Spec, env []string) error {
 	_, err = s.block.Write([]byte{1})
 	s.block.Close()
 	return err
+}
+
+// bindReadOnly bind-mounts src read-only onto the slot's shared mount
+// point name (task or runtime), so that the mount propagates into the
+// waiting sandbox read-only. A remount's flags do not propagate, so src is
+// first bound and made read-only at a private staging point of the slot,
+// and that mount, whose flags a bind copies, is bound onto the target.
+func (s *slot) bindReadOnly(src, name string) error {
+	ro := uintptr(syscall.MS_BIND | syscall.MS_REMOUNT | syscall.MS_RDONLY | syscall.MS_NOSUID | syscall.MS_NODEV)
+	staging := filepath.Join(s.dir, "staging")
+	if err := os.Mkdir(staging, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	if err := syscall.Mount(src, staging, "", syscall.MS_BIND, ""); err != nil {
+		return err
+	}
+	defer syscall.Unmount(staging, syscall.MNT_DETACH)
+	if err := syscall.Mount("", staging, "", ro, ""); err != nil {
+		return err
+	}
+	return syscall.Mount(staging, filepath.Join(s.dir, name), "", syscall.MS_BIND, "")
 }
 
 // launchScript is the shell script a slot runs: export env, cd to the
