@@ -90,7 +90,7 @@ func must[T any](v T, err error) T {
 // bootInfo is the "bootinfo" handler's answer.
 type bootInfo struct {
 	Cwd, Werr, WerrTask, Script, LambdaRuntimeDir, LambdaTaskRoot, ExecEnv, Path, RuntimeVar, Tmpdir string
-	Args                                                                                   []string
+	Args                                                                                             []string
 }
 
 func startBootstrap(t *testing.T, d Driver, code string, b Bootstrap, log io.Writer) *Env {
