@@ -33,6 +33,7 @@ const (
 	EEFSMountFailure      ErrorCode = "efs_mount_failure"      // EFSMountFailureException, 403
 	EEFSMountConnectivity ErrorCode = "efs_mount_connectivity" // EFSMountConnectivityException, 408
 	EEFSIO                ErrorCode = "efs_io"                 // EFSIOException, 410
+	EInvalidRuntime       ErrorCode = "invalid_runtime"        // InvalidRuntimeException, 502
 	EInternal             ErrorCode = "internal"               // ServiceException, 500
 	EServiceUnavailable   ErrorCode = "unavailable"            // ServiceException, 503 (shutting down)
 )

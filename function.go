@@ -45,10 +45,6 @@ const (
 	MaxUnzippedSize = 262144000
 )
 
-// Supported runtimes. Only OS-only runtimes for now: the function ships its
-// own bootstrap.
-var SupportedRuntimes = []string{"provided.al2023", "provided.al2", "provided"}
-
 // Function is the stored configuration of one version of a function: its
 // $LATEST (which updates change) or one of its published versions (which
 // never change).

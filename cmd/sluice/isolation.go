@@ -48,6 +48,21 @@ func isolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
 	return nil, err
 }
 
+// sandboxDriver is the driver of the execution environments: plain child
+// processes (scratch space under tmp) without isolation; with it, prepared
+// slots where they pay (cgroup v1, where moving a process into the cgroups
+// is what is slow), else a bubblewrap sandbox started on demand.
+func sandboxDriver(iso *sandbox.Isolation, tmp string) sandbox.Driver {
+	switch {
+	case iso == nil:
+		return sandbox.Plain(tmp)
+	case iso.StageDir != "" && iso.Cgroups != nil && iso.Cgroups.Version() == "v1":
+		return sandbox.Slots(iso)
+	default:
+		return sandbox.Bwrap(iso)
+	}
+}
+
 func bwrapIsolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
 	bwrap, err := exec.LookPath("bwrap")
 	if err != nil {

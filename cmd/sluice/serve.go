@@ -23,6 +23,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/furl"
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/pool"
+	"github.com/sluice-dev/sluice/internal/runtimes"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/service"
 	"github.com/sluice-dev/sluice/internal/sigv4"
@@ -57,6 +58,9 @@ type Config struct {
 	// AccessKeyID and SecretAccessKey are the one credential pair the API
 	// accepts (SigV4); functions receive them too.
 	AccessKeyID, SecretAccessKey string
+	// Node and Python are the interpreters of the nodejs* and python*
+	// runtimes; "" finds them (internal/runtimes).
+	Node, Python string
 }
 
 // DefaultConfig is what `sluice serve` runs with when given no flags.
@@ -91,6 +95,8 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Sandbox, "sandbox", c.Sandbox, "isolation of execution environments: auto, bwrap or none")
 	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: host (outbound access) or none")
 	fs.StringVar(&c.EFSDir, "efs-dir", c.EFSDir, "host directory of FileSystemConfigs access points (access-point/fsap-X is DIR/fsap-X)")
+	fs.StringVar(&c.Node, "node", c.Node, "node binary of the nodejs* runtimes (default: node on PATH)")
+	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
 }
 
 func (c Config) validate() error {
@@ -157,6 +163,7 @@ type Server struct {
 	limits  *concurrency.Limiter
 	iso     *sandbox.Isolation // nil when environments are not sandboxed
 	svc     *service.Service
+	driver  sandbox.Driver
 	http    *http.Server
 	ln      net.Listener
 }
@@ -190,6 +197,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		store.Close()
 		return nil, fmt.Errorf("--sandbox %s: %w", cfg.Sandbox, err)
 	}
+	driver := sandboxDriver(iso, tmp)
+	registry := runtimes.New(runtimesConfig(cfg, logger))
 	scope := sluice.Scope{Region: cfg.Region, Account: cfg.AccountID}
 	limits := concurrency.New(cfg.AccountConcurrency)
 	reserved, err := store.ReservedConcurrency(ctx)
@@ -209,10 +218,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			FunctionLog:     functionLogs,
 			AccessKeyID:     cfg.AccessKeyID,
 			SecretAccessKey: cfg.SecretAccessKey,
-			TempDir:         tmp,
-			Isolation:       iso,
+			Driver:          driver,
 		},
-		Logger: logger,
+		Bootstrap: registry.Bootstrap,
+		Logger:    logger,
 	})
 	svc := service.New(service.Config{
 		Scope:    scope,
@@ -223,6 +232,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		Invoker:  iv,
 		Logger:   logger,
 		Limits:   limits,
+		Runtimes: registry,
 	})
 	verifier := &sigv4.Verifier{Secret: sigv4.StaticCredentials(cfg.AccessKeyID, cfg.SecretAccessKey), Service: "lambda"}
 	// One listener: function URL requests (by Host or /lambda-url/ path)
@@ -230,7 +240,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	handler := urlserver.New(urlserver.Config{
 		Service:  svc,
 		Verifier: verifier,
-		Next:     api.New(api.Config{Service: svc, Verifier: verifier, Logger: logger}),
+		Next:     api.New(api.Config{Service: svc, Verifier: verifier, Logger: logger, Runtimes: registry}),
 		Logger:   logger,
 	})
 	var lc net.ListenConfig
@@ -255,6 +265,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		svc:     svc,
 		limits:  limits,
 		iso:     iso,
+		driver:  driver,
 		ln:      ln,
 		http: &http.Server{
 			Handler:           handler,
@@ -302,10 +313,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	stopReaper()
 	wg.Wait()
-	s.svc.Close() // waits for deployments in progress
-	if s.iso != nil {
-		s.iso.Close() // the prepared slots
-	}
+	s.svc.Close()    // waits for deployments in progress
+	s.driver.Close() // the prepared slots
 	if s.iso != nil && s.iso.Cgroups != nil {
 		// Every environment is gone: remove sluice's cgroup directories.
 		if err := s.iso.Cgroups.Close(); err != nil {
@@ -322,4 +331,21 @@ func (s *Server) Serve(ctx context.Context) error {
 		serveErr = nil
 	}
 	return serveErr
+}
+
+// runtimesConfig wires the runtime registry.
+//
+// TODO(integrator): replace the installers and commands below with the
+// real Node.js runtime interface client installer and sluice's Python
+// bootstrap once they are merged.
+func runtimesConfig(cfg Config, logger *slog.Logger) runtimes.Config {
+	notYet := errors.New("not available yet in this build of sluice")
+	return runtimes.Config{
+		DataDir:       cfg.DataDir,
+		Node:          cfg.Node,
+		Python:        cfg.Python,
+		Logger:        logger,
+		InstallNode:   func(context.Context, string, string) error { return notYet },
+		InstallPython: func(string) error { return notYet },
+	}
 }

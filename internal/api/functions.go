@@ -67,7 +67,7 @@ func (s *Server) newFunction(req *createFunctionRequest) (*sluice.Function, erro
 	if req.Runtime == nil || req.Handler == nil {
 		return nil, sluice.Errorf(sluice.EInvalidParameter, "Runtime and Handler are mandatory parameters for functions created with deployment packages.")
 	}
-	if err := req.check(); err != nil {
+	if err := req.check(s.cfg.Runtimes); err != nil {
 		return nil, err
 	}
 	if err := req.Code.check(); err != nil {
@@ -170,7 +170,7 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 	if _, err := s.svc.FunctionName(ref); err != nil {
 		return err
 	}
-	if err := req.check(); err != nil {
+	if err := req.check(s.cfg.Runtimes); err != nil {
 		return err
 	}
 	fn, err := s.svc.UpdateFunctionConfiguration(r.Context(), ref, req.RevisionID, req.apply)
@@ -194,9 +194,9 @@ func (c *functionSettings) validate(v *sluice.Violations) {
 
 // check applies the rules beyond the model (InvalidParameterValueException):
 // supported runtime, environment size and reserved keys.
-func (c *functionSettings) check() error {
+func (c *functionSettings) check(rt Runtimes) error {
 	if c.Runtime != nil {
-		if err := checkRuntime(*c.Runtime); err != nil {
+		if err := checkRuntime(rt, *c.Runtime); err != nil {
 			return err
 		}
 	}

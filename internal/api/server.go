@@ -37,6 +37,9 @@ type Config struct {
 	Verifier *sigv4.Verifier
 	// Logger receives the request log; nil discards it.
 	Logger *slog.Logger
+	// Runtimes says which runtimes a function may have; nil means the
+	// provided.* runtimes only.
+	Runtimes Runtimes
 }
 
 // Server is the Lambda API HTTP handler. It is safe for concurrent use.

@@ -226,12 +226,31 @@ func validateFileSystems(fs []fileSystemConfig, v *sluice.Violations) {
 	}
 }
 
+// Runtimes is what the API asks of the runtime registry
+// (internal/runtimes.Registry).
+type Runtimes interface {
+	Supported(runtime string) bool
+	Names() []string
+}
+
+// providedOnly is the Runtimes of a Config without one: the OS-only
+// runtimes, whose functions ship their own bootstrap.
+type providedOnly struct{}
+
+func (providedOnly) Names() []string { return []string{"provided.al2023", "provided.al2", "provided"} }
+func (p providedOnly) Supported(runtime string) bool {
+	return slices.Contains(p.Names(), runtime)
+}
+
 // checkRuntime rejects runtimes sluice cannot run.
-func checkRuntime(runtime string) error {
-	if slices.Contains(sluice.SupportedRuntimes, runtime) {
+func checkRuntime(rt Runtimes, runtime string) error {
+	if rt == nil {
+		rt = providedOnly{}
+	}
+	if rt.Supported(runtime) {
 		return nil
 	}
-	return sluice.Errorf(sluice.EInvalidParameter, "The runtime parameter of %s is not supported by sluice; supported runtimes: %s", runtime, strings.Join(sluice.SupportedRuntimes, ", "))
+	return sluice.Errorf(sluice.EInvalidParameter, "The runtime parameter of %s is not supported by sluice; supported runtimes: %s", runtime, strings.Join(rt.Names(), ", "))
 }
 
 // checkPackageType rejects image packages.

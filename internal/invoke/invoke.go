@@ -42,7 +42,11 @@ type Config struct {
 	// streaming invocation holds it until its stream ends.
 	Limits  *concurrency.Limiter
 	Sandbox sandbox.Options
-	Logger  *slog.Logger
+	// Bootstrap says what an environment of a function runs (the runtime
+	// registry's Bootstrap); it is asked at each cold start, and its
+	// error is Invoke's. nil runs every function's /var/task/bootstrap.
+	Bootstrap func(*sluice.Function) (sandbox.Bootstrap, error)
+	Logger    *slog.Logger
 	// AsyncRetryFor bounds how long an Event invocation waits for a free
 	// environment when throttled; 0 means 5 minutes.
 	AsyncRetryFor time.Duration
@@ -129,11 +133,18 @@ func (iv *Invoker) start(ctx context.Context, req sluice.InvokeRequest) (*pool.L
 	fn := req.Function
 	key := sluice.EnvironmentKey(fn.Name, fn.VersionOrLatest())
 	launch := func(ctx context.Context) (*sandbox.Env, error) {
+		var b sandbox.Bootstrap
+		if iv.cfg.Bootstrap != nil {
+			var err error
+			if b, err = iv.cfg.Bootstrap(fn); err != nil {
+				return nil, err
+			}
+		}
 		dir, err := iv.cfg.Code.Dir(fn.CodeSHA256)
 		if err != nil {
 			return nil, err
 		}
-		return sandbox.Start(ctx, sandbox.Spec{Function: fn, CodeDir: dir, Scope: iv.cfg.Scope}, iv.cfg.Sandbox)
+		return sandbox.Start(ctx, sandbox.Spec{Function: fn, CodeDir: dir, Scope: iv.cfg.Scope, Bootstrap: b}, iv.cfg.Sandbox)
 	}
 	// A warm environment can die while idle (its runtime exited after the
 	// previous invocation); nothing ran then, so take another one.

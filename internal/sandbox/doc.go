@@ -1,14 +1,15 @@
-// Package sandbox runs one execution environment: a function's runtime as
-// a child process, the Runtime API server it talks to, the capture of its
-// log stream, and the hand-off of invocations between a caller and the
-// runtime.
+// Package sandbox runs one execution environment: a function's runtime
+// (Bootstrap: what runs) as a process a Driver creates (plain, bubblewrap,
+// prepared slot; driver.go), supervised by an Env: the Runtime API server
+// the runtime talks to, the capture of its log stream, and the hand-off of
+// invocations between a caller and the runtime.
 //
 // Lifecycle of an Env:
 //
 //	Start ──▶ initialising ──(first GET /next)──▶ ready ⇄ busy
 //	   │            │                               │       │
 //	   │            └── exit / init error / init timeout ───┴── exit / timeout / Stop ──▶ dead
-//	   └── bootstrap missing or not executable: dead at once (Runtime.InvalidEntrypoint on invoke)
+//	   └── command missing or not executable: dead at once (Runtime.InvalidEntrypoint on invoke)
 //
 // One invocation at a time: Invoke queues it for the runtime's GET /next,
 // waits for the runtime to answer on /response or /error, and returns an

@@ -1,24 +1,17 @@
 package sandbox
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sluice-dev/sluice"
@@ -38,9 +31,13 @@ var ErrGone = errors.New("sandbox: execution environment is gone")
 type Spec struct {
 	// Function is the configuration snapshot the environment is built from.
 	Function *sluice.Function
-	// CodeDir is the unpacked deployment package (LAMBDA_TASK_ROOT).
+	// CodeDir is the unpacked deployment package, the host directory
+	// that is /var/task inside (LAMBDA_TASK_ROOT).
 	CodeDir string
 	Scope   sluice.Scope
+	// Bootstrap is what runs; its zero value runs /var/task/bootstrap
+	// (the provided.* runtimes).
+	Bootstrap Bootstrap
 }
 
 // Options are the platform settings of every Env.
@@ -56,16 +53,14 @@ type Options struct {
 	// AccessKeyID and SecretAccessKey are handed to the function as its
 	// credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
 	AccessKeyID, SecretAccessKey string
-	// TempDir is where each Env gets its TMPDIR; "" means os.TempDir().
-	// Sandboxed environments have their own /tmp instead.
-	TempDir string
-	// Isolation, when set, runs every Env in a sandbox (isolate.go);
-	// nil runs plain child processes.
-	Isolation *Isolation
+	// Driver creates the environments' processes (driver.go); nil means
+	// Plain("").
+	Driver Driver
 }
 
-// Env is one execution environment. Its methods are safe for concurrent
-// use; at most one invocation runs at a time.
+// Env is one execution environment: the supervisor of its runtime's
+// process. Its methods are safe for concurrent use; at most one
+// invocation runs at a time.
 type Env struct {
 	id   string
 	spec Spec
@@ -75,14 +70,12 @@ type Env struct {
 	opts        Options
 	log         *slog.Logger
 	startedAt   time.Time
-	tmpDir      string
 
-	iso    *isolated // nil when not sandboxed
-	srv    *http.Server
-	addr   string
-	served chan struct{} // closed when the Runtime API server has stopped
-	cmd    *exec.Cmd
-	logs   *logCapture
+	srv     *http.Server
+	serving bool          // srv serves a listener (set during Start)
+	served  chan struct{} // closed when the Runtime API server has stopped
+	proc    Process       // nil when the runtime never started
+	logs    *logCapture
 
 	exited  chan struct{} // closed when the process has exited (or never started)
 	exitErr error         // valid once exited is closed
@@ -94,13 +87,13 @@ type Env struct {
 
 	mu           sync.Mutex
 	cur          *call
-	startErr     error // the bootstrap could not be executed
+	startErr     error // the runtime's command could not be executed
 	initErr      *sluice.FunctionError
 	initDone     bool
 	initDuration time.Duration
 	invocations  int
 	killReason   string
-	peakMB       int       // last VmHWM reading
+	peakMB       int       // last peak memory reading
 	peakAt       time.Time // when it was read
 }
 
@@ -113,11 +106,12 @@ const (
 	reasonTruncated   = "truncated response"
 )
 
-// Start launches an execution environment for spec: it binds the Runtime
-// API on a loopback port, then starts the function's bootstrap with the
-// Lambda environment. A bootstrap that cannot be executed is not an error
-// of Start: the Env is returned dead and its first Invoke reports
-// Runtime.InvalidEntrypoint. Errors are the platform's own (ports, pipes).
+// Start launches an execution environment for spec: the driver creates
+// the runtime's process and places the Runtime API listener, which the
+// Env serves. A command that cannot be executed is not an error of Start:
+// the Env is returned dead and its first Invoke reports
+// Runtime.InvalidEntrypoint. Errors are the platform's own (ports, pipes,
+// sandbox set-up).
 func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -125,6 +119,10 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 	if opts.InitTimeout <= 0 {
 		opts.InitTimeout = DefaultInitTimeout
 	}
+	if opts.Driver == nil {
+		opts.Driver = Plain("")
+	}
+	spec.Bootstrap = spec.Bootstrap.withDefaults()
 	e := &Env{
 		id:          sluice.NewRequestID(),
 		spec:        spec,
@@ -137,205 +135,113 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 		stopping:    make(chan struct{}),
 	}
 	e.log = opts.Logger.With(sluice.LogKeyFunction, spec.Function.Name, sluice.LogKeyEnv, e.id[:8])
-
-	var mounts []Mount
-	if iso := opts.Isolation; iso != nil {
-		var err error
-		if mounts, err = iso.efsMounts(spec.Function); err != nil {
-			return nil, err
-		}
-		if e.iso, err = iso.setup(e); err != nil {
-			return nil, err
-		}
-	}
 	e.srv = &http.Server{Handler: runtimeapi.NewHandler(e, e.log), ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelDebug)}
-	serve := func(ln net.Listener) {
-		go func() {
-			defer close(e.served)
-			_ = e.srv.Serve(ln)
-		}()
-	}
-	// A network-isolated sandbox gets its listener once it exists
-	// (startGated); every other Env gets one on the host's loopback now.
-	gated := e.iso != nil && e.iso.iso.Network == "none"
-	if gated {
-		e.addr = sandboxRuntimeAPI
-	} else {
-		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-		if err != nil {
-			e.releaseIsolation()
-			return nil, fmt.Errorf("sandbox: runtime api listener: %w", err)
-		}
-		e.addr = ln.Addr().String()
-		if e.iso != nil {
-			ln = e.iso.listen(ln, e)
-		}
-		serve(ln)
-	}
-
 	var sink io.Writer
 	if opts.FunctionLog != nil {
 		sink = opts.FunctionLog(spec.Function.Name)
 	}
-	var logs *logCapture
-	var w *os.File
-	var err error
-	if e.iso != nil && e.iso.slot != nil {
-		logs, w, err = captureFrom(sink, e.iso.slot.logR, nil)
-		e.iso.slot.logR = nil // the capture owns it now
-	} else {
-		logs, w, err = newLogCapture(sink)
-	}
-	if err != nil {
-		e.srv.Close()
-		if !gated {
-			<-e.served
-		}
-		e.releaseIsolation()
-		return nil, fmt.Errorf("sandbox: log pipe: %w", err)
-	}
-	e.logs = logs
-	if e.iso == nil {
-		if e.tmpDir, err = os.MkdirTemp(opts.TempDir, "sluice-env-"); err != nil {
-			w.Close()
-			logs.r.Close()
-			e.srv.Close()
-			<-e.served
-			return nil, fmt.Errorf("sandbox: temp dir: %w", err)
-		}
-	}
+	e.logs = newLogCapture(sink)
 
-	e.logs.write(fmt.Sprintf("INIT_START Runtime Version: sluice:%s\n", spec.Function.Runtime))
-	if e.iso != nil && e.iso.slot != nil {
-		return e.launchSlot(logs)
+	// The sandbox starts even when the command is unusable; tell that
+	// case apart first, as Runtime.InvalidEntrypoint.
+	b := spec.Bootstrap
+	if err := checkEntrypoint(hostPath(b.Command[0], spec.CodeDir, b.RuntimeDir, "")); err != nil {
+		e.initStart()
+		return e.dead(err), nil
 	}
-	var cmd *exec.Cmd
-	if e.iso != nil {
-		// The sandbox starts even when the bootstrap is unusable; tell
-		// that case apart here, as Runtime.InvalidEntrypoint.
-		err = checkEntrypoint(filepath.Join(spec.CodeDir, "bootstrap"))
-		cmd = e.iso.command(e, mounts)
-	} else {
-		cmd = exec.Command(filepath.Join(spec.CodeDir, "bootstrap"))
-		cmd.Dir = spec.CodeDir
-		cmd.Env = e.environ()
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	proc, err := opts.Driver.Start(ctx, &Launch{ID: e.id, Spec: spec, Logger: e.log, env: e})
+	var ee *entrypointError
+	switch {
+	case errors.As(err, &ee):
+		e.initStart()
+		return e.dead(ee.err), nil
+	case err != nil:
+		e.stopServing()
+		go e.logs.run()
+		<-e.logs.done
+		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = w, w
-	if err == nil && gated {
-		var ln net.Listener
-		if ln, err = startGated(cmd); err != nil {
-			// The sandbox could not be set up: a platform failure.
-			w.Close()
-			go logs.run()
-			if cmd.Process != nil {
-				_ = cmd.Wait()
-			}
-			e.releaseIsolation()
-			close(e.served)
-			<-e.logs.done
-			return nil, err
-		}
-		serve(ln)
-	} else if err == nil {
-		err = cmd.Start()
-	}
-	w.Close()
-	go logs.run()
-	if err != nil {
-		if gated {
-			close(e.served)
-		}
-		e.startErr = err
-		e.releaseIsolation()
-		close(e.exited)
-		return e, nil
-	}
-	e.cmd = cmd
+	e.proc = proc
+	// The runtime's first bytes wait in the pipe until the capture takes
+	// it: INIT_START comes first.
+	e.initStart()
+	e.logs.attach(proc.Output())
+	go e.logs.run()
 	go e.wait()
 	return e, nil
 }
 
-// launchSlot starts the Env in its prepared slot: the slot's sandbox is
-// set up and waiting, in the cgroup, as the uid (slots.go).
-func (e *Env) launchSlot(logs *logCapture) (*Env, error) {
-	sl := e.iso.slot
-	e.cmd = sl.cmd
-	err := checkEntrypoint(filepath.Join(e.spec.CodeDir, "bootstrap"))
-	if err == nil {
-		err = sl.launch(e.spec.CodeDir, e.environ())
-	}
-	go logs.run()
-	if err != nil {
-		// The sandbox never ran the function: stop it; the Env is dead at
-		// once.
-		sl.block.Close()
-		_ = syscall.Kill(-sl.cmd.Process.Pid, syscall.SIGKILL)
-		_ = sl.cmd.Wait()
-		e.cmd = nil
-		e.startErr = err
-		e.releaseIsolation()
-		close(e.exited)
-		e.iso.iso.refill()
-		return e, nil
-	}
-	go e.wait()
-	return e, nil
-}
-
-// checkEntrypoint reports why path cannot be a runtime's bootstrap.
-func checkEntrypoint(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return &exec.Error{Name: path, Err: err}
-	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-		return &exec.Error{Name: path, Err: fs.ErrPermission}
-	}
-	return nil
-}
-
-// releaseIsolation frees the sandbox resources of an Env whose runtime is
-// not running (or never ran).
-func (e *Env) releaseIsolation() {
-	if e.iso != nil {
-		e.iso.release()
+// initStart writes the INIT_START line and the runtime's notice.
+func (e *Env) initStart() {
+	e.logs.write(fmt.Sprintf("INIT_START Runtime Version: sluice:%s\n", e.spec.Function.Runtime))
+	if n := e.spec.Bootstrap.Notice; n != "" {
+		e.logs.write(strings.TrimRight(n, "\n") + "\n")
 	}
 }
 
-// wait reaps the process, then kills what is left of its process group so
-// that no orphan keeps the log pipe (or anything else) open.
+// serve serves the Runtime API on ln (Launch.Serve).
+func (e *Env) serve(ln net.Listener) {
+	e.serving = true
+	go func() {
+		defer close(e.served)
+		_ = e.srv.Serve(ln)
+	}()
+}
+
+// stopServing ends the Runtime API server of an Env whose runtime never
+// started.
+func (e *Env) stopServing() {
+	e.srv.Close()
+	if e.serving {
+		<-e.served
+	} else {
+		close(e.served)
+		e.serving = true
+	}
+}
+
+// dead returns e as an environment whose runtime could not be started:
+// its invocations fail with Runtime.InvalidEntrypoint.
+func (e *Env) dead(err error) *Env {
+	e.startErr = err
+	if !e.serving {
+		close(e.served)
+		e.serving = true
+	}
+	go e.logs.run()
+	close(e.exited)
+	return e
+}
+
+// wait reaps the process (its driver cleans up after it).
 func (e *Env) wait() {
-	err := e.cmd.Wait()
+	err := e.proc.Wait()
 	e.exitErr = err
-	if e.iso != nil {
-		// Read before the cgroup goes: was it the memory limit?
-		e.oom = e.iso.oomKilled()
-	}
-	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
-	e.releaseIsolation() // kills whatever is left in the sandbox's cgroup
+	e.oom = e.proc.OOMKilled()
 	close(e.exited)
 	e.log.Debug("runtime exited", "err", err)
 }
 
-// environ builds the runtime's environment: Lambda's reserved variables,
+// reservedPaths are the reserved variables whose values are paths inside
+// the environment (mapped by the plain driver).
+var reservedPaths = []string{"LD_LIBRARY_PATH", "TMPDIR", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"}
+
+// environ builds the runtime's environment for the Runtime API address
+// api: Lambda's reserved variables, then the runtime's (Bootstrap.Env),
 // then the function's own. Nothing is inherited from sluice's environment.
-func (e *Env) environ() []string {
+// host, when set, maps the paths of the first two to the host's.
+func (e *Env) environ(api string, host func(string) string) []string {
 	fn := e.spec.Function
 	now := time.Now().UTC()
-	root, tmp := e.spec.CodeDir, e.tmpDir
-	if e.iso != nil {
-		root, tmp = taskRoot, "/tmp"
-	}
 	vars := map[string]string{
-		"PATH":                            "/usr/local/bin:/usr/bin:/bin",
+		"PATH":                            "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
 		"LANG":                            "en_US.UTF-8",
 		"TZ":                              ":UTC",
-		"LD_LIBRARY_PATH":                 root + ":" + root + "/lib:/opt/lib",
-		"TMPDIR":                          tmp,
-		"AWS_LAMBDA_RUNTIME_API":          e.addr,
+		"LD_LIBRARY_PATH":                 "/var/lang/lib:/lib64:/usr/lib64:" + runtimeDir + ":" + runtimeDir + "/lib:" + taskRoot + ":" + taskRoot + "/lib:/opt/lib",
+		"TMPDIR":                          sandboxTmp,
+		"AWS_LAMBDA_RUNTIME_API":          api,
 		"_HANDLER":                        fn.Handler,
+		"AWS_EXECUTION_ENV":               "AWS_Lambda_" + fn.Runtime,
 		"AWS_LAMBDA_FUNCTION_NAME":        fn.Name,
 		"AWS_LAMBDA_FUNCTION_VERSION":     fn.VersionOrLatest(),
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(fn.MemorySize),
@@ -344,15 +250,33 @@ func (e *Env) environ() []string {
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"AWS_REGION":                      e.spec.Scope.Region,
 		"AWS_DEFAULT_REGION":              e.spec.Scope.Region,
-		"LAMBDA_TASK_ROOT":                root,
-		"LAMBDA_RUNTIME_DIR":              root,
+		"LAMBDA_TASK_ROOT":                taskRoot,
+		"LAMBDA_RUNTIME_DIR":              runtimeDir,
+	}
+	if host != nil {
+		for _, k := range reservedPaths {
+			vars[k] = host(vars[k])
+		}
 	}
 	if e.opts.AccessKeyID != "" {
 		vars["AWS_ACCESS_KEY_ID"] = e.opts.AccessKeyID
 		vars["AWS_SECRET_ACCESS_KEY"] = e.opts.SecretAccessKey
 	}
+	// The function may override these reserved ones, as on Lambda.
+	overridable := func(k string) bool {
+		_, reserved := vars[k]
+		return !reserved || k == "PATH" || k == "LANG" || k == "TZ" || k == "LD_LIBRARY_PATH"
+	}
+	for k, v := range e.spec.Bootstrap.Env {
+		if overridable(k) {
+			if host != nil {
+				v = host(v)
+			}
+			vars[k] = v
+		}
+	}
 	for k, v := range fn.Environment {
-		if _, reserved := vars[k]; !reserved || k == "PATH" || k == "LANG" || k == "TZ" || k == "LD_LIBRARY_PATH" {
+		if overridable(k) {
 			vars[k] = v
 		}
 	}
@@ -392,10 +316,9 @@ func (e *Env) kill(reason string) {
 		return
 	default:
 	}
-	if e.cmd != nil {
-		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+	if e.proc != nil {
+		e.proc.Kill()
 	}
-	e.iso.thawForKill() // a frozen process takes its SIGKILL only once thawed
 }
 
 // Stop kills the environment and waits until its process, its Runtime API
@@ -410,18 +333,19 @@ func (e *Env) Stop() {
 	<-e.exited
 	<-e.served
 	<-e.logs.done
-	_ = os.RemoveAll(e.tmpDir)
 }
 
 // peakSampleInterval bounds how often maxMemoryMB reads /proc: the read
 // costs tens of microseconds on every invocation's path otherwise.
 const peakSampleInterval = 100 * time.Millisecond
 
-// maxMemoryMB returns the peak resident set (VmHWM) of the runtime process,
-// for REPORT's "Max Memory Used". The peak only grows, so a reading at most
-// peakSampleInterval old is kept.
+// maxMemoryMB returns the environment's peak memory, for REPORT's "Max
+// Memory Used": the cgroup's peak when sandboxed, else the runtime
+// process's VmHWM. The peak only grows, so a reading at most
+// peakSampleInterval old is kept, and the last one stands once the
+// process is gone.
 func (e *Env) maxMemoryMB() int {
-	if e.cmd == nil {
+	if e.proc == nil {
 		return 0
 	}
 	e.mu.Lock()
@@ -429,21 +353,8 @@ func (e *Env) maxMemoryMB() int {
 	if time.Since(e.peakAt) < peakSampleInterval {
 		return e.peakMB
 	}
-	if mb := e.iso.peakMB(); mb >= 0 { // sandboxed: the cgroup's peak
+	if mb := e.proc.PeakMemoryMB(); mb >= 0 {
 		e.peakMB, e.peakAt = mb, time.Now()
-		return mb
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(e.cmd.Process.Pid) + "/status")
-	if err != nil {
-		return e.peakMB // the process is gone: its last reading stands
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			e.peakMB, e.peakAt = (kb+1023)/1024, time.Now()
-			break
-		}
 	}
 	return e.peakMB
 }

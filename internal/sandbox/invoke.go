@@ -75,7 +75,7 @@ func (e *Env) Invoke(inv sluice.Invocation) (sluice.Output, error) {
 	if e.startErr != nil {
 		return e.failed(c, e.entrypointError(c)), nil
 	}
-	e.iso.thaw() // frozen since the previous invocation ended
+	e.proc.Thaw() // frozen since the previous invocation ended
 	e.queue <- c
 
 	initTimer := time.NewTimer(e.opts.InitTimeout)
@@ -165,7 +165,7 @@ func (e *Env) entrypointError(c *call) *sluice.FunctionError {
 		msg = u.Error()
 	}
 	return runtimeapi.NewFunctionError("Runtime.InvalidEntrypoint", nil,
-		fmt.Sprintf("RequestId: %s Error: fork/exec bootstrap: %s", c.inv.RequestID, msg))
+		fmt.Sprintf("RequestId: %s Error: fork/exec %s: %s", c.inv.RequestID, e.spec.Bootstrap.Command[0], msg))
 }
 
 // initFailure explains an Env that died before taking its first invocation.
@@ -279,7 +279,9 @@ func (e *Env) finish(c *call, ferr *sluice.FunctionError) sluice.Result {
 
 	// Between invocations nothing of the function runs, as on Lambda:
 	// background processes it left behind are frozen until the next one.
-	e.iso.freeze()
+	if e.proc != nil {
+		e.proc.Freeze()
+	}
 
 	e.mu.Lock()
 	e.cur = nil

@@ -1,10 +1,12 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -31,12 +33,13 @@ import (
 //
 //	/bin/sh (as the env's host uid) joins the cgroup, sets RLIMIT_NOFILE,
 //	  └─ exec bwrap: namespaces, uid 993/gid 990 inside, no capabilities,
-//	       └─ /var/task/bootstrap
+//	       └─ Bootstrap.Command (/var/task/bootstrap for provided.*)
 //
 // Inside, the file system is a read-only tmpfs root holding: /usr and the
 // /lib, /lib64, /bin, /sbin links (read-only), a few /etc files a runtime
-// needs (read-only), the code at /var/task (read-only), /opt (empty, for
-// layers), a private tmpfs /tmp of EphemeralStorage MB, /proc of its own
+// needs (read-only), the code at /var/task (read-only), the runtime's
+// Bootstrap.RuntimeDir at /var/runtime (read-only; empty without one),
+// /opt (empty, for layers), a private tmpfs /tmp of EphemeralStorage MB, /proc of its own
 // PID namespace, a minimal /dev, and each FileSystemConfigs directory at
 // its LocalMountPath. Nothing else of the host: not the data dir, not other
 // functions' code or /tmp, not the host's processes or environment.
@@ -50,7 +53,6 @@ import (
 const (
 	sandboxUID = 993
 	sandboxGID = 990
-	taskRoot   = "/var/task"
 )
 
 // Isolation configures sandboxed environments.
@@ -75,11 +77,23 @@ type Isolation struct {
 	Guard *ThawGuard
 
 	// StageDir holds the prepared slots' directories (slots.go); it must
-	// be reachable by the sandboxes' uids. "" disables slots.
+	// be reachable by the sandboxes' uids. The Slots driver needs it.
 	StageDir string
 
-	slots slotPool // prepared sandboxes (slots.go); Close discards them
+	slots slotPool // prepared sandboxes (slots.go); the Slots driver's Close discards them
 }
+
+// Bwrap returns the driver that starts each environment in a new
+// bubblewrap sandbox configured by iso (the direct start).
+func Bwrap(iso *Isolation) Driver { return bwrapDriver{iso} }
+
+type bwrapDriver struct{ iso *Isolation }
+
+func (d bwrapDriver) Start(ctx context.Context, l *Launch) (Process, error) {
+	return d.iso.startDirect(ctx, l)
+}
+
+func (bwrapDriver) Close() {}
 
 // Lambda's per-environment limits.
 const (
@@ -160,31 +174,21 @@ func (s *isolated) release() {
 
 // listen wraps the Runtime API listener so that it accepts only the
 // environment's own uid.
-func (s *isolated) listen(ln net.Listener, e *Env) net.Listener {
+func (s *isolated) listen(ln net.Listener, log *slog.Logger) net.Listener {
 	return peercred.Listen(ln, uint32(s.uid), func(addr net.Addr, owner uint32, err error) {
-		e.log.Warn("refused a Runtime API connection from another uid", "addr", addr.String(), "owner", owner, "err", err)
+		log.Warn("refused a Runtime API connection from another uid", "addr", addr.String(), "owner", owner, "err", err)
 	})
 }
 
-// setup allocates the uid and the cgroup of an environment: a prepared
-// slot's when one is ready (then s.slot is set and the Env launches it
-// instead of starting a process), else new ones.
-func (iso *Isolation) setup(e *Env) (*isolated, error) {
-	if sl := iso.take(e.spec.Function); sl != nil {
-		s := &isolated{iso: iso, uid: sl.uid, group: sl.group, slot: sl}
-		if err := sl.group.SetLimits(iso.limits(e)); err != nil {
-			sl.discard(iso)
-			return nil, fmt.Errorf("sandbox: cgroup limits: %w", err)
-		}
-		return s, nil
-	}
+// newIsolated allocates the uid and the cgroup of an environment.
+func (iso *Isolation) newIsolated(l *Launch) (*isolated, error) {
 	uid, err := iso.UIDs.Get()
 	if err != nil {
 		return nil, err
 	}
 	s := &isolated{iso: iso, uid: uid}
 	if iso.Cgroups != nil {
-		s.group, err = iso.Cgroups.Create("env-"+e.id, iso.limits(e), uid)
+		s.group, err = iso.Cgroups.Create("env-"+l.ID, iso.limits(l.Spec.Function), uid)
 		if err != nil {
 			iso.UIDs.Put(uid)
 			return nil, fmt.Errorf("sandbox: cgroup: %w", err)
@@ -193,10 +197,62 @@ func (iso *Isolation) setup(e *Env) (*isolated, error) {
 	return s, nil
 }
 
+// startDirect starts an environment in a new sandbox: uid, cgroup, the
+// join wrapper and bwrap. With network "none" the Runtime API listener is
+// opened inside the sandbox's network namespace before the runtime runs
+// (startGated); otherwise on the host's loopback, for the uid only.
+func (iso *Isolation) startDirect(ctx context.Context, l *Launch) (Process, error) {
+	mounts, err := iso.efsMounts(l.Spec.Function)
+	if err != nil {
+		return nil, err
+	}
+	s, err := iso.newIsolated(l)
+	if err != nil {
+		return nil, err
+	}
+	gated := iso.Network == "none"
+	api := sandboxRuntimeAPI
+	if !gated {
+		ln, err := listenLoopback(ctx)
+		if err != nil {
+			s.release()
+			return nil, err
+		}
+		api = ln.Addr().String()
+		l.Serve(s.listen(ln, l.Logger))
+	}
+	cmd := s.command(l, mounts)
+	cmd.Env = l.Environ(api, nil)
+	r, w, err := os.Pipe()
+	if err != nil {
+		s.release()
+		return nil, fmt.Errorf("sandbox: log pipe: %w", err)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
+	if gated {
+		var ln net.Listener
+		ln, err = startGated(cmd)
+		if err == nil {
+			l.Serve(ln)
+		} else if cmd.Process != nil {
+			_ = cmd.Wait()
+		}
+	} else {
+		err = cmd.Start()
+	}
+	w.Close()
+	if err != nil {
+		// The sandbox could not be set up: a platform failure.
+		r.Close()
+		s.release()
+		return nil, err
+	}
+	return &child{cmd: cmd, out: r, iso: s}, nil
+}
+
 // limits are the cgroup limits of e's function: memory, a CPU share
 // proportional to memory, and Lambda's process limit.
-func (iso *Isolation) limits(e *Env) cgroup.Limits {
-	fn := e.spec.Function
+func (iso *Isolation) limits(fn *sluice.Function) cgroup.Limits {
 	return cgroup.Limits{
 		MemoryBytes: int64(fn.MemorySize) << 20,
 		CPUWeight:   max(1, min(10000, 100*fn.MemorySize/fullCPUMemoryMB)),
@@ -213,34 +269,39 @@ func orDefault(v, def int) int {
 }
 
 // bwrapArgs are bwrap's options for the environment (neither bwrap's name
-// nor the program, bootstrapPath).
-func (s *isolated) bwrapArgs(e *Env, mounts []Mount) []string {
-	fn := e.spec.Function
+// nor the command).
+func (s *isolated) bwrapArgs(l *Launch, mounts []Mount) []string {
+	fn, b := l.Spec.Function, l.Spec.Bootstrap
 	args := namespaceArgs(s.iso)
 	if s.iso.Network == "none" {
 		args = append(args, "--unshare-net", "--info-fd", "3", "--block-fd", "4")
 	}
+	args = append(args, "--ro-bind", l.Spec.CodeDir, taskRoot)
+	if b.RuntimeDir != "" {
+		args = append(args, "--ro-bind", b.RuntimeDir, runtimeDir)
+	} else {
+		args = append(args, "--dir", runtimeDir)
+	}
 	args = append(args,
-		"--ro-bind", e.spec.CodeDir, taskRoot,
 		"--dir", "/opt",
-		"--size", strconv.FormatInt(int64(fn.EphemeralStorage)<<20, 10), "--perms", "1777", "--tmpfs", "/tmp",
+		"--size", strconv.FormatInt(int64(fn.EphemeralStorage)<<20, 10), "--perms", "1777", "--tmpfs", sandboxTmp,
 		"--proc", "/proc", "--dev", "/dev",
 	)
 	for _, m := range mounts {
 		args = append(args, "--bind", m.Source, m.Target)
 	}
-	return append(args, "--remount-ro", "/", "--chdir", taskRoot)
+	return append(args, "--remount-ro", "/", "--chdir", b.Cwd)
 }
 
-// bootstrapPath is the runtime's entry point inside the sandbox.
-const bootstrapPath = taskRoot + "/bootstrap"
+// joinScript is the wrapper that starts every sandbox: it joins every
+// cgroup hierarchy given before "--", sets RLIMIT_NOFILE to $1, and execs
+// the rest (bwrap).
+const joinScript = `n=$1; shift; while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ulimit -n "$n" || exit 125; exec "$@"`
 
 // command builds the process that starts the environment when no slot
-// is prepared: the join wrapper, bwrap and the bootstrap.
-func (s *isolated) command(e *Env, mounts []Mount) *exec.Cmd {
-	// The wrapper: join every cgroup hierarchy, limit open files, exec.
-	script := `n=$1; shift; while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ulimit -n "$n" || exit 125; exec "$@"`
-	args := []string{"-c", script, "sluice-sandbox", strconv.Itoa(orDefault(s.iso.NoFile, defaultNoFile))}
+// is prepared: the join wrapper, bwrap and the runtime's command.
+func (s *isolated) command(l *Launch, mounts []Mount) *exec.Cmd {
+	args := []string{"-c", joinScript, "sluice-sandbox", strconv.Itoa(orDefault(s.iso.NoFile, defaultNoFile))}
 	var v2 *os.File
 	if s.group != nil {
 		// A v1 hierarchy is joined by the wrapper itself (its procs files
@@ -258,12 +319,12 @@ func (s *isolated) command(e *Env, mounts []Mount) *exec.Cmd {
 		}
 	}
 	args = append(args, "--", s.iso.Bwrap)
-	args = append(args, s.bwrapArgs(e, mounts)...)
-	args = append(args, bootstrapPath)
+	args = append(args, s.bwrapArgs(l, mounts)...)
+	args = append(args, "--")
+	args = append(args, l.Spec.Bootstrap.Command...)
 
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.Dir = "/"
-	cmd.Env = e.environ()
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:    true,
 		Pdeathsig:  syscall.SIGKILL,

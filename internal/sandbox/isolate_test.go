@@ -38,7 +38,7 @@ func TestSandboxSetupFailureIsAnError(t *testing.T) {
 	}
 	fn := &sluice.Function{Name: "fn", Runtime: "provided", Handler: "x", Timeout: 3, MemorySize: 128, EphemeralStorage: 512, RevisionID: "r"}
 	iso := &Isolation{Bwrap: "bwrap", UIDs: NewUIDRange(1_000_000_000, 0), Network: "host"}
-	e, err := Start(context.Background(), Spec{Function: fn, CodeDir: dir}, Options{Isolation: iso})
+	e, err := Start(context.Background(), Spec{Function: fn, CodeDir: dir}, Options{Driver: Bwrap(iso)})
 	if err == nil {
 		e.Stop()
 		t.Fatal("Start succeeded without a uid")

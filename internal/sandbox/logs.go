@@ -28,37 +28,36 @@ type logCapture struct {
 	tail *tailBuffer // nil between invocations
 }
 
-// newLogCapture returns a capture and the write end of its pipe, to be given
-// to the child process (the caller closes its copy after starting it).
-func newLogCapture(sink io.Writer) (*logCapture, *os.File, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	return captureFrom(sink, r, w)
-}
-
-// captureFrom is newLogCapture on an existing pipe (a prepared slot's);
-// w may be nil when the writer has it already.
-func captureFrom(sink io.Writer, r, w *os.File) (*logCapture, *os.File, error) {
-	rc, err := r.SyscallConn()
-	if err != nil {
-		r.Close()
-		if w != nil {
-			w.Close()
-		}
-		return nil, nil, err
-	}
+// newLogCapture returns a capture writing to sink (nil discards). It
+// reads no pipe until attach gives it one; platform lines can be written
+// before that.
+func newLogCapture(sink io.Writer) *logCapture {
 	if sink == nil {
 		sink = io.Discard
 	}
-	return &logCapture{r: r, rc: rc, sink: sink, done: make(chan struct{}), buf: make([]byte, 32<<10), tail: &tailBuffer{}}, w, nil
+	return &logCapture{sink: sink, done: make(chan struct{}), buf: make([]byte, 32<<10), tail: &tailBuffer{}}
+}
+
+// attach makes r, the read end of the runtime's stdout and stderr, the
+// capture's pipe; the capture owns it. Called once, before run.
+func (l *logCapture) attach(r *os.File) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rc, err := r.SyscallConn()
+	if err != nil {
+		r.Close()
+		return
+	}
+	l.r, l.rc = r, rc
 }
 
 // run reads the pipe until every writer has closed it. Its owner is the
 // Env, which waits for done in Stop.
 func (l *logCapture) run() {
 	defer close(l.done)
+	if l.rc == nil {
+		return // no runtime ever wrote to it
+	}
 	defer l.r.Close()
 	for {
 		eof := false
@@ -85,6 +84,9 @@ func (l *logCapture) run() {
 
 // drainLocked reads whatever is already in the pipe without blocking.
 func (l *logCapture) drainLocked() {
+	if l.rc == nil {
+		return
+	}
 	_ = l.rc.Control(func(fd uintptr) {
 		for {
 			n, err := syscall.Read(int(fd), l.buf)

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -59,6 +60,21 @@ func fakeRuntime(api, handler string) {
 			return r.StatusCode
 		}
 		switch handler {
+		case "bootinfo":
+			// What a runtime started through a Bootstrap sees.
+			cwd, _ := os.Getwd()
+			rt := os.Getenv("LAMBDA_RUNTIME_DIR")
+			werr := os.WriteFile(filepath.Join(rt, "written"), []byte("x"), 0o644)
+			werrTask := os.WriteFile(filepath.Join(os.Getenv("LAMBDA_TASK_ROOT"), "written"), []byte("x"), 0o644)
+			script, _ := os.ReadFile(filepath.Join(rt, "run.sh"))
+			info := map[string]any{
+				"cwd": cwd, "args": os.Args[1:], "werr": fmt.Sprint(werr), "werrTask": fmt.Sprint(werrTask), "script": string(script),
+				"LAMBDA_RUNTIME_DIR": rt, "LAMBDA_TASK_ROOT": os.Getenv("LAMBDA_TASK_ROOT"),
+				"AWS_EXECUTION_ENV": os.Getenv("AWS_EXECUTION_ENV"), "PATH": os.Getenv("PATH"),
+				"RUNTIME_VAR": os.Getenv("RUNTIME_VAR"), "TMPDIR": os.Getenv("TMPDIR"),
+			}
+			b, _ := json.Marshal(info)
+			post(id+"/response", string(b))
 		case "logs":
 			fmt.Println("stdout of " + id)
 			fmt.Fprintln(os.Stderr, "stderr of "+id)
@@ -291,7 +307,7 @@ func TestInvalidEntrypoint(t *testing.T) {
 func TestStopIsIdempotentAndKillsTheProcess(t *testing.T) {
 	e := start(t, "logs", Options{})
 	run(t, e)
-	pid := e.cmd.Process.Pid
+	pid := e.proc.(*child).cmd.Process.Pid
 	e.Stop()
 	e.Stop()
 	if err := syscallKill0(pid); err == nil {

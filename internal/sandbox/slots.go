@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -22,18 +23,70 @@ import (
 // move waits for an RCU grace period) and ~5 ms for bwrap to build the
 // namespaces and mounts. A slot does both ahead of time, in the background:
 // a uid, a cgroup, and a bwrap sandbox already inside the cgroup, set up,
-// and blocked (--block-fd) before it runs anything. Two host directories
-// of the slot are bound into it: task/ at /var/task and runtime/ at
-// /var/runtime. task/ is a shared mount point, so when an environment
-// takes the slot, sluice bind-mounts the function's code onto it (read-only)
-// and the mount propagates into the waiting sandbox; it writes the
-// function's environment to runtime/env, sets the cgroup limits, and
-// unblocks bwrap, which runs `. /var/runtime/env; exec /var/task/bootstrap`.
+// and blocked (--block-fd) before it runs anything. It fits every runtime:
+//
+//   - task/ and runtime/, two host directories of the slot, are shared
+//     mount points bound read-only at /var/task and /var/runtime. When an
+//     environment takes the slot, sluice bind-mounts the function's code
+//     onto task/ and the runtime's Bootstrap.RuntimeDir onto runtime/
+//     (both read-only; runtime/ stays empty without one), and the mounts
+//     propagate into the waiting sandbox, whose mounts are their slaves.
+//   - The launch data (environment, working directory, command) reaches
+//     the sandbox through a pipe, inherited as fd 4: sluice writes a shell
+//     script of exports, a cd and an exec, closes its end, sets the cgroup
+//     limits and unblocks bwrap, whose program reads the script, closes
+//     fd 4 and evaluates it. Nothing of it is a file, inside or outside.
 //
 // A slot fits functions with the default /tmp size, no FileSystemConfigs and
 // the host network; others start the direct way (isolate.go). Slots are
-// prepared one at a time, owned by the Isolation; Close discards them, and
-// CleanStage removes what a crash left in the stage directory.
+// prepared one at a time, owned by the Isolation; the driver's Close
+// discards them, and CleanStage removes what a crash left in the stage
+// directory.
+
+// Slots returns the driver that starts environments in prepared slots
+// (cgroup v1 only: see fits), and the direct way (Bwrap) when none fits.
+// iso.StageDir must be set.
+func Slots(iso *Isolation) Driver { return slotsDriver{iso} }
+
+type slotsDriver struct{ iso *Isolation }
+
+func (d slotsDriver) Close() { d.iso.closeSlots() }
+
+// slotScript is the program of a slot's sandbox: it reads the launch
+// script from fd 4 to its end, closes it and runs it.
+const slotScript = `s=$(/usr/bin/cat <&4) && exec 4<&- && eval "$s"`
+
+func (d slotsDriver) Start(ctx context.Context, l *Launch) (Process, error) {
+	iso := d.iso
+	sl := iso.take(l.Spec.Function)
+	if sl == nil {
+		return iso.startDirect(ctx, l)
+	}
+	s := &isolated{iso: iso, uid: sl.uid, group: sl.group, slot: sl}
+	fail := func(err error) (Process, error) {
+		// The sandbox never ran the function: stop it.
+		sl.block.Close()
+		sl.launchW.Close()
+		sl.logR.Close()
+		_ = syscall.Kill(-sl.cmd.Process.Pid, syscall.SIGKILL)
+		_ = sl.cmd.Wait()
+		s.release()
+		iso.refill()
+		return nil, err
+	}
+	if err := sl.group.SetLimits(iso.limits(l.Spec.Function)); err != nil {
+		return fail(fmt.Errorf("sandbox: cgroup limits: %w", err))
+	}
+	ln, err := listenLoopback(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	l.Serve(s.listen(ln, l.Logger))
+	if err := sl.launch(l.Spec, l.Environ(ln.Addr().String(), nil)); err != nil {
+		return fail(err)
+	}
+	return &child{cmd: sl.cmd, out: sl.logR, iso: s}, nil
+}
 
 // slotsWanted is how many prepared slots are kept.
 const slotsWanted = 2
@@ -43,14 +96,17 @@ const slotEphemeralMB = sluice.DefaultEphemeralStorage
 
 // slot is one prepared sandbox.
 type slot struct {
-	uid   int
-	group *cgroup.Group
-	dir   string    // the slot's stage directory: task/ and runtime/
-	cmd   *exec.Cmd // the shell that became bwrap, blocked
-	block *os.File  // write end of bwrap's --block-fd: a byte lets it go
-	logR  *os.File  // read end of its stdout and stderr, for the Env's log capture
-	// codeMounted is set once the function's code is mounted on task/.
-	codeMounted bool
+	uid     int
+	group   *cgroup.Group
+	dir     string    // the slot's stage directory: task/ and runtime/
+	cmd     *exec.Cmd // the shell that became bwrap, blocked
+	block   *os.File  // write end of bwrap's --block-fd: a byte lets it go
+	launchW *os.File  // write end of the launch script's pipe (fd 4 inside)
+	logR    *os.File  // read end of its stdout and stderr, for the Env's log capture
+	// codeMounted and runtimeMounted are set once the function's code is
+	// mounted on task/, and the runtime's directory on runtime/.
+	codeMounted, runtimeMounted bool
+	selfBound                   int // task/, then runtime/, are their own shared mounts
 }
 
 // slotPool keeps prepared slots.
@@ -152,53 +208,57 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 			return s, err
 		}
 	}
-	// task/ becomes a shared mount point: what is mounted on it later
-	// propagates into the sandbox, whose mounts are its slaves.
-	if err := syscall.Mount(task, task, "", syscall.MS_BIND, ""); err != nil {
-		return s, fmt.Errorf("bind the slot's task dir: %w", err)
-	}
-	if err := syscall.Mount("", task, "", syscall.MS_SHARED, ""); err != nil {
-		_ = syscall.Unmount(task, syscall.MNT_DETACH)
-		return s, fmt.Errorf("share the slot's task dir: %w", err)
+	// task/ and runtime/ become shared mount points: what is mounted on
+	// them later propagates into the sandbox, whose mounts are their
+	// slaves.
+	for _, d := range []string{task, rt} {
+		if err := syscall.Mount(d, d, "", syscall.MS_BIND, ""); err != nil {
+			return s, fmt.Errorf("bind the slot's %s dir: %w", filepath.Base(d), err)
+		}
+		if err := syscall.Mount("", d, "", syscall.MS_SHARED, ""); err != nil {
+			_ = syscall.Unmount(d, syscall.MNT_DETACH)
+			return s, fmt.Errorf("share the slot's %s dir: %w", filepath.Base(d), err)
+		}
+		s.selfBound++
 	}
 	// No memory limit yet: the Env sets its own (lowering from unlimited
 	// is always allowed).
 	if s.group, err = iso.Cgroups.Create(filepath.Base(dir)+"-"+strconv.Itoa(uid), cgroup.Limits{PIDs: orDefault(iso.PIDs, defaultPIDs)}, uid); err != nil {
 		return s, err
 	}
-	blockR, blockW, err := os.Pipe()
-	if err != nil {
-		return s, err
+	var pipes [3][2]*os.File // block, launch, log
+	for i := range pipes {
+		if pipes[i][0], pipes[i][1], err = os.Pipe(); err != nil {
+			for _, p := range pipes[:i] {
+				p[0].Close()
+				p[1].Close()
+			}
+			return s, err
+		}
 	}
-	logR, logW, err := os.Pipe()
-	if err != nil {
-		blockR.Close()
-		blockW.Close()
-		return s, err
-	}
-	s.block, s.logR = blockW, logR
+	blockR, launchR, logW := pipes[0][0], pipes[1][0], pipes[2][1]
+	s.block, s.launchW, s.logR = pipes[0][1], pipes[1][1], pipes[2][0]
 
-	args := []string{"-c", `n=$1; shift; while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ulimit -n "$n" || exit 125; exec "$@"`,
-		"sluice-sandbox", strconv.Itoa(orDefault(iso.NoFile, defaultNoFile))}
+	args := []string{"-c", joinScript, "sluice-sandbox", strconv.Itoa(orDefault(iso.NoFile, defaultNoFile))}
 	args = append(args, s.group.ProcsFiles()...)
 	args = append(args, "--", iso.Bwrap)
 	args = append(args, namespaceArgs(iso)...)
 	args = append(args,
 		"--clearenv",
 		"--ro-bind", task, taskRoot,
-		"--ro-bind", rt, "/var/runtime",
+		"--ro-bind", rt, runtimeDir,
 		"--dir", "/opt",
-		"--size", strconv.Itoa(slotEphemeralMB<<20), "--perms", "1777", "--tmpfs", "/tmp",
+		"--size", strconv.Itoa(slotEphemeralMB<<20), "--perms", "1777", "--tmpfs", sandboxTmp,
 		"--proc", "/proc", "--dev", "/dev",
-		"--remount-ro", "/", "--chdir", taskRoot,
+		"--remount-ro", "/", "--chdir", "/",
 		"--block-fd", "3",
-		"/bin/sh", "-c", `. /var/runtime/env && exec `+bootstrapPath,
+		"--", "/bin/sh", "-c", slotScript,
 	)
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.Dir = "/"
 	cmd.Env = []string{}
 	cmd.Stdout, cmd.Stderr = logW, logW
-	cmd.ExtraFiles = []*os.File{blockR}
+	cmd.ExtraFiles = []*os.File{blockR, launchR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:    true,
 		Pdeathsig:  syscall.SIGKILL,
@@ -206,6 +266,7 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 	}
 	err = cmd.Start()
 	blockR.Close()
+	launchR.Close()
 	logW.Close()
 	if err != nil {
 		return s, err
@@ -232,28 +293,65 @@ func namespaceArgs(iso *Isolation) []string {
 	return args
 }
 
-// launch runs the function in the slot: its code on task/, its environment
-// in runtime/env, then bwrap goes on.
-func (s *slot) launch(codeDir string, env []string) error {
-	task := filepath.Join(s.dir, "task")
-	if err := syscall.Mount(codeDir, task, "", syscall.MS_BIND, ""); err != nil {
+// launch runs the function in the slot: its code on task/, the runtime's
+// directory on runtime/, the launch script into the pipe, then bwrap goes
+// on.
+func (s *slot) launch(spec Spec, env []string) error {
+	if err := s.bindReadOnly(spec.CodeDir, "task"); err != nil {
 		return fmt.Errorf("sandbox: mount the code into the slot: %w", err)
 	}
 	s.codeMounted = true
-	if err := syscall.Mount("", task, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY|syscall.MS_NOSUID|syscall.MS_NODEV, ""); err != nil {
-		return fmt.Errorf("sandbox: make the slot's code read-only: %w", err)
+	if d := spec.Bootstrap.RuntimeDir; d != "" {
+		if err := s.bindReadOnly(d, "runtime"); err != nil {
+			return fmt.Errorf("sandbox: mount the runtime into the slot: %w", err)
+		}
+		s.runtimeMounted = true
 	}
-	var b bytes.Buffer
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		b.WriteString("export " + k + "=" + shellQuote(v) + "\n")
+	_, err := s.launchW.Write(launchScript(spec.Bootstrap, env))
+	s.launchW.Close()
+	if err != nil {
+		return fmt.Errorf("sandbox: write the slot's launch script: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(s.dir, "runtime", "env"), b.Bytes(), 0o644); err != nil {
-		return err
-	}
-	_, err := s.block.Write([]byte{1})
+	_, err = s.block.Write([]byte{1})
 	s.block.Close()
 	return err
+}
+
+// bindReadOnly bind-mounts src read-only onto the slot's shared mount
+// point name (task or runtime), so that the mount propagates into the
+// waiting sandbox read-only. A remount's flags do not propagate, so src is
+// first bound and made read-only at a private staging point of the slot,
+// and that mount, whose flags a bind copies, is bound onto the target.
+func (s *slot) bindReadOnly(src, name string) error {
+	ro := uintptr(syscall.MS_BIND | syscall.MS_REMOUNT | syscall.MS_RDONLY | syscall.MS_NOSUID | syscall.MS_NODEV)
+	staging := filepath.Join(s.dir, "staging")
+	if err := os.Mkdir(staging, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	if err := syscall.Mount(src, staging, "", syscall.MS_BIND, ""); err != nil {
+		return err
+	}
+	defer syscall.Unmount(staging, syscall.MNT_DETACH)
+	if err := syscall.Mount("", staging, "", ro, ""); err != nil {
+		return err
+	}
+	return syscall.Mount(staging, filepath.Join(s.dir, name), "", syscall.MS_BIND, "")
+}
+
+// launchScript is the shell script a slot runs: export env, cd to the
+// working directory, exec the command.
+func launchScript(b Bootstrap, env []string) []byte {
+	var buf bytes.Buffer
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		buf.WriteString("export " + k + "=" + shellQuote(v) + "\n")
+	}
+	buf.WriteString("cd " + shellQuote(b.Cwd) + " || exit 126\nexec")
+	for _, a := range b.Command {
+		buf.WriteString(" " + shellQuote(a))
+	}
+	buf.WriteString("\n")
+	return buf.Bytes()
 }
 
 // shellQuote quotes v for sh: single quotes, with ' written as '\”.
@@ -263,17 +361,22 @@ func shellQuote(v string) string {
 
 // unstage removes the slot's mounts and directory.
 func (s *slot) unstage() {
-	task := filepath.Join(s.dir, "task")
+	task, rt := filepath.Join(s.dir, "task"), filepath.Join(s.dir, "runtime")
 	if s.codeMounted {
 		_ = syscall.Unmount(task, syscall.MNT_DETACH)
 	}
-	_ = syscall.Unmount(task, syscall.MNT_DETACH) // the shared self-bind
+	if s.runtimeMounted {
+		_ = syscall.Unmount(rt, syscall.MNT_DETACH)
+	}
+	for _, d := range []string{task, rt}[:s.selfBound] {
+		_ = syscall.Unmount(d, syscall.MNT_DETACH) // the shared self-bind
+	}
 	_ = os.RemoveAll(s.dir)
 }
 
 // discard kills and removes a slot nobody runs.
 func (s *slot) discard(iso *Isolation) {
-	for _, f := range []*os.File{s.block, s.logR} {
+	for _, f := range []*os.File{s.block, s.launchW, s.logR} {
 		if f != nil {
 			f.Close()
 		}
@@ -289,8 +392,8 @@ func (s *slot) discard(iso *Isolation) {
 	iso.UIDs.Put(s.uid)
 }
 
-// Close stops preparing slots and discards the prepared ones.
-func (iso *Isolation) Close() {
+// closeSlots stops preparing slots and discards the prepared ones.
+func (iso *Isolation) closeSlots() {
 	p := &iso.slots
 	p.mu.Lock()
 	p.closed = true
