@@ -24,6 +24,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/pool"
 	"github.com/sluice-dev/sluice/internal/runtimes"
+	"github.com/sluice-dev/sluice/internal/runtimes/python"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/service"
 	"github.com/sluice-dev/sluice/internal/sigv4"
@@ -333,11 +334,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	return serveErr
 }
 
-// runtimesConfig wires the runtime registry.
-//
-// TODO(integrator): replace the installers and commands below with the
-// real Node.js runtime interface client installer and sluice's Python
-// bootstrap once they are merged.
+// runtimesConfig wires the runtime registry: the Node.js runtime
+// interface client (runtimes/nodejs) and sluice's Python bootstrap
+// (runtimes/python).
 func runtimesConfig(cfg Config, logger *slog.Logger) runtimes.Config {
 	notYet := errors.New("not available yet in this build of sluice")
 	return runtimes.Config{
@@ -346,6 +345,7 @@ func runtimesConfig(cfg Config, logger *slog.Logger) runtimes.Config {
 		Python:        cfg.Python,
 		Logger:        logger,
 		InstallNode:   func(context.Context, string, string) error { return notYet },
-		InstallPython: func(string) error { return notYet },
+		InstallPython: python.Install,
+		PythonCommand: python.Command,
 	}
 }
