@@ -15,7 +15,7 @@ const module = "github.com/sluice-dev/sluice"
 // (non-test code). A package missing here may import nothing of ours.
 var allowed = map[string][]string{
 	"":                      {},
-	"cmd/sluice":            {"", "internal/api", "internal/invoke", "internal/pool", "internal/sandbox", "internal/bolt", "internal/artifacts", "internal/sigv4", "internal/concurrency", "internal/cgroup"},
+	"cmd/sluice":            {"", "internal/api", "internal/invoke", "internal/pool", "internal/sandbox", "internal/bolt", "internal/artifacts", "internal/sigv4", "internal/concurrency", "internal/cgroup", "internal/runtimes/nodejs"},
 	"cmd/sluicebench":       {"", "internal/eventstream", "internal/lambdaclient"},
 	"internal/api":          {"", "internal/artifacts", "internal/sigv4", "internal/eventstream", "internal/concurrency"},
 	"internal/invoke":       {"", "internal/pool", "internal/sandbox", "internal/concurrency"},
@@ -33,6 +33,8 @@ var allowed = map[string][]string{
 	"internal/lambdaclient": {},
 	"internal/testfunction": {},
 	"internal/archtest":     {},
+
+	"internal/runtimes/nodejs": {},
 }
 
 // forbiddenStd lists standard-library packages a package must not import.
