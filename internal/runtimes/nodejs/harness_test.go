@@ -33,9 +33,18 @@ const (
 
 // runtimeDir returns a runtime directory Install filled, installing it on
 // the first run on this machine for this RICVersion and Node version.
+// SLUICE_NODEJS_TEST_RUNTIME names another directory laid out the same way
+// (to try another client version with these tests).
 func runtimeDir(t *testing.T) (dir, node string) {
 	t.Helper()
-	cacheOnce.Do(func() { cacheDir, cacheNode, cacheErr = installCached() })
+	cacheOnce.Do(func() {
+		if d := os.Getenv("SLUICE_NODEJS_TEST_RUNTIME"); d != "" {
+			cacheDir = d
+			cacheNode, _, cacheErr = NodeVersion(context.Background(), "node")
+			return
+		}
+		cacheDir, cacheNode, cacheErr = installCached()
+	})
 	if cacheErr != nil {
 		t.Fatal(cacheErr)
 	}
