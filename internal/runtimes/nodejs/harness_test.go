@@ -343,4 +343,3 @@ type errorDoc struct {
 	ErrorMessage string   `json:"errorMessage"`
 	Trace        []string `json:"trace"`
 }
-

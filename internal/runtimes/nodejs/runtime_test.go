@@ -278,6 +278,9 @@ func TestInitErrors(t *testing.T) {
 		fixture, handler, errorType, message string
 	}{
 		{"badimport", "index.handler", "Runtime.ImportModuleError", "Cannot find module 'sluice-no-such-package'"},
+		// An ES module's failed import is ERR_MODULE_NOT_FOUND, which the
+		// client (3.3.0 and 4.0.2 alike) does not map to ImportModuleError.
+		{"badimport", "esm.handler", "Error", "Cannot find package 'sluice-no-such-package'"},
 		{"buffered", "index.nothere", "Runtime.HandlerNotFound", "index.nothere is undefined or not exported"},
 		{"buffered", "missing.handler", "Runtime.ImportModuleError", "Cannot find module 'missing'"},
 		{"buffered", "nodot", "Runtime.MalformedHandlerName", "Bad handler"},
@@ -415,4 +418,3 @@ func TestDiagnose(t *testing.T) {
 		}
 	}
 }
-
