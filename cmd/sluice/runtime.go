@@ -38,20 +38,26 @@ func runtimeCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	node := fset.String("node", "node", "the Node.js binary (a path, or a name on PATH)")
 	force := fset.Bool("force", false, "install again even when the runtime is installed")
 	logLevel := fset.String("log-level", "info", "debug (shows npm's output), info, warn or error")
-	// The runtime's name may come before or after the flags.
+	// The runtime's name may come before, between or after the flags.
+	var names []string
 	rest := args[1:]
+	for {
+		if err := fset.Parse(rest); err != nil {
+			return 2
+		}
+		if fset.NArg() == 0 {
+			break
+		}
+		names = append(names, fset.Arg(0))
+		rest = fset.Args()[1:]
+	}
+	if len(names) > 1 {
+		fmt.Fprintf(stderr, "sluice runtime install: one runtime at a time, got %q\n", names)
+		return 2
+	}
 	var name string
-	if len(rest) > 0 && len(rest[0]) > 0 && rest[0][0] != '-' {
-		name, rest = rest[0], rest[1:]
-	}
-	if err := fset.Parse(rest); err != nil {
-		return 2
-	}
-	if name == "" && fset.NArg() > 0 {
-		name = fset.Arg(0)
-	} else if fset.NArg() > 0 {
-		fmt.Fprintf(stderr, "sluice runtime install: unexpected %q\n\n%s", fset.Arg(0), runtimeUsage)
-		return 2
+	if len(names) == 1 {
+		name = names[0]
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {

@@ -168,6 +168,9 @@ func finish(ctx context.Context, dir, node string) error {
 		return fmt.Errorf("nodejs: the installed aws-lambda-ric does not load (%v): %s", err, lastLines(string(out), 10))
 	}
 	native := exec.CommandContext(ctx, node, "-e", `require(process.argv[1])`, filepath.Join(ric, "dist", "rapid-client.node"))
+	// Loading the addon reads AWS_LAMBDA_RUNTIME_API (and aborts without
+	// it); it does not connect.
+	native.Env = append(os.Environ(), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9")
 	if out, err := native.CombinedOutput(); err != nil {
 		return fmt.Errorf("nodejs: the native part of aws-lambda-ric does not load (%v): %s", err, lastLines(string(out), 10))
 	}
