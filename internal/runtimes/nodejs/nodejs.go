@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -123,6 +124,10 @@ func Install(ctx context.Context, dir, node string, log *slog.Logger) error {
 		"--omit=dev", "--foreground-scripts", "--no-update-notifier")
 	cmd.Dir = dir
 	cmd.Env = npmEnv(nodePath)
+	// npm runs sh, make, cmake and the compilers: on cancellation the
+	// whole process group goes, not npm alone.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	out := newTail(40)
 	w := &logWriter{log: log, tail: out}

@@ -1,7 +1,9 @@
 package nodejs
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -416,5 +418,21 @@ func TestDiagnose(t *testing.T) {
 		if got := diagnose(out); !strings.Contains(got, want) {
 			t.Errorf("diagnose(%q) = %q, want it to contain %q", out, got, want)
 		}
+	}
+}
+
+// TestInstallCancelled: a cancelled Install stops npm and its build (the
+// whole process group) and says why.
+func TestInstallCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	begin := time.Now()
+	err := Install(ctx, filepath.Join(t.TempDir(), "rt"), "node", nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Install with a 3s deadline: %v", err)
+	}
+	if took := time.Since(begin); took > 20*time.Second {
+		t.Errorf("Install returned %v after its deadline", took-3*time.Second)
 	}
 }
