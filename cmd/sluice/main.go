@@ -1,6 +1,7 @@
 // Command sluice runs the sluice function platform.
 //
 //	sluice serve [--listen 127.0.0.1:9000] [--data-dir .sluice] [--region us-east-1] [--account-id 000000000000]
+//	sluice runtime install nodejs|python [--data-dir .sluice] [--node node]
 //
 // See README.md.
 package main
@@ -25,6 +26,8 @@ const usage = `sluice: a self-hosted, AWS-Lambda-wire-compatible function platfo
 
 Usage:
   sluice serve [flags]    run the Lambda API (see "sluice serve -h")
+  sluice runtime install nodejs|python [flags]
+                          provision a runtime into the data dir
   sluice version          print the version
 `
 
@@ -39,6 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serveCommand(ctx, args[1:], stdout, stderr)
+	case "runtime":
+		return runtimeCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sluice", version)
 		return 0
