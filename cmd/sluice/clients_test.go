@@ -42,6 +42,27 @@ func TestJSClientStreaming(t *testing.T) {
 	runClientChecks(t, node, filepath.Join(dir, "stream.mjs"))
 }
 
+// TestJSClientStreamingNode runs the same checks against Node.js functions
+// (awslambda.streamifyResponse through the official runtime client).
+func TestJSClientStreamingNode(t *testing.T) {
+	node, dir := jsClient(t)
+	runClientChecksOn(t, node, filepath.Join(dir, "stream.mjs"), nodeClientFunctions)
+}
+
+// jsClient returns node and test/clients/js, failing when the SDK is not
+// installed.
+func jsClient(t *testing.T) (node, dir string) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is not on PATH (%v): install Node.js 20 or newer, then run `make deps` (or `npm ci --prefix test/clients/js`)", err)
+	}
+	dir = filepath.Join(clientsDir, "js")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@aws-sdk", "client-lambda", "package.json")); err != nil {
+		t.Fatalf("the AWS SDK for JavaScript is not installed in test/clients/js/node_modules: run `make deps` (or `npm ci --prefix test/clients/js`)")
+	}
+	return node, dir
+}
+
 func TestBoto3ClientStreaming(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
@@ -55,6 +76,16 @@ func TestBoto3ClientStreaming(t *testing.T) {
 	}
 	t.Logf("%s: boto3, botocore %s", python, strings.TrimSpace(string(out)))
 	runClientChecks(t, python, filepath.Join(clientsDir, "python", "stream.py"))
+}
+
+// TestBoto3ClientStreamingNode runs the boto3 checks against Node.js
+// functions.
+func TestBoto3ClientStreamingNode(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is not on PATH (%v): the boto3 test needs a Python 3 with boto3 installed", err)
+	}
+	runClientChecksOn(t, python, filepath.Join(clientsDir, "python", "stream.py"), nodeClientFunctions)
 }
 
 // clientLine is one JSON line printed by test/clients/js/stream.mjs or
@@ -104,11 +135,38 @@ type invokeCompleteLine struct {
 // concurrency 0), runs `prog script URL streamer streamfail echo nope live
 // capped` and checks every case the script printed.
 func runClientChecks(t *testing.T, prog, script string) {
+	runClientChecksOn(t, prog, script, goClientFunctions)
+}
+
+// clientFunctions makes the functions the client scripts call, and says
+// what the failing stream reports.
+type clientFunctions struct {
+	create func(t *testing.T, ts *testServer, name, handler string)
+	// failCode is the InvokeComplete ErrorCode of streamfail.
+	failCode string
+}
+
+// goClientFunctions are the aws-lambda-go test function's handlers.
+var goClientFunctions = clientFunctions{
+	create:   func(t *testing.T, ts *testServer, name, handler string) { ts.createFunction(t, name, handler) },
+	failCode: "errorString",
+}
+
+// nodeClientFunctions are internal/testfunction/node/clients, run by the
+// Node.js runtime interface client (nodejs22.x).
+var nodeClientFunctions = clientFunctions{
+	create: func(t *testing.T, ts *testServer, name, handler string) {
+		ts.createRuntimeFunction(t, name, "nodejs22.x", "index."+handler, zipDir(t, filepath.Join(nodeDir, "clients")))
+	},
+	failCode: "Error",
+}
+
+func runClientChecksOn(t *testing.T, prog, script string, fns clientFunctions) {
 	ts := startServer(t, nil)
-	ts.createFunction(t, "streamer", "stream")
-	ts.createFunction(t, "streamfail", "streamfail")
-	ts.createFunction(t, "echo", "echo")
-	ts.createFunction(t, "capped", "echo")
+	fns.create(t, ts, "streamer", "stream")
+	fns.create(t, ts, "streamfail", "streamfail")
+	fns.create(t, ts, "echo", "echo")
+	fns.create(t, ts, "capped", "echo")
 	for _, name := range []string{"echo", "streamer"} {
 		out, err := ts.Client.PublishVersion(ctx(t), &lambda.PublishVersionInput{FunctionName: aws.String(name)})
 		if err != nil {
@@ -173,8 +231,8 @@ func runClientChecks(t *testing.T, prog, script string) {
 	})
 	t.Run("streamfail", func(t *testing.T) {
 		_, complete := checkClientStream(t, byCase["streamfail"], "$LATEST", "partial-1\npartial-2\n")
-		if strOf(complete.ErrorCode) != "errorString" || !strings.Contains(strOf(complete.ErrorDetails), "disk on fire") {
-			t.Errorf("InvokeComplete ErrorCode %q ErrorDetails %q, want errorString / disk on fire", strOf(complete.ErrorCode), strOf(complete.ErrorDetails))
+		if strOf(complete.ErrorCode) != fns.failCode || !strings.Contains(strOf(complete.ErrorDetails), "disk on fire") {
+			t.Errorf("InvokeComplete ErrorCode %q ErrorDetails %q, want %s / disk on fire", strOf(complete.ErrorCode), strOf(complete.ErrorDetails), fns.failCode)
 		}
 		logs, err := base64.StdEncoding.DecodeString(strOf(complete.LogResult))
 		if err != nil || !strings.Contains(string(logs), "END RequestId:") {

@@ -20,7 +20,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/sluice-dev/sluice/internal/lambdaclient"
+	"github.com/sluice-dev/sluice/internal/runtimes/nodejs"
 )
+
+// testRuntimesDir is where the test servers provision runtimes: shared by
+// every test (and kept between runs), keyed by the Node client's version.
+var testRuntimesDir = filepath.Join(os.TempDir(), "sluice-test-runtimes-"+nodejs.RICVersion)
 
 // testFunctionZip is the deployment package of internal/testfunction,
 // built once per test binary by TestMain.
@@ -102,6 +107,9 @@ func startServer(t testing.TB, mod func(*Config)) *testServer {
 		t.Fatal(err)
 	}
 	cfg.ShutdownGrace = 3 * time.Second
+	// Every test server shares one provisioning of the nodejs and python
+	// runtimes (the Node client's native build takes a minute or more).
+	cfg.RuntimesDir = testRuntimesDir
 	// Most tests are about the API and the runtime protocol: they run
 	// without sandboxes, and the TestSandbox* tests ask for them.
 	cfg.Sandbox = "none"

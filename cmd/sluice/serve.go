@@ -24,6 +24,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/pool"
 	"github.com/sluice-dev/sluice/internal/runtimes"
+	"github.com/sluice-dev/sluice/internal/runtimes/nodejs"
 	"github.com/sluice-dev/sluice/internal/runtimes/python"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 	"github.com/sluice-dev/sluice/internal/service"
@@ -62,6 +63,9 @@ type Config struct {
 	// Node and Python are the interpreters of the nodejs* and python*
 	// runtimes; "" finds them (internal/runtimes).
 	Node, Python string
+	// RuntimesDir is where runtimes are provisioned; "" means
+	// DataDir/runtimes.
+	RuntimesDir string
 }
 
 // DefaultConfig is what `sluice serve` runs with when given no flags.
@@ -97,6 +101,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: host (outbound access) or none")
 	fs.StringVar(&c.EFSDir, "efs-dir", c.EFSDir, "host directory of FileSystemConfigs access points (access-point/fsap-X is DIR/fsap-X)")
 	fs.StringVar(&c.Node, "node", c.Node, "node binary of the nodejs* runtimes (default: node on PATH)")
+	fs.StringVar(&c.RuntimesDir, "runtimes-dir", c.RuntimesDir, "where runtimes are provisioned (default: DATA-DIR/runtimes); several data dirs may share one")
 	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
 }
 
@@ -336,15 +341,18 @@ func (s *Server) Serve(ctx context.Context) error {
 
 // runtimesConfig wires the runtime registry: the Node.js runtime
 // interface client (runtimes/nodejs) and sluice's Python bootstrap
-// (runtimes/python).
+// (runtimes/python). The server and `sluice runtime install` share it.
 func runtimesConfig(cfg Config, logger *slog.Logger) runtimes.Config {
-	notYet := errors.New("not available yet in this build of sluice")
 	return runtimes.Config{
-		DataDir:       cfg.DataDir,
-		Node:          cfg.Node,
-		Python:        cfg.Python,
-		Logger:        logger,
-		InstallNode:   func(context.Context, string, string) error { return notYet },
+		DataDir: cfg.DataDir,
+		Dir:     cfg.RuntimesDir,
+		Node:    cfg.Node,
+		Python:  cfg.Python,
+		Logger:  logger,
+		InstallNode: func(ctx context.Context, dir, node string) error {
+			return nodejs.Install(ctx, dir, node, logger)
+		},
+		NodeCommand:   func(handler string) []string { return nodejs.Command("node", handler) },
 		InstallPython: python.Install,
 		PythonCommand: python.Command,
 	}

@@ -35,6 +35,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/sandbox"
@@ -43,8 +44,13 @@ import (
 // Config configures a Registry.
 type Config struct {
 	// DataDir is sluice's data directory; provisioned runtimes are kept
-	// under DataDir/runtimes/<family>.
+	// under DataDir/runtimes/<family> unless Dir says otherwise.
 	DataDir string
+	// Dir, when set, is where provisioned runtimes are kept instead
+	// (Dir/<family>), so that several data dirs (or test servers) share
+	// one provisioning. Installs into it are serialised across processes
+	// by a lock file beside each family's directory.
+	Dir string
 	// Node is the path of the node binary; "" means exec.LookPath("node").
 	Node string
 	// Python is the path of python3; "" means /usr/bin/python3 if it
@@ -142,7 +148,39 @@ func (r *Registry) Names() []string {
 
 // dir is where family f is provisioned.
 func (r *Registry) dir(f family) string {
+	if r.cfg.Dir != "" {
+		return filepath.Join(r.cfg.Dir, string(f))
+	}
 	return filepath.Join(r.cfg.DataDir, "runtimes", string(f))
+}
+
+// Dir returns the directory runtime's family is provisioned into ("" for
+// the provided.* runtimes and unknown ones).
+func (r *Registry) Dir(runtime string) string {
+	f, ok := familyOf(runtime)
+	if !ok || f == provided {
+		return ""
+	}
+	return r.dir(f)
+}
+
+// lockDir takes an exclusive lock on dir's lock file (dir + ".lock"),
+// across processes: two sluice processes (or a server and `sluice runtime
+// install`) never install into the same directory at once. It blocks
+// until the lock is free.
+func lockDir(dir string) (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
 
 // Ready reports whether runtime needs no provisioning (any more).
@@ -208,6 +246,11 @@ func (r *Registry) Prepare(ctx context.Context, runtime string) error {
 // inside the sandbox for nodejs.
 func (r *Registry) provision(ctx context.Context, f family) (string, error) {
 	dir := r.dir(f)
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("lock the runtime directory: %w", err)
+	}
+	defer unlock()
 	switch f {
 	case nodejs:
 		node, err := r.node()
