@@ -109,4 +109,3 @@ func runtimeCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	fmt.Fprintf(stdout, "%s: installed in %s (%s)\n", name, dir, time.Since(start).Round(time.Second))
 	return 0
 }
-
