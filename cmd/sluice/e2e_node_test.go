@@ -8,6 +8,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
 )
 
 var nodeDir = filepath.Join("..", "..", "internal", "testfunction", "node")
@@ -164,5 +167,56 @@ func testNodeFunctions(t *testing.T, ts *testServer, sandboxed bool) {
 	status, h, b := post(t, ts.urlClient(), fb+"p?x=1", "application/json", []byte(`{"a":1}`))
 	if status != 200 || h.Get("Content-Type") != "application/json" || !strings.Contains(string(b), `"rawPath":"/p"`) {
 		t.Errorf("buffered URL to a Node function: %d %v %.300s", status, h, b)
+	}
+}
+
+// TestRuntimeUnavailable: without node the function still settles Active
+// and its invocations answer InvalidRuntimeException (502) saying what to
+// do; a provisioning that fails leaves the function Failed with the
+// reason.
+func TestRuntimeUnavailable(t *testing.T) {
+	ts := startServer(t, func(c *Config) {
+		c.Node = filepath.Join(t.TempDir(), "no-node-here")
+		c.RuntimesDir = t.TempDir() // nothing provisioned
+	})
+	ts.createRuntimeFunction(t, "nonode", "nodejs20.x", "index.handler", nodeZip(t, "buffered"))
+	_, err := ts.Client.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("nonode"), Payload: []byte(`{}`)})
+	apiErrorContains(t, err, "InvalidRuntimeException", "--node")
+	if st := statusOf(err); st != 502 {
+		t.Errorf("InvalidRuntimeException status %d, want 502", st)
+	}
+	_, err = ts.Client.InvokeWithResponseStream(ctx(t), &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("nonode"), Payload: []byte(`{}`)})
+	apiErrorContains(t, err, "InvalidRuntimeException", "--node")
+
+	// A runtimes directory that cannot be created: provisioning fails.
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts2 := startServer(t, func(c *Config) { c.RuntimesDir = filepath.Join(blocker, "runtimes") })
+	if _, err := ts2.Client.CreateFunction(ctx(t), &lambda.CreateFunctionInput{
+		FunctionName: aws.String("broken"), Runtime: types.RuntimePython312, Handler: aws.String("app.context"),
+		Role: aws.String("arn:aws:iam::000000000000:role/x"), Code: &types.FunctionCode{ZipFile: zipDir(t, pythonDir)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var cfg *lambda.GetFunctionConfigurationOutput
+	if !eventually(30*time.Second, func() bool {
+		out, err := ts2.Client.GetFunctionConfiguration(ctx(t), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("broken")})
+		cfg = out
+		return err == nil && out.State != types.StatePending
+	}) {
+		t.Fatalf("the function stayed Pending")
+	}
+	if cfg.State != types.StateFailed || cfg.StateReasonCode != types.StateReasonCodeInvalidRuntime || aws.ToString(cfg.StateReason) == "" {
+		t.Errorf("failed provisioning: State %s, %s: %q", cfg.State, cfg.StateReasonCode, aws.ToString(cfg.StateReason))
+	}
+}
+
+func apiErrorContains(t *testing.T, err error, code, part string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != code || !strings.Contains(ae.ErrorMessage(), part) {
+		t.Fatalf("error %v, want %s mentioning %q", err, code, part)
 	}
 }

@@ -6,6 +6,7 @@ package main
 // bubblewrap sandboxes, through the Go SDK.
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -59,7 +60,11 @@ func (ts *testServer) createRuntimeFunction(t testing.TB, name, runtime, handler
 	w := lambda.NewFunctionActiveV2Waiter(ts.Client, func(o *lambda.FunctionActiveV2WaiterOptions) {
 		o.MinDelay, o.MaxDelay = 10*time.Millisecond, 500*time.Millisecond
 	})
-	if err := w.Wait(ctx(t), &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 5*time.Minute); err != nil {
+	// The first nodejs function of a machine waits for the Node client's
+	// native build (minutes on a loaded machine).
+	wctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if err := w.Wait(wctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 15*time.Minute); err != nil {
 		out, _ := ts.Client.GetFunction(ctx(t), &lambda.GetFunctionInput{FunctionName: aws.String(name)})
 		if out != nil {
 			t.Fatalf("waiting for %s to be Active: %v (State %s: %s)", name, err, out.Configuration.State, aws.ToString(out.Configuration.StateReason))

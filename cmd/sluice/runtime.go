@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/runtimes"
 	"github.com/sluice-dev/sluice/internal/runtimes/nodejs"
 )
@@ -98,6 +99,12 @@ func runtimeCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	// The same provisioning path as the server's (runtimes.Registry.Prepare).
 	if err := reg.Prepare(ctx, runtime); err != nil {
 		fmt.Fprintf(stderr, "sluice: %v\n", err)
+		return 1
+	}
+	if !reg.Ready(runtime) {
+		// No usable interpreter: Bootstrap says what to install.
+		_, err := reg.Bootstrap(&sluice.Function{Runtime: runtime, Handler: "index.handler"})
+		fmt.Fprintf(stderr, "sluice: %s is not installed: %v\n", name, err)
 		return 1
 	}
 	if name == "nodejs" {

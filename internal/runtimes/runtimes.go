@@ -202,7 +202,11 @@ const readyMark = ".sluice-ready"
 // Prepare provisions runtime's family once: concurrent callers share one
 // install, which goes into a temporary directory renamed into place when
 // it succeeded. A failed install is tried again by the next Prepare. The
-// error says what to install.
+// error says what to install. When the machine has no usable interpreter
+// (no node, a python outside /usr) there is nothing to provision and
+// Prepare returns nil: the function is fine, its invocations answer
+// InvalidRuntimeException (Bootstrap) saying what to install, and the next
+// Prepare looks again.
 func (r *Registry) Prepare(ctx context.Context, runtime string) error {
 	f, ok := familyOf(runtime)
 	if !ok {
@@ -228,6 +232,20 @@ func (r *Registry) Prepare(ctx context.Context, runtime string) error {
 		go func() {
 			// The install is shared: it does not end with one caller's ctx.
 			in.node, in.err = r.provision(context.WithoutCancel(ctx), f)
+			var missing *noInterpreter
+			if errors.As(in.err, &missing) {
+				// Nothing can be provisioned without the interpreter, and
+				// nothing is wrong with the function: it settles Active and
+				// its invocations answer InvalidRuntimeException (Bootstrap)
+				// until the machine has one. The next Prepare looks again.
+				r.log.Warn("runtime not provisioned: no usable interpreter on this machine", "runtime", runtime, "err", missing.err)
+				in.err = nil
+				r.mu.Lock()
+				if r.installs[f] == in {
+					delete(r.installs, f)
+				}
+				r.mu.Unlock()
+			}
 			close(in.done)
 		}()
 	}
@@ -239,6 +257,13 @@ func (r *Registry) Prepare(ctx context.Context, runtime string) error {
 		return ctx.Err()
 	}
 }
+
+// noInterpreter is provision's error when the machine has no usable
+// interpreter for the family (no node, a python outside /usr).
+type noInterpreter struct{ err error }
+
+func (e *noInterpreter) Error() string { return e.err.Error() }
+func (e *noInterpreter) Unwrap() error { return e.err }
 
 // provision makes family f ready: it checks the interpreter, and unless
 // the family's directory is ready already installs it into a temporary
@@ -255,7 +280,7 @@ func (r *Registry) provision(ctx context.Context, f family) (string, error) {
 	case nodejs:
 		node, err := r.node()
 		if err != nil {
-			return "", err
+			return "", &noInterpreter{err}
 		}
 		if !r.Ready("nodejs20.x") {
 			err := r.installInto(dir, func(tmp string) error {
@@ -288,10 +313,10 @@ func (r *Registry) provision(ctx context.Context, f family) (string, error) {
 	case python:
 		py, err := r.python()
 		if err != nil {
-			return "", err
+			return "", &noInterpreter{err}
 		}
 		if !underUsr(py) {
-			return "", sluice.Errorf(sluice.EInvalidRuntime, "The Python interpreter %s is outside /usr, which is all of the host that sandboxes see: install python3 from the system's packages (e.g. apt-get install python3) or pass --python /usr/bin/python3.", py)
+			return "", &noInterpreter{sluice.Errorf(sluice.EInvalidRuntime, "The Python interpreter %s is outside /usr, which is all of the host that sandboxes see: install python3 from the system's packages (e.g. apt-get install python3) or pass --python /usr/bin/python3.", py)}
 		}
 		if !r.Ready("python3.11") {
 			err := r.installInto(dir, func(tmp string) error {
@@ -317,6 +342,13 @@ func (r *Registry) installInto(dir string, fill func(tmp string) error) error {
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
+	}
+	// Temporary directories of installs a crash interrupted (the caller
+	// holds the family's lock: nobody else is installing).
+	if stale, _ := filepath.Glob(filepath.Join(parent, "."+filepath.Base(dir)+"-*")); len(stale) > 0 {
+		for _, d := range stale {
+			_ = os.RemoveAll(d)
+		}
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+"-")
 	if err != nil {
