@@ -499,3 +499,74 @@ func abbreviate(text string, n int) string {
 	}
 	return text
 }
+
+// TestBoto3FunctionURLs drives the function URL configuration operations
+// with boto3 (test/clients/python/urls.py): typed exceptions, fields and
+// status codes as botocore reads them.
+func TestBoto3FunctionURLs(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is not on PATH (%v): the boto3 test needs a Python 3 with boto3 installed", err)
+	}
+	ts := startServer(t, nil)
+	ts.createFunction(t, "web", "urlreply")
+	c, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(c, python, filepath.Join(clientsDir, "python", "urls.py"), ts.URL, "web")
+	cmd.Env = clientEnv(nil)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("urls.py: %v\n%s", err, stderr.String())
+	}
+	t.Logf("boto3: %s", b)
+	var got struct {
+		Create struct {
+			Status         int
+			URL, Arn, Mode string
+			CreationTime   string
+			Cors           struct{ AllowOrigins []string }
+		}
+		Duplicate struct {
+			Typed         bool
+			Code, Message string
+			Status        int
+		}
+		BadAuth struct{ Code, Message string }
+		Get     struct{ Mode, Auth, LastModified string }
+		Update  struct{ Auth, Mode string }
+		List    []struct{ Arn, Auth string }
+		Delete  int
+		Gone    struct {
+			Typed   bool
+			Message string
+		}
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	arn := "arn:aws:lambda:us-east-1:000000000000:function:web"
+	if got.Create.Status != 201 || !strings.Contains(got.Create.URL, ".lambda-url.us-east-1.localhost:") || got.Create.Arn != arn ||
+		got.Create.Mode != "RESPONSE_STREAM" || len(got.Create.Cors.AllowOrigins) != 1 || got.Create.CreationTime == "" {
+		t.Errorf("create: %+v", got.Create)
+	}
+	if !got.Duplicate.Typed || got.Duplicate.Status != 409 || !strings.Contains(got.Duplicate.Message, "FunctionUrlConfig exists for this Lambda function") {
+		t.Errorf("duplicate: %+v", got.Duplicate)
+	}
+	if got.BadAuth.Code != "ValidationException" || !strings.Contains(got.BadAuth.Message, "[NONE, AWS_IAM]") {
+		t.Errorf("bad AuthType: %+v", got.BadAuth)
+	}
+	if got.Get.Mode != "RESPONSE_STREAM" || got.Get.Auth != "NONE" || got.Get.LastModified == "" {
+		t.Errorf("get: %+v", got.Get)
+	}
+	if got.Update.Auth != "AWS_IAM" || got.Update.Mode != "RESPONSE_STREAM" {
+		t.Errorf("update: %+v", got.Update)
+	}
+	if len(got.List) != 1 || got.List[0].Arn != arn || got.List[0].Auth != "AWS_IAM" {
+		t.Errorf("list: %+v", got.List)
+	}
+	if got.Delete != 204 || !got.Gone.Typed || got.Gone.Message != "The resource you requested does not exist." {
+		t.Errorf("delete %d, then get: %+v", got.Delete, got.Gone)
+	}
+}

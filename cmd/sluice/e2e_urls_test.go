@@ -283,6 +283,11 @@ func TestFunctionURLBuffered(t *testing.T) {
 	if status != 403 || string(body) != `{"Message":null}` || h.Get("X-Amzn-Errortype") != "AccessDeniedException" || h.Get("Content-Type") != "application/json" {
 		t.Errorf("unknown URL: %d %v %q", status, h, body)
 	}
+	// The same id in another region's host name names nothing here.
+	other := strings.Replace(fu, ".us-east-1.", ".eu-west-1.", 1)
+	if status, h, body := post(t, hc, other, "application/json", []byte(`{}`)); status != 403 || h.Get("X-Amzn-Errortype") != "AccessDeniedException" || string(body) != `{"Message":null}` {
+		t.Errorf("another region's host: %d %v %q", status, h, body)
+	}
 	// Over 6 MB.
 	if status, _, _ := post(t, hc, fu, "application/json", bytes.Repeat([]byte("x"), 6*1024*1024+1)); status != 413 {
 		t.Errorf("a 6 MB + 1 request: %d, want 413", status)

@@ -103,7 +103,9 @@ func (s *Server) match(r *http.Request) (urlID, rawPath, domain string, ok bool)
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
-		_ = region
+		if region != s.cfg.Service.Scope().Region {
+			id = "" // another region's URL: no URL of this server
+		}
 		return id, "", strings.ToLower(host), true
 	}
 	if id, path, ok := furl.ParsePath(r.URL.EscapedPath()); ok {
@@ -121,7 +123,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	reqID := sluice.NewRequestID()
 	w.Header().Set(headerRequestID, reqID)
-	log := s.log.With(sluice.LogKeyRequestID, reqID, "url_id", id)
+	log := s.log.With(sluice.LogKeyRequestID, reqID, "url_id", id, "host", r.Host)
 	if err := s.serve(w, r, reqID, id, rawPath, domain, log); err != nil {
 		log.Warn("function URL request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
@@ -141,7 +143,12 @@ func plain(w http.ResponseWriter, status int, errType, contentType, body string)
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPath, domain string, log *slog.Logger) error {
 	arrived := s.now()
 	ctx := service.WithLogger(r.Context(), log)
-	cfg, run, err := s.cfg.Service.URLTarget(ctx, id)
+	var cfg *sluice.FunctionURLConfig
+	var run *service.Runnable
+	err := service.ErrNoURL
+	if id != "" {
+		cfg, run, err = s.cfg.Service.URLTarget(ctx, id)
+	}
 	switch {
 	case errors.Is(err, service.ErrNoURL):
 		plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgNoURL)
