@@ -68,19 +68,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	sl, err := startSluice(ctx, bins, dir, cfg)
+	var (
+		interp   interpreters
+		runtimes []runtimeCase
+	)
+	if cfg.runtimes {
+		if interp, err = findInterpreters(ctx); err != nil {
+			return err
+		}
+		if runtimes, err = runtimeCases(bins.testfunctionDir); err != nil {
+			return err
+		}
+	}
+
+	sl, err := startSluice(ctx, bins, dir, cfg, interp)
 	if err != nil {
 		return err
 	}
 	defer sl.stop()
-	rl, err := startRelay(ctx, bins, dir)
+	rl, err := startRelay(ctx, bins, dir, interp)
 	if err != nil {
 		return err
 	}
 	defer rl.stop()
 	progress("sluice on %s, relay on %s", sl.url, rl.url)
 
-	res, err := measure(ctx, cfg, []*target{sl.sluiceTarget(bins.zip), rl.relayTarget()}, progress)
+	res, err := measure(ctx, cfg, []*target{sl.sluiceTarget(), rl.relayTarget()}, bins.zip, runtimes, progress)
 	if err != nil {
 		return fmt.Errorf("%w\n%s%s", err, sl.logTail(), rl.logTail())
 	}
@@ -90,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := rl.stop(); err != nil {
 		return fmt.Errorf("stopping relay: %w\n%s", err, rl.logTail())
 	}
-	rep := newReport(cfg, args, res)
+	rep := newReport(cfg, args, res, runtimes, interp)
 	if err := rep.markdown(stdout); err != nil {
 		return err
 	}
