@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/runtimes/nodejs"
 )
 
 func TestMain(m *testing.M) {
@@ -19,16 +22,24 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestBenchSmoke runs the whole benchmark with tiny sizes and checks that
-// every row is there with positive figures. It asserts nothing about speed.
+// testRuntimesDir is where the smoke test's sluice provisions runtimes:
+// the directory of cmd/sluice's tests, so that one native build of the
+// Node.js runtime client per machine serves both (sluice serialises
+// installs into it across processes).
+var testRuntimesDir = filepath.Join(os.TempDir(), "sluice-test-runtimes-"+nodejs.RICVersion)
+
+// TestBenchSmoke runs the whole benchmark with tiny sizes, the nodejs and
+// python cold starts included, and checks that every row is there with
+// positive figures. It asserts nothing about speed.
 func TestBenchSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs sluice and the relay")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// The first run on a machine builds the Node.js runtime client.
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
 	defer cancel()
 	var stdout bytes.Buffer
-	args := []string{"-n", "20", "-mb", "8", "-cold", "2", "-ttfb", "3", "-warmup", "3", "-runs", "3", "-json"}
+	args := []string{"-n", "20", "-mb", "8", "-cold", "2", "-ttfb", "3", "-warmup", "3", "-runs", "3", "-runtimes-dir", testRuntimesDir, "-json"}
 	if err := run(ctx, args, &stdout, testLog{t}); err != nil {
 		t.Fatalf("run: %v\nstdout:\n%s", err, stdout.String())
 	}
@@ -48,7 +59,9 @@ func TestBenchSmoke(t *testing.T) {
 		"warm_invoke_p50", "warm_invoke_p99", "warm_invoke_mean",
 		"stream_ttfb_p50", "stream_ttfb_p99",
 		"throughput_run1", "throughput_median",
-		"cold_start_p50",
+		"cold_start_p50", "cold_start_min", "cold_start_max",
+		"cold_start_nodejs_p50", "cold_start_nodejs_min", "cold_start_nodejs_max",
+		"cold_start_python_p50", "cold_start_python_min", "cold_start_python_max",
 	}
 	rows := map[string]row{}
 	for _, r := range rep.Rows {
@@ -73,6 +86,17 @@ func TestBenchSmoke(t *testing.T) {
 	for side, runs := range rep.ThroughputRuns {
 		if len(runs) != 3 {
 			t.Errorf("%s: %d throughput runs, want 3", side, len(runs))
+		}
+	}
+	if !rep.Config.Runtimes || len(rep.Runtimes) != 2 {
+		t.Errorf("runtimes %v, notes %+v; want both runtimes", rep.Config.Runtimes, rep.Runtimes)
+	}
+	for _, n := range rep.Runtimes {
+		if n.Interpreter == "" || n.RelayColdInvoke <= 0 {
+			t.Errorf("runtime note %+v: want the interpreter and the relay's first Invoke", n)
+		}
+		if !strings.Contains(markdown, n.Interpreter) {
+			t.Errorf("the notes do not name %s's interpreter %q", n.Runtime, n.Interpreter)
 		}
 	}
 	if rep.Machine.NumCPU <= 0 || rep.Machine.GoVersion == "" || rep.Machine.GOOS == "" {
