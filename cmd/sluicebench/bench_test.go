@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,6 +87,11 @@ func TestBenchSmoke(t *testing.T) {
 	for side, runs := range rep.ThroughputRuns {
 		if len(runs) != 3 {
 			t.Errorf("%s: %d throughput runs, want 3", side, len(runs))
+		}
+	}
+	if os.Geteuid() == 0 && !rep.Sandboxed {
+		if _, err := exec.LookPath("bwrap"); err == nil {
+			t.Errorf("sluice did not sandbox, as root with bubblewrap installed")
 		}
 	}
 	if !rep.Config.Runtimes || len(rep.Runtimes) != 2 {

@@ -74,6 +74,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	// sluice's data dir is under dir; the sandboxed functions' user must
+	// be able to reach it, or --sandbox auto falls back to unsandboxed
+	// environments (MkdirTemp makes dir 0700).
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
 
 	progress("building internal/testfunction and cmd/sluice")
 	bins, err := build(ctx, dir)
@@ -117,6 +123,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("stopping relay: %w\n%s", err, rl.logTail())
 	}
 	rep := newReport(cfg, args, res, runtimes, interp)
+	if rep.Sandboxed, err = sl.sandboxed(); err != nil {
+		return err
+	}
 	if err := rep.markdown(stdout); err != nil {
 		return err
 	}

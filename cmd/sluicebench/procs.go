@@ -182,6 +182,21 @@ func (c *child) logTail() string {
 	return fmt.Sprintf("--- %s stderr (tail) ---\n%s\n", c.name, b)
 }
 
+// notIsolated starts the warning sluice logs when its execution
+// environments are plain child processes (--sandbox none, or auto on a
+// machine that cannot sandbox).
+const notIsolated = "EXECUTION ENVIRONMENTS ARE NOT ISOLATED"
+
+// sandboxed reports whether sluice's log says nothing of running
+// environments unsandboxed.
+func (c *child) sandboxed() (bool, error) {
+	b, err := os.ReadFile(c.logPath)
+	if err != nil {
+		return false, err
+	}
+	return !bytes.Contains(b, []byte(notIsolated)), nil
+}
+
 // startSluice runs the real binary: sluice serve on 127.0.0.1:0 with a
 // fresh data dir and default settings (more environments only if the cold
 // starts need them). With -runtimes it also gets the runtimes dir kept

@@ -50,7 +50,10 @@ type report struct {
 		// Runtimes says whether the nodejs and python cold starts ran.
 		Runtimes bool `json:"runtimes"`
 	} `json:"config"`
-	Rows []row `json:"rows"`
+	// Sandboxed says whether sluice ran its environments in sandboxes
+	// (its log did not warn that they were not isolated).
+	Sandboxed bool  `json:"sandboxed"`
+	Rows      []row `json:"rows"`
 	// Extra figures named in the notes under the table.
 	LargeStream     string               `json:"large_stream"` // function and event of the throughput stream
 	ThroughputRuns  map[string][]float64 `json:"throughput_runs_mib_s"`
@@ -191,7 +194,11 @@ func (rep *report) markdown(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "\n")
 	fmt.Fprintf(&b, "- Same client for both sides (internal/lambdaclient, aws-sdk-go-v2), one call at a time, %d warm-up calls per side first. Latencies are client-measured; overhead = sluice − baseline, ratio = sluice ÷ baseline.\n", rep.Config.Warmup)
-	fmt.Fprintf(&b, "- sluice runs with `--sandbox %s` (see its log for whether environments were sandboxed); the relay never sandboxes.\n", rep.Config.Sandbox)
+	sandboxed := "in bubblewrap sandboxes"
+	if !rep.Sandboxed {
+		sandboxed = "NOT sandboxed (plain child processes)"
+	}
+	fmt.Fprintf(&b, "- sluice runs with `--sandbox %s`: its execution environments ran %s; the relay never sandboxes.\n", rep.Config.Sandbox, sandboxed)
 	fmt.Fprintf(&b, "- Baseline: cmd/sluicebench/relay.go, the two invoke endpoints joined by channels to a bare Runtime API, one bootstrap per function, same event-stream writer; no auth, validation, store, logs or limits. Both servers are child processes.\n")
 	fmt.Fprintf(&b, "- Stream TTFB: call start until the client receives the first PayloadChunk of `stream` `{\"chunks\":2,\"pauseMs\":200}`.\n")
 	fmt.Fprintf(&b, "- Throughput: %d MiB from `%s`, call start until InvokeComplete; runs (MiB/s): sluice %s; relay %s.\n", rep.Config.MB, rep.LargeStream, runs(rep.ThroughputRuns["sluice"]), runs(rep.ThroughputRuns["relay"]))
