@@ -6,12 +6,9 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sluice-dev/sluice/internal/runtimes/nodejs"
 )
 
 func TestMain(m *testing.M) {
@@ -23,12 +20,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testRuntimesDir is where the smoke test's sluice provisions runtimes:
-// the directory of cmd/sluice's tests, so that one native build of the
-// Node.js runtime client per machine serves both (sluice serialises
-// installs into it across processes).
-var testRuntimesDir = filepath.Join(os.TempDir(), "sluice-test-runtimes-"+nodejs.RICVersion)
-
 // TestBenchSmoke runs the whole benchmark with tiny sizes, the nodejs and
 // python cold starts included, and checks that every row is there with
 // positive figures. It asserts nothing about speed.
@@ -36,11 +27,12 @@ func TestBenchSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs sluice and the relay")
 	}
-	// The first run on a machine builds the Node.js runtime client.
+	// The first run on a machine builds the Node.js runtime client into
+	// the benchmark's default -runtimes-dir, shared with its runs.
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
 	defer cancel()
 	var stdout bytes.Buffer
-	args := []string{"-n", "20", "-mb", "8", "-cold", "2", "-ttfb", "3", "-warmup", "3", "-runs", "3", "-runtimes-dir", testRuntimesDir, "-json"}
+	args := []string{"-n", "20", "-mb", "8", "-cold", "2", "-ttfb", "3", "-warmup", "3", "-runs", "3", "-json"}
 	if err := run(ctx, args, &stdout, testLog{t}); err != nil {
 		t.Fatalf("run: %v\nstdout:\n%s", err, stdout.String())
 	}

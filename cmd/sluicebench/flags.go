@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/sluice-dev/sluice"
-	"github.com/sluice-dev/sluice/internal/runtimes/nodejs"
 )
 
 // config is what the flags say.
@@ -37,10 +36,12 @@ type config struct {
 // with Function.ResponseSizeTooLarge.
 const maxMB = sluice.MaxStreamedResponse >> 20
 
-// defaultRuntimesDir is where runs of the benchmark share provisioned
-// runtimes, keyed by the Node.js client's version.
+// defaultRuntimesDir is where runs of the benchmark (and its test) share
+// provisioned runtimes. sluice does not reinstall a runtime provisioned
+// there by an older version of it: remove the directory when sluice's
+// Node.js client version changes.
 func defaultRuntimesDir() string {
-	return filepath.Join(os.TempDir(), "sluice-bench-runtimes-"+nodejs.RICVersion)
+	return filepath.Join(os.TempDir(), "sluice-bench-runtimes")
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/sluice-dev/sluice/internal/runtimes/nodejs"
 )
 
 // row is one line of the table: a figure of sluice beside the baseline's.
@@ -208,7 +206,7 @@ func (rep *report) markdown(w io.Writer) error {
 		for _, n := range rep.Runtimes {
 			first = append(first, fmt.Sprintf("%s %s", n.Runtime, formatMs(n.RelayColdInvoke)))
 		}
-		fmt.Fprintf(&b, "- Cold start per runtime: sluice = first Invoke of a just-created nodejs20.x function (internal/testfunction/node/buffered, `index.handler`, under AWS's runtime interface client aws-lambda-ric %s) or python3.12 function (internal/testfunction/python, `app.context`, under sluice's bootstrap), in sluice's environment as above; baseline = fork/exec of `node -e` or `python3 -c` running a minimal Runtime API loop (node:http or http.client: GET /next, POST /response) until its first GET /next, unsandboxed: the interpreter's start, not a runtime client's or the handler's. Interpreters (the same binaries on both sides): %s. The relay's own first Invoke of a fresh instance (median): %s.\n", nodejs.RICVersion, rep.interpreters(), strings.Join(first, ", "))
+		fmt.Fprintf(&b, "- Cold start per runtime: sluice = first Invoke of a just-created nodejs20.x function (internal/testfunction/node/buffered, `index.handler`, under AWS's runtime interface client, aws-lambda-ric) or python3.12 function (internal/testfunction/python, `app.context`, under sluice's bootstrap), in sluice's environment as above; baseline = fork/exec of `node -e` or `python3 -c` running a minimal Runtime API loop (node:http or http.client: GET /next, POST /response) until its first GET /next, unsandboxed: the interpreter's start, not a runtime client's or the handler's. Interpreters (the same binaries on both sides): %s. The relay's own first Invoke of a fresh instance (median): %s.\n", rep.interpreters(), strings.Join(first, ", "))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
