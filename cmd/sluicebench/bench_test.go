@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +20,16 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestBenchSmoke runs the whole benchmark with tiny sizes and checks that
-// every row is there with positive figures. It asserts nothing about speed.
+// TestBenchSmoke runs the whole benchmark with tiny sizes, the nodejs and
+// python cold starts included, and checks that every row is there with
+// positive figures. It asserts nothing about speed.
 func TestBenchSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs sluice and the relay")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// The first run on a machine builds the Node.js runtime client into
+	// the benchmark's default -runtimes-dir, shared with its runs.
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
 	defer cancel()
 	var stdout bytes.Buffer
 	args := []string{"-n", "20", "-mb", "8", "-cold", "2", "-ttfb", "3", "-warmup", "3", "-runs", "3", "-json"}
@@ -48,7 +52,9 @@ func TestBenchSmoke(t *testing.T) {
 		"warm_invoke_p50", "warm_invoke_p99", "warm_invoke_mean",
 		"stream_ttfb_p50", "stream_ttfb_p99",
 		"throughput_run1", "throughput_median",
-		"cold_start_p50",
+		"cold_start_p50", "cold_start_min", "cold_start_max",
+		"cold_start_nodejs_p50", "cold_start_nodejs_min", "cold_start_nodejs_max",
+		"cold_start_python_p50", "cold_start_python_min", "cold_start_python_max",
 	}
 	rows := map[string]row{}
 	for _, r := range rep.Rows {
@@ -73,6 +79,22 @@ func TestBenchSmoke(t *testing.T) {
 	for side, runs := range rep.ThroughputRuns {
 		if len(runs) != 3 {
 			t.Errorf("%s: %d throughput runs, want 3", side, len(runs))
+		}
+	}
+	if os.Geteuid() == 0 && !rep.Sandboxed {
+		if _, err := exec.LookPath("bwrap"); err == nil {
+			t.Errorf("sluice did not sandbox, as root with bubblewrap installed")
+		}
+	}
+	if !rep.Config.Runtimes || len(rep.Runtimes) != 2 {
+		t.Errorf("runtimes %v, notes %+v; want both runtimes", rep.Config.Runtimes, rep.Runtimes)
+	}
+	for _, n := range rep.Runtimes {
+		if n.Interpreter == "" || n.RelayColdInvoke <= 0 {
+			t.Errorf("runtime note %+v: want the interpreter and the relay's first Invoke", n)
+		}
+		if !strings.Contains(markdown, n.Interpreter) {
+			t.Errorf("the notes do not name %s's interpreter %q", n.Runtime, n.Interpreter)
 		}
 	}
 	if rep.Machine.NumCPU <= 0 || rep.Machine.GoVersion == "" || rep.Machine.GOOS == "" {

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/sluice-dev/sluice"
 )
@@ -20,12 +22,27 @@ type config struct {
 	json   bool // also print one line of JSON
 	// sandbox is sluice's --sandbox: auto, bwrap or none.
 	sandbox string
+	// runtimes adds the cold starts of a nodejs20.x and a python3.12
+	// function (-cold of each) beside their interpreters' baselines.
+	runtimes bool
+	// runtimesDir is sluice's --runtimes-dir: where it provisions the
+	// Node.js runtime client (a native build of a minute or more), kept
+	// across runs.
+	runtimesDir string
 }
 
 // maxMB is the largest stream sluice relays: Lambda's 200 MiB response
 // stream limit (sluice.MaxStreamedResponse). Beyond it sluice ends the stream
 // with Function.ResponseSizeTooLarge.
 const maxMB = sluice.MaxStreamedResponse >> 20
+
+// defaultRuntimesDir is where runs of the benchmark (and its test) share
+// provisioned runtimes. sluice does not reinstall a runtime provisioned
+// there by an older version of it: remove the directory when sluice's
+// Node.js client version changes.
+func defaultRuntimesDir() string {
+	return filepath.Join(os.TempDir(), "sluice-bench-runtimes")
+}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -38,6 +55,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.cold, "cold", 20, "cold starts: functions created, then invoked once each")
 	fs.IntVar(&c.warmup, "warmup", 50, "warm-up calls per side before each measurement")
 	fs.StringVar(&c.sandbox, "sandbox", "auto", "sluice's --sandbox: auto (sandboxes when root and bubblewrap allow), bwrap or none")
+	fs.BoolVar(&c.runtimes, "runtimes", true, "also measure the cold start of a nodejs20.x and a python3.12 function (-cold of each) beside node and python3 starting a minimal Runtime API client")
+	fs.StringVar(&c.runtimesDir, "runtimes-dir", defaultRuntimesDir(), "sluice's --runtimes-dir, kept across runs: the Node.js runtime client is built there once per machine")
 	fs.BoolVar(&c.json, "json", false, "also print the results as one line of JSON (the last line of stdout)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -50,6 +69,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-n, -ttfb, -runs and -cold must be at least 1, -warmup at least 0")
 	case c.sandbox != "auto" && c.sandbox != "bwrap" && c.sandbox != "none":
 		return c, fmt.Errorf("-sandbox must be auto, bwrap or none, got %q", c.sandbox)
+	case c.runtimes && c.runtimesDir == "":
+		return c, errors.New("-runtimes-dir must not be empty")
 	case c.mb < 1 || c.mb > maxMB:
 		return c, fmt.Errorf("-mb must be between 1 and %d (Lambda's response stream limit, which sluice enforces)", maxMB)
 	}

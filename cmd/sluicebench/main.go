@@ -1,6 +1,7 @@
 // Command sluicebench measures sluice beside a minimal relay, in one run:
 //
-//	go run ./cmd/sluicebench [-n 1000] [-ttfb 200] [-mb 200] [-runs 3] [-cold 20] [-warmup 50] [-sandbox auto] [-json]
+//	go run ./cmd/sluicebench [-n 1000] [-ttfb 200] [-mb 200] [-runs 3] [-cold 20] [-warmup 50] [-sandbox auto]
+//	                         [-runtimes=true] [-runtimes-dir DIR] [-json]
 //
 // It builds internal/testfunction (the `bootstrap` every measurement runs)
 // and ./cmd/sluice into a temporary directory, starts the real sluice binary
@@ -18,8 +19,20 @@
 //     While "big" answers JSON instead of streaming (see largeStream), the
 //     same bytes come from "stream" with 64 KiB chunks and no pause,
 //   - cold start: the first Invoke of each of -cold freshly created functions
-//     (median); the relay's figure is fork/exec of the bootstrap until its
-//     first GET /next.
+//     (median, min, max); the relay's figure is fork/exec of the bootstrap
+//     until its first GET /next,
+//   - with -runtimes (the default), the same cold start of -cold nodejs20.x
+//     functions (internal/testfunction/node/buffered, index.handler, under
+//     AWS's runtime interface client) and -cold python3.12 functions
+//     (internal/testfunction/python, app.context, under sluice's
+//     bootstrap); the relay's figure is fork/exec of `node -e` or
+//     `python3 -c` running a minimal Runtime API loop until its first GET
+//     /next (runtimes.go). Both sides run the same node and python3. sluice
+//     provisions the runtimes on the first create, into -runtimes-dir (by
+//     default a directory under os.TempDir() kept across runs), so the
+//     native build of the Node.js client, a minute or more, happens once
+//     per machine; the benchmark waits up to 10 minutes for the function to
+//     become Active.
 //
 // It prints a Markdown table (sluice, baseline, difference, ratio) and with
 // -json also one line of JSON as the last line of stdout. Progress goes to
@@ -61,6 +74,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	// sluice's data dir is under dir; the sandboxed functions' user must
+	// be able to reach it, or --sandbox auto falls back to unsandboxed
+	// environments (MkdirTemp makes dir 0700).
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
 
 	progress("building internal/testfunction and cmd/sluice")
 	bins, err := build(ctx, dir)
@@ -68,19 +87,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	sl, err := startSluice(ctx, bins, dir, cfg)
+	var (
+		interp   interpreters
+		runtimes []runtimeCase
+	)
+	if cfg.runtimes {
+		if interp, err = findInterpreters(ctx); err != nil {
+			return err
+		}
+		if runtimes, err = runtimeCases(bins.testfunctionDir); err != nil {
+			return err
+		}
+	}
+
+	sl, err := startSluice(ctx, bins, dir, cfg, interp)
 	if err != nil {
 		return err
 	}
 	defer sl.stop()
-	rl, err := startRelay(ctx, bins, dir)
+	rl, err := startRelay(ctx, bins, dir, interp)
 	if err != nil {
 		return err
 	}
 	defer rl.stop()
 	progress("sluice on %s, relay on %s", sl.url, rl.url)
 
-	res, err := measure(ctx, cfg, []*target{sl.sluiceTarget(bins.zip), rl.relayTarget()}, progress)
+	res, err := measure(ctx, cfg, []*target{sl.sluiceTarget(), rl.relayTarget()}, bins.zip, runtimes, progress)
 	if err != nil {
 		return fmt.Errorf("%w\n%s%s", err, sl.logTail(), rl.logTail())
 	}
@@ -90,7 +122,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := rl.stop(); err != nil {
 		return fmt.Errorf("stopping relay: %w\n%s", err, rl.logTail())
 	}
-	rep := newReport(cfg, args, res)
+	rep := newReport(cfg, args, res, runtimes, interp)
+	if rep.Sandboxed, err = sl.sandboxed(); err != nil {
+		return err
+	}
 	if err := rep.markdown(stdout); err != nil {
 		return err
 	}

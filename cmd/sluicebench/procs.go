@@ -31,6 +31,9 @@ type binaries struct {
 	bootstrap string // internal/testfunction, built as a provided.al2023 bootstrap
 	zip       []byte // its deployment package
 	sluice    string // cmd/sluice
+	// testfunctionDir is internal/testfunction's source directory, where
+	// the Node.js and Python test functions are.
+	testfunctionDir string
 }
 
 // build compiles internal/testfunction (as the test harness does) and
@@ -45,6 +48,13 @@ func build(ctx context.Context, dir string) (*binaries, error) {
 		exec.CommandContext(ctx, "go", "build", "-o", b.sluice, "github.com/sluice-dev/sluice/cmd/sluice"),
 	}
 	builds[0].Env = append(os.Environ(), "CGO_ENABLED=0")
+	list := exec.CommandContext(ctx, "go", "list", "-f", "{{.Dir}}", "github.com/sluice-dev/sluice/internal/testfunction")
+	list.Stderr = new(bytes.Buffer)
+	out, err := list.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list internal/testfunction: %v\n%s", err, list.Stderr)
+	}
+	b.testfunctionDir = strings.TrimSpace(string(out))
 	errs := make([]error, len(builds))
 	var wg sync.WaitGroup
 	for i, cmd := range builds {
@@ -172,27 +182,48 @@ func (c *child) logTail() string {
 	return fmt.Sprintf("--- %s stderr (tail) ---\n%s\n", c.name, b)
 }
 
+// notIsolated starts the warning sluice logs when its execution
+// environments are plain child processes (--sandbox none, or auto on a
+// machine that cannot sandbox).
+const notIsolated = "EXECUTION ENVIRONMENTS ARE NOT ISOLATED"
+
+// sandboxed reports whether sluice's log says nothing of running
+// environments unsandboxed.
+func (c *child) sandboxed() (bool, error) {
+	b, err := os.ReadFile(c.logPath)
+	if err != nil {
+		return false, err
+	}
+	return !bytes.Contains(b, []byte(notIsolated)), nil
+}
+
 // startSluice runs the real binary: sluice serve on 127.0.0.1:0 with a
 // fresh data dir and default settings (more environments only if the cold
-// starts need them).
-func startSluice(ctx context.Context, b *binaries, dir string, cfg config) (*child, error) {
+// starts need them). With -runtimes it also gets the runtimes dir kept
+// across runs and the interpreters the relay runs.
+func startSluice(ctx context.Context, b *binaries, dir string, cfg config, in interpreters) (*child, error) {
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--log-level", "warn", "--sandbox", cfg.sandbox}
+	need := cfg.cold + 3
+	if cfg.runtimes {
+		args = append(args, "--runtimes-dir", cfg.runtimesDir, "--node", in.node, "--python", in.python)
+		need += 2 * cfg.cold
+	}
 	// echo, stream, big and the cold-start functions stay warm; keep them
 	// under the default cap so that no eviction runs during measurements.
-	if need := cfg.cold + 3; need > 32 {
+	if need > 32 {
 		args = append(args, "--max-environments", strconv.Itoa(need))
 	}
 	return startChild(ctx, "sluice", exec.Command(b.sluice, args...), filepath.Join(dir, "sluice.log"))
 }
 
 // startRelay runs the relay: this binary again, with relayEnv set.
-func startRelay(ctx context.Context, b *binaries, dir string) (*child, error) {
+func startRelay(ctx context.Context, b *binaries, dir string, in interpreters) (*child, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), relayEnv+"="+b.bootstrap)
+	cmd.Env = append(os.Environ(), relayEnv+"="+b.bootstrap, relayNodeEnv+"="+in.node, relayPythonEnv+"="+in.python)
 	return startChild(ctx, "relay", cmd, filepath.Join(dir, "relay.log"))
 }
 
@@ -200,8 +231,8 @@ func startRelay(ctx context.Context, b *binaries, dir string) (*child, error) {
 type target struct {
 	name   string
 	client *lambda.Client
-	// create makes a function with the given handler ready to invoke.
-	create func(ctx context.Context, name, handler string) error
+	// create makes a function ready to invoke.
+	create func(ctx context.Context, name string, fn function) error
 	// initTimes, if not nil, reports fork/exec → first GET /next per function.
 	initTimes func(ctx context.Context) (map[string]time.Duration, error)
 }
@@ -209,28 +240,29 @@ type target struct {
 // Credentials of sluice's default config; the relay ignores them.
 const accessKeyID, secretAccessKey = "test", "test"
 
-func (c *child) sluiceTarget(zipFile []byte) *target {
+func (c *child) sluiceTarget() *target {
 	client := lambdaclient.New(c.url, accessKeyID, secretAccessKey)
 	return &target{
 		name:   "sluice",
 		client: client,
-		create: func(ctx context.Context, name, handler string) error {
+		create: func(ctx context.Context, name string, fn function) error {
 			_, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
 				FunctionName: aws.String(name),
-				Runtime:      types.RuntimeProvidedal2023,
-				Handler:      aws.String(handler),
+				Runtime:      fn.runtime,
+				Handler:      aws.String(fn.handler),
 				Role:         aws.String("arn:aws:iam::000000000000:role/sluicebench"),
 				Timeout:      aws.Int32(300), // a large stream on a slow machine
-				Code:         &types.FunctionCode{ZipFile: zipFile},
+				Code:         &types.FunctionCode{ZipFile: fn.zip},
 			})
 			if err != nil {
 				return err
 			}
-			// The package is deployed in the background, as on Lambda.
+			// The package is deployed (and the runtime provisioned) in the
+			// background, as on Lambda.
 			w := lambda.NewFunctionActiveV2Waiter(client, func(o *lambda.FunctionActiveV2WaiterOptions) {
 				o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
 			})
-			return w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, time.Minute)
+			return w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)}, fn.activeTimeout())
 		},
 	}
 }
@@ -239,7 +271,7 @@ func (c *child) relayTarget() *target {
 	return &target{
 		name:   "relay",
 		client: lambdaclient.New(c.url, accessKeyID, secretAccessKey),
-		create: func(context.Context, string, string) error { return nil }, // the name says the handler
+		create: func(context.Context, string, function) error { return nil }, // the name says the handler
 		initTimes: func(ctx context.Context) (map[string]time.Duration, error) {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url+initTimesPath, nil)
 			if err != nil {

@@ -6,7 +6,9 @@ package main
 // one instance of the bootstrap per function name, started at its first
 // invoke with the few environment variables aws-lambda-go reads. The
 // function's handler is the part of the name before the first "-" ("echo",
-// "stream", "big", "echo-cold-07" runs "echo").
+// "stream", "big", "echo-cold-07" runs "echo"), except that "node" and
+// "python" ("node-cold-07") start node or python3 running a minimal Runtime
+// API client (runtimes.go) instead of the bootstrap.
 //
 // It runs as a child process (the benchmark binary re-executed with relayEnv
 // set), as sluice does, so that neither server shares a Go runtime with the
@@ -51,7 +53,7 @@ func relayMain(bootstrap string) int {
 		fmt.Fprintln(os.Stderr, "relay:", err)
 		return 1
 	}
-	rl := &relay{bootstrap: bootstrap, instances: map[string]*instance{}}
+	rl := &relay{bootstrap: bootstrap, node: os.Getenv(relayNodeEnv), python: os.Getenv(relayPythonEnv), instances: map[string]*instance{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", rl.invoke)
 	mux.HandleFunc("POST /2021-11-15/functions/{name}/response-streaming-invocations", rl.invokeStream)
@@ -69,11 +71,14 @@ func relayMain(bootstrap string) int {
 
 type relay struct {
 	bootstrap string
-	mu        sync.Mutex
-	instances map[string]*instance
+	// node and python are the interpreters of the "node" and "python"
+	// handlers.
+	node, python string
+	mu           sync.Mutex
+	instances    map[string]*instance
 }
 
-// instance is one running bootstrap and its Runtime API.
+// instance is one running bootstrap (or interpreter) and its Runtime API.
 type instance struct {
 	calls     chan *call // the invocation waiting for GET /next
 	cur       atomic.Pointer[call]
@@ -111,7 +116,7 @@ func (rl *relay) get(name string) (*instance, error) {
 		return in, nil
 	}
 	handler, _, _ := strings.Cut(name, "-")
-	in, err := startInstance(rl.bootstrap, name, handler)
+	in, err := startInstance(relayCommand(rl.bootstrap, rl.node, rl.python, handler), filepath.Dir(rl.bootstrap), name, handler)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +134,8 @@ func (rl *relay) close() {
 	}
 }
 
-func startInstance(bootstrap, name, handler string) (*instance, error) {
+// startInstance starts argv in dir with its Runtime API.
+func startInstance(argv []string, dir, name, handler string) (*instance, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -141,8 +147,7 @@ func startInstance(bootstrap, name, handler string) (*instance, error) {
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", in.fail)
 	in.srv = &http.Server{Handler: mux}
 
-	dir := filepath.Dir(bootstrap)
-	in.cmd = exec.Command(bootstrap)
+	in.cmd = exec.Command(argv[0], argv[1:]...)
 	in.cmd.Dir = dir
 	in.cmd.Env = []string{
 		"AWS_LAMBDA_RUNTIME_API=" + ln.Addr().String(),
@@ -326,7 +331,7 @@ func (rl *relay) invokeStream(w http.ResponseWriter, r *http.Request) {
 }
 
 // initTimes is GET /relay/init-times: {"name": nanoseconds} of every
-// instance whose bootstrap has called GET /next.
+// instance whose bootstrap (or interpreter) has called GET /next.
 func (rl *relay) initTimes(w http.ResponseWriter, r *http.Request) {
 	rl.mu.Lock()
 	out := map[string]int64{}
