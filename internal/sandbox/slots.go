@@ -34,8 +34,9 @@ import (
 //   - The launch data (environment, working directory, command) reaches
 //     the sandbox through a pipe, inherited as fd 4: sluice writes a shell
 //     script of exports, a cd and an exec, closes its end, sets the cgroup
-//     limits and unblocks bwrap, whose program reads the script, closes
-//     fd 4 and evaluates it. Nothing of it is a file, inside or outside.
+//     limits and unblocks bwrap, whose program sources the script (which
+//     closes fd 4 before its exec). Nothing of it is a file, inside or
+//     outside.
 //
 // A slot fits functions with the default /tmp size, no FileSystemConfigs and
 // the host network; others start the direct way (isolate.go). Slots are
@@ -52,9 +53,13 @@ type slotsDriver struct{ iso *Isolation }
 
 func (d slotsDriver) Close() { d.iso.closeSlots() }
 
-// slotScript is the program of a slot's sandbox: it reads the launch
-// script from fd 4 to its end, closes it and runs it.
-const slotScript = `s=$(/usr/bin/cat <&4) && exec 4<&- && eval "$s"`
+// slotScript is the program of a slot's sandbox: it runs the launch
+// script it reads from fd 4 (the script closes fd 4 before it execs). The
+// shell sources the pipe through /proc/self/fd rather than reading it with
+// $(cat <&4): that fork and exec cost 6 ms of every cold start here. The
+// pipe is made readable by its inside user for that (see prepare); no
+// other process can reach it: /proc/<pid>/fd needs ptrace rights on it.
+const slotScript = `. /proc/self/fd/4`
 
 func (d slotsDriver) Start(ctx context.Context, l *Launch) (Process, error) {
 	iso := d.iso
@@ -258,6 +263,14 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 	cmd.Dir = "/"
 	cmd.Env = []string{}
 	cmd.Stdout, cmd.Stderr = logW, logW
+	// The sandbox's user opens it anew through /proc/self/fd/4.
+	if err := launchR.Chmod(0o444); err != nil {
+		for _, p := range pipes {
+			p[0].Close()
+			p[1].Close()
+		}
+		return s, err
+	}
 	cmd.ExtraFiles = []*os.File{blockR, launchR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:    true,
@@ -346,7 +359,7 @@ func launchScript(b Bootstrap, env []string) []byte {
 		k, v, _ := strings.Cut(kv, "=")
 		buf.WriteString("export " + k + "=" + shellQuote(v) + "\n")
 	}
-	buf.WriteString("cd " + shellQuote(b.Cwd) + " || exit 126\nexec")
+	buf.WriteString("exec 4<&-\ncd " + shellQuote(b.Cwd) + " || exit 126\nexec")
 	for _, a := range b.Command {
 		buf.WriteString(" " + shellQuote(a))
 	}
