@@ -25,14 +25,7 @@ var nodeDir = filepath.Join("..", "..", "internal", "testfunction", "node")
 
 func nodeZip(t testing.TB, fn string) []byte { return zipDir(t, filepath.Join(nodeDir, fn)) }
 
-func TestNodeRuntime(t *testing.T) {
-	for _, sb := range []string{"none", "bwrap"} {
-		t.Run("sandbox="+sb, func(t *testing.T) {
-			ts := startServer(t, func(c *Config) { c.Sandbox = sb })
-			testNodeFunctions(t, ts, sb != "none")
-		})
-	}
-}
+func TestNodeRuntime(t *testing.T) { inEachSandbox(t, testNodeFunctions) }
 
 func testNodeFunctions(t *testing.T, ts *testServer, sandboxed bool) {
 	c := ts.Client

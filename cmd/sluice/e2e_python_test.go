@@ -75,11 +75,15 @@ func (ts *testServer) createRuntimeFunction(t testing.TB, name, runtime, handler
 
 var pythonDir = filepath.Join("..", "..", "internal", "testfunction", "python")
 
-func TestPythonRuntime(t *testing.T) {
+func TestPythonRuntime(t *testing.T) { inEachSandbox(t, testPythonFunctions) }
+
+// inEachSandbox runs test against a server without sandboxes and one with
+// bubblewrap sandboxes.
+func inEachSandbox(t *testing.T, test func(t *testing.T, ts *testServer, sandboxed bool)) {
 	for _, sb := range []string{"none", "bwrap"} {
 		t.Run("sandbox="+sb, func(t *testing.T) {
 			ts := startServer(t, func(c *Config) { c.Sandbox = sb })
-			testPythonFunctions(t, ts, sb != "none")
+			test(t, ts, sb != "none")
 		})
 	}
 }

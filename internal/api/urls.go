@@ -131,19 +131,27 @@ func (s *Server) urlTarget(r *http.Request) (sluice.FunctionRef, string, error) 
 	return ref, qualifier, nil
 }
 
-// createFunctionURLConfig is CreateFunctionUrlConfig:
-// POST /2021-10-31/functions/{name}/url, 201.
-func (s *Server) createFunctionURLConfig(w http.ResponseWriter, r *http.Request, body []byte) error {
+// parseURLRequest reads the target and the body of a create (or update)
+// and validates the members, in Lambda's order: body JSON, name and
+// qualifier, members.
+func (s *Server) parseURLRequest(r *http.Request, body []byte, create bool) (sluice.FunctionRef, string, furl.Input, error) {
 	var req urlRequest
 	if err := decodeJSON(body, &req); err != nil {
-		return err
+		return sluice.FunctionRef{}, "", furl.Input{}, err
 	}
 	ref, qualifier, err := s.urlTarget(r)
 	if err != nil {
-		return err
+		return ref, "", furl.Input{}, err
 	}
 	in := req.input()
-	if err := furl.Validate(in, true); err != nil {
+	return ref, qualifier, in, furl.Validate(in, create)
+}
+
+// createFunctionURLConfig is CreateFunctionUrlConfig:
+// POST /2021-10-31/functions/{name}/url, 201.
+func (s *Server) createFunctionURLConfig(w http.ResponseWriter, r *http.Request, body []byte) error {
+	ref, qualifier, in, err := s.parseURLRequest(r, body, true)
+	if err != nil {
 		return err
 	}
 	c, err := s.svc.CreateFunctionURL(r.Context(), ref, qualifier, furl.Apply(nil, in))
@@ -171,16 +179,8 @@ func (s *Server) getFunctionURLConfig(w http.ResponseWriter, r *http.Request, _ 
 // PUT /2021-10-31/functions/{name}/url. Members the request leaves out
 // keep their values; a Cors member replaces the whole Cors.
 func (s *Server) updateFunctionURLConfig(w http.ResponseWriter, r *http.Request, body []byte) error {
-	var req urlRequest
-	if err := decodeJSON(body, &req); err != nil {
-		return err
-	}
-	ref, qualifier, err := s.urlTarget(r)
+	ref, qualifier, in, err := s.parseURLRequest(r, body, false)
 	if err != nil {
-		return err
-	}
-	in := req.input()
-	if err := furl.Validate(in, false); err != nil {
 		return err
 	}
 	c, err := s.svc.UpdateFunctionURL(r.Context(), ref, qualifier, func(c *sluice.FunctionURLConfig) {
