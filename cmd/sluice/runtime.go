@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -104,7 +105,11 @@ func runtimeCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	if !reg.Ready(runtime) {
 		// No usable interpreter: Bootstrap says what to install.
 		_, err := reg.Bootstrap(&sluice.Function{Runtime: runtime, Handler: "index.handler"})
-		fmt.Fprintf(stderr, "sluice: %s is not installed: %v\n", name, err)
+		msg := fmt.Sprint(err)
+		if e := (*sluice.Error)(nil); errors.As(err, &e) {
+			msg = e.Message
+		}
+		fmt.Fprintf(stderr, "sluice: %s is not installed: %s\n", name, msg)
 		return 1
 	}
 	if name == "nodejs" {
