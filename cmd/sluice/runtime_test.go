@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,5 +38,29 @@ func TestRuntimeInstallCommand(t *testing.T) {
 	}
 	if code, _, _ := run(); code != 2 {
 		t.Errorf("no arguments: exit %d, want 2", code)
+	}
+}
+
+// TestNodeForFlag: --node-for RUNTIME=PATH names one nodejs runtime's
+// node; anything else is refused.
+func TestNodeForFlag(t *testing.T) {
+	parse := func(args ...string) (Config, error) {
+		c := DefaultConfig()
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c.flags(fs)
+		if err := fs.Parse(args); err != nil {
+			return c, err
+		}
+		return c, c.validate()
+	}
+	c, err := parse("--node-for", "nodejs22.x=/opt/node22/bin/node", "--node-for", "nodejs24.x=/opt/node24/bin/node")
+	if err != nil || c.NodeFor["nodejs22.x"] != "/opt/node22/bin/node" || c.NodeFor["nodejs24.x"] != "/opt/node24/bin/node" {
+		t.Fatalf("NodeFor %v, %v", c.NodeFor, err)
+	}
+	for _, bad := range []string{"python3.12=/usr/bin/python3", "nodejs22.x", "nodejs99.x=/x"} {
+		if _, err := parse("--node-for", bad); err == nil {
+			t.Errorf("--node-for %s accepted", bad)
+		}
 	}
 }

@@ -63,6 +63,9 @@ type Config struct {
 	// Node and Python are the interpreters of the nodejs* and python*
 	// runtimes; "" finds them (internal/runtimes).
 	Node, Python string
+	// NodeFor names the node binary of particular nodejs* runtimes, over
+	// Node (--node-for RUNTIME=PATH, repeatable).
+	NodeFor map[string]string
 	// RuntimesDir is where runtimes are provisioned; "" means
 	// DataDir/runtimes.
 	RuntimesDir string
@@ -101,11 +104,27 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: host (outbound access) or none")
 	fs.StringVar(&c.EFSDir, "efs-dir", c.EFSDir, "host directory of FileSystemConfigs access points (access-point/fsap-X is DIR/fsap-X)")
 	fs.StringVar(&c.Node, "node", c.Node, "node binary of the nodejs* runtimes (default: node on PATH)")
+	fs.Func("node-for", "RUNTIME=PATH: the node binary of one nodejs* runtime (e.g. nodejs22.x=/opt/node22/bin/node), over --node; repeatable", func(v string) error {
+		rt, path, ok := strings.Cut(v, "=")
+		if !ok || path == "" || !strings.HasPrefix(rt, "nodejs") {
+			return fmt.Errorf("want RUNTIME=PATH with a nodejs* runtime, got %q", v)
+		}
+		if c.NodeFor == nil {
+			c.NodeFor = map[string]string{}
+		}
+		c.NodeFor[rt] = path
+		return nil
+	})
 	fs.StringVar(&c.RuntimesDir, "runtimes-dir", c.RuntimesDir, "where runtimes are provisioned (default: DATA-DIR/runtimes); several data dirs may share one")
 	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
 }
 
 func (c Config) validate() error {
+	for rt := range c.NodeFor {
+		if !strings.HasPrefix(rt, "nodejs") || !runtimes.New(runtimes.Config{}).Supported(rt) {
+			return fmt.Errorf("--node-for %s: not a nodejs runtime sluice supports", rt)
+		}
+	}
 	if len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "" {
 		return fmt.Errorf("--account-id must be 12 digits, got %q", c.AccountID)
 	}
@@ -347,6 +366,7 @@ func runtimesConfig(cfg Config, logger *slog.Logger) runtimes.Config {
 		DataDir: cfg.DataDir,
 		Dir:     cfg.RuntimesDir,
 		Node:    cfg.Node,
+		NodeFor: cfg.NodeFor,
 		Python:  cfg.Python,
 		Logger:  logger,
 		InstallNode: func(ctx context.Context, dir, node string) error {

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +54,10 @@ type Config struct {
 	Dir string
 	// Node is the path of the node binary; "" means exec.LookPath("node").
 	Node string
+	// NodeFor names the node binary of particular runtimes
+	// ("nodejs22.x" → path), over Node: a machine with several Node.js
+	// versions runs each runtime on its own.
+	NodeFor map[string]string
 	// Python is the path of python3; "" means /usr/bin/python3 if it
 	// exists, else exec.LookPath("python3").
 	Python string
@@ -278,7 +283,7 @@ func (r *Registry) provision(ctx context.Context, f family) (string, error) {
 	defer unlock()
 	switch f {
 	case nodejs:
-		node, err := r.node()
+		node, err := r.installerNode()
 		if err != nil {
 			return "", &noInterpreter{err}
 		}
@@ -287,29 +292,19 @@ func (r *Registry) provision(ctx context.Context, f family) (string, error) {
 				if r.cfg.InstallNode == nil {
 					return errors.New("no installer for the Node.js runtime interface client")
 				}
-				if err := r.cfg.InstallNode(ctx, tmp, node); err != nil {
-					return err
-				}
-				if !underUsr(node) {
-					return copyFile(node, filepath.Join(tmp, "bin", "node"))
-				}
-				return nil
+				return r.cfg.InstallNode(ctx, tmp, node)
 			})
 			if err != nil {
 				return "", sluice.Errorf(sluice.EInvalidRuntime, "sluice could not provision the Node.js runtime (%v): run `sluice runtime install nodejs`, which needs npm and a C++ build toolchain (g++, make, cmake, autoconf, automake, libtool).", err)
 			}
 			r.log.Info("provisioned the Node.js runtime", "dir", dir, "node", node)
-		} else if !underUsr(node) {
-			// Provisioned with a node under /usr; this one must be copied.
-			tmp := filepath.Join(dir, "bin", ".node.tmp")
-			if err := copyFile(node, tmp); err != nil {
-				return "", err
-			}
-			if err := os.Rename(tmp, filepath.Join(dir, "bin", "node")); err != nil {
-				return "", err
-			}
 		}
-		return nodeInside(node), nil
+		// Node binaries outside /usr are copied into the runtime directory,
+		// where the sandboxes reach them (each run: it may have changed).
+		if err := r.copyNodes(dir); err != nil {
+			return "", err
+		}
+		return node, nil
 	case python:
 		py, err := r.python()
 		if err != nil {
@@ -380,7 +375,7 @@ func (r *Registry) Bootstrap(fn *sluice.Function) (sandbox.Bootstrap, error) {
 	}
 	switch f {
 	case nodejs:
-		node, err := r.node()
+		node, err := r.nodeFor(fn.Runtime)
 		if err != nil {
 			return sandbox.Bootstrap{}, err
 		}
@@ -394,7 +389,7 @@ func (r *Registry) Bootstrap(fn *sluice.Function) (sandbox.Bootstrap, error) {
 		if len(cmd) == 0 {
 			return sandbox.Bootstrap{}, fmt.Errorf("runtimes: NodeCommand returned no command")
 		}
-		cmd[0] = nodeInside(node)
+		cmd[0] = r.nodeInside(fn.Runtime, node)
 		return sandbox.Bootstrap{
 			Command:    cmd,
 			Env:        map[string]string{"NODE_PATH": "/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task"},
@@ -457,13 +452,74 @@ func (r *Registry) python() (string, error) {
 	return filepath.Abs(p)
 }
 
-// nodeInside is the path of node inside a sandbox: where it is under
-// /usr, else the copy in the provisioned runtime directory.
-func nodeInside(node string) string {
+// nodeInside is the path inside a sandbox of runtime's node: where it is
+// under /usr, else its copy in the runtime directory (copyNodes).
+func (r *Registry) nodeInside(runtime, node string) string {
 	if underUsr(node) {
 		return node
 	}
+	if _, ok := r.cfg.NodeFor[runtime]; ok {
+		return "/var/runtime/bin/" + runtime + "/node"
+	}
 	return "/var/runtime/bin/node"
+}
+
+// nodeFor finds the node binary of runtime: its --node-for entry, else
+// the one node.
+func (r *Registry) nodeFor(runtime string) (string, error) {
+	if p, ok := r.cfg.NodeFor[runtime]; ok {
+		if err := executable(p); err != nil {
+			return "", sluice.Errorf(sluice.EInvalidRuntime, "The node binary %s for %s cannot be run (%v): install it or fix --node-for.", p, runtime, err)
+		}
+		return filepath.Abs(p)
+	}
+	return r.node()
+}
+
+// installerNode is the node that builds the runtime client: the one node,
+// or else a --node-for one (the client's native part uses Node-API only,
+// so one build serves every Node.js version).
+func (r *Registry) installerNode() (string, error) {
+	node, err := r.node()
+	if err == nil || len(r.cfg.NodeFor) == 0 {
+		return node, err
+	}
+	runtimes := slices.Sorted(maps.Keys(r.cfg.NodeFor))
+	for _, rt := range runtimes {
+		if n, ferr := r.nodeFor(rt); ferr == nil {
+			return n, nil
+		}
+	}
+	return "", err
+}
+
+// copyNodes copies each usable node binary that lies outside /usr into
+// dir/bin (the one node) or dir/bin/<runtime> (a --node-for one), each
+// through a temporary file renamed into place.
+func (r *Registry) copyNodes(dir string) error {
+	copyTo := func(node, target string) error {
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		tmp := target + ".tmp"
+		if err := copyFile(node, tmp); err != nil {
+			return err
+		}
+		return os.Rename(tmp, target)
+	}
+	if node, err := r.node(); err == nil && !underUsr(node) {
+		if err := copyTo(node, filepath.Join(dir, "bin", "node")); err != nil {
+			return err
+		}
+	}
+	for rt := range r.cfg.NodeFor {
+		if node, err := r.nodeFor(rt); err == nil && !underUsr(node) {
+			if err := copyTo(node, filepath.Join(dir, "bin", rt, "node")); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // underUsr reports whether p lies under /usr (bound read-only in every
@@ -540,7 +596,7 @@ func (r *Registry) notice(bin, runtime string) string {
 	if want, ok := strings.CutPrefix(runtime, "nodejs"); ok {
 		want = strings.TrimSuffix(want, ".x")
 		if m[1] != want {
-			return fmt.Sprintf("sluice: node %s runs %s (the runtime is for Node.js %s; install it or pass --node to match)", strings.TrimPrefix(m[0], "v"), runtime, want)
+			return fmt.Sprintf("sluice: node %s runs %s (the runtime is for Node.js %s; install it or pass --node or --node-for to match)", strings.TrimPrefix(m[0], "v"), runtime, want)
 		}
 		return ""
 	}

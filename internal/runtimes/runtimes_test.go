@@ -262,3 +262,40 @@ func unlocked(dir string) []string {
 	}
 	return names
 }
+
+// TestNodeFor: --node-for gives a runtime its own node, copied into the
+// runtime directory when it lies outside /usr, with its own notice; other
+// nodejs runtimes keep the one node.
+func TestNodeFor(t *testing.T) {
+	data := t.TempDir()
+	node22 := fakeNode(t, "v22.11.0")
+	r := New(Config{
+		DataDir: data, Node: "/usr/bin/node", NodeFor: map[string]string{"nodejs22.x": node22},
+		NodeCommand: nodeCommand, InstallNode: func(context.Context, string, string) error { return nil },
+	})
+	if err := r.Prepare(context.Background(), "nodejs22.x"); err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(data, "runtimes", "nodejs", "bin", "nodejs22.x", "node")
+	if b, err := os.ReadFile(copied); err != nil || !strings.Contains(string(b), "v22.11.0") {
+		t.Fatalf("the nodejs22.x node was not copied into the runtime dir: %v", err)
+	}
+	b22, err := r.Bootstrap(&sluice.Function{Runtime: "nodejs22.x", Handler: "index.handler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b22.Command[0] != "/var/runtime/bin/nodejs22.x/node" || b22.Notice != "" {
+		t.Errorf("nodejs22.x: command %q notice %q, want its own node and no notice", b22.Command, b22.Notice)
+	}
+	b20, err := r.Bootstrap(&sluice.Function{Runtime: "nodejs20.x", Handler: "index.handler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b20.Command[0] != "/usr/bin/node" {
+		t.Errorf("nodejs20.x: command %q, want the one node", b20.Command)
+	}
+	r = New(Config{DataDir: data, NodeFor: map[string]string{"nodejs24.x": filepath.Join(t.TempDir(), "none")}, NodeCommand: nodeCommand})
+	if _, err := r.Bootstrap(&sluice.Function{Runtime: "nodejs24.x", Handler: "i.h"}); sluice.ErrorCodeOf(err) != sluice.EInvalidRuntime || !strings.Contains(err.Error(), "--node-for") {
+		t.Errorf("a --node-for binary that is not there: %v", err)
+	}
+}
