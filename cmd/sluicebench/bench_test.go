@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/runtimes/nodejs"
 )
 
 func TestMain(m *testing.M) {
@@ -27,12 +30,13 @@ func TestBenchSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs sluice and the relay")
 	}
-	// The first run on a machine builds the Node.js runtime client into
-	// the benchmark's default -runtimes-dir, shared with its runs.
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
 	defer cancel()
 	var stdout bytes.Buffer
-	args := []string{"-n", "20", "-mb", "8", "-cold", "2", "-ttfb", "3", "-warmup", "3", "-runs", "3", "-json"}
+	// The runtimes directory every test package of sluice shares (see
+	// internal/runtimes/nodejs's harness): one build of the client.
+	shared := filepath.Join(os.TempDir(), "sluice-test-runtimes-"+nodejs.RICVersion)
+	args := []string{"-n", "20", "-mb", "8", "-cold", "2", "-ttfb", "3", "-warmup", "3", "-runs", "3", "-json", "-runtimes-dir", shared}
 	if err := run(ctx, args, &stdout, testLog{t}); err != nil {
 		t.Fatalf("run: %v\nstdout:\n%s", err, stdout.String())
 	}

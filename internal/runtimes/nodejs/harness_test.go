@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/runtimes"
 )
 
 // The tests run real node and the real aws-lambda-ric, installed by Install
@@ -57,36 +59,33 @@ var (
 	cacheErr            error
 )
 
+// installCached provisions the runtime the way sluice does
+// (runtimes.Registry.Prepare with this package's Install) into the
+// runtimes directory every test package of sluice shares,
+// TMPDIR/sluice-test-runtimes-<RICVersion> (cmd/sluice's test servers and
+// sluicebench's smoke test use it too): the registry's lock lets one
+// process build while the others wait, so a machine builds the client once.
 func installCached() (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	node, version, err := NodeVersion(ctx, "node")
+	node, _, err := NodeVersion(ctx, "node")
 	if err != nil {
 		return "", "", err
 	}
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("sluice-nodejs-test-ric%s-node%s", RICVersion, version))
-	if _, err := ReadMarker(dir); err == nil {
-		return dir, node, nil
-	}
-	tmp, err := os.MkdirTemp(os.TempDir(), "sluice-nodejs-install-")
-	if err != nil {
-		return "", "", err
-	}
-	defer os.RemoveAll(tmp)
 	var out bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if err := Install(ctx, tmp, node, log); err != nil {
-		return "", "", fmt.Errorf("installing the runtime for the tests: %w", err)
+	shared := filepath.Join(os.TempDir(), "sluice-test-runtimes-"+RICVersion)
+	reg := runtimes.New(runtimes.Config{
+		Dir: shared, Node: node, Logger: log,
+		InstallNode: func(ctx context.Context, dir, node string) error { return Install(ctx, dir, node, log) },
+	})
+	if err := reg.Prepare(ctx, "nodejs20.x"); err != nil {
+		return "", "", fmt.Errorf("installing the runtime for the tests: %w\n%s", err, out.String())
 	}
-	os.RemoveAll(dir) // an unfinished one, without marker
-	if err := os.Rename(tmp, dir); err != nil {
-		// Another test process may have finished first.
-		if _, merr := ReadMarker(dir); merr == nil {
-			return dir, node, nil
-		}
-		return "", "", err
+	if !reg.Ready("nodejs20.x") {
+		return "", "", fmt.Errorf("the runtime for the tests is not installed:\n%s", out.String())
 	}
-	return dir, node, nil
+	return reg.Dir("nodejs20.x"), node, nil
 }
 
 // chunk is one read of a response body, with when it arrived.
