@@ -168,6 +168,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPat
 		return nil
 	}
 
+	// An AWS_IAM URL refuses a request that carries no signature at all
+	// before it reads the body: an unauthenticated client costs little.
+	if cfg.AuthType == sluice.URLAuthIAM && r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Signature") == "" {
+		plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
+		return nil
+	}
 	body, err := readBody(r)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
