@@ -188,6 +188,7 @@ type Server struct {
 	limits  *concurrency.Limiter
 	iso     *sandbox.Isolation // nil when environments are not sandboxed
 	svc     *service.Service
+	runtime *runtimes.Registry
 	driver  sandbox.Driver
 	http    *http.Server
 	ln      net.Listener
@@ -288,6 +289,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		pool:    p,
 		invoker: iv,
 		svc:     svc,
+		runtime: registry,
 		limits:  limits,
 		iso:     iso,
 		driver:  driver,
@@ -338,8 +340,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	stopReaper()
 	wg.Wait()
-	s.svc.Close()    // waits for deployments in progress
-	s.driver.Close() // the prepared slots
+	s.svc.Close()     // waits for deployments in progress
+	s.runtime.Close() // stops runtime installs in progress
+	s.driver.Close()  // the prepared slots
 	if s.iso != nil && s.iso.Cgroups != nil {
 		// Every environment is gone: remove sluice's cgroup directories.
 		if err := s.iso.Cgroups.Close(); err != nil {

@@ -114,6 +114,12 @@ type Registry struct {
 	mu       sync.Mutex
 	installs map[family]*install // the one in progress or done, per family
 	versions map[string]string   // interpreter path → its version ("v20.19.2", "3.11.2"), read once
+
+	// bg is the context of the installs (one goroutine each, shared by
+	// their callers); Close cancels it and waits for them.
+	bg     context.Context
+	stopBG context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // install is one provisioning of a family; done is closed when it ended.
@@ -133,7 +139,17 @@ func New(cfg Config) *Registry {
 	if abs, err := filepath.Abs(cfg.DataDir); err == nil {
 		cfg.DataDir = abs
 	}
-	return &Registry{cfg: cfg, log: cfg.Logger, installs: map[family]*install{}, versions: map[string]string{}}
+	r := &Registry{cfg: cfg, log: cfg.Logger, installs: map[family]*install{}, versions: map[string]string{}}
+	r.bg, r.stopBG = context.WithCancel(context.Background())
+	return r
+}
+
+// Close cancels the installs in progress (an install stops its build and
+// leaves nothing in place; the next Prepare starts over) and waits for
+// them. Prepare after Close fails.
+func (r *Registry) Close() {
+	r.stopBG()
+	r.wg.Wait()
 }
 
 // Supported reports whether sluice can run runtime.
@@ -234,9 +250,12 @@ func (r *Registry) Prepare(ctx context.Context, runtime string) error {
 	if in == nil {
 		in = &install{done: make(chan struct{})}
 		r.installs[f] = in
+		r.wg.Add(1)
 		go func() {
-			// The install is shared: it does not end with one caller's ctx.
-			in.node, in.err = r.provision(context.WithoutCancel(ctx), f)
+			defer r.wg.Done()
+			// The install is shared: it does not end with one caller's
+			// ctx, only with the registry (Close).
+			in.node, in.err = r.provision(r.bg, f)
 			var missing *noInterpreter
 			if errors.As(in.err, &missing) {
 				// Nothing can be provisioned without the interpreter, and

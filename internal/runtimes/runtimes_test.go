@@ -299,3 +299,25 @@ func TestNodeFor(t *testing.T) {
 		t.Errorf("a --node-for binary that is not there: %v", err)
 	}
 }
+
+// TestClose: Close cancels an install in progress and waits for it; the
+// runtime is not left ready.
+func TestClose(t *testing.T) {
+	started := make(chan struct{})
+	r := New(Config{DataDir: t.TempDir(), Node: "/usr/bin/node", NodeCommand: nodeCommand,
+		InstallNode: func(ctx context.Context, dir, node string) error {
+			close(started)
+			<-ctx.Done()
+			return ctx.Err()
+		}})
+	errc := make(chan error, 1)
+	go func() { errc <- r.Prepare(context.Background(), "nodejs20.x") }()
+	<-started
+	r.Close()
+	if err := <-errc; err == nil {
+		t.Fatalf("Prepare of an install Close cancelled: nil error")
+	}
+	if r.Ready("nodejs20.x") {
+		t.Fatalf("ready after a cancelled install")
+	}
+}
