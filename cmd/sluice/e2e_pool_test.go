@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/sluice-dev/sluice/internal/lambdaclient"
 )
 
 // TestE2EConcurrencyLimit: with one environment allowed, a second function
@@ -105,7 +107,12 @@ func TestE2EClientDisconnect(t *testing.T) {
 		live, idle := ts.pool.Stats()
 		t.Fatalf("pool: %d live, %d idle; want the one environment, idle", live, idle)
 	}
-	s2 := openStream(t, ts.Client, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("talker"), Payload: []byte(`{"chunks":2}`)})
+	// A client of its own: the abandoned stream's event reader may still
+	// be running, and aws-sdk-go-v2 shares one event-stream decoder
+	// between a client's streams (not safe for concurrent use; see
+	// docs/decisions.md).
+	c2 := lambdaclient.New(ts.URL, ts.cfg.AccessKeyID, ts.cfg.SecretAccessKey)
+	s2 := openStream(t, c2, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("talker"), Payload: []byte(`{"chunks":2}`)})
 	cleanComplete(t, s2.finish(t))
 	if got := s2.payload(); got != "chunk-0\nchunk-1\n" {
 		t.Fatalf("payload %q", got)
