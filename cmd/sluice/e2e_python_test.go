@@ -208,3 +208,40 @@ func testPythonFunctions(t *testing.T, ts *testServer, sandboxed bool) {
 		t.Errorf("buffered generator: %q", out.Payload)
 	}
 }
+
+// TestRuntimeChangeProvisions: UpdateFunctionConfiguration to a runtime
+// this sluice has not provisioned yet deploys it (LastUpdateStatus
+// InProgress, the previous configuration serving meanwhile), then the new
+// runtime runs.
+func TestRuntimeChangeProvisions(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.RuntimesDir = t.TempDir() })
+	files := map[string][]byte{}
+	for _, f := range []string{"app.py"} {
+		b, err := os.ReadFile(filepath.Join(pythonDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f] = b
+	}
+	ts.createFunction(t, "switch", "echo", func(in *lambda.CreateFunctionInput) {
+		in.Code = &types.FunctionCode{ZipFile: testFunctionZipWith(t, files)}
+	})
+	out, err := ts.Client.UpdateFunctionConfiguration(ctx(t), &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String("switch"), Runtime: types.RuntimePython312, Handler: aws.String("app.context"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.LastUpdateStatus != types.LastUpdateStatusInProgress || out.Runtime != types.RuntimePython312 {
+		t.Errorf("UpdateFunctionConfiguration to a new runtime: LastUpdateStatus %s, Runtime %s; want InProgress, python3.12", out.LastUpdateStatus, out.Runtime)
+	}
+	ts.waitUpdated(t, "switch")
+	inv, err := ts.Client.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("switch"), Payload: []byte(`{"msg":"now python"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	succeeded(t, inv)
+	if !strings.Contains(string(inv.Payload), `"execution_env": "AWS_Lambda_python3.12"`) {
+		t.Errorf("after the change: %s", inv.Payload)
+	}
+}

@@ -247,8 +247,21 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref sluice.Fu
 	next := cur.Clone()
 	change(next)
 	s.stamp(next)
+	// A new runtime that is not ready yet (its first function here) is
+	// deployed like new code: InProgress while it is provisioned, the
+	// previous configuration serving meanwhile.
+	deploy := next.Runtime != cur.Runtime && s.cfg.Runtimes != nil && !s.cfg.Runtimes.Ready(next.Runtime)
+	if deploy {
+		next.Previous = cur
+		next.LastUpdateStatus = sluice.UpdateInProgress
+		next.LastUpdateStatusReason, next.LastUpdateStatusReasonCode = reasonCreating, reasonCodeCreating
+	}
 	if err := s.replace(ctx, next, cur, revisionID != nil); err != nil {
 		return nil, err
+	}
+	if deploy {
+		s.startDeploy(next)
+		return next, nil
 	}
 	s.cfg.Invoker.Retire(next.Name, sluice.LatestVersion)
 	return next, nil

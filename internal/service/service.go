@@ -95,6 +95,10 @@ type Runtimes interface {
 	// on update) and its message becomes the StateReason, so it should
 	// say what to install.
 	Prepare(ctx context.Context, runtime string) error
+	// Ready reports whether runtime needs no preparing: a configuration
+	// change to a runtime that is not ready is deployed (LastUpdateStatus
+	// InProgress until Prepare ends), as a code change is.
+	Ready(runtime string) bool
 }
 
 // Service is the application. It is safe for concurrent use.

@@ -68,6 +68,13 @@ func (r *runtimes) Prepare(ctx context.Context, runtime string) error {
 	return f(ctx, runtime)
 }
 
+// Ready says a runtime is ready once Prepare was called for it.
+func (r *runtimes) Ready(runtime string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Contains(r.calls, runtime)
+}
+
 func (r *runtimes) set(f func(context.Context, string) error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
