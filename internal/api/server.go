@@ -40,15 +40,19 @@ type Config struct {
 	// Runtimes says which runtimes a function may have; nil means the
 	// provided.* runtimes only.
 	Runtimes Runtimes
+	// Bodies bounds the reading of request bodies; zero fields mean
+	// DefaultBodyLimits.
+	Bodies BodyLimits
 }
 
 // Server is the Lambda API HTTP handler. It is safe for concurrent use.
 type Server struct {
-	cfg   Config
-	svc   *service.Service
-	scope sluice.Scope
-	log   *slog.Logger
-	mux   *http.ServeMux
+	cfg    Config
+	bodies *bodyBudget
+	svc    *service.Service
+	scope  sluice.Scope
+	log    *slog.Logger
+	mux    *http.ServeMux
 }
 
 // New returns a Server for cfg. It panics when a required field is missing,
@@ -57,7 +61,8 @@ func New(cfg Config) *Server {
 	if cfg.Service == nil || cfg.Verifier == nil {
 		panic("api: Config.Service and Config.Verifier are required")
 	}
-	s := &Server{cfg: cfg, svc: cfg.Service, scope: cfg.Service.Scope(), log: cfg.Logger, mux: http.NewServeMux()}
+	cfg.Bodies = cfg.Bodies.withDefaults()
+	s := &Server{cfg: cfg, bodies: &bodyBudget{limit: cfg.Bodies.InFlight}, svc: cfg.Service, scope: cfg.Service.Scope(), log: cfg.Logger, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -176,10 +181,26 @@ func (s *Server) wrap(op operation, h handlerFunc) http.Handler {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, h handlerFunc) error {
+	// A declared size over the limit is refused first, as it costs
+	// nothing; then everything of the signature that needs no body is
+	// checked before the body is read: a client without a known key, or
+	// with a stale or malformed signature, never makes the server hold its
+	// body.
+	if op.maxBody > 0 && r.ContentLength > op.maxBody {
+		return tooLarge(op)
+	}
+	if !op.public {
+		if err := s.cfg.Verifier.VerifyHeader(r); err != nil {
+			return err
+		}
+	}
 	var body []byte
 	if op.maxBody > 0 {
+		var release func()
 		var err error
-		if body, err = readBody(r, op); err != nil {
+		body, release, err = s.readBody(w, r, op)
+		defer release()
+		if err != nil {
 			return err
 		}
 	}

@@ -103,25 +103,8 @@ func StaticCredentials(accessKeyID, secret string) func(string) (string, bool) {
 func (v *Verifier) Verify(r *http.Request, body []byte) error {
 	path, rawQuery := requestTarget(r)
 	query := parseQuery(rawQuery)
-
-	a, err := v.parse(r, query)
+	a, secret, err := v.head(r, query)
 	if err != nil {
-		return err
-	}
-	if err := v.checkScope(a); err != nil {
-		return err
-	}
-
-	var secret string
-	ok := false
-	if v.Secret != nil {
-		secret, ok = v.Secret(a.accessKey)
-	}
-	if !ok {
-		return fail(sluice.EUnrecognizedClient, msgUnknownClient)
-	}
-
-	if err := v.checkTime(a); err != nil {
 		return err
 	}
 
@@ -151,6 +134,42 @@ func (v *Verifier) Verify(r *http.Request, body []byte) error {
 		Message: msgMismatch,
 		Err:     fmt.Errorf("canonical request %q, string to sign %q", first, firstSTS),
 	}
+}
+
+// VerifyHeader checks everything of r's signature that does not need the
+// body: the form of the Authorization header or presigned query, the
+// access key, the credential scope and the date. A server calls it before
+// it reads a body, so that a client without a known key, or with a stale
+// or malformed signature, is refused before it can make the server hold
+// its body. Its errors are Verify's; a nil error still needs Verify.
+func (v *Verifier) VerifyHeader(r *http.Request) error {
+	_, rawQuery := requestTarget(r)
+	_, _, err := v.head(r, parseQuery(rawQuery))
+	return err
+}
+
+// head is the part of Verify that needs no body: the signature's
+// parameters, their scope, the key's secret and the time.
+func (v *Verifier) head(r *http.Request, query []queryParam) (*auth, string, error) {
+	a, err := v.parse(r, query)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := v.checkScope(a); err != nil {
+		return nil, "", err
+	}
+	var secret string
+	ok := false
+	if v.Secret != nil {
+		secret, ok = v.Secret(a.accessKey)
+	}
+	if !ok {
+		return nil, "", fail(sluice.EUnrecognizedClient, msgUnknownClient)
+	}
+	if err := v.checkTime(a); err != nil {
+		return nil, "", err
+	}
+	return a, secret, nil
 }
 
 // auth is what a request says about its signature.

@@ -168,9 +168,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPat
 		return nil
 	}
 
-	// An AWS_IAM URL refuses a request that carries no signature at all
-	// before it reads the body: an unauthenticated client costs little.
-	if cfg.AuthType == sluice.URLAuthIAM && r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Signature") == "" {
+	// An AWS_IAM URL checks everything of the signature that needs no body
+	// (key, date, scope) before it reads the body: an unauthenticated
+	// client costs little.
+	if cfg.AuthType == sluice.URLAuthIAM && (s.cfg.Verifier == nil || s.cfg.Verifier.VerifyHeader(r) != nil) {
 		plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
 		return nil
 	}
