@@ -264,3 +264,26 @@ func TestBootstrapInvalidEntrypoint(t *testing.T) {
 		}
 	}
 }
+
+// TestFunctionOverridesRuntimeVars: the runtime's variables (NODE_PATH,
+// PYTHONPATH...) are the function's to override, as on Lambda; Lambda's
+// reserved ones are not.
+func TestFunctionOverridesRuntimeVars(t *testing.T) {
+	code, rt := bootstrapFixture(t)
+	fn := &sluice.Function{Name: "fn", Runtime: "nodejs22.x", Handler: "bootinfo", Timeout: 10, MemorySize: 128,
+		EphemeralStorage: sluice.DefaultEphemeralStorage, RevisionID: "r1",
+		Environment: map[string]string{"SLUICE_TEST_RUNTIME": "1", "RUNTIME_VAR": "the function's", "LAMBDA_TASK_ROOT": "/not/allowed"}}
+	e, err := Start(context.Background(), Spec{Function: fn, CodeDir: code, Scope: sluice.Scope{Region: "us-east-1"}, Bootstrap: Bootstrap{
+		Command:    []string{"/bin/sh", "/var/runtime/run.sh"},
+		Env:        map[string]string{"RUNTIME_VAR": "the runtime's"},
+		RuntimeDir: rt,
+	}}, Options{Driver: Plain("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Stop)
+	bi := invokeBootInfo(t, e)
+	if bi.RuntimeVar != "the function's" || bi.LambdaTaskRoot != code {
+		t.Errorf("RUNTIME_VAR %q LAMBDA_TASK_ROOT %q, want the function's value and the task root %q", bi.RuntimeVar, bi.LambdaTaskRoot, code)
+	}
+}

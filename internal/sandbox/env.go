@@ -262,11 +262,14 @@ func (e *Env) environ(api string, host func(string) string) []string {
 		vars["AWS_ACCESS_KEY_ID"] = e.opts.AccessKeyID
 		vars["AWS_SECRET_ACCESS_KEY"] = e.opts.SecretAccessKey
 	}
-	// The function may override these reserved ones, as on Lambda.
-	overridable := func(k string) bool {
-		_, reserved := vars[k]
-		return !reserved || k == "PATH" || k == "LANG" || k == "TZ" || k == "LD_LIBRARY_PATH"
+	// Lambda's variables are reserved, but for PATH, LANG, TZ and
+	// LD_LIBRARY_PATH; the runtime's own (NODE_PATH, PYTHONPATH...) are
+	// not: the function may set them, as on Lambda.
+	reserved := make(map[string]bool, len(vars))
+	for k := range vars {
+		reserved[k] = k != "PATH" && k != "LANG" && k != "TZ" && k != "LD_LIBRARY_PATH"
 	}
+	overridable := func(k string) bool { return !reserved[k] }
 	for k, v := range e.spec.Bootstrap.Env {
 		if overridable(k) {
 			if host != nil {
