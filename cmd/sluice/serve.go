@@ -376,7 +376,9 @@ func runtimesConfig(cfg Config, logger *slog.Logger) runtimes.Config {
 			return nodejs.Install(ctx, dir, node, logger)
 		},
 		NodeCommand:   func(handler string) []string { return nodejs.Command("node", handler) },
+		NodeEnv:       nodejs.Env,
 		InstallPython: python.Install,
 		PythonCommand: python.Command,
+		PythonEnv:     python.Env,
 	}
 }

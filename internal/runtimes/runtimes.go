@@ -34,6 +34,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -71,11 +72,17 @@ type Config struct {
 	// the runtime interface client, its paths under /var/runtime; its
 	// first element is replaced by the node binary's path inside.
 	NodeCommand func(handler string) []string
+	// NodeEnv is the runtime's own environment of nodejs<major>.x
+	// (NODE_PATH...); nil means none.
+	NodeEnv func(major int) map[string]string
 	// InstallPython writes sluice's Python bootstrap into dir.
 	InstallPython func(dir string) error
 	// PythonCommand is the argv inside the sandbox that runs the
 	// bootstrap with the interpreter python (its path inside).
 	PythonCommand func(python string) []string
+	// PythonEnv is the Python runtime's own environment; nil means none.
+	// The registry adds PYTHONPATH=/var/runtime, as Lambda sets it.
+	PythonEnv func() map[string]string
 }
 
 // family is a group of runtimes provisioned together.
@@ -411,7 +418,7 @@ func (r *Registry) Bootstrap(fn *sluice.Function) (sandbox.Bootstrap, error) {
 		cmd[0] = r.nodeInside(fn.Runtime, node)
 		return sandbox.Bootstrap{
 			Command:    cmd,
-			Env:        map[string]string{"NODE_PATH": "/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task"},
+			Env:        r.nodeEnv(fn.Runtime),
 			RuntimeDir: r.dir(nodejs),
 			Notice:     r.notice(node, fn.Runtime),
 		}, nil
@@ -431,12 +438,31 @@ func (r *Registry) Bootstrap(fn *sluice.Function) (sandbox.Bootstrap, error) {
 		}
 		return sandbox.Bootstrap{
 			Command:    r.cfg.PythonCommand(py),
-			Env:        map[string]string{"PYTHONPATH": "/var/runtime:/var/task", "PYTHONUNBUFFERED": "1"},
+			Env:        r.pythonEnv(),
 			RuntimeDir: r.dir(python),
 			Notice:     r.notice(py, fn.Runtime),
 		}, nil
 	}
 	return sandbox.Bootstrap{Command: []string{"/var/task/bootstrap"}}, nil
+}
+
+// nodeEnv is the environment of a nodejs<major>.x runtime.
+func (r *Registry) nodeEnv(runtime string) map[string]string {
+	major, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(runtime, "nodejs"), ".x"))
+	if r.cfg.NodeEnv == nil {
+		return nil
+	}
+	return r.cfg.NodeEnv(major)
+}
+
+// pythonEnv is the environment of a python3.x runtime.
+func (r *Registry) pythonEnv() map[string]string {
+	env := map[string]string{}
+	if r.cfg.PythonEnv != nil {
+		env = r.cfg.PythonEnv()
+	}
+	env["PYTHONPATH"] = "/var/runtime"
+	return env
 }
 
 // node finds the node binary.
