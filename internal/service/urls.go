@@ -67,29 +67,21 @@ func (s *Service) CreateFunctionURL(ctx context.Context, ref sluice.FunctionRef,
 	c.FunctionName, c.Qualifier = name, q
 	now := s.now().UTC()
 	c.CreationTime, c.LastModifiedTime = now, now
-	for attempt := 0; ; attempt++ {
-		c.URLID = s.cfg.NewURLID()
-		err = s.cfg.URLs.CreateFunctionURL(ctx, c)
-		if err == nil {
-			return c.Clone(), nil
+	// A random id of about 165 bits does not collide: a conflict is the
+	// function's (or alias's) URL existing already.
+	c.URLID = s.cfg.NewURLID()
+	switch err := s.cfg.URLs.CreateFunctionURL(ctx, c); sluice.ErrorCodeOf(err) {
+	case "":
+		return c.Clone(), nil
+	case sluice.ENotFound:
+		return nil, errNoFunction(err)
+	case sluice.EConflict:
+		return nil, &sluice.Error{
+			Code:    sluice.EConflict,
+			Message: "Failed to create function url config for [functionArn = " + s.URLFunctionARN(c) + "]. Error message:  FunctionUrlConfig exists for this Lambda function",
+			Err:     err,
 		}
-		if sluice.ErrorCodeOf(err) == sluice.EConflict && attempt < 3 {
-			// The function's URL exists, or (astronomically unlikely)
-			// the random id is taken: a second look tells them apart.
-			if _, gerr := s.cfg.URLs.GetFunctionURL(ctx, name, q); gerr != nil {
-				continue
-			}
-		}
-		switch {
-		case sluice.ErrorCodeOf(err) == sluice.ENotFound:
-			return nil, errNoFunction(err)
-		case sluice.ErrorCodeOf(err) == sluice.EConflict:
-			return nil, &sluice.Error{
-				Code:    sluice.EConflict,
-				Message: "Failed to create function url config for [functionArn = " + s.URLFunctionARN(c) + "]. Error message:  FunctionUrlConfig exists for this Lambda function",
-				Err:     err,
-			}
-		}
+	default:
 		return nil, err
 	}
 }
