@@ -34,6 +34,7 @@ const (
 	EEFSMountConnectivity ErrorCode = "efs_mount_connectivity" // EFSMountConnectivityException, 408
 	EEFSIO                ErrorCode = "efs_io"                 // EFSIOException, 410
 	EInvalidRuntime       ErrorCode = "invalid_runtime"        // InvalidRuntimeException, 502
+	ECodeStorageExceeded  ErrorCode = "code_storage_exceeded"  // CodeStorageExceededException, 400
 	EInternal             ErrorCode = "internal"               // ServiceException, 500
 	EServiceUnavailable   ErrorCode = "unavailable"            // ServiceException, 503 (shutting down)
 )

@@ -69,6 +69,10 @@ type Config struct {
 	// RuntimesDir is where runtimes are provisioned; "" means
 	// DataDir/runtimes.
 	RuntimesDir string
+	// CodeStorageLimit is the most storage, in bytes, the deployment
+	// packages of an account may take, zips and unpacked trees
+	// (Lambda's code storage quota, CodeStorageExceededException).
+	CodeStorageLimit int64
 }
 
 // DefaultConfig is what `sluice serve` runs with when given no flags.
@@ -87,6 +91,7 @@ func DefaultConfig() Config {
 		LogLevel:           "info",
 		AccessKeyID:        "test",
 		SecretAccessKey:    "test",
+		CodeStorageLimit:   service.DefaultCodeStorageLimit,
 	}
 }
 
@@ -116,6 +121,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 		return nil
 	})
 	fs.StringVar(&c.RuntimesDir, "runtimes-dir", c.RuntimesDir, "where runtimes are provisioned (default: DATA-DIR/runtimes); several data dirs may share one")
+	fs.Var(byteSizeFlag{&c.CodeStorageLimit}, "code-storage-limit", "most storage the deployment packages of an account may take, zipped and unpacked (e.g. 75G, 512M)")
 	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
 }
 
@@ -143,6 +149,9 @@ func (c Config) validate() error {
 	case "host", "none":
 	default:
 		return fmt.Errorf("--sandbox-network must be host or none, got %q", c.SandboxNetwork)
+	}
+	if c.CodeStorageLimit < 1 {
+		return fmt.Errorf("--code-storage-limit must be positive, got %d", c.CodeStorageLimit)
 	}
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
@@ -259,7 +268,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		Logger:   logger,
 		Limits:   limits,
 		Runtimes: registry,
+
+		CodeStorageLimit: cfg.CodeStorageLimit,
 	})
+	warnCodeStorage(logger, cfg.DataDir, cfg.CodeStorageLimit)
 	verifier := &sigv4.Verifier{Secret: sigv4.StaticCredentials(cfg.AccessKeyID, cfg.SecretAccessKey), Service: "lambda"}
 	// One listener: function URL requests (by Host or /lambda-url/ path)
 	// go to the URL front end, everything else to the Lambda API.

@@ -81,7 +81,7 @@ func (s *Server) getAccountSettings(w http.ResponseWriter, r *http.Request, _ []
 	}
 	return writeJSON(w, http.StatusOK, accountSettings{
 		AccountLimit: accountLimit{
-			TotalCodeSize:                  totalCodeSizeLimit,
+			TotalCodeSize:                  u.CodeStorageLimit,
 			CodeSizeUnzipped:               sluice.MaxUnzippedSize,
 			CodeSizeZipped:                 sluice.MaxZipSize,
 			ConcurrentExecutions:           u.ConcurrentExecutions,
@@ -90,6 +90,3 @@ func (s *Server) getAccountSettings(w http.ResponseWriter, r *http.Request, _ []
 		AccountUsage: accountUsage{FunctionCount: u.FunctionCount, TotalCodeSize: u.TotalCodeSize},
 	})
 }
-
-// totalCodeSizeLimit is Lambda's default storage quota for packages (75 GB).
-const totalCodeSizeLimit = 80530636800

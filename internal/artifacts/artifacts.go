@@ -114,6 +114,23 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
+// Package describes a stored, or about to be stored, deployment package.
+type Package struct {
+	// SHA256 is the hex SHA-256 of the zip, its name in the store.
+	SHA256 string
+	// Size is the size of the zip in bytes (Lambda's CodeSize).
+	Size int64
+	// UnpackedSize is the storage its unpacked tree takes, as the central
+	// directory declares it: the files' and symlinks' sizes, and one
+	// BlockSize for each directory, every term rounded up to whole
+	// blocks. Dir never writes more file data than the entries declare.
+	UnpackedSize int64
+}
+
+// StoredSize is the storage the package takes once unpacked: its zip and
+// its tree, the zip rounded up to whole blocks.
+func (p Package) StoredSize() int64 { return blocks(uint64(p.Size)) + p.UnpackedSize }
+
 // Put checks the structure of a deployment package and stores it under
 // the hex SHA-256 of its bytes, which it returns with its size. Storing a
 // package that is already stored does nothing.
@@ -129,34 +146,76 @@ func Open(dir string) (*Store, error) {
 // EInvalidParameter when its entries declare more than
 // sluice.MaxUnzippedSize bytes in all; EInternal when it cannot be written.
 func (s *Store) Put(b []byte) (sha string, size int64, err error) {
-	if err := s.check(b); err != nil {
-		return "", 0, err
+	p, err := s.PutAdmitted(b, nil)
+	return p.SHA256, p.Size, err
+}
+
+// PutAdmitted is Put with a say before anything is written: after the
+// structural checks, it calls admit (when not nil) with the package as it
+// would be stored, and stores nothing when admit returns an error, which
+// it returns as it is. admit runs with the package's lock held, so it
+// must not call the Store about the same package.
+func (s *Store) PutAdmitted(b []byte, admit func(Package) error) (Package, error) {
+	l, err := s.check(b)
+	if err != nil {
+		return Package{}, err
 	}
 	sum := sha256.Sum256(b)
-	sha = hex.EncodeToString(sum[:])
-	size = int64(len(b))
+	p := Package{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(b)), UnpackedSize: l.disk}
+	if admit != nil {
+		if err := admit(p); err != nil {
+			return Package{}, err
+		}
+	}
 
-	defer s.lock(sha)()
-	final := s.zipPath(sha)
-	if fi, err := os.Stat(final); err == nil && fi.Mode().IsRegular() && fi.Size() == size {
-		return sha, size, nil
+	defer s.lock(p.SHA256)()
+	final := s.zipPath(p.SHA256)
+	if fi, err := os.Stat(final); err == nil && fi.Mode().IsRegular() && fi.Size() == p.Size {
+		return p, nil
 	}
 	if err := writeFileAtomic(s.zipDir, final, b); err != nil {
-		return "", 0, internal("Could not store the deployment package.", err)
+		return Package{}, internal("Could not store the deployment package.", err)
 	}
-	return sha, size, nil
+	return p, nil
+}
+
+// Stat describes the stored package sha, from its central directory.
+//
+// Errors: ENotFound when the package is not stored; EInvalidParameter when
+// sha is not a hex SHA-256; EInvalidZip when its central directory cannot
+// be read (or declares what Put refuses); EInternal when the disk fails.
+func (s *Store) Stat(sha string) (Package, error) {
+	if err := checkSHA(sha); err != nil {
+		return Package{}, err
+	}
+	zr, err := zip.OpenReader(s.zipPath(sha))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Package{}, notFound(sha)
+	}
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return Package{}, readFailure(err)
+	}
+	defer zr.Close()
+	l, err := scan(&zr.Reader, s.maxUnzipped)
+	if err != nil {
+		return Package{}, err
+	}
+	fi, err := os.Stat(s.zipPath(sha))
+	if err != nil {
+		return Package{}, internal("Could not read the deployment package.", err)
+	}
+	return Package{SHA256: sha, Size: fi.Size(), UnpackedSize: l.disk}, nil
 }
 
 // check runs the structural checks of Put on b: the central directory,
 // entry names and types, declared sizes.
-func (s *Store) check(b []byte) error {
+func (s *Store) check(b []byte) (layout, error) {
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	// ErrInsecurePath comes with a usable reader; scan judges the names.
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return invalidZip(err)
+		return layout{}, invalidZip(err)
 	}
-	_, err = scan(zr, s.maxUnzipped)
-	return err
+	return scan(zr, s.maxUnzipped)
 }
 
 // Dir returns the directory holding the unpacked package sha, unpacking it

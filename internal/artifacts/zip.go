@@ -81,19 +81,46 @@ func entryFailure(f *zip.File, err error) error {
 	return readFailure(fmt.Errorf("entry %q: %w", f.Name, err))
 }
 
+// BlockSize is the unit of the storage a package is charged for
+// (Package.UnpackedSize): each file, symlink and directory of its tree
+// takes a whole number of blocks, at least one, as on the usual file
+// systems.
+const BlockSize = 4096
+
+// blocks returns n bytes rounded up to whole blocks, at least one.
+func blocks(n uint64) int64 {
+	if n == 0 {
+		return BlockSize
+	}
+	return int64((n + BlockSize - 1) / BlockSize * BlockSize)
+}
+
+// layout is what scan finds in an archive's central directory.
+type layout struct {
+	entries []entry // to unpack, in archive order
+	// declared is the sum of the uncompressed sizes the files and
+	// symlinks declare: what unpacking them writes, at most the limit.
+	declared int64
+	// disk is the storage the unpacked tree takes: every file, symlink
+	// and directory (those named, the implicit parents and the root)
+	// rounded up to whole blocks.
+	disk int64
+}
+
 // scan checks the entry names, types and declared sizes of an archive and
-// returns the entries to unpack, in archive order. It reads the central
-// directory only, never entry data. The entries form a tree: names are
-// unique and no entry lies under a file or a symlink, so unpacking never
-// writes through a symlink.
-func scan(zr *zip.Reader, limit int64) ([]entry, error) {
+// returns the entries to unpack, in archive order, with the sizes they
+// declare. It reads the central directory only, never entry data. The
+// entries form a tree: names are unique and no entry lies under a file or
+// a symlink, so unpacking never writes through a symlink.
+func scan(zr *zip.Reader, limit int64) (layout, error) {
 	kinds := make(map[string]kind, len(zr.File))
 	entries := make([]entry, 0, len(zr.File))
 	var total uint64
+	disk := int64(BlockSize) // the root directory
 	for _, f := range zr.File {
 		e, skip, err := classify(f)
 		if err != nil {
-			return nil, invalidZip(fmt.Errorf("entry %q: %w", f.Name, err))
+			return layout{}, invalidZip(fmt.Errorf("entry %q: %w", f.Name, err))
 		}
 		if skip {
 			continue
@@ -102,7 +129,7 @@ func scan(zr *zip.Reader, limit int64) ([]entry, error) {
 			if k == kindDir && e.kind == kindDir {
 				continue
 			}
-			return nil, invalidZip(fmt.Errorf("entry %q: duplicate name", f.Name))
+			return layout{}, invalidZip(fmt.Errorf("entry %q: duplicate name", f.Name))
 		}
 		kinds[e.name] = e.kind
 		if e.kind == kindSymlink {
@@ -110,31 +137,38 @@ func scan(zr *zip.Reader, limit int64) ([]entry, error) {
 			// its declared length here.
 			switch {
 			case f.UncompressedSize64 == 0:
-				return nil, invalidZip(fmt.Errorf("entry %q: empty symlink target", f.Name))
+				return layout{}, invalidZip(fmt.Errorf("entry %q: empty symlink target", f.Name))
 			case f.UncompressedSize64 > maxLinkLen:
-				return nil, invalidZip(fmt.Errorf("entry %q: symlink target too long", f.Name))
+				return layout{}, invalidZip(fmt.Errorf("entry %q: symlink target too long", f.Name))
 			}
 		}
 		if e.kind != kindDir {
-			// Each term is at most limit, so the sum cannot overflow.
+			// Each term is at most limit, so the sums cannot overflow.
 			if f.UncompressedSize64 > uint64(limit) {
-				return nil, tooLarge(limit)
+				return layout{}, tooLarge(limit)
 			}
 			total += f.UncompressedSize64
 			if total > uint64(limit) {
-				return nil, tooLarge(limit)
+				return layout{}, tooLarge(limit)
 			}
+			disk += blocks(f.UncompressedSize64)
 		}
 		entries = append(entries, e)
 	}
+	dirs := make(map[string]bool)
 	for _, e := range entries {
+		if e.kind == kindDir {
+			dirs[e.name] = true
+		}
 		for p := path.Dir(e.name); p != "."; p = path.Dir(p) {
 			if k, ok := kinds[p]; ok && k != kindDir {
-				return nil, invalidZip(fmt.Errorf("entry %q lies under %q, which is not a directory", e.name, p))
+				return layout{}, invalidZip(fmt.Errorf("entry %q lies under %q, which is not a directory", e.name, p))
 			}
+			dirs[p] = true
 		}
 	}
-	return entries, nil
+	disk += int64(len(dirs)) * BlockSize
+	return layout{entries: entries, declared: int64(total), disk: disk}, nil
 }
 
 // classify checks one entry's name and type. skip is true for an entry
@@ -188,15 +222,23 @@ func classify(f *zip.File) (e entry, skip bool, err error) {
 }
 
 // copier copies entry contents while the unpacked size stays within a
-// limit. It counts the bytes actually read, whatever the headers say.
+// budget: the limit, or less, the sizes the archive declared (what the
+// package was admitted and charged for, see Store.PutAdmitted). It counts
+// the bytes actually read, whatever the headers say.
 type copier struct {
 	buf       []byte
-	limit     int64
+	limit     int64 // sluice.MaxUnzippedSize, for the message
+	budget    int64 // at most limit
 	remaining int64
 }
 
-func newCopier(limit int64) *copier {
-	return &copier{buf: make([]byte, 32<<10), limit: limit, remaining: limit}
+func newCopier(limit int64) *copier { return newBudgetCopier(limit, limit) }
+
+// newBudgetCopier returns a copier that writes at most min(budget, limit)
+// bytes.
+func newBudgetCopier(limit, budget int64) *copier {
+	budget = min(budget, limit)
+	return &copier{buf: make([]byte, 32<<10), limit: limit, budget: budget, remaining: budget}
 }
 
 // readError is an error reading an entry, as opposed to writing it out.
@@ -246,6 +288,9 @@ func (c *copier) readEntry(f *zip.File, dst io.Writer) error {
 	err = c.copy(dst, rc)
 	var re *readError
 	switch {
+	case errors.Is(err, errTooLarge) && c.budget < c.limit:
+		// More than the entries declared: their headers lie.
+		return invalidZip(fmt.Errorf("entry %q: the entries inflate beyond the %d bytes they declare", f.Name, c.budget))
 	case errors.Is(err, errTooLarge):
 		return tooLarge(c.limit)
 	case errors.As(err, &re):
@@ -287,10 +332,11 @@ func readLink(f *zip.File) (string, error) {
 // All writes go through an os.Root, which refuses paths that leave the
 // tree in any case.
 func (s *Store) unpack(zr *zip.Reader, sha, final string) (err error) {
-	entries, err := scan(zr, s.maxUnzipped)
+	l, err := scan(zr, s.maxUnzipped)
 	if err != nil {
 		return err
 	}
+	entries := l.entries
 	tmp, err := os.MkdirTemp(s.unpackedDir, tmpPrefix+sha+"-")
 	if err != nil {
 		return err
@@ -327,7 +373,9 @@ func (s *Store) unpack(zr *zip.Reader, sha, final string) (err error) {
 		}
 	}
 
-	c := newCopier(s.maxUnzipped)
+	// Never more than the entries declared, whatever archive/zip checks:
+	// the declared sizes are what the package was charged for.
+	c := newBudgetCopier(s.maxUnzipped, l.declared)
 	for _, e := range entries {
 		if e.kind == kindFile {
 			if err := writeEntry(root, c, e); err != nil {

@@ -91,9 +91,11 @@ type AccountUsage struct {
 	ConcurrentExecutions           int
 	UnreservedConcurrentExecutions int
 	FunctionCount                  int64
-	// TotalCodeSize counts the packages of $LATEST and of every version,
-	// as Lambda does.
-	TotalCodeSize int64
+	// TotalCodeSize is the storage the account's packages take, each
+	// counted once however many versions use it (storage.go), and
+	// CodeStorageLimit the most they may take.
+	TotalCodeSize    int64
+	CodeStorageLimit int64
 }
 
 // AccountSettings returns the account's limits and usage.
@@ -103,15 +105,8 @@ func (s *Service) AccountSettings(ctx context.Context) (AccountUsage, error) {
 		return AccountUsage{}, err
 	}
 	u := AccountUsage{FunctionCount: int64(len(fns))}
-	for _, fn := range fns {
-		u.TotalCodeSize += fn.CodeSize
-		versions, err := s.cfg.Store.ListVersions(ctx, fn.Name, 0, 0)
-		if err != nil && sluice.ErrorCodeOf(err) != sluice.ENotFound {
-			return AccountUsage{}, err
-		}
-		for _, v := range versions {
-			u.TotalCodeSize += v.CodeSize
-		}
+	if u.TotalCodeSize, u.CodeStorageLimit, err = s.CodeStorage(ctx, s.cfg.Scope.Account); err != nil {
+		return AccountUsage{}, err
 	}
 	u.ConcurrentExecutions = s.cfg.Limits.AccountLimit()
 	u.UnreservedConcurrentExecutions = s.cfg.Limits.Unreserved()

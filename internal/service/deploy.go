@@ -131,9 +131,9 @@ func (s *Service) deploy(ctx context.Context, name, rev string) (*sluice.Functio
 	}
 	if fn.Previous != nil {
 		if deployErr != nil {
-			s.releaseCode(ctx, fn.CodeSHA256)
+			s.releaseCode(ctx, name, fn.CodeSHA256)
 		} else if fn.Previous.CodeSHA256 != fn.CodeSHA256 {
-			s.releaseCode(ctx, fn.Previous.CodeSHA256)
+			s.releaseCode(ctx, name, fn.Previous.CodeSHA256)
 		}
 		// The environments of the previous configuration are stale now.
 		s.cfg.Invoker.Retire(name, sluice.LatestVersion)

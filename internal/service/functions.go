@@ -79,7 +79,7 @@ func (s *Service) create(ctx context.Context, fn *sluice.Function, zip []byte) e
 	} else if sluice.ErrorCodeOf(err) != sluice.ENotFound {
 		return err
 	}
-	sha, size, err := s.putCode(zip)
+	sha, size, err := s.putCode(ctx, fn.Name, zip)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Service) create(ctx context.Context, fn *sluice.Function, zip []byte) e
 	fn.State, fn.StateReason, fn.StateReasonCode = sluice.StatePending, reasonCreating, reasonCodeCreating
 	fn.LastUpdateStatus = ""
 	if err := s.cfg.Store.CreateFunction(ctx, fn); err != nil {
-		s.releaseCode(ctx, sha)
+		s.releaseCode(ctx, fn.Name, sha)
 		if sluice.ErrorCodeOf(err) == sluice.EConflict {
 			return &sluice.Error{Code: sluice.EConflict, Message: "Function already exist: " + fn.Name, Err: err}
 		}
@@ -204,7 +204,7 @@ func (s *Service) stageCode(ctx context.Context, name string, u *CodeUpdate) (*s
 	if err != nil {
 		return nil, err
 	}
-	sha, size, err := s.putCode(u.ZipFile)
+	sha, size, err := s.putCode(ctx, name, u.ZipFile)
 	if err != nil {
 		return nil, err
 	}
@@ -215,14 +215,14 @@ func (s *Service) stageCode(ctx context.Context, name string, u *CodeUpdate) (*s
 	}
 	s.stamp(next)
 	if u.DryRun {
-		s.releaseCode(ctx, sha)
+		s.releaseCode(ctx, name, sha)
 		return next, nil
 	}
 	next.Previous = cur
 	next.LastUpdateStatus = sluice.UpdateInProgress
 	next.LastUpdateStatusReason, next.LastUpdateStatusReasonCode = reasonCreating, reasonCodeCreating
 	if err := s.replace(ctx, next, cur, u.RevisionID != nil); err != nil {
-		s.releaseCode(ctx, sha)
+		s.releaseCode(ctx, name, sha)
 		return nil, err
 	}
 	return next, nil
@@ -332,7 +332,7 @@ func (s *Service) deleteAll(ctx context.Context, name string) error {
 	}
 	slices.Sort(shas)
 	for _, sha := range slices.Compact(shas) {
-		s.releaseCode(ctx, sha)
+		s.releaseCode(ctx, name, sha)
 	}
 	return nil
 }
@@ -353,6 +353,6 @@ func (s *Service) deleteVersion(ctx context.Context, name, version string) error
 		return err
 	}
 	s.cfg.Invoker.Retire(name, version)
-	s.releaseCode(ctx, v.CodeSHA256)
+	s.releaseCode(ctx, name, v.CodeSHA256)
 	return nil
 }

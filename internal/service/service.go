@@ -66,6 +66,9 @@ type Config struct {
 	// configure; nil means an account limit of
 	// concurrency.DefaultAccountLimit.
 	Limits *concurrency.Limiter
+	// CodeStorageLimit is the most storage the packages of one account
+	// may take, in bytes (storage.go); 0 means DefaultCodeStorageLimit.
+	CodeStorageLimit int64
 	// Rand draws the number in [0, 1) that picks the version of an
 	// invocation through a weighted alias; nil means math/rand/v2.
 	Rand func() float64
@@ -74,8 +77,11 @@ type Config struct {
 // CodeStore is what the service needs of the deployment package store
 // (*artifacts.Store).
 type CodeStore interface {
-	// Put checks a package's structure and stores it; see artifacts.
-	Put(zip []byte) (sha string, size int64, err error)
+	// PutAdmitted checks a package's structure, asks admit, and stores
+	// it; see artifacts.
+	PutAdmitted(zip []byte, admit func(artifacts.Package) error) (artifacts.Package, error)
+	// Stat describes a stored package from its central directory.
+	Stat(sha string) (artifacts.Package, error)
 	// Dir unpacks a stored package (the slow part) and returns its tree.
 	Dir(sha string) (string, error)
 	Open(sha string) (*os.File, error)
@@ -123,6 +129,9 @@ type Service struct {
 	// it, so that a concurrent create that uploads the same package cannot
 	// lose it to the garbage collection of another request.
 	codeMu sync.Mutex
+	// usage is what each account's packages take (storage.go); codeMu
+	// guards it.
+	usage codeUsage
 }
 
 // New returns a Service for cfg. It panics when a required field is
