@@ -22,3 +22,9 @@ func IsTooLarge(err error) bool { return errors.Is(err, errTooLarge) }
 
 // InvalidZipMessage is the message of EInvalidZip errors.
 const InvalidZipMessage = invalidZipMessage
+
+// CopyBudget copies src to dst with the copier Dir uses, under the given
+// size limit and budget (the sizes the entries declared).
+func CopyBudget(dst io.Writer, src io.Reader, limit, budget int64) error {
+	return newBudgetCopier(limit, budget).copy(dst, src)
+}

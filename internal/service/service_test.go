@@ -96,6 +96,8 @@ type fixture struct {
 	rt      *runtimes
 	limits  *concurrency.Limiter
 	svc     *service.Service
+	// codeLimit is Config.CodeStorageLimit of the services open returns.
+	codeLimit int64
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -119,7 +121,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) open() *service.Service {
 	svc := service.New(service.Config{
 		Scope: testScope, Store: f.store, Code: f.code, Invoker: f.invoker,
-		Runtimes: f.rt, Limits: f.limits,
+		Runtimes: f.rt, Limits: f.limits, CodeStorageLimit: f.codeLimit,
 	})
 	f.t.Cleanup(svc.Close)
 	return svc
