@@ -64,7 +64,8 @@ func TestPackageStorageOfZeros(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := int64(250<<20 + artifacts.BlockSize) // the file and the root; p.UnpackedSize != want {
+	// The file, a whole number of blocks, and the root.
+	if want := int64(250<<20 + artifacts.BlockSize); p.UnpackedSize != want {
 		t.Errorf("UnpackedSize = %d, want %d", p.UnpackedSize, want)
 	}
 	if artifacts.Unpacks(s) != 0 {
