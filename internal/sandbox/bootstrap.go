@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Paths of an execution environment, as the runtime sees them. Sandboxed
@@ -86,21 +88,121 @@ func hostList(v, codeDir, rtDir, tmpDir string) string {
 	return strings.Join(parts, ":")
 }
 
-// checkEntrypoint reports why the host file path cannot be executed as a
-// runtime's first program (Runtime.InvalidEntrypoint).
-func checkEntrypoint(path string) error {
-	fi, err := os.Stat(path)
+// checkEntrypoint reports why command, the runtime's first program as seen
+// inside an environment, cannot be executed (Runtime.InvalidEntrypoint).
+// codeDir and rtDir are the host directories of /var/task and
+// /var/runtime.
+//
+// A command under /var/task is the function's: it is resolved inside the
+// task root only (resolveTaskPath), so that a symlink in a package never
+// makes sluice look at the host (its answer would tell the function's
+// owner whether any host path exists). Other commands are the runtime's
+// and the operator's, and are looked up on the host.
+func checkEntrypoint(command, codeDir, rtDir string) error {
+	host := hostPath(command, codeDir, rtDir, "")
+	if command == taskRoot || strings.HasPrefix(command, taskRoot+"/") {
+		resolved, err := resolveTaskPath(codeDir, command)
+		if err != nil {
+			return &exec.Error{Name: command, Err: err}
+		}
+		host = resolved
+	}
+	fi, err := os.Stat(host)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err // the cause alone: the host path is not the function's business
 		}
-		return &exec.Error{Name: path, Err: err}
+		return &exec.Error{Name: command, Err: err}
 	}
 	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-		return &exec.Error{Name: path, Err: fs.ErrPermission}
+		return &exec.Error{Name: command, Err: fs.ErrPermission}
 	}
 	return nil
+}
+
+// maxSymlinks is the most symlinks resolveTaskPath follows, Linux's
+// limit for one path.
+const maxSymlinks = 40
+
+// resolveTaskPath resolves p, a path under /var/task, in the function's
+// code at codeDir, as the kernel would resolve it inside an environment
+// but without leaving the task root: symlinks are followed, relative ones
+// from where they are, absolute ones only when they point under /var/task;
+// a symlink or ".." that leads anywhere else is a path that does not
+// exist (ENOENT), whatever the host has there. It returns the host path
+// of what p names, free of symlinks, which may not exist (a later Stat
+// says so). Errors are errno values only (ENOENT, ENOTDIR, ELOOP), never
+// host paths.
+func resolveTaskPath(codeDir, p string) (string, error) {
+	rest, ok := strings.CutPrefix(p, taskRoot)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return "", syscall.ENOENT
+	}
+	var done []string // resolved components under the task root
+	todo := splitPath(rest)
+	links := 0
+	for len(todo) > 0 {
+		c := todo[0]
+		todo = todo[1:]
+		switch c {
+		case ".":
+			continue
+		case "..":
+			if len(done) == 0 {
+				return "", syscall.ENOENT // above the task root
+			}
+			done = done[:len(done)-1]
+			continue
+		}
+		host := filepath.Join(codeDir, filepath.Join(append(done, c)...))
+		fi, err := os.Lstat(host)
+		if err != nil {
+			if len(todo) == 0 && errors.Is(err, fs.ErrNotExist) {
+				return host, nil // the last component: Stat reports it
+			}
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				return "", pe.Err
+			}
+			return "", syscall.ENOENT
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			if len(todo) > 0 && !fi.IsDir() {
+				return "", syscall.ENOTDIR
+			}
+			done = append(done, c)
+			continue
+		}
+		if links++; links > maxSymlinks {
+			return "", syscall.ELOOP
+		}
+		target, err := os.Readlink(host)
+		if err != nil {
+			return "", syscall.ENOENT
+		}
+		if path.IsAbs(target) {
+			inside, ok := strings.CutPrefix(path.Clean(target), taskRoot)
+			if !ok || (inside != "" && inside[0] != '/') {
+				return "", syscall.ENOENT // outside the task root
+			}
+			done = nil
+			target = inside
+		}
+		todo = append(splitPath(target), todo...)
+	}
+	return filepath.Join(codeDir, filepath.Join(done...)), nil
+}
+
+// splitPath returns the non-empty components of a slash-separated path.
+func splitPath(p string) []string {
+	var out []string
+	for c := range strings.SplitSeq(p, "/") {
+		if c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // entrypointError is a driver's report that the runtime's command could

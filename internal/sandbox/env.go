@@ -145,7 +145,7 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 	// The sandbox starts even when the command is unusable; tell that
 	// case apart first, as Runtime.InvalidEntrypoint.
 	b := spec.Bootstrap
-	if err := checkEntrypoint(hostPath(b.Command[0], spec.CodeDir, b.RuntimeDir, "")); err != nil {
+	if err := checkEntrypoint(b.Command[0], spec.CodeDir, b.RuntimeDir); err != nil {
 		e.initStart()
 		return e.dead(err), nil
 	}

@@ -20,7 +20,7 @@ import (
 )
 
 // The test binary doubles as a scripted Lambda runtime (the os/exec test
-// pattern): Start runs <code dir>/bootstrap, a symlink to this binary, with
+// pattern): Start runs <code dir>/bootstrap, a hard link to this binary, with
 // SLUICE_TEST_RUNTIME set in the function's environment.
 func TestMain(m *testing.M) {
 	if os.Getenv("SLUICE_TEST_RUNTIME") != "" {
@@ -129,8 +129,16 @@ func start(t *testing.T, handler string, opts Options) *Env {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := os.Symlink(exe, filepath.Join(dir, "bootstrap")); err != nil {
-		t.Fatal(err)
+	// A hard link, not a symlink: a bootstrap that links outside the
+	// task root is refused (checkEntrypoint).
+	if err := os.Link(exe, filepath.Join(dir, "bootstrap")); err != nil {
+		b, err := os.ReadFile(exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "bootstrap"), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	fn := &sluice.Function{Name: "fn", Runtime: "provided.al2023", Handler: handler, Timeout: 5, MemorySize: 128,
 		RevisionID: "r1", Environment: map[string]string{"SLUICE_TEST_RUNTIME": "1"}}
