@@ -321,7 +321,8 @@ func (r *Registry) provision(ctx context.Context, f family) (string, error) {
 				return r.cfg.InstallNode(ctx, tmp, node)
 			})
 			if err != nil {
-				return "", sluice.Errorf(sluice.EInvalidRuntime, "sluice could not provision the Node.js runtime (%v): run `sluice runtime install nodejs`, which needs npm and a C++ build toolchain (g++, make, cmake, autoconf, automake, libtool).", err)
+				return "", &sluice.Error{Code: sluice.EInvalidRuntime, Err: err, // the cause names host paths: the log's, not the client's
+					Message: "sluice could not provision the Node.js runtime (its log says why): run `sluice runtime install nodejs`, which needs npm and a C++ build toolchain (g++, make, cmake, autoconf, automake, libtool)."}
 			}
 			r.log.Info("provisioned the Node.js runtime", "dir", dir, "node", node)
 		}
@@ -337,7 +338,8 @@ func (r *Registry) provision(ctx context.Context, f family) (string, error) {
 			return "", &noInterpreter{err}
 		}
 		if !underUsr(py) {
-			return "", &noInterpreter{sluice.Errorf(sluice.EInvalidRuntime, "The Python interpreter %s is outside /usr, which is all of the host that sandboxes see: install python3 from the system's packages (e.g. apt-get install python3) or pass --python /usr/bin/python3.", py)}
+			return "", &noInterpreter{&sluice.Error{Code: sluice.EInvalidRuntime, Err: fmt.Errorf("python3 is %s", py),
+				Message: "The Python interpreter of this sluice is outside /usr, which is all of the host that sandboxes see: install python3 from the system's packages (e.g. apt-get install python3) or pass --python /usr/bin/python3."}}
 		}
 		if !r.Ready("python3.11") {
 			err := r.installInto(dir, func(tmp string) error {
@@ -347,7 +349,8 @@ func (r *Registry) provision(ctx context.Context, f family) (string, error) {
 				return r.cfg.InstallPython(tmp)
 			})
 			if err != nil {
-				return "", sluice.Errorf(sluice.EInvalidRuntime, "sluice could not provision the Python runtime (%v): run `sluice runtime install python`.", err)
+				return "", &sluice.Error{Code: sluice.EInvalidRuntime, Err: err, // the cause names host paths: the log's, not the client's
+					Message: "sluice could not provision the Python runtime (its log says why): run `sluice runtime install python`."}
 			}
 			r.log.Info("provisioned the Python runtime", "dir", dir, "python", py)
 		}
@@ -428,7 +431,8 @@ func (r *Registry) Bootstrap(fn *sluice.Function) (sandbox.Bootstrap, error) {
 			return sandbox.Bootstrap{}, err
 		}
 		if !underUsr(py) {
-			return sandbox.Bootstrap{}, sluice.Errorf(sluice.EInvalidRuntime, "The Python interpreter %s is outside /usr, which is all of the host that sandboxes see: install python3 from the system's packages or pass --python /usr/bin/python3.", py)
+			return sandbox.Bootstrap{}, &sluice.Error{Code: sluice.EInvalidRuntime, Err: fmt.Errorf("python3 is %s", py),
+				Message: "The Python interpreter of this sluice is outside /usr, which is all of the host that sandboxes see: install python3 from the system's packages or pass --python /usr/bin/python3."}
 		}
 		if !r.Ready(fn.Runtime) {
 			return sandbox.Bootstrap{}, sluice.Errorf(sluice.EInvalidRuntime, "The runtime %s is not provisioned on this sluice yet: run `sluice runtime install python` (sluice also provisions it when a function with this runtime is created).", fn.Runtime)
@@ -469,7 +473,8 @@ func (r *Registry) pythonEnv() map[string]string {
 func (r *Registry) node() (string, error) {
 	if r.cfg.Node != "" {
 		if err := executable(r.cfg.Node); err != nil {
-			return "", sluice.Errorf(sluice.EInvalidRuntime, "The node binary %s cannot be run (%v): install Node.js or pass --node with the path of one.", r.cfg.Node, err)
+			return "", &sluice.Error{Code: sluice.EInvalidRuntime, Err: fmt.Errorf("--node %s: %w", r.cfg.Node, err),
+				Message: "The node binary of this sluice (--node) cannot be run: install Node.js or pass --node with the path of one."}
 		}
 		return filepath.Abs(r.cfg.Node)
 	}
@@ -492,7 +497,8 @@ func (r *Registry) python() (string, error) {
 			return "", sluice.Errorf(sluice.EInvalidRuntime, "Python 3 is not installed on this machine: install python3 (e.g. apt-get install python3) or pass --python with its path.")
 		}
 	} else if err := executable(p); err != nil {
-		return "", sluice.Errorf(sluice.EInvalidRuntime, "The Python interpreter %s cannot be run (%v): install python3 or pass --python with the path of one.", p, err)
+		return "", &sluice.Error{Code: sluice.EInvalidRuntime, Err: fmt.Errorf("--python %s: %w", p, err),
+			Message: "The Python interpreter of this sluice (--python) cannot be run: install python3 or pass --python with the path of one."}
 	}
 	return filepath.Abs(p)
 }
@@ -514,7 +520,8 @@ func (r *Registry) nodeInside(runtime, node string) string {
 func (r *Registry) nodeFor(runtime string) (string, error) {
 	if p, ok := r.cfg.NodeFor[runtime]; ok {
 		if err := executable(p); err != nil {
-			return "", sluice.Errorf(sluice.EInvalidRuntime, "The node binary %s for %s cannot be run (%v): install it or fix --node-for.", p, runtime, err)
+			return "", &sluice.Error{Code: sluice.EInvalidRuntime, Err: fmt.Errorf("--node-for %s=%s: %w", runtime, p, err),
+				Message: fmt.Sprintf("The node binary of this sluice for %s (--node-for) cannot be run: install it or fix --node-for.", runtime)}
 		}
 		return filepath.Abs(p)
 	}

@@ -160,7 +160,10 @@ func settled(fn *sluice.Function, err error) *sluice.Function {
 	reason, code := "Lambda could not deploy the function: an internal error occurred.", reasonCodeInternal
 	var rt *runtimeError
 	if errors.As(err, &rt) {
-		reason, code = rt.err.Error(), reasonCodeRuntime
+		// Only a *sluice.Error's message is meant for clients; another
+		// error may name host paths (the runtimes directory), so it goes
+		// to the log (deploy logs deployErr) and the reason says so.
+		reason, code = "sluice could not prepare the runtime (its log says why).", reasonCodeRuntime
 		var e *sluice.Error
 		if errors.As(rt.err, &e) {
 			reason = e.Message

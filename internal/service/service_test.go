@@ -234,10 +234,13 @@ func TestPrepareFailsCreate(t *testing.T) {
 	_, err := f.svc.ResolveRunnable(context.Background(), sluice.FunctionRef{Name: "fn"}, "")
 	wantCode(t, err, sluice.EConflict, "The operation cannot be performed at this time. The function is currently in the following state: Failed")
 
-	// A plain error's text is the reason.
-	f.rt.set(func(context.Context, string) error { return errors.New("no python3 on PATH") })
+	// A plain error's text may name host paths: it goes to the log, and
+	// the reason says so.
+	f.rt.set(func(context.Context, string) error {
+		return errors.New("lock the runtime directory: open /srv/sluice/runtimes/python/.lock: permission denied")
+	})
 	f.create("py", "python3.12", false)
-	if fn := f.settled("py"); fn.StateReason != "no python3 on PATH" || fn.StateReasonCode != "InvalidRuntime" {
+	if fn := f.settled("py"); fn.StateReason != "sluice could not prepare the runtime (its log says why)." || fn.StateReasonCode != "InvalidRuntime" {
 		t.Fatalf("plain error: %q %s", fn.StateReason, fn.StateReasonCode)
 	}
 }
