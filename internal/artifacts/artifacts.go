@@ -25,6 +25,11 @@
 //     A package that fails leaves no tree behind, and fails the same way at
 //     every Dir call; failures are not remembered.
 //
+// PutAdmitted lets the caller refuse a package between the checks and the
+// write, from what the central directory declares (Package): the code
+// storage quota of the service. Dir never writes more file data than the
+// entries declared, so Package.UnpackedSize bounds the tree it makes.
+//
 // Both report a bad package with a *sluice.Error of code EInvalidZip
 // ("Could not unzip uploaded file. Please check your file, then try to
 // upload again.") or, for the size limit, EInvalidParameter ("Unzipped
