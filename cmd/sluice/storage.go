@@ -11,18 +11,19 @@ import (
 // Code storage: --code-storage-limit, the most storage the deployment
 // packages of an account may take (service.Config.CodeStorageLimit).
 
-// byteSizeUnits are the units --code-storage-limit accepts, binary as
-// Lambda's quotas are (75 GB is 75 GiB).
+// byteSizeUnits are the units --code-storage-limit accepts, all binary as
+// Lambda's quotas are (its "75 GB" is 75 GiB).
 var byteSizeUnits = []struct {
 	suffix string
 	n      int64
 }{
 	{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10},
+	{"TB", 1 << 40}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10},
 	{"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1},
 }
 
 // parseByteSize parses a positive size in bytes with an optional binary
-// unit: 80530636800, 75G, 75GiB, 512M, 64KiB.
+// unit: 80530636800, 75G, 75GB, 75GiB, 512M, 64KiB.
 func parseByteSize(v string) (int64, error) {
 	num, mult := strings.TrimSpace(v), int64(1)
 	for _, u := range byteSizeUnits {
