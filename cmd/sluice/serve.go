@@ -69,6 +69,9 @@ type Config struct {
 	// RuntimesDir is where runtimes are provisioned; "" means
 	// DataDir/runtimes.
 	RuntimesDir string
+	// FunctionLogLimit is how many bytes of a function's output per
+	// invocation reach sluice's function log (stderr); 0 means no limit.
+	FunctionLogLimit int64
 }
 
 // DefaultConfig is what `sluice serve` runs with when given no flags.
@@ -87,6 +90,7 @@ func DefaultConfig() Config {
 		LogLevel:           "info",
 		AccessKeyID:        "test",
 		SecretAccessKey:    "test",
+		FunctionLogLimit:   sandbox.DefaultFunctionLogLimit,
 	}
 }
 
@@ -117,6 +121,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	})
 	fs.StringVar(&c.RuntimesDir, "runtimes-dir", c.RuntimesDir, "where runtimes are provisioned (default: DATA-DIR/runtimes); several data dirs may share one")
 	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
+	fs.Int64Var(&c.FunctionLogLimit, "function-log-limit", c.FunctionLogLimit, "bytes of a function's stdout and stderr per invocation written to the function log; the rest is dropped and counted (0: no limit)")
 }
 
 func (c Config) validate() error {
@@ -143,6 +148,9 @@ func (c Config) validate() error {
 	case "host", "none":
 	default:
 		return fmt.Errorf("--sandbox-network must be host or none, got %q", c.SandboxNetwork)
+	}
+	if c.FunctionLogLimit < 0 {
+		return fmt.Errorf("--function-log-limit must be 0 (no limit) or more, got %d", c.FunctionLogLimit)
 	}
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
@@ -175,6 +183,15 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	return 0
+}
+
+// functionLogLimit is the sandbox's FunctionLogLimit for the flag's value
+// (whose 0 means no limit).
+func functionLogLimit(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // Server is a running sluice: store, code, pool, invoker, the service and
@@ -240,11 +257,12 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		Pool:   p,
 		Limits: limits,
 		Sandbox: sandbox.Options{
-			Logger:          logger,
-			FunctionLog:     functionLogs,
-			AccessKeyID:     cfg.AccessKeyID,
-			SecretAccessKey: cfg.SecretAccessKey,
-			Driver:          driver,
+			Logger:           logger,
+			FunctionLog:      functionLogs,
+			FunctionLogLimit: functionLogLimit(cfg.FunctionLogLimit),
+			AccessKeyID:      cfg.AccessKeyID,
+			SecretAccessKey:  cfg.SecretAccessKey,
+			Driver:           driver,
 		},
 		Bootstrap: registry.Bootstrap,
 		Logger:    logger,
