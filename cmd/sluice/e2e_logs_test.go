@@ -1,7 +1,9 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"io"
 	"regexp"
 	"runtime"
 	"strings"
@@ -220,4 +222,37 @@ func cpuTime(t *testing.T) time.Duration {
 		t.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestFunctionLogLimitFlag: --function-log-limit is a byte count, 0 for no
+// limit, 1 MiB by default.
+func TestFunctionLogLimitFlag(t *testing.T) {
+	parse := func(args ...string) (Config, error) {
+		c := DefaultConfig()
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c.flags(fs)
+		if err := fs.Parse(args); err != nil {
+			return c, err
+		}
+		return c, c.validate()
+	}
+	for _, tt := range []struct {
+		args []string
+		want int64 // the sandbox's FunctionLogLimit
+	}{
+		{nil, 1 << 20},
+		{[]string{"--function-log-limit", "4096"}, 4096},
+		{[]string{"--function-log-limit", "0"}, -1},
+	} {
+		c, err := parse(tt.args...)
+		if err != nil || functionLogLimit(c.FunctionLogLimit) != tt.want {
+			t.Errorf("%v: limit %d (%v), want %d", tt.args, functionLogLimit(c.FunctionLogLimit), err, tt.want)
+		}
+	}
+	for _, bad := range []string{"-1", "1MB"} {
+		if _, err := parse("--function-log-limit", bad); err == nil {
+			t.Errorf("--function-log-limit %s accepted", bad)
+		}
+	}
 }
