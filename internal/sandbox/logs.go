@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sluice-dev/sluice"
 )
 
@@ -107,16 +109,23 @@ func (l *logCapture) run() {
 	}
 }
 
-// drainLocked reads whatever is already in the pipe without blocking.
+// drainLocked reads what is in the pipe now, without blocking: all the
+// runtime wrote before it called the Runtime API, and no more, so that a
+// function that keeps writing cannot keep begin or end here.
 func (l *logCapture) drainLocked() {
 	if l.rc == nil {
 		return
 	}
 	_ = l.rc.Control(func(fd uintptr) {
-		for {
-			n, err := syscall.Read(int(fd), l.buf)
+		left, err := unix.IoctlGetInt(int(fd), unix.TIOCINQ) // FIONREAD
+		if err != nil {
+			left = maxPipeSize
+		}
+		for left > 0 {
+			n, err := syscall.Read(int(fd), l.buf[:min(left, len(l.buf))])
 			if n > 0 {
 				l.outputLocked(l.buf[:n])
+				left -= n
 			}
 			if n <= 0 || (err != nil && !errors.Is(err, syscall.EINTR)) {
 				return
@@ -124,6 +133,10 @@ func (l *logCapture) drainLocked() {
 		}
 	})
 }
+
+// maxPipeSize bounds a drain when the pipe's fill level is unknown: the
+// most an unprivileged process can make a pipe hold (pipe-max-size).
+const maxPipeSize = 1 << 20
 
 // outputLocked passes on bytes the function wrote: all to the tail, to
 // the sink what the invocation's budget allows.
