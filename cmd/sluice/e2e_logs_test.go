@@ -1,10 +1,16 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"io"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -135,4 +141,118 @@ func TestE2ELogTail(t *testing.T) {
 			t.Fatalf("InvokeComplete.LogResult %q without LogType Tail", aws.ToString(c.LogResult))
 		}
 	})
+}
+
+// TestE2ELogLimit: a function that prints 100 MB in one invocation puts at
+// most --function-log-limit bytes (1 MiB by default) and one LOGS_DROPPED
+// line into sluice's function log; the invocation completes, its
+// LogType=Tail is its last 4 KB, memory stays flat, and the next
+// invocation logs in full (issue 9).
+func TestE2ELogLimit(t *testing.T) {
+	ts := startServer(t, nil)
+	ts.createFunction(t, "chatty", "logs", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(120) })
+
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapInuse
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+		}
+	}()
+
+	before := len(ts.logs.String())
+	cpu0 := cpuTime(t)
+	out, err := ts.Client.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("chatty"), LogType: types.LogTypeTail, Payload: []byte(`{"mb":100,"lines":2}`)})
+	cpu := cpuTime(t) - cpu0
+	close(stop)
+	<-sampled
+	if err != nil {
+		t.Fatal(err)
+	}
+	succeeded(t, out)
+	if string(out.Payload) != `"logged"` {
+		t.Fatalf("payload %s", out.Payload)
+	}
+	id := requestIDOf(t, out.ResultMetadata)
+	logs := ts.logs.String()[before:]
+	t.Logf("function log: %d bytes for a 100 MiB print; heap in use grew by %d bytes at most; sluice's CPU time %v", len(logs), int64(peak.Load())-int64(base), cpu)
+	if limit := 1 << 20; len(logs) > limit+64<<10 {
+		t.Errorf("function log got %d bytes, want at most the 1 MiB limit and the platform lines", len(logs))
+	}
+	if !strings.Contains(logs, "\nLOGS_DROPPED Dropped: ") || !strings.Contains(logs, "END RequestId: "+id) {
+		t.Errorf("function log lacks LOGS_DROPPED or END:\n%s", logs[max(len(logs)-2000, 0):])
+	}
+	if grew := int64(peak.Load()) - int64(base); grew > 64<<20 {
+		t.Errorf("heap in use grew by %d bytes while 100 MiB went by", grew)
+	}
+	tail := decodeTail(t, out.LogResult)
+	if len(tail) > 4096 || !strings.Contains(tail, "stdout line 1 of "+id) || !strings.Contains(tail, "END RequestId: "+id+"\nREPORT RequestId: "+id) {
+		t.Errorf("tail of %d bytes lacks the invocation's last lines:\n%s", len(tail), tail)
+	}
+
+	before = len(ts.logs.String())
+	out = ts.invoke(t, "chatty", `{"lines":3}`)
+	succeeded(t, out)
+	id = requestIDOf(t, out.ResultMetadata)
+	if logs := ts.logs.String()[before:]; !strings.Contains(logs, "stdout line 2 of "+id) || strings.Contains(logs, "LOGS_DROPPED") {
+		t.Errorf("the next invocation's log is not whole:\n%s", logs)
+	}
+}
+
+// cpuTime is the CPU time this process (sluice, in the tests) has used.
+func cpuTime(t *testing.T) time.Duration {
+	t.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestFunctionLogLimitFlag: --function-log-limit is a byte count, 0 for no
+// limit, 1 MiB by default.
+func TestFunctionLogLimitFlag(t *testing.T) {
+	parse := func(args ...string) (Config, error) {
+		c := DefaultConfig()
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c.flags(fs)
+		if err := fs.Parse(args); err != nil {
+			return c, err
+		}
+		return c, c.validate()
+	}
+	for _, tt := range []struct {
+		args []string
+		want int64 // the sandbox's FunctionLogLimit
+	}{
+		{nil, 1 << 20},
+		{[]string{"--function-log-limit", "4096"}, 4096},
+		{[]string{"--function-log-limit", "0"}, -1},
+	} {
+		c, err := parse(tt.args...)
+		if err != nil || functionLogLimit(c.FunctionLogLimit) != tt.want {
+			t.Errorf("%v: limit %d (%v), want %d", tt.args, functionLogLimit(c.FunctionLogLimit), err, tt.want)
+		}
+	}
+	for _, bad := range []string{"-1", "1MB"} {
+		if _, err := parse("--function-log-limit", bad); err == nil {
+			t.Errorf("--function-log-limit %s accepted", bad)
+		}
+	}
 }

@@ -73,6 +73,9 @@ type Config struct {
 	// packages of an account may take, zips and unpacked trees
 	// (Lambda's code storage quota, CodeStorageExceededException).
 	CodeStorageLimit int64
+	// FunctionLogLimit is how many bytes of a function's output per
+	// invocation reach sluice's function log (stderr); 0 means no limit.
+	FunctionLogLimit int64
 }
 
 // DefaultConfig is what `sluice serve` runs with when given no flags.
@@ -92,6 +95,7 @@ func DefaultConfig() Config {
 		AccessKeyID:        "test",
 		SecretAccessKey:    "test",
 		CodeStorageLimit:   service.DefaultCodeStorageLimit,
+		FunctionLogLimit:   sandbox.DefaultFunctionLogLimit,
 	}
 }
 
@@ -123,6 +127,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RuntimesDir, "runtimes-dir", c.RuntimesDir, "where runtimes are provisioned (default: DATA-DIR/runtimes); several data dirs may share one")
 	fs.Var(byteSizeFlag{&c.CodeStorageLimit}, "code-storage-limit", "most storage the deployment packages of an account may take, zipped and unpacked (e.g. 75G, 512M)")
 	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
+	fs.Int64Var(&c.FunctionLogLimit, "function-log-limit", c.FunctionLogLimit, "bytes of a function's stdout and stderr per invocation written to the function log; the rest is dropped and counted (0: no limit)")
 }
 
 func (c Config) validate() error {
@@ -152,6 +157,9 @@ func (c Config) validate() error {
 	}
 	if c.CodeStorageLimit < 1 {
 		return fmt.Errorf("--code-storage-limit must be positive, got %d", c.CodeStorageLimit)
+	}
+	if c.FunctionLogLimit < 0 {
+		return fmt.Errorf("--function-log-limit must be 0 (no limit) or more, got %d", c.FunctionLogLimit)
 	}
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
@@ -184,6 +192,15 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	return 0
+}
+
+// functionLogLimit is the sandbox's FunctionLogLimit for the flag's value
+// (whose 0 means no limit).
+func functionLogLimit(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // Server is a running sluice: store, code, pool, invoker, the service and
@@ -249,11 +266,12 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		Pool:   p,
 		Limits: limits,
 		Sandbox: sandbox.Options{
-			Logger:          logger,
-			FunctionLog:     functionLogs,
-			AccessKeyID:     cfg.AccessKeyID,
-			SecretAccessKey: cfg.SecretAccessKey,
-			Driver:          driver,
+			Logger:           logger,
+			FunctionLog:      functionLogs,
+			FunctionLogLimit: functionLogLimit(cfg.FunctionLogLimit),
+			AccessKeyID:      cfg.AccessKeyID,
+			SecretAccessKey:  cfg.SecretAccessKey,
+			Driver:           driver,
 		},
 		Bootstrap: registry.Bootstrap,
 		Logger:    logger,

@@ -432,7 +432,7 @@ func TestGetFunction(t *testing.T) {
 	if !strings.HasPrefix(loc, e.srv.URL+"/_sluice/code/") {
 		t.Fatalf("Location = %q", loc)
 	}
-	resp, err := http.Get(loc) // unauthenticated, like a presigned URL
+	resp, err := http.Get(loc) // no SigV4: the URL is signed, like a presigned URL
 	if err != nil {
 		t.Fatal(err)
 	}

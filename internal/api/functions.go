@@ -91,7 +91,7 @@ func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, _ []byte) e
 	fn := t.Function
 	resp := getFunctionResponse{
 		Configuration: targetConfiguration(s.scope, t),
-		Code:          codeLocation{RepositoryType: "S3", Location: codeURL(r, fn.CodeSHA256)},
+		Code:          codeLocation{RepositoryType: "S3", Location: s.codeURL(r, fn.CodeSHA256)},
 	}
 	if n, ok := s.svc.ReservedConcurrency(fn.Name); ok {
 		resp.Concurrency = &concurrencyBody{ReservedConcurrentExecutions: &n}

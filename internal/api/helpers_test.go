@@ -113,6 +113,25 @@ type env struct {
 	store   sluice.FunctionStore
 	code    *artifacts.Store
 	logs    *syncBuffer
+	clock   *fakeClock // of the code download URLs
+}
+
+// fakeClock is time.Now moved forward by what Advance added.
+type fakeClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
 }
 
 // envOption changes the configuration of the service behind the server.
@@ -140,7 +159,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, invoker: &fakeInvoker{}, store: store, code: code, logs: &syncBuffer{}}
+	e := &env{t: t, invoker: &fakeInvoker{}, store: store, code: code, logs: &syncBuffer{}, clock: &fakeClock{}}
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := service.Config{
 		Scope:   testScope,
@@ -162,6 +181,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 			MaxSkew: 5 * time.Minute,
 		},
 		Logger: logger,
+		Now:    e.clock.Now,
 	})
 	e.srv = httptest.NewServer(e.api)
 	t.Cleanup(e.svc.Close) // after the server: cleanups run last-in first-out
@@ -275,10 +295,11 @@ func (e *env) waitUpdated(name string) *lambda.GetFunctionOutput {
 	return out
 }
 
-// codeStatus fetches a package download URL and returns its status.
+// codeStatus fetches a package's signed download URL and returns its
+// status.
 func (e *env) codeStatus(sha string) int {
 	e.t.Helper()
-	resp, err := http.Get(e.srv.URL + "/_sluice/code/" + sha)
+	resp, err := http.Get(e.srv.URL + e.api.SignedCodePath(sha))
 	if err != nil {
 		e.t.Fatal(err)
 	}

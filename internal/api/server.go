@@ -22,6 +22,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/service"
@@ -33,7 +34,8 @@ type Config struct {
 	// Service is the application the API serves; its owner (cmd) starts
 	// and closes it.
 	Service *service.Service
-	// Verifier authenticates every API request (not the code downloads).
+	// Verifier authenticates every API request (the code downloads carry
+	// a signature of the server's own, see code.go).
 	Verifier *sigv4.Verifier
 	// Logger receives the request log; nil discards it.
 	Logger *slog.Logger
@@ -43,12 +45,16 @@ type Config struct {
 	// Bodies bounds the reading of request bodies; zero fields mean
 	// DefaultBodyLimits.
 	Bodies BodyLimits
+	// Now is the clock of the signed code download URLs
+	// (Code.Location); nil means time.Now.
+	Now func() time.Time
 }
 
 // Server is the Lambda API HTTP handler. It is safe for concurrent use.
 type Server struct {
 	cfg    Config
 	bodies *bodyBudget
+	code   *codeSigner
 	svc    *service.Service
 	scope  sluice.Scope
 	log    *slog.Logger
@@ -62,7 +68,7 @@ func New(cfg Config) *Server {
 		panic("api: Config.Service and Config.Verifier are required")
 	}
 	cfg.Bodies = cfg.Bodies.withDefaults()
-	s := &Server{cfg: cfg, bodies: &bodyBudget{limit: cfg.Bodies.InFlight}, svc: cfg.Service, scope: cfg.Service.Scope(), log: cfg.Logger, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, bodies: &bodyBudget{limit: cfg.Bodies.InFlight}, code: newCodeSigner(cfg.Now), svc: cfg.Service, scope: cfg.Service.Scope(), log: cfg.Logger, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -208,7 +208,7 @@ func (zeros) Read(p []byte) (int, error) {
 func TestCodeDownloadErrors(t *testing.T) {
 	e := newEnv(t)
 	for _, sha := range []string{"nothex", strings.Repeat("0", 64), strings.Repeat("A", 64)} {
-		resp, err := http.Get(e.srv.URL + "/_sluice/code/" + sha)
+		resp, err := http.Get(e.srv.URL + e.api.SignedCodePath(sha))
 		if err != nil {
 			t.Fatal(err)
 		}

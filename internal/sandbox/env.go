@@ -48,6 +48,11 @@ type Options struct {
 	// and the START/END/REPORT lines). It is called once per Env and must
 	// return a writer safe to use from one goroutine. nil discards.
 	FunctionLog func(function string) io.Writer
+	// FunctionLogLimit is how many bytes of the function's own output
+	// reach FunctionLog per invocation; the rest is dropped and counted
+	// in a LOGS_DROPPED line. 0 means DefaultFunctionLogLimit, < 0 no
+	// limit. LogType=Tail is not affected.
+	FunctionLogLimit int64
 	// InitTimeout bounds the init phase; 0 means DefaultInitTimeout.
 	InitTimeout time.Duration
 	// AccessKeyID and SecretAccessKey are handed to the function as its
@@ -140,7 +145,7 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 	if opts.FunctionLog != nil {
 		sink = opts.FunctionLog(spec.Function.Name)
 	}
-	e.logs = newLogCapture(sink)
+	e.logs = newLogCapture(sink, opts.FunctionLogLimit)
 
 	// The sandbox starts even when the command is unusable; tell that
 	// case apart first, as Runtime.InvalidEntrypoint.

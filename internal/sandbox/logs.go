@@ -2,10 +2,13 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sluice-dev/sluice"
 )
@@ -17,25 +20,46 @@ import (
 // Attribution is exact: the pipe is read with non-blocking reads under mu,
 // so begin and end can drain everything the runtime wrote before it called
 // the Runtime API, and only then write START or END/REPORT.
+//
+// The sink gets at most limit bytes of the function's own output per
+// invocation (from one START to the next; the init phase has its own
+// budget); the rest is read and dropped, never left in the pipe, so a
+// chatty function neither stalls nor floods sluice's log. One
+// LOGS_DROPPED line says how much was dropped, before the next platform
+// line. The tail sees everything, so LogType=Tail still answers the
+// invocation's last 4 KB.
 type logCapture struct {
-	r    *os.File
-	rc   syscall.RawConn
-	sink io.Writer
-	done chan struct{}
+	r     *os.File
+	rc    syscall.RawConn
+	sink  io.Writer
+	limit int64 // < 0: no limit
+	done  chan struct{}
 
-	mu   sync.Mutex
-	buf  []byte
-	tail *tailBuffer // nil between invocations
+	mu      sync.Mutex
+	buf     []byte
+	tail    *tailBuffer // nil between invocations
+	written int64       // function output sent to sink since the last START
+	dropped int64       // function output dropped since the last LOGS_DROPPED line
+	openEnd bool        // the last byte sent to sink was not a newline
 }
 
-// newLogCapture returns a capture writing to sink (nil discards). It
-// reads no pipe until attach gives it one; platform lines can be written
-// before that.
-func newLogCapture(sink io.Writer) *logCapture {
+// DefaultFunctionLogLimit is how many bytes of a function's output
+// (stdout and stderr) per invocation reach the function log when
+// Options.FunctionLogLimit is 0.
+const DefaultFunctionLogLimit = 1 << 20
+
+// newLogCapture returns a capture writing to sink (nil discards) at most
+// limit bytes of function output per invocation (0: the default, < 0: no
+// limit). It reads no pipe until attach gives it one; platform lines can
+// be written before that.
+func newLogCapture(sink io.Writer, limit int64) *logCapture {
 	if sink == nil {
 		sink = io.Discard
 	}
-	return &logCapture{sink: sink, done: make(chan struct{}), buf: make([]byte, 32<<10), tail: &tailBuffer{}}
+	if limit == 0 {
+		limit = DefaultFunctionLogLimit
+	}
+	return &logCapture{sink: sink, limit: limit, done: make(chan struct{}), buf: make([]byte, 64<<10), tail: &tailBuffer{}}
 }
 
 // attach makes r, the read end of the runtime's stdout and stderr, the
@@ -69,7 +93,7 @@ func (l *logCapture) run() {
 				return false // wait for readiness
 			}
 			if n > 0 {
-				l.emitLocked(l.buf[:n])
+				l.outputLocked(l.buf[:n])
 			}
 			if n == 0 || (err != nil && !errors.Is(err, syscall.EINTR)) {
 				eof = true
@@ -77,21 +101,31 @@ func (l *logCapture) run() {
 			return true
 		})
 		if err != nil || eof {
+			l.mu.Lock()
+			l.flushDroppedLocked()
+			l.mu.Unlock()
 			return
 		}
 	}
 }
 
-// drainLocked reads whatever is already in the pipe without blocking.
+// drainLocked reads what is in the pipe now, without blocking: all the
+// runtime wrote before it called the Runtime API, and no more, so that a
+// function that keeps writing cannot keep begin or end here.
 func (l *logCapture) drainLocked() {
 	if l.rc == nil {
 		return
 	}
 	_ = l.rc.Control(func(fd uintptr) {
-		for {
-			n, err := syscall.Read(int(fd), l.buf)
+		left, err := unix.IoctlGetInt(int(fd), unix.TIOCINQ) // FIONREAD
+		if err != nil {
+			left = maxPipeSize
+		}
+		for left > 0 {
+			n, err := syscall.Read(int(fd), l.buf[:min(left, len(l.buf))])
 			if n > 0 {
-				l.emitLocked(l.buf[:n])
+				l.outputLocked(l.buf[:n])
+				left -= n
 			}
 			if n <= 0 || (err != nil && !errors.Is(err, syscall.EINTR)) {
 				return
@@ -100,7 +134,47 @@ func (l *logCapture) drainLocked() {
 	})
 }
 
+// maxPipeSize bounds a drain when the pipe's fill level is unknown: the
+// most an unprivileged process can make a pipe hold (pipe-max-size).
+const maxPipeSize = 1 << 20
+
+// outputLocked passes on bytes the function wrote: all to the tail, to
+// the sink what the invocation's budget allows.
+func (l *logCapture) outputLocked(p []byte) {
+	if l.tail != nil {
+		l.tail.Write(p)
+	}
+	n := int64(len(p))
+	if l.limit >= 0 {
+		n = min(n, max(l.limit-l.written, 0))
+	}
+	if n > 0 {
+		_, _ = l.sink.Write(p[:n])
+		l.written += n
+		l.openEnd = p[n-1] != '\n'
+	}
+	l.dropped += int64(len(p)) - n
+}
+
+// flushDroppedLocked writes the LOGS_DROPPED line owed, if any.
+func (l *logCapture) flushDroppedLocked() {
+	if l.dropped == 0 {
+		return
+	}
+	var line string
+	if l.openEnd { // the kept part ended mid-line
+		line = "\n"
+		l.openEnd = false
+	}
+	line += fmt.Sprintf("LOGS_DROPPED Dropped: %d bytes\tReason: over the function log limit of %d bytes per invocation\n", l.dropped, l.limit)
+	_, _ = l.sink.Write([]byte(line))
+	l.dropped = 0
+}
+
+// emitLocked writes a platform line (never limited) to the sink and the
+// tail, after the LOGS_DROPPED line owed.
 func (l *logCapture) emitLocked(p []byte) {
+	l.flushDroppedLocked()
 	_, _ = l.sink.Write(p)
 	if l.tail != nil {
 		l.tail.Write(p)
@@ -121,6 +195,8 @@ func (l *logCapture) begin(start string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.drainLocked()
+	l.flushDroppedLocked()
+	l.written = 0
 	if l.tail == nil {
 		l.tail = &tailBuffer{}
 	}
@@ -146,6 +222,10 @@ func (l *logCapture) end(lines string) []byte {
 type tailBuffer struct{ b []byte }
 
 func (t *tailBuffer) Write(p []byte) {
+	if len(p) >= sluice.LogTailSize {
+		t.b = append(t.b[:0], p[len(p)-sluice.LogTailSize:]...)
+		return
+	}
 	t.b = append(t.b, p...)
 	if len(t.b) > 4*sluice.LogTailSize {
 		t.b = append(t.b[:0], t.b[len(t.b)-sluice.LogTailSize:]...)

@@ -1,6 +1,7 @@
 package sigv4
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,9 +11,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/sluice-dev/sluice"
 )
@@ -68,6 +72,40 @@ func TestLambdaClient(t *testing.T) {
 		FunctionName: aws.String("my-fn:live"),
 	}); err != nil {
 		t.Fatalf("GetFunction: %v", err)
+	}
+
+	// The SDK told to sign UNSIGNED-PAYLOAD, as it does for S3: refused,
+	// with its own body and with one swapped after signing (issue 9).
+	for _, swap := range []bool{false, true} {
+		unsigned := lambda.New(lambda.Options{
+			Region:           testRegion,
+			Credentials:      credentials.NewStaticCredentialsProvider(testKey, testSecret, ""),
+			BaseEndpoint:     aws.String(srv.URL),
+			RetryMaxAttempts: 1,
+			APIOptions: []func(*middleware.Stack) error{
+				v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware,
+				v4.AddContentSHA256HeaderMiddleware,
+				func(st *middleware.Stack) error {
+					if !swap {
+						return nil
+					}
+					return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("swapBody", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+						req := in.Request.(*smithyhttp.Request)
+						r, err := req.SetStream(bytes.NewReader([]byte(`{"hello":"WORLD"}`)))
+						if err != nil {
+							return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+						}
+						in.Request = r
+						return next.HandleFinalize(ctx, in)
+					}), middleware.After)
+				},
+			},
+		})
+		_, err := unsigned.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("my-fn"), Payload: []byte(`{"hello":"world"}`)})
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != string(sluice.EInvalidSignature) {
+			t.Errorf("Invoke signed with UNSIGNED-PAYLOAD (body swapped: %v): %v, want API error %s", swap, err, sluice.EInvalidSignature)
+		}
 	}
 
 	for _, tt := range []struct {

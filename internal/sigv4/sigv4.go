@@ -17,8 +17,10 @@
 // only when a signed value holds a tab.
 //
 // Both header signatures (Authorization) and query signatures (presigned
-// URLs, X-Amz-Signature) are accepted. Chunked payload signing
-// (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) is not.
+// URLs, X-Amz-Signature) are accepted. The payload hash of the canonical
+// request is always the hash of the body received: unsigned payloads
+// (UNSIGNED-PAYLOAD, an S3 feature Lambda does not support) and chunked
+// payload signing (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) are not accepted.
 package sigv4
 
 import (
@@ -129,10 +131,14 @@ func (v *Verifier) Verify(r *http.Request, body []byte) error {
 			first, firstSTS = creq, sts
 		}
 	}
+	var note string
+	if r.Header.Get("X-Amz-Content-Sha256") == unsignedPayload {
+		note = " (UNSIGNED-PAYLOAD is not supported: the payload hash is the body's)"
+	}
 	return &sluice.Error{
 		Code:    sluice.EInvalidSignature,
 		Message: msgMismatch,
-		Err:     fmt.Errorf("canonical request %q, string to sign %q", first, firstSTS),
+		Err:     fmt.Errorf("canonical request %q, string to sign %q%s", first, firstSTS, note),
 	}
 }
 
@@ -436,7 +442,12 @@ func formatSkew(d time.Duration) string {
 	return fmt.Sprintf("%d sec.", int64(d/time.Second))
 }
 
-// payloadHash returns the payload hash line of the canonical request.
+// payloadHash returns the payload hash line of the canonical request: the
+// SHA-256 of the body received, always. Lambda does not support unsigned
+// payloads (only S3 does): a request signed over UNSIGNED-PAYLOAD, whatever
+// its X-Amz-Content-Sha256 header says, fails as a signature mismatch, so
+// that no body the signature does not cover is accepted. A header with a
+// hash must match the body; chunked signing (STREAMING-*) is refused.
 func payloadHash(r *http.Request, body []byte) (string, error) {
 	sum := sha256.Sum256(body)
 	computed := hex.EncodeToString(sum[:])
@@ -449,6 +460,7 @@ func payloadHash(r *http.Request, body []byte) (string, error) {
 	case len(vals) > 1:
 		return "", invalid("The request carries more than one 'x-amz-content-sha256' header.")
 	case h == unsignedPayload:
+		return computed, nil
 	case strings.HasPrefix(h, "STREAMING-"):
 		return "", invalid("Chunked payload signing ('x-amz-content-sha256: %s') is not supported.", echo(h))
 	case !strings.EqualFold(h, computed):

@@ -281,8 +281,13 @@ func TestTamper(t *testing.T) {
 		{name: "content sha256 upper case", after: func(r *http.Request) {
 			r.Header.Set("X-Amz-Content-Sha256", strings.ToUpper(sha256Hex([]byte(`{"key":"value"}`))))
 		}, code: sluice.EInvalidSignature, msg: msgMismatch},
+		// The body's hash was signed: the claim changes nothing.
 		{name: "unsigned payload claimed afterwards", after: func(r *http.Request) {
 			r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		}},
+		{name: "unsigned payload claimed afterwards, body swapped", after: func(r *http.Request) {
+			r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+			setBody(r, []byte(`{"key":"VALUE"}`))
 		}, code: sluice.EInvalidSignature, msg: msgMismatch},
 		{name: "streaming payload", after: func(r *http.Request) {
 			r.Header.Set("X-Amz-Content-Sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
@@ -350,17 +355,51 @@ func TestSkewMessage(t *testing.T) {
 	}
 }
 
-// TestUnsignedPayload accepts a client that signs with UNSIGNED-PAYLOAD.
+// TestUnsignedPayload: Lambda does not support unsigned payloads (issue 9).
+// A request signed over UNSIGNED-PAYLOAD is refused, with its own body and
+// with a swapped one: the canonical request's payload hash is always the
+// hash of the body received, so the signature must cover the body.
 func TestUnsignedPayload(t *testing.T) {
 	srv := newServer(t, testVerifier())
-	body := []byte("anything")
-	req := newRequest(t, "POST", srv.URL+arnPath, body)
-	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-	o := defaultOpts()
-	o.payloadHash = "UNSIGNED-PAYLOAD"
-	sdkSign(t, req, body, o)
-	setBody(req, []byte("ANYTHING")) // same length: content-length is signed
-	wantOK(t, send(t, req))
+	for _, tt := range []struct {
+		name string
+		sent []byte
+	}{
+		{"swapped body", []byte("ANYTHING")}, // same length: content-length is signed
+		{"own body", []byte("anything")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := []byte("anything")
+			req := newRequest(t, "POST", srv.URL+arnPath, body)
+			req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+			o := defaultOpts()
+			o.payloadHash = "UNSIGNED-PAYLOAD"
+			sdkSign(t, req, body, o)
+			setBody(req, tt.sent)
+			wantErr(t, send(t, req), sluice.EInvalidSignature, msgMismatch)
+		})
+	}
+	// A client that sends the header but signs the body's hash passes: the
+	// signature covers the body.
+	t.Run("header only", func(t *testing.T) {
+		body := []byte("anything")
+		req := newRequest(t, "POST", srv.URL+arnPath, body)
+		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		sdkSign(t, req, body, defaultOpts())
+		wantOK(t, send(t, req))
+	})
+	// The same with a presigned URL: its payload is the body's too.
+	t.Run("presigned", func(t *testing.T) {
+		body := []byte("anything")
+		req := newRequest(t, "POST", srv.URL+arnPath, body)
+		creds := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}
+		u, _, err := v4.NewSigner().PresignHTTP(context.Background(), creds, req, "UNSIGNED-PAYLOAD", "lambda", testRegion, signTime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req2 := newRequest(t, "POST", u, []byte("ANYTHING"))
+		wantErr(t, send(t, req2), sluice.EInvalidSignature, msgMismatch)
+	})
 }
 
 // TestBotocoreHeaderSet signs without content-length, as botocore does:

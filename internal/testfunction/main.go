@@ -11,7 +11,7 @@
 //	sleep          sleeps {"ms":N}, then returns "slept"
 //	crash          prints a line and exits with status 2 mid-invocation
 //	panic          panics
-//	logs           prints {"lines":N} lines to stdout and stderr, returns "logged"
+//	logs           prints {"lines":N} lines to stdout and stderr ({"mb":M}: M MiB first), returns "logged"
 //	clientcontext  returns the ClientContext it received
 //	env            returns the Lambda environment variables it sees
 //	big            streams {"mb":N} MiB as fast as possible
@@ -88,6 +88,12 @@ func main() {
 	case "logs":
 		lambda.Start(func(ctx context.Context, ev streamEvent) (string, error) {
 			lc, _ := lambdacontext.FromContext(ctx)
+			if ev.MB > 0 { // {"mb":N}: N MiB of 1 KiB lines to stdout
+				chunk := bytes.Repeat([]byte(strings.Repeat("x", 1023)+"\n"), 64)
+				for i := 0; i < ev.MB*16; i++ {
+					os.Stdout.Write(chunk)
+				}
+			}
 			for i := 0; i < ev.Lines; i++ {
 				fmt.Printf("stdout line %d of %s\n", i, lc.AwsRequestID)
 				fmt.Fprintf(os.Stderr, "stderr line %d\n", i)
