@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,6 +20,12 @@ type Group struct {
 	m    *Manager
 	name string
 	dirs []string // dirs[i] is the group's directory in m.hiers[i]
+
+	// freezer is the freezer control file, opened by the first Freeze or
+	// Thaw and kept open: one write(2) per change, no open and close on
+	// the invocation path. Remove closes it.
+	freezeMu sync.Mutex
+	freezer  *os.File
 }
 
 // Name returns the name the group was created with.
@@ -114,14 +121,36 @@ func (g *Group) setFrozen(frozen bool) error {
 	if d == "" {
 		return nil
 	}
+	// Both values of each file have the same length, so writing at offset
+	// 0 of the open file is the whole value (cgroupfs ignores the offset;
+	// a fake file of the tests is overwritten in place).
 	file, value := "freezer.state", map[bool]string{true: "FROZEN", false: "THAWED"}[frozen]
 	if v2 {
 		file, value = "cgroup.freeze", map[bool]string{true: "1", false: "0"}[frozen]
 	}
-	if err := writeFile(filepath.Join(d, file), value); err != nil {
-		return fmt.Errorf("cgroup: %w", err)
+	g.freezeMu.Lock()
+	defer g.freezeMu.Unlock()
+	if g.freezer == nil {
+		f, err := os.OpenFile(filepath.Join(d, file), os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("cgroup: %w", err)
+		}
+		g.freezer = f
+	}
+	if _, err := g.freezer.WriteAt([]byte(value), 0); err != nil {
+		return fmt.Errorf("cgroup: writing %q to %s: %w", value, filepath.Join(d, file), err)
 	}
 	return nil
+}
+
+// closeFreezer closes the freezer file kept open by setFrozen.
+func (g *Group) closeFreezer() {
+	g.freezeMu.Lock()
+	defer g.freezeMu.Unlock()
+	if g.freezer != nil {
+		g.freezer.Close()
+		g.freezer = nil
+	}
 }
 
 // OOMKilled reports whether the kernel's OOM killer killed a process of the
@@ -264,6 +293,7 @@ func (g *Group) Kill() error {
 // 2 s. Removing a removed group does nothing.
 func (g *Group) Remove() error {
 	errs := []error{g.Kill()}
+	g.closeFreezer()
 	deadline := time.Now().Add(rmdirTimeout)
 	for _, d := range g.dirs {
 		if err := g.m.removeTree(d, deadline); err != nil {

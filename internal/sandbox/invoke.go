@@ -277,13 +277,16 @@ func (e *Env) finish(c *call, ferr *sluice.FunctionError) sluice.Result {
 	b.WriteString("\n")
 	tail := e.logs.end(b.String())
 
-	// Between invocations nothing of the function runs, as on Lambda:
-	// background processes it left behind are frozen until the next one.
-	if e.proc != nil {
+	// Between invocations nothing of the function runs, as on Lambda: the
+	// whole environment is frozen until the next Invoke thaws it. The
+	// runtime may be frozen before it has read its 202 or sent its next
+	// GET /next; both wait in the socket and go on once thawed. An
+	// environment being killed is not frozen (its processes must take
+	// their SIGKILL).
+	e.mu.Lock()
+	if e.proc != nil && e.aliveLocked() {
 		e.proc.Freeze()
 	}
-
-	e.mu.Lock()
 	e.cur = nil
 	e.mu.Unlock()
 	return sluice.Result{Err: ferr, LogTail: tail}

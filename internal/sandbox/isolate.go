@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -151,8 +150,12 @@ type isolated struct {
 	group *cgroup.Group // nil without cgroups
 	// cgroupFD is the v2 group's directory, for CLONE_INTO_CGROUP.
 	cgroupFD *os.File
-	// frozen is set while freeze has frozen the group.
-	frozen atomic.Bool
+	// freezeMu orders freeze, thaw and thawForKill: once a kill has
+	// thawed the group, nothing freezes it again (a frozen process would
+	// not act on its SIGKILL).
+	freezeMu sync.Mutex
+	frozen   bool // freeze has frozen the group
+	killed   bool // thawForKill ran
 	// slot is the prepared start the Env launches, or nil.
 	slot *slot
 }
@@ -379,40 +382,49 @@ func (s *isolated) oomKilled() bool {
 	return ok
 }
 
-// ownProcesses is how many processes an environment has of its own: the
-// outer bwrap, bwrap's init (pid 1 of the namespace) and the runtime.
-const ownProcesses = 3
-
-// freeze stops every process of the environment between invocations when
-// the function left processes of its own behind, as Lambda does (it
-// freezes the whole environment); thaw resumes them. An environment with
-// only its runtime, which waits in GET /next anyway, is not frozen: that
-// keeps two cgroup writes off the invocation path.
+// freeze stops every process of the environment between invocations, as
+// Lambda freezes the whole environment: the runtime and whatever it
+// started, its goroutines and threads included. It does not wait for the
+// kernel to report the group FROZEN: the write is what the invocation path
+// pays for (one write(2) to a file kept open), and the next invocation's
+// thaw is valid in any state. thaw resumes them before the next invocation
+// is handed over.
 func (s *isolated) freeze() {
 	if s == nil || s.group == nil {
 		return
 	}
-	if n, err := s.group.Count(); err == nil && n <= ownProcesses {
+	s.freezeMu.Lock()
+	defer s.freezeMu.Unlock()
+	if s.killed || s.frozen {
 		return
 	}
 	if s.group.Freeze() == nil {
-		s.frozen.Store(true)
+		s.frozen = true
 	}
 }
 
 func (s *isolated) thaw() {
-	if s != nil && s.group != nil && s.frozen.Swap(false) {
+	if s == nil || s.group == nil {
+		return
+	}
+	s.freezeMu.Lock()
+	defer s.freezeMu.Unlock()
+	if s.frozen {
+		s.frozen = false
 		_ = s.group.Thaw()
 	}
 }
 
-// thawForKill thaws the group whatever freeze recorded: a kill must reach
-// every process.
+// thawForKill thaws the group whatever freeze recorded, and keeps freeze
+// from freezing it again: a kill must reach every process.
 func (s *isolated) thawForKill() {
-	if s != nil && s.group != nil {
-		s.frozen.Store(false)
-		_ = s.group.Thaw()
+	if s == nil || s.group == nil {
+		return
 	}
+	s.freezeMu.Lock()
+	defer s.freezeMu.Unlock()
+	s.killed, s.frozen = true, false
+	_ = s.group.Thaw()
 }
 
 // peakMB is the environment's peak memory in MB, or -1 when unknown.
