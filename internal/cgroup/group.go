@@ -110,13 +110,15 @@ func (g *Group) setLimits(l Limits) error {
 // Freeze stops every process of the group (v1: freezer.state=FROZEN, v2:
 // cgroup.freeze=1). It does not wait until all of them are stopped. It does
 // nothing when no freezer is in use.
-func (g *Group) Freeze() error { return g.setFrozen(true) }
+func (g *Group) Freeze() error { return g.setFrozen(true, true) }
 
 // Thaw lets the processes of a frozen group run again. It does nothing when
 // no freezer is in use.
-func (g *Group) Thaw() error { return g.setFrozen(false) }
+func (g *Group) Thaw() error { return g.setFrozen(false, false) }
 
-func (g *Group) setFrozen(frozen bool) error {
+// setFrozen freezes or thaws the group; pin makes the v1 freezer pin first
+// (see pinName) when freezing.
+func (g *Group) setFrozen(frozen, pin bool) error {
 	d, v2 := g.dir(ctlFreezer)
 	if d == "" {
 		return nil
@@ -127,6 +129,9 @@ func (g *Group) setFrozen(frozen bool) error {
 	file, value := "freezer.state", map[bool]string{true: "FROZEN", false: "THAWED"}[frozen]
 	if v2 {
 		file, value = "cgroup.freeze", map[bool]string{true: "1", false: "0"}[frozen]
+	}
+	if pin && !v2 {
+		g.m.pinOnce.Do(g.m.pinFreezer)
 	}
 	g.freezeMu.Lock()
 	defer g.freezeMu.Unlock()
@@ -272,7 +277,7 @@ func (g *Group) Kill() error {
 				_ = writeFile(filepath.Join(d, "cgroup.kill"), "1")
 			}
 		}
-		_ = g.Freeze()
+		_ = g.setFrozen(true, false) // no pin: Cleanup and Close must not make one
 		if pids, err = g.Procs(); err != nil {
 			return err
 		}
