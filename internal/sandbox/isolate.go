@@ -89,8 +89,41 @@ func Bwrap(iso *Isolation) Driver { return bwrapDriver{iso} }
 type bwrapDriver struct{ iso *Isolation }
 
 func (d bwrapDriver) Start(ctx context.Context, l *Launch) (Process, error) {
+	if err := d.iso.admit(); err != nil {
+		return nil, err
+	}
 	return d.iso.startDirect(ctx, l)
 }
+
+// minEnvTasks is the room under the host-wide task limit (the parent
+// cgroup's pids.max, --sandbox-pids) a new environment needs: a runtime
+// and its threads, with some to spare. Its own pids.max (1024) is a cap,
+// not what it uses, so admission does not add those up: the parent's limit
+// is the hard cap the kernel enforces (a fork beyond it fails inside the
+// function that forks), and admission only refuses to start an environment
+// that could not even start its runtime.
+const minEnvTasks = 64
+
+// admit refuses a new environment when the environments' tasks are within
+// minEnvTasks of their host-wide limit, with Lambda's throttling error
+// (429 TooManyRequestsException: SDKs retry it).
+func (iso *Isolation) admit() error {
+	if iso.Cgroups == nil {
+		return nil
+	}
+	cur, limit, err := iso.Cgroups.PIDs()
+	if err != nil || limit < 0 || cur+minEnvTasks <= limit {
+		return nil
+	}
+	return &sluice.Error{Code: sluice.EThrottled, Reason: ReasonHostLimit,
+		Message: fmt.Sprintf("Rate Exceeded. The execution environments on this sluice hold %d of the %d processes and threads they may have together (--sandbox-pids); a new one starts once others end.", cur, limit)}
+}
+
+// ReasonHostLimit is the Reason of the TooManyRequestsException that
+// refuses an environment for a host-wide limit (memory, processes): the
+// Reason Lambda gives when the account's concurrency is used up, which
+// the SDKs know and retry.
+const ReasonHostLimit = "ConcurrentInvocationLimitExceeded"
 
 func (bwrapDriver) Close() {}
 
@@ -224,7 +257,11 @@ func (iso *Isolation) startDirect(ctx context.Context, l *Launch) (Process, erro
 		api = ln.Addr().String()
 		l.Serve(s.listen(ln, l.Logger))
 	}
-	cmd := s.command(l, mounts)
+	cmd, err := s.command(l, mounts)
+	if err != nil {
+		s.release()
+		return nil, err
+	}
 	cmd.Env = l.Environ(api, nil)
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -302,8 +339,10 @@ func (s *isolated) bwrapArgs(l *Launch, mounts []Mount) []string {
 const joinScript = `n=$1; shift; while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ulimit -n "$n" || exit 125; exec "$@"`
 
 // command builds the process that starts the environment when no slot
-// is prepared: the join wrapper, bwrap and the runtime's command.
-func (s *isolated) command(l *Launch, mounts []Mount) *exec.Cmd {
+// is prepared: the join wrapper, bwrap and the runtime's command. It fails
+// closed: when the v2 group cannot be opened, nothing starts (the process
+// would run outside its limits).
+func (s *isolated) command(l *Launch, mounts []Mount) (*exec.Cmd, error) {
 	args := []string{"-c", joinScript, "sluice-sandbox", strconv.Itoa(orDefault(s.iso.NoFile, defaultNoFile))}
 	var v2 *os.File
 	if s.group != nil {
@@ -318,7 +357,10 @@ func (s *isolated) command(l *Launch, mounts []Mount) *exec.Cmd {
 			}
 		}
 		if v2dir != "" {
-			v2, _ = os.Open(v2dir)
+			var err error
+			if v2, err = os.Open(v2dir); err != nil {
+				return nil, fmt.Errorf("sandbox: the environment's cgroup: %w", err)
+			}
 		}
 	}
 	args = append(args, "--", s.iso.Bwrap)
@@ -338,7 +380,7 @@ func (s *isolated) command(l *Launch, mounts []Mount) *exec.Cmd {
 		cmd.SysProcAttr.CgroupFD = int(v2.Fd())
 		s.cgroupFD = v2 // closed by release, after the start
 	}
-	return cmd
+	return cmd, nil
 }
 
 // Mount is a host directory bound read-write into an environment.
