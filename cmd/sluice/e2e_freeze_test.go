@@ -2,10 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
 // ticksOf invokes the probe function name with ev and returns the count of
@@ -62,4 +67,70 @@ func TestSandboxFrozenBetweenInvocations(t *testing.T) {
 			t.Fatalf("invocation %d: ticks went back from %d to %d: a new environment", i, t2, got)
 		}
 	}
+}
+
+// TestSandboxFrozenLifecycle: with environments frozen after every
+// invocation, Tail logs are still each invocation's own, the idle
+// environment's group is FROZEN (and the v1 freezer pin too), and idle
+// reaping kills and removes a frozen environment.
+func TestSandboxFrozenLifecycle(t *testing.T) {
+	t.Parallel()
+	ts := startSandboxed(t, func(c *Config) { c.IdleTimeout = 2 * time.Second })
+	ts.createFunction(t, "logger", "logs")
+	for i := range 3 { // cold, then warm: each tail is its own invocation's
+		out, err := ts.Client.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("logger"), LogType: types.LogTypeTail, Payload: []byte(`{"lines":3}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		succeeded(t, out)
+		tail := decodeTail(t, out.LogResult)
+		checkTail(t, tail, requestIDOf(t, out.ResultMetadata))
+		if strings.Count(tail, "START RequestId:") != 1 {
+			t.Fatalf("call %d: tail has more than its own invocation:\n%s", i, tail)
+		}
+	}
+	freezer := ts.iso.Cgroups.Paths()["freezer"]
+	if freezer == "" {
+		t.Fatal("no freezer in use")
+	}
+	state := func() map[string]string {
+		states := map[string]string{}
+		for _, f := range []string{"freezer.state", "cgroup.freeze"} {
+			files, _ := filepath.Glob(filepath.Join(freezer, "*", f))
+			for _, p := range files {
+				b, _ := os.ReadFile(p)
+				states[filepath.Base(filepath.Dir(p))] = strings.TrimSpace(string(b))
+			}
+		}
+		return states
+	}
+	// The environment's group (env-*, or slot-* when it started in a
+	// prepared slot) is the one frozen group besides the pin.
+	frozenEnvs := func() (names []string, all map[string]string) {
+		all = state()
+		for name, s := range all {
+			if name != "freezer-pin" && (s == "FROZEN" || s == "1") {
+				names = append(names, name)
+			}
+		}
+		return names, all
+	}
+	if !eventually(2*time.Second, func() bool { n, _ := frozenEnvs(); return len(n) == 1 }) {
+		_, all := frozenEnvs()
+		t.Fatalf("freezer states of the groups: %v; want the idle environment's FROZEN", all)
+	}
+	names, _ := frozenEnvs()
+	if ts.iso.Cgroups.Version() == "v1" {
+		if s := state()["freezer-pin"]; s != "FROZEN" {
+			t.Errorf("freezer pin: %q, want FROZEN", s)
+		}
+	}
+	if !eventually(15*time.Second, func() bool { live, _ := ts.pool.Stats(); return live == 0 }) {
+		t.Fatal("the idle environment was not reaped")
+	}
+	if !eventually(10*time.Second, func() bool { _, there := state()[names[0]]; return !there }) {
+		t.Errorf("the frozen environment's group %s is still there after it was reaped: %v", names[0], state())
+	}
+	// And a new one serves.
+	succeeded(t, ts.invoke(t, "logger", `{"lines":1}`))
 }
