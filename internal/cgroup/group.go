@@ -1,7 +1,6 @@
 package cgroup
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -315,20 +314,6 @@ func present(path string) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// Count returns how many processes are in the group itself (not in
-// groups below it), read from one hierarchy: a single read, cheap enough
-// for the invocation path.
-func (g *Group) Count() (int, error) {
-	if len(g.dirs) == 0 {
-		return 0, nil
-	}
-	b, err := os.ReadFile(filepath.Join(g.dirs[0], "cgroup.procs"))
-	if err != nil {
-		return 0, fmt.Errorf("cgroup: %w", err)
-	}
-	return bytes.Count(b, []byte{'\n'}), nil
 }
 
 // SetLimits changes the limits of a group that exists (and may already
