@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/cgroup"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 )
@@ -28,24 +29,57 @@ const (
 // isolation builds the sandboxing of execution environments that cfg asks
 // for. "auto" falls back to unsandboxed environments when this machine
 // cannot sandbox, and says so loudly; "bwrap" fails instead; "none" runs
-// plain child processes, also said loudly.
-func isolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
+// plain child processes, also said loudly. With sandboxes it also returns
+// the limits of all environments together (hostLimits), which their
+// parent cgroup enforces.
+func isolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, cgroup.Limits, error) {
 	notIsolated := func(why string) {
 		log.Warn("EXECUTION ENVIRONMENTS ARE NOT ISOLATED: functions run as plain child processes of sluice, with its user, its file system and no resource limits; use only with code you trust ("+why+")", "sandbox", cfg.Sandbox)
 	}
 	if cfg.Sandbox == "none" {
 		notIsolated("--sandbox none")
-		return nil, nil
+		return nil, cgroup.Limits{}, nil
 	}
-	iso, err := bwrapIsolation(cfg, log)
+	iso, lim, err := bwrapIsolation(cfg, log)
 	if err == nil {
-		return iso, nil
+		return iso, lim, nil
 	}
 	if cfg.Sandbox == "auto" {
 		notIsolated(err.Error())
-		return nil, nil
+		return nil, cgroup.Limits{}, nil
 	}
-	return nil, err
+	return nil, cgroup.Limits{}, err
+}
+
+// minSandboxPIDs is the smallest --sandbox-pids: a few environments, each a
+// runtime and its threads (sluice refuses to start one within 64 tasks of
+// the limit).
+const minSandboxPIDs = 256
+
+// hostLimits are the limits of all execution environments together:
+// --sandbox-memory and --sandbox-pids, or what this host allows by
+// default (cgroup.HostLimits: MemTotal less a reserve, half of pid_max).
+func hostLimits(cfg Config) (cgroup.Limits, error) {
+	l, err := cgroup.HostLimits()
+	if err != nil {
+		return l, err
+	}
+	if cfg.SandboxMemory > 0 {
+		l.MemoryBytes = int64(cfg.SandboxMemory) << 20
+	}
+	if cfg.SandboxPIDs > 0 {
+		l.PIDs = cfg.SandboxPIDs
+	}
+	return l, nil
+}
+
+// overMemory is the error of an invocation that needs a new environment
+// for which the memory of all environments (--sandbox-memory) has no room,
+// even once every idle one is stopped: Lambda's throttling error, which
+// the SDKs retry (docs/decisions.md).
+func overMemory(want, inUse, limit int64) error {
+	return &sluice.Error{Code: sluice.EThrottled, Reason: sandbox.ReasonHostLimit,
+		Message: fmt.Sprintf("Rate Exceeded. The busy execution environments on this sluice hold %d MB of the %d MB all of them may have (--sandbox-memory); a new one of %d MB starts once others end.", inUse, limit, want)}
 }
 
 // sandboxDriver is the driver of the execution environments: plain child
@@ -63,7 +97,30 @@ func sandboxDriver(iso *sandbox.Isolation, tmp string) sandbox.Driver {
 	}
 }
 
-func bwrapIsolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
+func bwrapIsolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, cgroup.Limits, error) {
+	iso, err := bwrapIsolationOnly(cfg, log)
+	if err != nil {
+		return nil, cgroup.Limits{}, err
+	}
+	// Every environment's cgroup is under the instance's directories: the
+	// limits there bound them all together.
+	lim, err := hostLimits(cfg)
+	if err == nil {
+		err = iso.Cgroups.SetLimits(lim)
+	}
+	if err != nil {
+		if iso.Guard != nil {
+			_ = iso.Guard.Stop()
+		}
+		_ = iso.Cgroups.Close()
+		return nil, cgroup.Limits{}, fmt.Errorf("limits of all environments: %w", err)
+	}
+	log.Info("execution environments are sandboxed", "tool", iso.Bwrap, "cgroups", iso.Cgroups.Version(), "network", cfg.SandboxNetwork,
+		"memory_mb", lim.MemoryBytes>>20, "pids", lim.PIDs)
+	return iso, lim, nil
+}
+
+func bwrapIsolationOnly(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
 	bwrap, err := exec.LookPath("bwrap")
 	if err != nil {
 		return nil, errors.New("bubblewrap (bwrap) is not installed")
@@ -116,7 +173,6 @@ func bwrapIsolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
 			return nil, fmt.Errorf("thaw guard: %w", err)
 		}
 	}
-	log.Info("execution environments are sandboxed", "tool", bwrap, "cgroups", cg.Version(), "network", cfg.SandboxNetwork)
 	return iso, nil
 }
 

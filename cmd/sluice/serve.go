@@ -76,6 +76,10 @@ type Config struct {
 	// FunctionLogLimit is how many bytes of a function's output per
 	// invocation reach sluice's function log (stderr); 0 means no limit.
 	FunctionLogLimit int64
+	// SandboxMemory (MB) and SandboxPIDs bound all sandboxed environments
+	// together (their parent cgroup); 0 derives them from the host
+	// (cgroup.HostLimits).
+	SandboxMemory, SandboxPIDs int
 }
 
 // DefaultConfig is what `sluice serve` runs with when given no flags.
@@ -111,6 +115,8 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.Sandbox, "sandbox", c.Sandbox, "isolation of execution environments: auto, bwrap or none")
 	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: host (outbound access) or none")
+	fs.IntVar(&c.SandboxMemory, "sandbox-memory", c.SandboxMemory, "MB of memory all sandboxed environments may have together; a new one that does not fit beside the busy ones gets TooManyRequestsException (default 0: the host's memory less max(1 GiB, 1/8))")
+	fs.IntVar(&c.SandboxPIDs, "sandbox-pids", c.SandboxPIDs, "processes and threads all sandboxed environments may have together (default 0: half of the host's pid_max or threads-max, whichever is smaller)")
 	fs.StringVar(&c.EFSDir, "efs-dir", c.EFSDir, "host directory of FileSystemConfigs access points (access-point/fsap-X is DIR/fsap-X)")
 	fs.StringVar(&c.Node, "node", c.Node, "node binary of the nodejs* runtimes (default: node on PATH)")
 	fs.Func("node-for", "RUNTIME=PATH: the node binary of one nodejs* runtime (e.g. nodejs22.x=/opt/node22/bin/node), over --node; repeatable", func(v string) error {
@@ -160,6 +166,12 @@ func (c Config) validate() error {
 	}
 	if c.FunctionLogLimit < 0 {
 		return fmt.Errorf("--function-log-limit must be 0 (no limit) or more, got %d", c.FunctionLogLimit)
+	}
+	if c.SandboxMemory < 0 || (c.SandboxMemory > 0 && c.SandboxMemory < sluice.MinMemorySize) {
+		return fmt.Errorf("--sandbox-memory must be 0 (derived from the host) or at least %d MB, got %d", sluice.MinMemorySize, c.SandboxMemory)
+	}
+	if c.SandboxPIDs < 0 || (c.SandboxPIDs > 0 && c.SandboxPIDs < minSandboxPIDs) {
+		return fmt.Errorf("--sandbox-pids must be 0 (derived from the host) or at least %d, got %d", minSandboxPIDs, c.SandboxPIDs)
 	}
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
@@ -244,7 +256,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		store.Close()
 		return nil, err
 	}
-	iso, err := isolation(cfg, logger)
+	iso, hostLim, err := isolation(cfg, logger)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("--sandbox %s: %w", cfg.Sandbox, err)
@@ -259,7 +271,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		return nil, err
 	}
 	limits.Load(reserved)
-	p := pool.New[*sandbox.Env](pool.Options{MaxEnvironments: cfg.MaxEnvironments, IdleTimeout: cfg.IdleTimeout, Logger: logger})
+	// Sandboxed environments are weighed by their memory (MB): together
+	// they fit in the parent cgroup's limit.
+	p := pool.New[*sandbox.Env](pool.Options{MaxEnvironments: cfg.MaxEnvironments, IdleTimeout: cfg.IdleTimeout, Logger: logger,
+		MaxWeight: hostLim.MemoryBytes >> 20, OverWeight: overMemory})
 	iv := invoke.New(invoke.Config{
 		Scope:  scope,
 		Code:   code,

@@ -1,7 +1,6 @@
 package cgroup
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,6 +19,12 @@ type Group struct {
 	m    *Manager
 	name string
 	dirs []string // dirs[i] is the group's directory in m.hiers[i]
+
+	// freezer is the freezer control file, opened by the first Freeze or
+	// Thaw and kept open: one write(2) per change, no open and close on
+	// the invocation path. Remove closes it.
+	freezeMu sync.Mutex
+	freezer  *os.File
 }
 
 // Name returns the name the group was created with.
@@ -103,25 +109,52 @@ func (g *Group) setLimits(l Limits) error {
 // Freeze stops every process of the group (v1: freezer.state=FROZEN, v2:
 // cgroup.freeze=1). It does not wait until all of them are stopped. It does
 // nothing when no freezer is in use.
-func (g *Group) Freeze() error { return g.setFrozen(true) }
+func (g *Group) Freeze() error { return g.setFrozen(true, true) }
 
 // Thaw lets the processes of a frozen group run again. It does nothing when
 // no freezer is in use.
-func (g *Group) Thaw() error { return g.setFrozen(false) }
+func (g *Group) Thaw() error { return g.setFrozen(false, false) }
 
-func (g *Group) setFrozen(frozen bool) error {
+// setFrozen freezes or thaws the group; pin makes the v1 freezer pin first
+// (see pinName) when freezing.
+func (g *Group) setFrozen(frozen, pin bool) error {
 	d, v2 := g.dir(ctlFreezer)
 	if d == "" {
 		return nil
 	}
+	// Both values of each file have the same length, so writing at offset
+	// 0 of the open file is the whole value (cgroupfs ignores the offset;
+	// a fake file of the tests is overwritten in place).
 	file, value := "freezer.state", map[bool]string{true: "FROZEN", false: "THAWED"}[frozen]
 	if v2 {
 		file, value = "cgroup.freeze", map[bool]string{true: "1", false: "0"}[frozen]
 	}
-	if err := writeFile(filepath.Join(d, file), value); err != nil {
-		return fmt.Errorf("cgroup: %w", err)
+	if pin && !v2 {
+		g.m.pinOnce.Do(g.m.pinFreezer)
+	}
+	g.freezeMu.Lock()
+	defer g.freezeMu.Unlock()
+	if g.freezer == nil {
+		f, err := os.OpenFile(filepath.Join(d, file), os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("cgroup: %w", err)
+		}
+		g.freezer = f
+	}
+	if _, err := g.freezer.WriteAt([]byte(value), 0); err != nil {
+		return fmt.Errorf("cgroup: writing %q to %s: %w", value, filepath.Join(d, file), err)
 	}
 	return nil
+}
+
+// closeFreezer closes the freezer file kept open by setFrozen.
+func (g *Group) closeFreezer() {
+	g.freezeMu.Lock()
+	defer g.freezeMu.Unlock()
+	if g.freezer != nil {
+		g.freezer.Close()
+		g.freezer = nil
+	}
 }
 
 // OOMKilled reports whether the kernel's OOM killer killed a process of the
@@ -243,7 +276,7 @@ func (g *Group) Kill() error {
 				_ = writeFile(filepath.Join(d, "cgroup.kill"), "1")
 			}
 		}
-		_ = g.Freeze()
+		_ = g.setFrozen(true, false) // no pin: Cleanup and Close must not make one
 		if pids, err = g.Procs(); err != nil {
 			return err
 		}
@@ -264,6 +297,7 @@ func (g *Group) Kill() error {
 // 2 s. Removing a removed group does nothing.
 func (g *Group) Remove() error {
 	errs := []error{g.Kill()}
+	g.closeFreezer()
 	deadline := time.Now().Add(rmdirTimeout)
 	for _, d := range g.dirs {
 		if err := g.m.removeTree(d, deadline); err != nil {
@@ -280,20 +314,6 @@ func present(path string) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// Count returns how many processes are in the group itself (not in
-// groups below it), read from one hierarchy: a single read, cheap enough
-// for the invocation path.
-func (g *Group) Count() (int, error) {
-	if len(g.dirs) == 0 {
-		return 0, nil
-	}
-	b, err := os.ReadFile(filepath.Join(g.dirs[0], "cgroup.procs"))
-	if err != nil {
-		return 0, fmt.Errorf("cgroup: %w", err)
-	}
-	return bytes.Count(b, []byte{'\n'}), nil
 }
 
 // SetLimits changes the limits of a group that exists (and may already

@@ -334,6 +334,12 @@ func TestRealFreezeThaw(t *testing.T) {
 		t.Fatalf("freezer.state = %s", readString(t, state))
 	}
 	t.Logf("frozen shell's state in /proc/%d/stat: %c", cmd.Process.Pid, procState(cmd.Process.Pid))
+	if h := m.ctl[ctlFreezer]; !h.v2 {
+		// The v1 pin keeps the kernel's freezer hooks on (see pinName).
+		if got := readString(t, filepath.Join(h.base, pinName, "freezer.state")); got != "FROZEN" {
+			t.Errorf("the freezer pin's state = %s, want FROZEN", got)
+		}
+	}
 	s1 := size()
 	time.Sleep(300 * time.Millisecond)
 	if s2 := size(); s2 != s1 {

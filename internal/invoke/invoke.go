@@ -149,7 +149,9 @@ func (iv *Invoker) start(ctx context.Context, req sluice.InvokeRequest) (*pool.L
 	// A warm environment can die while idle (its runtime exited after the
 	// previous invocation); nothing ran then, so take another one.
 	for attempt := 0; ; attempt++ {
-		lease, err := iv.cfg.Pool.Acquire(ctx, key, fn.Fingerprint(), launch)
+		// Weighed by memory: the pool keeps the environments' memory
+		// within the host-wide limit it was given (if any).
+		lease, err := iv.cfg.Pool.AcquireWeighted(ctx, key, fn.Fingerprint(), int64(fn.MemorySize), launch)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -3,10 +3,13 @@
 //
 // Environments are keyed by function name and tagged with the function's
 // revision: an idle environment of an older revision is never reused.
-// At most MaxEnvironments exist at once. When all are busy an Acquire fails
-// at once with a throttling error (Lambda's TooManyRequestsException); when
-// some are idle but belong to other functions, the least recently used is
-// stopped to make room. Idle environments are stopped after IdleTimeout.
+// At most MaxEnvironments exist at once, and with MaxWeight the weights of
+// the live environments (sluice weighs an environment by its function's
+// memory) add up to at most MaxWeight. When an environment does not fit,
+// the least recently used idle ones, of any function, are stopped to make
+// room; when stopping every idle one would not make room, Acquire fails at
+// once with a throttling error (Lambda's TooManyRequestsException).
+// Idle environments are stopped after IdleTimeout.
 //
 // The pool never imports package sandbox: it declares the one interface it
 // needs, and the caller passes a launch function.
@@ -45,13 +48,22 @@ type Options struct {
 	// IdleTimeout is how long an idle environment is kept; 0 means
 	// DefaultIdleTimeout.
 	IdleTimeout time.Duration
-	Logger      *slog.Logger
+	// MaxWeight caps the sum of the weights (AcquireWeighted) of the live
+	// environments, busy, idle and starting; 0 means no cap.
+	MaxWeight int64
+	// OverWeight makes the error of an Acquire whose weight does not fit
+	// (want, the weight asked for; inUse, the weight of the busy and
+	// starting environments; limit, MaxWeight); nil means a plain
+	// throttling error.
+	OverWeight func(want, inUse, limit int64) error
+	Logger     *slog.Logger
 }
 
 type entry[S Sandbox] struct {
 	s        S
 	ready    bool   // s is set (launch returned)
 	gen      uint64 // the key's generation when it was acquired
+	weight   int64
 	idleFrom time.Time
 }
 
@@ -64,6 +76,7 @@ type Pool[S Sandbox] struct {
 	mu        sync.Mutex
 	idle      map[string][]*entry[S] // per key, most recently used last
 	all       map[*entry[S]]struct{} // idle and busy
+	weight    int64                  // sum of the weights in all
 	gen       map[string]uint64      // bumped by Retire
 	closed    bool
 	stopper   sync.WaitGroup // environments being stopped in the background
@@ -109,6 +122,17 @@ func errThrottled() error {
 // one with launch. Errors: sluice.EThrottled when MaxEnvironments are all
 // busy; sluice.EServiceUnavailable after Close; launch's error.
 func (p *Pool[S]) Acquire(ctx context.Context, key, rev string, launch func(context.Context) (S, error)) (*Lease[S], error) {
+	return p.AcquireWeighted(ctx, key, rev, 0, launch)
+}
+
+// AcquireWeighted is Acquire for an environment of the given weight (0 or
+// more; a warm one was weighed when it started). A new environment that
+// would take the live environments' weight above MaxWeight first stops
+// idle ones, least recently used first, and waits until they are gone
+// (their resources are free before the new one takes its own); when even
+// stopping all of them would not make room, it fails with OverWeight's
+// error and stops none.
+func (p *Pool[S]) AcquireWeighted(ctx context.Context, key, rev string, weight int64, launch func(context.Context) (S, error)) (*Lease[S], error) {
 	var stale []*entry[S]
 	defer func() { p.stopAll(stale) }()
 
@@ -127,29 +151,38 @@ func (p *Pool[S]) Acquire(ctx context.Context, key, rev string, launch func(cont
 			p.mu.Unlock()
 			return &Lease[S]{p: p, e: e, Sandbox: e.s}, nil
 		}
-		delete(p.all, e)
+		p.forgetLocked(e)
 		stale = append(stale, e)
 	}
 	p.idle[key] = list
-	if len(p.all) >= p.opts.MaxEnvironments {
-		victim := p.oldestIdleLocked()
-		if victim == nil {
-			p.mu.Unlock()
-			return nil, errThrottled()
-		}
-		p.removeIdleLocked(victim)
-		stale = append(stale, victim)
+	if err := p.fitLocked(weight); err != nil {
+		p.mu.Unlock()
+		return nil, err
 	}
-	e := &entry[S]{gen: p.gen[key]}
+	var evicted []*entry[S] // for weight: stopped before the launch
+	for len(p.all) >= p.opts.MaxEnvironments || p.overWeightLocked(weight) {
+		victim := p.oldestIdleLocked()
+		p.removeIdleLocked(victim)
+		if p.opts.MaxWeight > 0 && victim.weight > 0 {
+			evicted = append(evicted, victim)
+		} else {
+			stale = append(stale, victim)
+		}
+	}
+	e := &entry[S]{gen: p.gen[key], weight: weight}
 	p.all[e] = struct{}{} // reserve the slot while launching
+	p.weight += weight
 	p.launching.Add(1)
 	p.mu.Unlock()
 	defer p.launching.Done()
+	for _, v := range evicted {
+		v.s.Stop()
+	}
 
 	s, err := launch(ctx)
 	if err != nil {
 		p.mu.Lock()
-		delete(p.all, e)
+		p.forgetLocked(e)
 		p.mu.Unlock()
 		return nil, err
 	}
@@ -180,7 +213,7 @@ func (p *Pool[S]) release(e *entry[S], reuse bool) {
 		p.mu.Unlock()
 		return
 	}
-	delete(p.all, e)
+	p.forgetLocked(e)
 	p.mu.Unlock()
 	p.stopAll([]*entry[S]{e})
 }
@@ -193,7 +226,7 @@ func (p *Pool[S]) Retire(key string) {
 	list := p.idle[key]
 	delete(p.idle, key)
 	for _, e := range list {
-		delete(p.all, e)
+		p.forgetLocked(e)
 	}
 	p.mu.Unlock()
 	p.stopAll(list)
@@ -234,7 +267,7 @@ func (p *Pool[S]) reap(now time.Time) {
 		keep := list[:0]
 		for _, e := range list {
 			if now.Sub(e.idleFrom) >= p.opts.IdleTimeout {
-				delete(p.all, e)
+				p.forgetLocked(e)
 				old = append(old, e)
 			} else {
 				keep = append(keep, e)
@@ -265,6 +298,7 @@ func (p *Pool[S]) Close() {
 		}
 	}
 	p.all = map[*entry[S]]struct{}{}
+	p.weight = 0
 	p.idle = map[string][]*entry[S]{}
 	p.mu.Unlock()
 	var wg sync.WaitGroup
@@ -295,7 +329,50 @@ func (p *Pool[S]) removeIdleLocked(e *entry[S]) {
 			break
 		}
 	}
-	delete(p.all, e)
+	p.forgetLocked(e)
+}
+
+// forgetLocked removes e from the live environments.
+func (p *Pool[S]) forgetLocked(e *entry[S]) {
+	if _, ok := p.all[e]; ok {
+		delete(p.all, e)
+		p.weight -= e.weight
+	}
+}
+
+// overWeightLocked reports whether an environment of weight w does not
+// fit beside the live ones.
+func (p *Pool[S]) overWeightLocked(w int64) bool {
+	return p.opts.MaxWeight > 0 && p.weight+w > p.opts.MaxWeight
+}
+
+// fitLocked reports, as Acquire's error, whether a new environment of
+// weight w cannot start even once every idle environment is stopped.
+func (p *Pool[S]) fitLocked(w int64) error {
+	idle, idleWeight := 0, int64(0)
+	for _, list := range p.idle {
+		for _, e := range list {
+			idle++
+			idleWeight += e.weight
+		}
+	}
+	if len(p.all)-idle >= p.opts.MaxEnvironments {
+		return errThrottled()
+	}
+	if inUse := p.weight - idleWeight; p.opts.MaxWeight > 0 && inUse+w > p.opts.MaxWeight {
+		if p.opts.OverWeight != nil {
+			return p.opts.OverWeight(w, inUse, p.opts.MaxWeight)
+		}
+		return errThrottled()
+	}
+	return nil
+}
+
+// Weight returns the sum of the weights of the live environments.
+func (p *Pool[S]) Weight() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.weight
 }
 
 // stopAll stops environments in the background, tracked for Close; once

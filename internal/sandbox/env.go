@@ -100,6 +100,14 @@ type Env struct {
 	killReason   string
 	peakMB       int       // last peak memory reading
 	peakAt       time.Time // when it was read
+	// Freezing between invocations (see freezeLocked): inNext counts the
+	// runtime's requests waiting in GET /next; freezePending is set from
+	// the end of an invocation until the environment is frozen or the
+	// next one begins; freezeTimer freezes it after freezeGrace at the
+	// latest.
+	inNext        int
+	freezePending bool
+	freezeTimer   *time.Timer
 }
 
 // kill reasons

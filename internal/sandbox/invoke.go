@@ -70,6 +70,7 @@ func (e *Env) Invoke(inv sluice.Invocation) (sluice.Output, error) {
 	}
 	e.cur = c
 	e.invocations++
+	e.freezePending = false // the previous invocation's freeze, if still to come
 	e.mu.Unlock()
 
 	if e.startErr != nil {
@@ -277,16 +278,56 @@ func (e *Env) finish(c *call, ferr *sluice.FunctionError) sluice.Result {
 	b.WriteString("\n")
 	tail := e.logs.end(b.String())
 
-	// Between invocations nothing of the function runs, as on Lambda:
-	// background processes it left behind are frozen until the next one.
-	if e.proc != nil {
-		e.proc.Freeze()
-	}
-
 	e.mu.Lock()
+	e.freezeLocked()
 	e.cur = nil
 	e.mu.Unlock()
 	return sluice.Result{Err: ferr, LogTail: tail}
+}
+
+// freezeGrace is how long, after an invocation ended, the environment is
+// left to run until its runtime is back in GET /next, before it is frozen
+// anyway.
+const freezeGrace = 10 * time.Millisecond
+
+// freezeLocked freezes the environment at the end of an invocation.
+// Between invocations nothing of the function runs, as on Lambda: the
+// whole environment (the runtime, its goroutines and threads, whatever it
+// started) is frozen until the next Invoke thaws it. The best moment is
+// when the runtime is back in GET /next: then the next invocation is
+// handed to a request already waiting, as without freezing. So: frozen now
+// if the runtime already waits there; else by Next when it arrives, or
+// after freezeGrace at the latest (a runtime that does not come back is
+// frozen too; its 202 and its GET /next wait in the socket until the
+// thaw). An environment being killed is not frozen (its processes must
+// take their SIGKILL). Called with e.mu held.
+func (e *Env) freezeLocked() {
+	if e.proc == nil || !e.aliveLocked() {
+		return
+	}
+	if e.inNext > 0 {
+		e.proc.Freeze()
+		return
+	}
+	e.freezePending = true
+	if e.freezeTimer == nil {
+		e.freezeTimer = time.AfterFunc(freezeGrace, e.freezeLate)
+	} else {
+		e.freezeTimer.Reset(freezeGrace)
+	}
+}
+
+// freezeLate freezes the environment freezeGrace after an invocation
+// ended, if neither Next nor the next Invoke came first.
+func (e *Env) freezeLate() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.freezePending {
+		e.freezePending = false
+		if e.aliveLocked() {
+			e.proc.Freeze()
+		}
+	}
 }
 
 func isPlatformError(typ string) bool {
@@ -373,7 +414,19 @@ func (e *Env) Next(ctx context.Context) (*sluice.Invocation, error) {
 		e.initDone = true
 		e.initDuration = time.Since(e.startedAt)
 	}
+	e.inNext++
+	if e.freezePending { // back after an invocation: freeze now (freezeLocked)
+		e.freezePending = false
+		if e.aliveLocked() {
+			e.proc.Freeze()
+		}
+	}
 	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.inNext--
+		e.mu.Unlock()
+	}()
 
 	select {
 	case c := <-e.queue:

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -90,8 +89,41 @@ func Bwrap(iso *Isolation) Driver { return bwrapDriver{iso} }
 type bwrapDriver struct{ iso *Isolation }
 
 func (d bwrapDriver) Start(ctx context.Context, l *Launch) (Process, error) {
+	if err := d.iso.admit(); err != nil {
+		return nil, err
+	}
 	return d.iso.startDirect(ctx, l)
 }
+
+// minEnvTasks is the room under the host-wide task limit (the parent
+// cgroup's pids.max, --sandbox-pids) a new environment needs: a runtime
+// and its threads, with some to spare. Its own pids.max (1024) is a cap,
+// not what it uses, so admission does not add those up: the parent's limit
+// is the hard cap the kernel enforces (a fork beyond it fails inside the
+// function that forks), and admission only refuses to start an environment
+// that could not even start its runtime.
+const minEnvTasks = 64
+
+// admit refuses a new environment when the environments' tasks are within
+// minEnvTasks of their host-wide limit, with Lambda's throttling error
+// (429 TooManyRequestsException: SDKs retry it).
+func (iso *Isolation) admit() error {
+	if iso.Cgroups == nil {
+		return nil
+	}
+	cur, limit, err := iso.Cgroups.PIDs()
+	if err != nil || limit < 0 || cur+minEnvTasks <= limit {
+		return nil
+	}
+	return &sluice.Error{Code: sluice.EThrottled, Reason: ReasonHostLimit,
+		Message: fmt.Sprintf("Rate Exceeded. The execution environments on this sluice hold %d of the %d processes and threads they may have together (--sandbox-pids); a new one starts once others end.", cur, limit)}
+}
+
+// ReasonHostLimit is the Reason of the TooManyRequestsException that
+// refuses an environment for a host-wide limit (memory, processes): the
+// Reason Lambda gives when the account's concurrency is used up, which
+// the SDKs know and retry.
+const ReasonHostLimit = "ConcurrentInvocationLimitExceeded"
 
 func (bwrapDriver) Close() {}
 
@@ -151,8 +183,12 @@ type isolated struct {
 	group *cgroup.Group // nil without cgroups
 	// cgroupFD is the v2 group's directory, for CLONE_INTO_CGROUP.
 	cgroupFD *os.File
-	// frozen is set while freeze has frozen the group.
-	frozen atomic.Bool
+	// freezeMu orders freeze, thaw and thawForKill: once a kill has
+	// thawed the group, nothing freezes it again (a frozen process would
+	// not act on its SIGKILL).
+	freezeMu sync.Mutex
+	frozen   bool // freeze has frozen the group
+	killed   bool // thawForKill ran
 	// slot is the prepared start the Env launches, or nil.
 	slot *slot
 }
@@ -221,7 +257,11 @@ func (iso *Isolation) startDirect(ctx context.Context, l *Launch) (Process, erro
 		api = ln.Addr().String()
 		l.Serve(s.listen(ln, l.Logger))
 	}
-	cmd := s.command(l, mounts)
+	cmd, err := s.command(l, mounts)
+	if err != nil {
+		s.release()
+		return nil, err
+	}
 	cmd.Env = l.Environ(api, nil)
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -299,8 +339,10 @@ func (s *isolated) bwrapArgs(l *Launch, mounts []Mount) []string {
 const joinScript = `n=$1; shift; while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ulimit -n "$n" || exit 125; exec "$@"`
 
 // command builds the process that starts the environment when no slot
-// is prepared: the join wrapper, bwrap and the runtime's command.
-func (s *isolated) command(l *Launch, mounts []Mount) *exec.Cmd {
+// is prepared: the join wrapper, bwrap and the runtime's command. It fails
+// closed: when the v2 group cannot be opened, nothing starts (the process
+// would run outside its limits).
+func (s *isolated) command(l *Launch, mounts []Mount) (*exec.Cmd, error) {
 	args := []string{"-c", joinScript, "sluice-sandbox", strconv.Itoa(orDefault(s.iso.NoFile, defaultNoFile))}
 	var v2 *os.File
 	if s.group != nil {
@@ -315,7 +357,10 @@ func (s *isolated) command(l *Launch, mounts []Mount) *exec.Cmd {
 			}
 		}
 		if v2dir != "" {
-			v2, _ = os.Open(v2dir)
+			var err error
+			if v2, err = os.Open(v2dir); err != nil {
+				return nil, fmt.Errorf("sandbox: the environment's cgroup: %w", err)
+			}
 		}
 	}
 	args = append(args, "--", s.iso.Bwrap)
@@ -335,7 +380,7 @@ func (s *isolated) command(l *Launch, mounts []Mount) *exec.Cmd {
 		cmd.SysProcAttr.CgroupFD = int(v2.Fd())
 		s.cgroupFD = v2 // closed by release, after the start
 	}
-	return cmd
+	return cmd, nil
 }
 
 // Mount is a host directory bound read-write into an environment.
@@ -379,40 +424,49 @@ func (s *isolated) oomKilled() bool {
 	return ok
 }
 
-// ownProcesses is how many processes an environment has of its own: the
-// outer bwrap, bwrap's init (pid 1 of the namespace) and the runtime.
-const ownProcesses = 3
-
-// freeze stops every process of the environment between invocations when
-// the function left processes of its own behind, as Lambda does (it
-// freezes the whole environment); thaw resumes them. An environment with
-// only its runtime, which waits in GET /next anyway, is not frozen: that
-// keeps two cgroup writes off the invocation path.
+// freeze stops every process of the environment between invocations, as
+// Lambda freezes the whole environment: the runtime and whatever it
+// started, its goroutines and threads included. It does not wait for the
+// kernel to report the group FROZEN: the write is what the invocation path
+// pays for (one write(2) to a file kept open), and the next invocation's
+// thaw is valid in any state. thaw resumes them before the next invocation
+// is handed over.
 func (s *isolated) freeze() {
 	if s == nil || s.group == nil {
 		return
 	}
-	if n, err := s.group.Count(); err == nil && n <= ownProcesses {
+	s.freezeMu.Lock()
+	defer s.freezeMu.Unlock()
+	if s.killed || s.frozen {
 		return
 	}
 	if s.group.Freeze() == nil {
-		s.frozen.Store(true)
+		s.frozen = true
 	}
 }
 
 func (s *isolated) thaw() {
-	if s != nil && s.group != nil && s.frozen.Swap(false) {
+	if s == nil || s.group == nil {
+		return
+	}
+	s.freezeMu.Lock()
+	defer s.freezeMu.Unlock()
+	if s.frozen {
+		s.frozen = false
 		_ = s.group.Thaw()
 	}
 }
 
-// thawForKill thaws the group whatever freeze recorded: a kill must reach
-// every process.
+// thawForKill thaws the group whatever freeze recorded, and keeps freeze
+// from freezing it again: a kill must reach every process.
 func (s *isolated) thawForKill() {
-	if s != nil && s.group != nil {
-		s.frozen.Store(false)
-		_ = s.group.Thaw()
+	if s == nil || s.group == nil {
+		return
 	}
+	s.freezeMu.Lock()
+	defer s.freezeMu.Unlock()
+	s.killed, s.frozen = true, false
+	_ = s.group.Thaw()
 }
 
 // peakMB is the environment's peak memory in MB, or -1 when unknown.

@@ -63,6 +63,9 @@ const slotScript = `. /proc/self/fd/4`
 
 func (d slotsDriver) Start(ctx context.Context, l *Launch) (Process, error) {
 	iso := d.iso
+	if err := iso.admit(); err != nil {
+		return nil, err
+	}
 	sl := iso.take(l.Spec.Function)
 	if sl == nil {
 		return iso.startDirect(ctx, l)

@@ -28,6 +28,10 @@ package main
 //	env                        → env: the process's environment as a map
 //	statfs     {path}          → bytes (total size), free, type (f_type)
 //	sleep      {ms}            → sleeps ms milliseconds
+//	ticker     {everyMs}       → starts a goroutine of the runtime's own process that
+//	                             counts a tick every everyMs (default 10) forever, and
+//	                             answers at once: ticks (the count so far)
+//	ticks                      → ticks: the count of the ticker goroutine
 //	rlimit                     → soft, hard: RLIMIT_NOFILE (getrlimit(2)); the Go
 //	                             runtime raises its own soft limit to the hard one
 //	                             at start, so soft is the hard limit here (its
@@ -44,6 +48,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -61,6 +66,9 @@ type probeEvent struct {
 }
 
 type result map[string]any
+
+// ticks counts the ticks of the ticker goroutine.
+var ticks atomic.Int64
 
 // hoard keeps what alloc allocated alive for the environment's lifetime.
 var hoard [][]byte
@@ -176,6 +184,19 @@ func probe(ev probeEvent) (result, error) {
 	case "sleep":
 		time.Sleep(time.Duration(ev.Ms) * time.Millisecond)
 		return ok(), nil
+	case "ticker":
+		every := time.Duration(max(ev.EveryMs, 0)) * time.Millisecond
+		if every == 0 {
+			every = 10 * time.Millisecond
+		}
+		go func() {
+			for range time.Tick(every) {
+				ticks.Add(1)
+			}
+		}()
+		return ok("ticks", ticks.Load()), nil
+	case "ticks":
+		return ok("ticks", ticks.Load()), nil
 	case "rlimit":
 		var rl syscall.Rlimit
 		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
