@@ -363,9 +363,10 @@ func checkFile(f *os.File, path string, allowOneMeta bool) (fileLayout, error) {
 	if end := int64(use.pgid) * int64(ps); use.pgid < 2 || end/int64(ps) != int64(use.pgid) || end > size {
 		return fail(append(metaProblems, fmt.Sprintf("the file is %d bytes, but its meta page says its pages reach %d pages of %d bytes (%d bytes): truncated", size, use.pgid, ps, int64(use.pgid)*int64(ps)))...)
 	}
-	w := &walker{f: f, ps: ps, hwm: use.pgid, seen: map[uint64]bool{0: true, 1: true}}
-	w.freelist(use.freelist)
-	w.tree(use.root, 0, "the root bucket")
+	w, err := walk(f, size, ps, use)
+	if err != nil {
+		return fileLayout{}, err
+	}
 	problems := append(metaProblems, w.problems...)
 	if len(problems) > 0 {
 		if allowOneMeta && len(w.problems) == 0 {
@@ -378,11 +379,48 @@ func checkFile(f *os.File, path string, allowOneMeta bool) (fileLayout, error) {
 
 // walker reads the pages of a bbolt file with bounds checks.
 type walker struct {
-	f        *os.File
+	data     []byte // the file, mapped read-only
 	ps       int
 	hwm      uint64 // pages below it exist in the file
-	seen     map[uint64]bool
+	seen     []bool // by page id
 	problems []string
+}
+
+// walk maps the file read-only and walks the freelist and the tree of
+// meta page m. Every access is within the file's size (mapped memory
+// past the end of a file faults); a fault nonetheless (the file shrank
+// under the lock) is a problem, not a crash.
+func walk(f *os.File, size int64, ps int, m metaInfo) (w *walker, err error) {
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED|syscall.MAP_POPULATE)
+	if err != nil {
+		return nil, fmt.Errorf("bolt: map %s: %w", f.Name(), err)
+	}
+	defer syscall.Munmap(data)
+	w = &walker{data: data, ps: ps, hwm: m.pgid, seen: make([]bool, m.pgid)}
+	w.seen[0], w.seen[1] = true, true
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			w.problem("reading the file failed: %v", r)
+		}
+	}()
+	w.freelist(m.freelist)
+	w.tree(m.root, 0, ref{"the root bucket", 0})
+	return w, nil
+}
+
+// ref names what points to a page: a kind and the page it is on (0:
+// none).
+type ref struct {
+	kind string
+	page uint64
+}
+
+func (r ref) String() string {
+	if r.page == 0 {
+		return r.kind
+	}
+	return fmt.Sprintf("%s %d", r.kind, r.page)
 }
 
 func (w *walker) problem(format string, args ...any) {
@@ -394,7 +432,7 @@ func (w *walker) problem(format string, args ...any) {
 // page reads page id with its overflow pages, checking that it lies in
 // the file, has the id it is at, and was not reached before (a page two
 // parents point to is a corrupt tree, and a cycle would never end).
-func (w *walker) page(id uint64, what string) []byte {
+func (w *walker) page(id uint64, what ref) []byte {
 	if id < 2 || id >= w.hwm {
 		w.problem("%s points to page %d, outside the pages of the file (2 to %d)", what, id, w.hwm-1)
 		return nil
@@ -403,17 +441,14 @@ func (w *walker) page(id uint64, what string) []byte {
 		w.problem("%s points to page %d, which another page points to as well", what, id)
 		return nil
 	}
-	hdr := make([]byte, pageHeaderSize)
-	if _, err := w.f.ReadAt(hdr, int64(id)*int64(w.ps)); err != nil {
-		w.problem("page %d (%s): %v", id, what, err)
-		return nil
-	}
+	off := id * uint64(w.ps)
+	hdr := w.data[off : off+pageHeaderSize]
 	if got := le.Uint64(hdr); got != id {
 		w.problem("page %d (%s) has the header of page %d: garbage", id, what, got)
 		return nil
 	}
 	overflow := uint64(le.Uint32(hdr[12:]))
-	if id+overflow >= w.hwm {
+	if id+overflow >= w.hwm || id+overflow < id {
 		w.problem("page %d (%s) runs %d pages past the end of the file", id, what, id+overflow-w.hwm+1)
 		return nil
 	}
@@ -424,19 +459,14 @@ func (w *walker) page(id uint64, what string) []byte {
 		}
 		w.seen[i] = true
 	}
-	buf := make([]byte, (overflow+1)*uint64(w.ps))
-	if _, err := w.f.ReadAt(buf, int64(id)*int64(w.ps)); err != nil {
-		w.problem("page %d (%s): %v", id, what, err)
-		return nil
-	}
-	return buf
+	return w.data[off : (id+overflow+1)*uint64(w.ps)]
 }
 
 func (w *walker) freelist(id uint64) {
 	if id == noFreelist {
 		return
 	}
-	buf := w.page(id, "the meta page's freelist")
+	buf := w.page(id, ref{"the meta page's freelist", 0})
 	if buf == nil {
 		return
 	}
@@ -461,7 +491,7 @@ func (w *walker) freelist(id uint64) {
 }
 
 // tree walks the pages of a bucket rooted at page id.
-func (w *walker) tree(id uint64, depth int, what string) {
+func (w *walker) tree(id uint64, depth int, what ref) {
 	if depth > maxDepth {
 		w.problem("%s: pages nest deeper than %d", what, maxDepth)
 		return
@@ -484,10 +514,10 @@ func (w *walker) tree(id uint64, depth int, what string) {
 				w.problem("branch page %d (%s): element %d lies outside the page", id, what, i)
 				return
 			}
-			w.tree(le.Uint64(buf[off+8:]), depth+1, fmt.Sprintf("branch page %d", id))
+			w.tree(le.Uint64(buf[off+8:]), depth+1, ref{"branch page", id})
 		}
 	case leafPage:
-		w.leaf(buf, depth, fmt.Sprintf("leaf page %d (%s)", id, what))
+		w.leaf(buf, depth, ref{"leaf page", id})
 	default:
 		w.problem("page %d (%s) should be a branch or leaf page but has page flags %#x: garbage", id, what, flags)
 	}
@@ -495,7 +525,7 @@ func (w *walker) tree(id uint64, depth int, what string) {
 
 // leaf checks the elements of a leaf page (buf starts at its header) and
 // walks the buckets it holds.
-func (w *walker) leaf(buf []byte, depth int, what string) {
+func (w *walker) leaf(buf []byte, depth int, what ref) {
 	if len(buf) < pageHeaderSize {
 		w.problem("%s: shorter than a page header", what)
 		return
@@ -532,9 +562,9 @@ func (w *walker) leaf(buf []byte, depth int, what string) {
 				w.problem("%s: element %d is an inline bucket without a leaf page", what, i)
 				return
 			}
-			w.leaf(inline, depth+1, what+" (inline bucket)")
+			w.leaf(inline, depth+1, ref{"an inline bucket in " + what.kind, what.page})
 		} else {
-			w.tree(root, depth+1, "a bucket in "+what)
+			w.tree(root, depth+1, ref{"a bucket in " + what.kind, what.page})
 		}
 	}
 }

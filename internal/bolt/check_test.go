@@ -352,3 +352,70 @@ func TestRepairOneCorruptMetaPage(t *testing.T) {
 		t.Errorf("Repair of a truncated store: %v, want ErrNotWhole", err)
 	}
 }
+
+// BenchmarkOpen10000Functions measures what the checks cost at start:
+// Open (page walk, Tx.Check, schema) and Check of a store of 10,000
+// functions, against bbolt's plain Open.
+//
+//	go test -run '^$' -bench Open10000 -benchtime 20x ./internal/bolt
+func BenchmarkOpen10000Functions(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "sluice.db")
+	s, err := bolt.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fn := &sluice.Function{Name: "fn-00000", Runtime: "provided.al2023", Handler: "bootstrap", Role: "arn:aws:iam::000000000000:role/r",
+		Description: strings.Repeat("d", 256), Environment: map[string]string{"A": strings.Repeat("a", 256), "B": strings.Repeat("b", 256)}}
+	if err := s.CreateFunction(context.Background(), fn); err != nil {
+		b.Fatal(err)
+	}
+	s.Close()
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		fns := tx.Bucket([]byte("functions"))
+		v := bytes.Clone(fns.Get([]byte("fn-00000")))
+		for i := 1; i < 10000; i++ {
+			if err := fns.Put([]byte(fmt.Sprintf("fn-%05d", i)), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rep, err := bolt.Check(path)
+	if err != nil || rep.Functions != 10000 {
+		b.Fatalf("Check: %+v, %v", rep, err)
+	}
+	b.Logf("store of %d functions: %d bytes, %d pages", rep.Functions, rep.Size, rep.Pages)
+	b.Run("bolt.Open", func(b *testing.B) {
+		for b.Loop() {
+			s, err := bolt.Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		}
+	})
+	b.Run("bolt.Check", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bolt.Check(path); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("bbolt.Open", func(b *testing.B) {
+		for b.Loop() {
+			db, err := bbolt.Open(path, 0o600, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			db.Close()
+		}
+	})
+}
