@@ -69,6 +69,12 @@ type Config struct {
 	// RuntimesDir is where runtimes are provisioned; "" means
 	// DataDir/runtimes.
 	RuntimesDir string
+	// BackupDir, when set, is where the server backs its store up: at
+	// start, every BackupInterval and on SIGUSR1, keeping the newest
+	// BackupKeep backups.
+	BackupDir      string
+	BackupInterval time.Duration
+	BackupKeep     int
 }
 
 // DefaultConfig is what `sluice serve` runs with when given no flags.
@@ -87,6 +93,8 @@ func DefaultConfig() Config {
 		LogLevel:           "info",
 		AccessKeyID:        "test",
 		SecretAccessKey:    "test",
+		BackupInterval:     time.Hour,
+		BackupKeep:         24,
 	}
 }
 
@@ -116,6 +124,9 @@ func (c *Config) flags(fs *flag.FlagSet) {
 		return nil
 	})
 	fs.StringVar(&c.RuntimesDir, "runtimes-dir", c.RuntimesDir, "where runtimes are provisioned (default: DATA-DIR/runtimes); several data dirs may share one")
+	fs.StringVar(&c.BackupDir, "backup-dir", c.BackupDir, "back the store up into this directory: at start, every --backup-interval and on SIGUSR1 (see \"sluice help store\")")
+	fs.DurationVar(&c.BackupInterval, "backup-interval", c.BackupInterval, "how often the store is backed up into --backup-dir")
+	fs.IntVar(&c.BackupKeep, "backup-keep", c.BackupKeep, "how many of the newest backups --backup-dir keeps")
 	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
 }
 
@@ -143,6 +154,12 @@ func (c Config) validate() error {
 	case "host", "none":
 	default:
 		return fmt.Errorf("--sandbox-network must be host or none, got %q", c.SandboxNetwork)
+	}
+	if c.BackupDir != "" && c.BackupInterval <= 0 {
+		return fmt.Errorf("--backup-interval must be positive, got %s", c.BackupInterval)
+	}
+	if c.BackupDir != "" && c.BackupKeep < 1 {
+		return fmt.Errorf("--backup-keep must be at least 1, got %d", c.BackupKeep)
 	}
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
@@ -203,7 +220,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, err
 	}
-	store, err := bolt.Open(filepath.Join(cfg.DataDir, "sluice.db"))
+	store, err := openStore(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -314,6 +331,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	reaperCtx, stopReaper := context.WithCancel(context.Background())
 	wg.Add(1)
 	go func() { defer wg.Done(); s.pool.Run(reaperCtx) }()
+
+	if s.cfg.BackupDir != "" {
+		b := &backups{store: s.store, dir: s.cfg.BackupDir, interval: s.cfg.BackupInterval, keep: s.cfg.BackupKeep, log: s.log}
+		wg.Add(1)
+		go func() { defer wg.Done(); b.run(reaperCtx) }()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
