@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -418,4 +419,106 @@ func BenchmarkOpen10000Functions(b *testing.B) {
 			db.Close()
 		}
 	})
+}
+
+// FuzzOpenCorruptStore mutates a whole store (re-sealing the meta pages'
+// checksums, so that mutations reach the pages below them) and checks
+// that Check and Open never crash: either the store is refused as not
+// whole, or it opens and every function reads.
+//
+//	go test -run '^$' -fuzz FuzzOpenCorruptStore -fuzztime 60s ./internal/bolt
+func FuzzOpenCorruptStore(f *testing.F) {
+	path := filepath.Join(f.TempDir(), "seed.db")
+	s, err := bolt.Open(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i := range 40 {
+		if err := s.CreateFunction(context.Background(), &sluice.Function{Name: fmt.Sprintf("fn-%02d", i), Description: strings.Repeat("x", 300)}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	s.Close()
+	seed, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed, uint32(0), []byte{})
+	f.Add(seed, uint32(3*pageSize+10), []byte{0xff, 0xff})
+	f.Add(seed, uint32(2*pageSize+16+8), []byte{0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, file []byte, at uint32, patch []byte) { openPatched(t, file, at, patch) })
+}
+
+// TestOpenRandomCorruptions runs what FuzzOpenCorruptStore runs on 400
+// random patches of a store (the fuzzing engine, which minimizes inputs
+// of this size, is slow).
+func TestOpenRandomCorruptions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "seed.db")
+	fillStore(t, path, 60)
+	seed, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(7, 9))
+	refused := 0
+	for range 400 {
+		patch := make([]byte, 1+r.IntN(16))
+		for i := range patch {
+			patch[i] = byte(r.Uint32())
+		}
+		// Mostly into the headers and element tables of the pages in use.
+		hwm := int(binary.LittleEndian.Uint64(seed[newerMeta(seed)*pageSize+16+40:]))
+		at := r.IntN(len(seed))
+		if r.IntN(10) < 8 {
+			at = r.IntN(hwm)*pageSize + r.IntN(80)
+		}
+		if !openPatched(t, seed, uint32(at), patch) {
+			refused++
+		}
+	}
+	t.Logf("%d of 400 patched stores refused, none crashed", refused)
+	if refused == 0 {
+		t.Errorf("no patched store was refused")
+	}
+}
+
+// openPatched writes file with patch at offset at and the meta pages'
+// checksums re-sealed, then checks and opens it: it must be refused, or
+// open and read. It reports whether it opened.
+func openPatched(t *testing.T, file []byte, at uint32, patch []byte) bool {
+	if len(file) > 1<<20 {
+		return false
+	}
+	b := bytes.Clone(file)
+	if int(at) < len(b) {
+		copy(b[at:], patch)
+	}
+	for i := range 2 { // re-seal each meta page's checksum
+		if m := i*pageSize + 16; len(b) >= m+64 {
+			h := fnv.New64a()
+			h.Write(b[m : m+56])
+			binary.LittleEndian.PutUint64(b[m+56:], h.Sum64())
+		}
+	}
+	path := filepath.Join(t.TempDir(), "sluice.db")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, checkErr := bolt.Check(path)
+	s, err := bolt.Open(path)
+	if err != nil {
+		return false
+	}
+	defer s.Close()
+	if errors.Is(checkErr, bolt.ErrNotWhole) {
+		t.Errorf("Check refused the store (%v) but Open took it", checkErr)
+	}
+	fns, err := s.ListFunctions(context.Background(), "", 0)
+	if err != nil {
+		return true
+	}
+	for _, fn := range fns {
+		_, _ = s.GetFunction(context.Background(), fn.Name)
+	}
+	return true
 }
