@@ -51,7 +51,7 @@ type Report struct {
 	Took      time.Duration
 }
 
-// maxProblems is how many problems a check reports before it stops.
+// maxProblems is the most problems a check reports.
 const maxProblems = 20
 
 // MarkerPath is the marker file Open writes next to the store file at
