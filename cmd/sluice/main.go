@@ -2,6 +2,7 @@
 //
 //	sluice serve [--listen 127.0.0.1:9000] [--data-dir .sluice] [--region us-east-1] [--account-id 000000000000]
 //	sluice runtime install nodejs|python [--data-dir .sluice] [--node node]
+//	sluice store check|backup|restore|repair [--data-dir .sluice] ...
 //
 // See README.md.
 package main
@@ -28,6 +29,9 @@ Usage:
   sluice serve [flags]    run the Lambda API (see "sluice serve -h")
   sluice runtime install nodejs|python [flags]
                           provision a runtime into the data dir
+  sluice store check|backup|restore|repair [flags]
+                          check, back up, restore or repair the store
+                          (see "sluice help store")
   sluice version          print the version
 `
 
@@ -44,10 +48,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serveCommand(ctx, args[1:], stdout, stderr)
 	case "runtime":
 		return runtimeCommand(ctx, args[1:], stdout, stderr)
+	case "store":
+		return storeCommand(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sluice", version)
 		return 0
 	case "help", "-h", "--help":
+		if len(args) > 1 && args[1] == "store" {
+			fmt.Fprint(stdout, storeUsage)
+			return 0
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:

@@ -80,6 +80,12 @@ type Config struct {
 	// together (their parent cgroup); 0 derives them from the host
 	// (cgroup.HostLimits).
 	SandboxMemory, SandboxPIDs int
+	// BackupDir, when set, is where the server backs its store up: at
+	// start, every BackupInterval and on SIGUSR1, keeping the newest
+	// BackupKeep backups.
+	BackupDir      string
+	BackupInterval time.Duration
+	BackupKeep     int
 }
 
 // DefaultConfig is what `sluice serve` runs with when given no flags.
@@ -100,6 +106,8 @@ func DefaultConfig() Config {
 		SecretAccessKey:    "test",
 		CodeStorageLimit:   service.DefaultCodeStorageLimit,
 		FunctionLogLimit:   sandbox.DefaultFunctionLogLimit,
+		BackupInterval:     time.Hour,
+		BackupKeep:         24,
 	}
 }
 
@@ -132,6 +140,9 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	})
 	fs.StringVar(&c.RuntimesDir, "runtimes-dir", c.RuntimesDir, "where runtimes are provisioned (default: DATA-DIR/runtimes); several data dirs may share one")
 	fs.Var(byteSizeFlag{&c.CodeStorageLimit}, "code-storage-limit", "most storage the deployment packages of an account may take, zipped and unpacked (e.g. 75G, 512M)")
+	fs.StringVar(&c.BackupDir, "backup-dir", c.BackupDir, "back the store up into this directory: at start, every --backup-interval and on SIGUSR1 (see \"sluice help store\")")
+	fs.DurationVar(&c.BackupInterval, "backup-interval", c.BackupInterval, "how often the store is backed up into --backup-dir")
+	fs.IntVar(&c.BackupKeep, "backup-keep", c.BackupKeep, "how many of the newest backups --backup-dir keeps")
 	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
 	fs.Int64Var(&c.FunctionLogLimit, "function-log-limit", c.FunctionLogLimit, "bytes of a function's stdout and stderr per invocation written to the function log; the rest is dropped and counted (0: no limit)")
 }
@@ -172,6 +183,12 @@ func (c Config) validate() error {
 	}
 	if c.SandboxPIDs < 0 || (c.SandboxPIDs > 0 && c.SandboxPIDs < minSandboxPIDs) {
 		return fmt.Errorf("--sandbox-pids must be 0 (derived from the host) or at least %d, got %d", minSandboxPIDs, c.SandboxPIDs)
+	}
+	if c.BackupDir != "" && c.BackupInterval <= 0 {
+		return fmt.Errorf("--backup-interval must be positive, got %s", c.BackupInterval)
+	}
+	if c.BackupDir != "" && c.BackupKeep < 1 {
+		return fmt.Errorf("--backup-keep must be at least 1, got %d", c.BackupKeep)
 	}
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
@@ -241,7 +258,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, err
 	}
-	store, err := bolt.Open(filepath.Join(cfg.DataDir, "sluice.db"))
+	store, err := openStore(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -359,6 +376,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	reaperCtx, stopReaper := context.WithCancel(context.Background())
 	wg.Add(1)
 	go func() { defer wg.Done(); s.pool.Run(reaperCtx) }()
+
+	if s.cfg.BackupDir != "" {
+		b := &backups{store: s.store, dir: s.cfg.BackupDir, interval: s.cfg.BackupInterval, keep: s.cfg.BackupKeep, log: s.log}
+		wg.Add(1)
+		go func() { defer wg.Done(); b.run(reaperCtx) }()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()

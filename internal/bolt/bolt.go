@@ -58,6 +58,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/sluice-dev/sluice"
@@ -106,22 +107,78 @@ var (
 // its parent directory if needed, and migrating a file of an older schema
 // version. Only one process can have a file open at a time: Open fails
 // after a second when another holds it.
+//
+// Open refuses a store that is not whole, with a *CheckError
+// (errors.Is(err, ErrNotWhole)): it runs Check's page walk and bbolt's
+// Tx.Check first, so a corrupt page is an error here rather than a panic
+// or a memory fault later, and one corrupt meta page is not silently
+// taken as a rolled-back store. A missing or empty file is created only
+// where no store was before: once a store is open, Open writes a marker
+// next to it (MarkerPath), and a missing or empty file with the marker is
+// refused rather than replaced by an empty store.
 func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("bolt: create data dir: %w", err)
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("bolt: open %s: could not lock the file within %s (data dir is in use by another sluice process?): %w", path, lockTimeout, err)
+	st, err := os.Stat(path)
+	existing := err == nil && st.Size() > 0
+	if !existing {
+		if err := lostStore(path, st); err != nil {
+			return nil, err
+		}
+	} else {
+		f, err := lockedFile(path, syscall.LOCK_SH)
+		if err != nil {
+			return nil, err
+		}
+		_, err = checkFile(f, path, false)
+		f.Close() // bbolt takes its own, exclusive, lock
+		if err != nil {
+			return nil, err
+		}
 	}
+	db, err := safeOpen(path, &bbolt.Options{Timeout: lockTimeout})
 	if err != nil {
-		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+		return nil, err
+	}
+	if existing {
+		if err := db.View(func(tx *bbolt.Tx) error { return checkTx(path, tx) }); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
 	}
 	if err := db.Update(initSchema); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
+	if err := writeMarker(path); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	return &Store{db: db}, nil
+}
+
+// openError describes an error of bbolt.Open.
+func openError(path string, err error) error {
+	if errors.Is(err, berrors.ErrTimeout) {
+		return fmt.Errorf("bolt: open %s: could not lock the file within %s (data dir is in use by another sluice process?): %w", path, lockTimeout, err)
+	}
+	if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
+		return &CheckError{Path: path, Problems: []string{err.Error()}}
+	}
+	return fmt.Errorf("bolt: open %s: %w", path, err)
+}
+
+// writeMarker writes the marker of the store at path if it is missing.
+func writeMarker(path string) error {
+	marker := MarkerPath(path)
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	if err := writeFileSync(marker, []byte(markerText)); err != nil {
+		return fmt.Errorf("bolt: write the store's marker: %w", err)
+	}
+	return nil
 }
 
 // initSchema creates the buckets of a new file, or checks that an existing
