@@ -566,10 +566,10 @@ func TestSandboxOtherRuntimeAPI(t *testing.T) {
 }
 
 // TestSandboxNetworkNone: with SandboxNetwork "none" a function reaches
-// nothing outside its environment; with "host" (the default) it does.
+// nothing outside its environment; with "host" it does.
 func TestSandboxNetworkNone(t *testing.T) {
 	t.Parallel()
-	host := startSandboxed(t)
+	host := startSandboxed(t, func(c *Config) { c.SandboxNetwork = "host" })
 	none := startSandboxed(t, func(c *Config) { c.SandboxNetwork = "none" })
 	host.createProbe(t, "net")
 	none.createProbe(t, "net")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/cgroup"
 	"github.com/sluice-dev/sluice/internal/sandbox"
+	"github.com/sluice-dev/sluice/internal/sandboxnet"
 )
 
 // Sandbox uids: each live environment runs as its own host uid from this
@@ -29,7 +31,7 @@ const (
 // for. "auto" falls back to unsandboxed environments when this machine
 // cannot sandbox, and says so loudly; "bwrap" fails instead; "none" runs
 // plain child processes, also said loudly.
-func isolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
+func isolation(ctx context.Context, cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
 	notIsolated := func(why string) {
 		log.Warn("EXECUTION ENVIRONMENTS ARE NOT ISOLATED: functions run as plain child processes of sluice, with its user, its file system and no resource limits; use only with code you trust ("+why+")", "sandbox", cfg.Sandbox)
 	}
@@ -37,7 +39,7 @@ func isolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
 		notIsolated("--sandbox none")
 		return nil, nil
 	}
-	iso, err := bwrapIsolation(cfg, log)
+	iso, err := bwrapIsolation(ctx, cfg, log)
 	if err == nil {
 		return iso, nil
 	}
@@ -63,7 +65,7 @@ func sandboxDriver(iso *sandbox.Isolation, tmp string) sandbox.Driver {
 	}
 }
 
-func bwrapIsolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
+func bwrapIsolation(ctx context.Context, cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
 	bwrap, err := exec.LookPath("bwrap")
 	if err != nil {
 		return nil, errors.New("bubblewrap (bwrap) is not installed")
@@ -74,18 +76,18 @@ func bwrapIsolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
 	if err := traversable(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	// One sluice per data dir: its cgroups and uids are its own, so that
-	// two instances on one machine neither share uids nor remove each
-	// other's cgroups as leftovers.
+	// One sluice per data dir: its cgroups, uids and network filter are
+	// its own, so that two instances on one machine neither share uids nor
+	// remove each other's cgroups or filters as leftovers.
 	abs, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256([]byte(abs))
-	instance := binary.BigEndian.Uint32(sum[:4])
+	instance := instanceOf(abs)
+	uidBase := instanceUIDBase(instance)
 	iso := &sandbox.Isolation{
 		Bwrap:   bwrap,
-		UIDs:    sandbox.NewUIDRange(sandboxUIDBase+int(instance%sandboxInstances)*sandboxUIDs, sandboxUIDs),
+		UIDs:    sandbox.NewUIDRange(uidBase, sandboxUIDs),
 		Network: cfg.SandboxNetwork,
 	}
 	if cfg.EFSDir != "" {
@@ -111,14 +113,35 @@ func bwrapIsolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
 		return nil, fmt.Errorf("sandbox stage dir: %w", err)
 	}
 	iso.StageDir = stage
+	if err := sandboxNetwork(ctx, iso, filterTable(instance), uidBase, log); err != nil {
+		return nil, err
+	}
 	if dir, ok := cg.Paths()["freezer"]; ok {
 		if iso.Guard, err = sandbox.StartThawGuard([]string{dir}); err != nil {
+			if iso.Filter != nil {
+				_ = iso.Filter.Remove(context.Background())
+			}
 			return nil, fmt.Errorf("thaw guard: %w", err)
 		}
 	}
-	log.Info("execution environments are sandboxed", "tool", bwrap, "cgroups", cg.Version(), "network", cfg.SandboxNetwork)
+	log.Info("execution environments are sandboxed", "tool", bwrap, "cgroups", cg.Version(), "network", iso.Network)
 	return iso, nil
 }
+
+// instanceOf is the instance id of the sluice whose absolute data dir is
+// abs.
+func instanceOf(abs string) uint32 {
+	sum := sha256.Sum256([]byte(abs))
+	return binary.BigEndian.Uint32(sum[:4])
+}
+
+// instanceUIDBase is the first sandbox uid of an instance.
+func instanceUIDBase(instance uint32) int {
+	return sandboxUIDBase + int(instance%sandboxInstances)*sandboxUIDs
+}
+
+// filterTable is the name of an instance's nftables table.
+func filterTable(instance uint32) string { return fmt.Sprintf("sluice_%08x", instance) }
 
 // traversable makes sure the environments' uids can reach the code under
 // dir: every directory on the way needs the search (x) permission for
@@ -146,4 +169,37 @@ func traversable(dir string) error {
 			return nil
 		}
 	}
+}
+
+// sandboxNetwork sets up the environments' network (iso.Network):
+// "isolated" needs pasta and nft, and installs the instance's filter,
+// named table (it replaces what a crash left); without those tools it
+// falls back to "none", said loudly. "host" is said loudly too.
+func sandboxNetwork(ctx context.Context, iso *sandbox.Isolation, table string, uidBase int, log *slog.Logger) error {
+	switch iso.Network {
+	case sandbox.NetworkHost:
+		log.Warn("EXECUTION ENVIRONMENTS SHARE THE HOST'S NETWORK (--sandbox-network host): functions reach the host's loopback, sluice's API and every service on the host, and can serve connections from outside; use only with code you trust")
+		return nil
+	case sandbox.NetworkIsolated:
+	default:
+		return nil
+	}
+	pasta, err := exec.LookPath("pasta")
+	if err != nil {
+		log.Warn("execution environments have NO OUTBOUND NETWORK: --sandbox-network isolated needs pasta (Debian package passt); running as --sandbox-network none")
+		iso.Network = sandbox.NetworkNone
+		return nil
+	}
+	nft, err := exec.LookPath("nft")
+	if err != nil {
+		log.Warn("execution environments have NO OUTBOUND NETWORK: --sandbox-network isolated needs nft (Debian package nftables); running as --sandbox-network none")
+		iso.Network = sandbox.NetworkNone
+		return nil
+	}
+	f, err := sandboxnet.InstallFilter(ctx, nft, table, uidBase, uidBase+sandboxUIDs-1)
+	if err != nil {
+		return fmt.Errorf("--sandbox-network isolated: %w", err)
+	}
+	iso.Pasta, iso.Filter = pasta, f
+	return nil
 }

@@ -48,9 +48,11 @@ type Config struct {
 	// (bubblewrap with cgroups when this machine allows it, else none,
 	// said loudly), "bwrap", or "none" (plain child processes).
 	Sandbox string
-	// SandboxNetwork is "host" (functions share sluice's network, so they
-	// reach the internet as Lambda functions outside a VPC do) or "none"
-	// (a network namespace of their own with only loopback).
+	// SandboxNetwork is "isolated" (a network namespace of their own with
+	// outbound access, as Lambda functions outside a VPC have, and a route
+	// to sluice's API only), "none" (a network namespace of their own with
+	// only loopback) or "host" (sluice's network, the host's loopback
+	// included; said loudly).
 	SandboxNetwork string
 	// EFSDir is where FileSystemConfigs point: the access point
 	// arn:...:access-point/fsap-x is the directory EFSDir/fsap-x.
@@ -81,7 +83,7 @@ func DefaultConfig() Config {
 		MaxEnvironments:    pool.DefaultMaxEnvironments,
 		AccountConcurrency: concurrency.DefaultAccountLimit,
 		Sandbox:            "auto",
-		SandboxNetwork:     "host",
+		SandboxNetwork:     sandbox.NetworkIsolated,
 		IdleTimeout:        pool.DefaultIdleTimeout,
 		ShutdownGrace:      10 * time.Second,
 		LogLevel:           "info",
@@ -101,7 +103,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "how long in-flight invocations may run after SIGINT/SIGTERM")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.Sandbox, "sandbox", c.Sandbox, "isolation of execution environments: auto, bwrap or none")
-	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: host (outbound access) or none")
+	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: isolated (own namespace, outbound access, sluice's API at AWS_ENDPOINT_URL_LAMBDA), none (loopback only) or host (the host's network, its loopback included: trusted code only)")
 	fs.StringVar(&c.EFSDir, "efs-dir", c.EFSDir, "host directory of FileSystemConfigs access points (access-point/fsap-X is DIR/fsap-X)")
 	fs.StringVar(&c.Node, "node", c.Node, "node binary of the nodejs* runtimes (default: node on PATH)")
 	fs.Func("node-for", "RUNTIME=PATH: the node binary of one nodejs* runtime (e.g. nodejs22.x=/opt/node22/bin/node), over --node; repeatable", func(v string) error {
@@ -140,9 +142,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("--sandbox must be auto, bwrap or none, got %q", c.Sandbox)
 	}
 	switch c.SandboxNetwork {
-	case "host", "none":
+	case sandbox.NetworkIsolated, sandbox.NetworkNone, sandbox.NetworkHost:
 	default:
-		return fmt.Errorf("--sandbox-network must be host or none, got %q", c.SandboxNetwork)
+		return fmt.Errorf("--sandbox-network must be isolated, none or host, got %q", c.SandboxNetwork)
 	}
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
@@ -218,7 +220,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		store.Close()
 		return nil, err
 	}
-	iso, err := isolation(cfg, logger)
+	iso, err := isolation(ctx, cfg, logger)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("--sandbox %s: %w", cfg.Sandbox, err)
@@ -272,13 +274,26 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
+		removeFilter(iso, logger)
 		store.Close()
 		return nil, err
+	}
+	httpSrv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	if iso != nil {
+		// Each isolated environment reaches this same server at
+		// 127.0.0.1:<port> inside its own network namespace.
+		iso.APIPort = ln.Addr().(*net.TCPAddr).Port
+		iso.ServeAPI = func(l net.Listener) { _ = httpSrv.Serve(l) }
 	}
 	// Deployments a crash or shutdown interrupted run again.
 	if err := svc.Resume(ctx); err != nil {
 		svc.Close()
 		ln.Close()
+		removeFilter(iso, logger)
 		store.Close()
 		return nil, err
 	}
@@ -294,11 +309,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		iso:     iso,
 		driver:  driver,
 		ln:      ln,
-		http: &http.Server{
-			Handler:           handler,
-			ReadHeaderTimeout: 30 * time.Second,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-		},
+		http:    httpSrv,
 	}, nil
 }
 
@@ -352,6 +363,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.iso != nil && s.iso.Guard != nil {
 		_ = s.iso.Guard.Stop()
 	}
+	removeFilter(s.iso, s.log) // every environment is gone
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}
@@ -380,5 +392,15 @@ func runtimesConfig(cfg Config, logger *slog.Logger) runtimes.Config {
 		InstallPython: python.Install,
 		PythonCommand: python.Command,
 		PythonEnv:     python.Env,
+	}
+}
+
+// removeFilter removes the network filter of the sandboxes, if any.
+func removeFilter(iso *sandbox.Isolation, log *slog.Logger) {
+	if iso == nil || iso.Filter == nil {
+		return
+	}
+	if err := iso.Filter.Remove(context.Background()); err != nil {
+		log.Warn("removing the sandboxes' network filter", "err", err)
 	}
 }

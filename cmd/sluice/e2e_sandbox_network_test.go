@@ -1,0 +1,375 @@
+package main
+
+// The network of sandboxed functions (--sandbox-network, default
+// "isolated"): hostile functions try to reach the host's loopback, the
+// host's own addresses, each other, and to serve the outside; an
+// "internet" (a network namespace this test makes, routed from the host)
+// must stay reachable, and so must sluice's own API through
+// AWS_ENDPOINT_URL_LAMBDA.
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"golang.org/x/sys/unix"
+)
+
+// hostListener is a TCP service of the host that functions must not reach;
+// it counts the connections it accepted.
+type hostListener struct {
+	ln       net.Listener
+	accepted atomic.Int64
+}
+
+func listenHost(t *testing.T, addr string) *hostListener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hostListener{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			h.accepted.Add(1)
+			c.Close()
+		}
+	}()
+	return h
+}
+
+func (h *hostListener) port() int { return h.ln.Addr().(*net.TCPAddr).Port }
+
+// hostAddress is an IPv4 address of the host that is not loopback.
+func hostAddress(t *testing.T) net.IP {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil && n.IP.IsGlobalUnicast() {
+			return n.IP
+		}
+	}
+	t.Fatal("the host has no non-loopback IPv4 address")
+	return nil
+}
+
+// freePort is a TCP port nothing listens on (at the time of the call).
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// dialHost reports whether the host reaches addr.
+func dialHost(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err == nil {
+		c.Close()
+	}
+	return err
+}
+
+// TestSandboxNetworkIsolated: with the default network a function reaches
+// neither the host's loopback nor its other addresses, serves nothing to
+// the host, shares no abstract unix sockets with another environment and
+// sees only its own sockets, but reaches sluice's API through
+// AWS_ENDPOINT_URL_LAMBDA and the outside (an "internet" namespace).
+func TestSandboxNetworkIsolated(t *testing.T) {
+	t.Parallel()
+	inet := newInternet(t)
+	ts := startSandboxed(t)
+	if ts.cfg.SandboxNetwork != "isolated" {
+		t.Fatalf("default SandboxNetwork %q, want isolated", ts.cfg.SandboxNetwork)
+	}
+	ts.createProbe(t, "a")
+	ts.createProbe(t, "b")
+	apiPort := ts.ln.Addr().(*net.TCPAddr).Port
+
+	t.Run("host loopback", func(t *testing.T) {
+		h := listenHost(t, "127.0.0.1:0")
+		r := ts.probe(t, "a", map[string]any{"op": "dial", "addr": "127.0.0.1:" + strconv.Itoa(h.port())})
+		wantErrno(t, "dial the host's loopback", r, "connection refused")
+		if n := h.accepted.Load(); n != 0 {
+			t.Errorf("the host's loopback service accepted %d connections from inside", n)
+		}
+	})
+	t.Run("host address", func(t *testing.T) {
+		h := listenHost(t, "0.0.0.0:0")
+		for _, ip := range []string{hostAddress(t).String(), inet.hostIP} {
+			addr := net.JoinHostPort(ip, strconv.Itoa(h.port()))
+			r := ts.probe(t, "a", map[string]any{"op": "dial", "addr": addr})
+			// Refused inside when the address is also the namespace's own
+			// (pasta copies the host's address), else rejected by the
+			// filter on pasta's socket, which pasta answers by silence.
+			if r.OK || !(r.Error == "connection refused" || strings.Contains(r.Error, "i/o timeout")) {
+				t.Errorf("dial the host's address %s: %s, want connection refused or a timeout", addr, r.raw)
+			}
+			t.Logf("dial the host's address %s: %s", addr, r.Error)
+		}
+		if n := h.accepted.Load(); n != 0 {
+			t.Errorf("the host's service accepted %d connections from inside", n)
+		}
+	})
+	t.Run("sluice's API through AWS_ENDPOINT_URL_LAMBDA", func(t *testing.T) {
+		env := ts.probe(t, "a", map[string]any{"op": "env"}).Env
+		if want := "http://127.0.0.1:" + strconv.Itoa(apiPort); env["AWS_ENDPOINT_URL_LAMBDA"] != want {
+			t.Errorf("AWS_ENDPOINT_URL_LAMBDA = %q, want %q", env["AWS_ENDPOINT_URL_LAMBDA"], want)
+		}
+		r := ts.probe(t, "a", map[string]any{"op": "lambda"})
+		if !r.OK || strings.Join(r.Names, ",") != "a,b" {
+			t.Errorf("ListFunctions from inside: %s, want a and b", r.raw)
+		}
+	})
+	t.Run("a function's own AWS_ENDPOINT_URL_LAMBDA wins", func(t *testing.T) {
+		ts.createProbe(t, "own", func(in *lambda.CreateFunctionInput) {
+			in.Environment = &types.Environment{Variables: map[string]string{"AWS_ENDPOINT_URL_LAMBDA": "http://lambda.example"}}
+		})
+		if got := ts.probe(t, "own", map[string]any{"op": "env"}).Env["AWS_ENDPOINT_URL_LAMBDA"]; got != "http://lambda.example" {
+			t.Errorf("AWS_ENDPOINT_URL_LAMBDA = %q, want the function's own", got)
+		}
+	})
+	t.Run("serve the host", func(t *testing.T) {
+		port := freePort(t)
+		r := ts.probe(t, "a", map[string]any{"op": "listen", "addr": "0.0.0.0:" + strconv.Itoa(port)})
+		if !r.OK {
+			t.Fatalf("listen inside: %s", r.raw)
+		}
+		for _, ip := range []string{"127.0.0.1", hostAddress(t).String()} {
+			addr := net.JoinHostPort(ip, strconv.Itoa(port))
+			if err := dialHost(addr); err == nil {
+				t.Errorf("the host reached %s, which a function bound inside, after its invocation", addr)
+			}
+		}
+	})
+	t.Run("abstract unix socket between environments", func(t *testing.T) {
+		name := "@sluice-test-" + unique()
+		if r := ts.probe(t, "a", map[string]any{"op": "unixlisten", "path": name}); !r.OK {
+			t.Fatalf("unixlisten in a: %s", r.raw)
+		}
+		if r := ts.probe(t, "a", map[string]any{"op": "unixdial", "path": name}); !r.OK || r.Body != "inside\n" {
+			t.Fatalf("unixdial in a itself: %s", r.raw)
+		}
+		r := ts.probe(t, "b", map[string]any{"op": "unixdial", "path": name})
+		wantErrno(t, "b dials a's abstract socket", r, "connection refused")
+	})
+	t.Run("host sockets in /proc/net/tcp", func(t *testing.T) {
+		h := listenHost(t, "127.0.0.1:0")
+		r := ts.probe(t, "a", map[string]any{"op": "read", "path": "/proc/net/tcp"})
+		if !r.OK {
+			t.Fatalf("read /proc/net/tcp: %s", r.raw)
+		}
+		if hex := fmt.Sprintf(":%04X ", h.port()); strings.Contains(r.Content, hex) {
+			t.Errorf("/proc/net/tcp inside shows the host's listener on port %d:\n%s", h.port(), r.Content)
+		}
+		if len(r.Content) >= 4<<10 {
+			t.Errorf("/proc/net/tcp inside lists more than the environment's own few sockets (%d bytes read)", len(r.Content))
+		}
+	})
+	t.Run("outbound", func(t *testing.T) {
+		r := ts.probe(t, "a", map[string]any{"op": "http", "url": "http://" + inet.serverAddr + "/"})
+		if !r.OK || r.Status != 200 || r.Body != "internet\n" {
+			t.Errorf("GET the internet's server %s: %s", inet.serverAddr, r.raw)
+		}
+	})
+}
+
+// TestSandboxNetworkHostLoopbackFigure is the figure of issue 9 item 2:
+// how many of ten host-loopback services a function reaches from inside
+// its sandbox, with the default network (0) and with --sandbox-network
+// host (all ten, as every function did before "isolated" was the default).
+func TestSandboxNetworkHostLoopbackFigure(t *testing.T) {
+	t.Parallel()
+	const services = 10
+	for _, network := range []string{"isolated", "host"} {
+		t.Run(network, func(t *testing.T) {
+			ts := startSandboxed(t, func(c *Config) { c.SandboxNetwork = network })
+			ts.createProbe(t, "attacker")
+			reached := 0
+			for range services {
+				h := listenHost(t, "127.0.0.1:0")
+				if r := ts.probe(t, "attacker", map[string]any{"op": "dial", "addr": h.ln.Addr().String()}); r.OK {
+					reached++
+				}
+			}
+			t.Logf("connections to host loopback from inside (--sandbox-network %s): %d of %d succeeded", network, reached, services)
+			want := 0
+			if network == "host" {
+				want = services
+			}
+			if reached != want {
+				t.Errorf("--sandbox-network %s: %d of %d host-loopback services reached, want %d", network, reached, services, want)
+			}
+		})
+	}
+}
+
+// TestSandboxNetworkCleanup: the instance's nftables table exists while
+// sluice runs with the default network and is gone after shutdown; no
+// pasta process of the instance is left.
+func TestSandboxNetworkCleanup(t *testing.T) {
+	t.Parallel()
+	ts := startSandboxed(t)
+	ts.createProbe(t, "a")
+	if r := ts.probe(t, "a", map[string]any{"op": "whoami"}); !r.OK {
+		t.Fatalf("whoami: %s", r.raw)
+	}
+	abs, err := filepath.Abs(ts.cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	instance := instanceOf(abs)
+	name, base := filterTable(instance), instanceUIDBase(instance)
+	out, err := exec.Command("nft", "list", "table", "inet", name).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list table %s while running: %v: %s", name, err, out)
+	}
+	if want := fmt.Sprintf("meta skuid %d-%d", base, base+sandboxUIDs-1); !strings.Contains(string(out), want) {
+		t.Errorf("table %s has no rule for the instance's uids (%s):\n%s", name, want, out)
+	}
+	if ps := pastaOf(base); len(ps) == 0 {
+		t.Errorf("no pasta process of the instance while an environment is warm")
+	}
+	ts.stop(t)
+	if out, err := exec.Command("nft", "list", "table", "inet", name).CombinedOutput(); err == nil {
+		t.Errorf("table %s still there after shutdown:\n%s", name, out)
+	}
+	if ps := pastaOf(base); len(ps) > 0 {
+		t.Errorf("pasta processes left after shutdown: %v", ps)
+	}
+}
+
+// pastaOf lists the pasta processes running as one of the instance's
+// sandbox uids (from base).
+func pastaOf(base int) []string {
+	var found []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		// pasta is passt under another name (and may re-exec itself as
+		// pasta.avx2): its argv[0].
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		argv0, _, _ := strings.Cut(string(cmdline), "\x00")
+		if !strings.HasPrefix(filepath.Base(argv0), "pasta") {
+			continue
+		}
+		status, _ := os.ReadFile("/proc/" + e.Name() + "/status")
+		for _, line := range strings.Split(string(status), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" {
+				if uid, _ := strconv.Atoi(f[1]); uid >= base && uid < base+sandboxUIDs {
+					found = append(found, e.Name())
+				}
+			}
+		}
+	}
+	return found
+}
+
+// internet is a network namespace this test makes, reached from the host
+// through a veth pair and a route: a server at a non-local address, as
+// the internet is for a function.
+type internet struct {
+	hostIP     string // the host's end of the veth pair (an address of the host)
+	serverAddr string // host:port of the HTTP server inside
+}
+
+func newInternet(t *testing.T) *internet {
+	t.Helper()
+	// 198.18.0.0/15 is for benchmarking (RFC 2544), routed nowhere; a /30
+	// of it per test run.
+	n := rand.IntN(1 << 14)
+	prefix := fmt.Sprintf("198.%d.%d.", 18+n>>13, (n>>5)&0xff)
+	base := (n & 31) * 4
+	hostIP, nsIP := prefix+strconv.Itoa(base+1), prefix+strconv.Itoa(base+2)
+	id := fmt.Sprintf("%04x", n)
+	ns, hostIf, nsIf := "sluice-inet-"+id, "sli"+id+"h", "sli"+id+"n"
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("netns", "add", ns)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+	run("link", "add", hostIf, "type", "veth", "peer", "name", nsIf, "netns", ns)
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", hostIf).Run() })
+	run("addr", "add", hostIP+"/30", "dev", hostIf)
+	run("link", "set", hostIf, "up")
+	run("-n", ns, "addr", "add", nsIP+"/30", "dev", nsIf)
+	run("-n", ns, "link", "set", nsIf, "up")
+	run("-n", ns, "link", "set", "lo", "up")
+
+	ln := listenInNetns(t, "/run/netns/"+ns, nsIP+":80")
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				buf := make([]byte, 4096)
+				_, _ = c.Read(buf) // the request; HTTP/1.1 without keep-alive
+				_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\ninternet\n"))
+			}()
+		}
+	}()
+	return &internet{hostIP: hostIP, serverAddr: nsIP + ":80"}
+}
+
+// listenInNetns opens a TCP listener on addr inside the network namespace
+// at path (setns on a locked thread, which never runs anything else).
+func listenInNetns(t *testing.T, path, addr string) net.Listener {
+	t.Helper()
+	type result struct {
+		ln  net.Listener
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		f, err := os.Open(path)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			done <- result{err: err}
+			return
+		}
+		ln, err := net.Listen("tcp", addr)
+		done <- result{ln, err}
+	}()
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("listen on %s in %s: %v", addr, path, r.err)
+	}
+	return r.ln
+}
