@@ -84,10 +84,9 @@ func bwrapIsolation(ctx context.Context, cfg Config, log *slog.Logger) (*sandbox
 		return nil, err
 	}
 	instance := instanceOf(abs)
-	uidBase := instanceUIDBase(instance)
 	iso := &sandbox.Isolation{
 		Bwrap:   bwrap,
-		UIDs:    sandbox.NewUIDRange(uidBase, sandboxUIDs),
+		UIDs:    sandbox.NewUIDRange(instanceUIDBase(instance), sandboxUIDs),
 		Network: cfg.SandboxNetwork,
 	}
 	if cfg.EFSDir != "" {
@@ -113,14 +112,12 @@ func bwrapIsolation(ctx context.Context, cfg Config, log *slog.Logger) (*sandbox
 		return nil, fmt.Errorf("sandbox stage dir: %w", err)
 	}
 	iso.StageDir = stage
-	if err := sandboxNetwork(ctx, iso, filterTable(instance), uidBase, log); err != nil {
+	if err := sandboxNetwork(ctx, iso, instance, log); err != nil {
 		return nil, err
 	}
 	if dir, ok := cg.Paths()["freezer"]; ok {
 		if iso.Guard, err = sandbox.StartThawGuard([]string{dir}); err != nil {
-			if iso.Filter != nil {
-				_ = iso.Filter.Remove(context.Background())
-			}
+			closeNet(iso, log)
 			return nil, fmt.Errorf("thaw guard: %w", err)
 		}
 	}
@@ -139,9 +136,6 @@ func instanceOf(abs string) uint32 {
 func instanceUIDBase(instance uint32) int {
 	return sandboxUIDBase + int(instance%sandboxInstances)*sandboxUIDs
 }
-
-// filterTable is the name of an instance's nftables table.
-func filterTable(instance uint32) string { return fmt.Sprintf("sluice_%08x", instance) }
 
 // traversable makes sure the environments' uids can reach the code under
 // dir: every directory on the way needs the search (x) permission for
@@ -172,10 +166,10 @@ func traversable(dir string) error {
 }
 
 // sandboxNetwork sets up the environments' network (iso.Network):
-// "isolated" needs pasta and nft, and installs the instance's filter,
-// named table (it replaces what a crash left); without those tools it
-// falls back to "none", said loudly. "host" is said loudly too.
-func sandboxNetwork(ctx context.Context, iso *sandbox.Isolation, table string, uidBase int, log *slog.Logger) error {
+// "isolated" needs nft, and loads the instance's nftables table (it
+// replaces what a crash left); without nft it falls back to "none", said
+// loudly. "host" is said loudly too.
+func sandboxNetwork(ctx context.Context, iso *sandbox.Isolation, instance uint32, log *slog.Logger) error {
 	switch iso.Network {
 	case sandbox.NetworkHost:
 		log.Warn("EXECUTION ENVIRONMENTS SHARE THE HOST'S NETWORK (--sandbox-network host): functions reach the host's loopback, sluice's API and every service on the host, and can serve connections from outside; use only with code you trust")
@@ -184,22 +178,27 @@ func sandboxNetwork(ctx context.Context, iso *sandbox.Isolation, table string, u
 	default:
 		return nil
 	}
-	pasta, err := exec.LookPath("pasta")
-	if err != nil {
-		log.Warn("execution environments have NO OUTBOUND NETWORK: --sandbox-network isolated needs pasta (Debian package passt); running as --sandbox-network none")
-		iso.Network = sandbox.NetworkNone
-		return nil
-	}
 	nft, err := exec.LookPath("nft")
 	if err != nil {
 		log.Warn("execution environments have NO OUTBOUND NETWORK: --sandbox-network isolated needs nft (Debian package nftables); running as --sandbox-network none")
 		iso.Network = sandbox.NetworkNone
 		return nil
 	}
-	f, err := sandboxnet.InstallFilter(ctx, nft, table, uidBase, uidBase+sandboxUIDs-1)
+	h, err := sandboxnet.Open(ctx, nft, instance)
 	if err != nil {
 		return fmt.Errorf("--sandbox-network isolated: %w", err)
 	}
-	iso.Pasta, iso.Filter = pasta, f
+	iso.Net = h
 	return nil
+}
+
+// closeNet removes the instance's nftables table, if any (at shutdown,
+// once every environment is gone).
+func closeNet(iso *sandbox.Isolation, log *slog.Logger) {
+	if iso == nil || iso.Net == nil {
+		return
+	}
+	if err := iso.Net.Close(context.Background()); err != nil {
+		log.Warn("removing the sandboxes' network table", "err", err)
+	}
 }

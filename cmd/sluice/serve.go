@@ -274,7 +274,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
-		removeFilter(iso, logger)
+		closeNet(iso, logger)
 		store.Close()
 		return nil, err
 	}
@@ -293,7 +293,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	if err := svc.Resume(ctx); err != nil {
 		svc.Close()
 		ln.Close()
-		removeFilter(iso, logger)
+		closeNet(iso, logger)
 		store.Close()
 		return nil, err
 	}
@@ -363,7 +363,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.iso != nil && s.iso.Guard != nil {
 		_ = s.iso.Guard.Stop()
 	}
-	removeFilter(s.iso, s.log) // every environment is gone
+	closeNet(s.iso, s.log) // every environment is gone
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}
@@ -392,15 +392,5 @@ func runtimesConfig(cfg Config, logger *slog.Logger) runtimes.Config {
 		InstallPython: python.Install,
 		PythonCommand: python.Command,
 		PythonEnv:     python.Env,
-	}
-}
-
-// removeFilter removes the network filter of the sandboxes, if any.
-func removeFilter(iso *sandbox.Isolation, log *slog.Logger) {
-	if iso == nil || iso.Filter == nil {
-		return
-	}
-	if err := iso.Filter.Remove(context.Background()); err != nil {
-		log.Warn("removing the sandboxes' network filter", "err", err)
 	}
 }

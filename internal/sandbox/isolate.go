@@ -69,9 +69,10 @@ type Isolation struct {
 	UIDs *UIDRange
 	// Network is NetworkIsolated, NetworkNone or NetworkHost.
 	Network string
-	// Pasta is the pasta binary that links each environment's network
-	// namespace to the outside (NetworkIsolated; internal/sandboxnet).
-	Pasta string
+	// Net links each environment's network namespace to the outside
+	// (NetworkIsolated; internal/sandboxnet); its owner closes it at
+	// shutdown.
+	Net *sandboxnet.Host
 	// APIPort, when not 0, is where sluice's own API is inside each
 	// NetworkIsolated environment: 127.0.0.1:APIPort, a listener in the
 	// environment's namespace that ServeAPI serves (AWS_ENDPOINT_URL_LAMBDA
@@ -87,9 +88,6 @@ type Isolation struct {
 	// Guard thaws the environments if sluice dies (see ThawGuard); its
 	// owner stops it at shutdown.
 	Guard *ThawGuard
-	// Filter keeps NetworkIsolated environments off the host's addresses
-	// (internal/sandboxnet); its owner removes it at shutdown.
-	Filter *sandboxnet.Filter
 
 	// StageDir holds the prepared slots' directories (slots.go); it must
 	// be reachable by the sandboxes' uids. The Slots driver needs it.
@@ -101,7 +99,7 @@ type Isolation struct {
 // The values of Isolation.Network.
 const (
 	// NetworkIsolated: a network namespace of its own with outbound
-	// access (pasta, internal/sandboxnet), as Lambda functions outside a
+	// access (a veth pair and NAT, internal/sandboxnet), as Lambda functions outside a
 	// VPC have, and sluice's API at 127.0.0.1:APIPort; no route to the
 	// host's loopback, the host's addresses or other environments.
 	NetworkIsolated = "isolated"
@@ -201,8 +199,8 @@ type netns struct {
 
 // setUp opens the listeners in the network namespace of process pid (a
 // process of the sandbox) and, with NetworkIsolated, attaches its outbound
-// link as uid.
-func (n *netns) setUp(iso *Isolation, pid, uid int) (err error) {
+// link.
+func (n *netns) setUp(iso *Isolation, pid int) (err error) {
 	defer func() {
 		if err != nil {
 			n.close()
@@ -219,7 +217,7 @@ func (n *netns) setUp(iso *Isolation, pid, uid int) (err error) {
 			return fmt.Errorf("sandbox: sluice's api listener in the sandbox: %w", err)
 		}
 	}
-	if n.link, err = sandboxnet.Attach(iso.Pasta, pid, uid); err != nil {
+	if n.link, err = iso.Net.Attach(pid); err != nil {
 		return err
 	}
 	return nil
@@ -234,7 +232,7 @@ func (n *netns) serve(iso *Isolation, l *Launch) {
 	}
 }
 
-// close closes the listeners and ends the outbound link.
+// close closes the listeners and removes the outbound link.
 func (n *netns) close() {
 	for _, ln := range []net.Listener{n.runtimeLn, n.apiLn} {
 		if ln != nil {
@@ -334,7 +332,7 @@ func (iso *Isolation) startDirect(ctx context.Context, l *Launch) (Process, erro
 	}
 	cmd.Stdout, cmd.Stderr = w, w
 	if gated {
-		err = startGated(cmd, func(pid int) error { return s.netns.setUp(iso, pid, s.uid) })
+		err = startGated(cmd, func(pid int) error { return s.netns.setUp(iso, pid) })
 		if err == nil {
 			s.netns.serve(iso, l)
 		} else if cmd.Process != nil {

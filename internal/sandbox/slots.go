@@ -309,7 +309,7 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 		if err != nil {
 			return s, err
 		}
-		if err := s.netns.setUp(iso, pid, uid); err != nil {
+		if err := s.netns.setUp(iso, pid); err != nil {
 			return s, err
 		}
 	}

@@ -1,6 +1,7 @@
 package sandboxnet
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,13 +14,16 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // testUID is a sandbox uid of these tests, far from sluice's own ranges.
 const testUID = 1_999_990_001
 
 // needTools fails unless the test runs as root with bwrap, pasta, nft and
-// ip at hand, as sluice's sandboxes need (CI installs them: .ci/run).
+// ip at hand: sluice's sandboxes need bwrap and nft, the tests ip, and the
+// benchmark of the alternative pasta (CI installs them: .ci/run).
 func needTools(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -76,84 +80,134 @@ func inside(t testing.TB, pid int, args ...string) string {
 	return string(out)
 }
 
-// TestAttach: pasta configures the sandbox's namespace (an interface with
-// an address and a default route), runs as the sandbox's uid, and is gone
-// after Close.
+// testHost opens a Host for an instance id of the test's own.
+func testHost(t testing.TB) *Host {
+	t.Helper()
+	h, err := Open(context.Background(), "nft", 0xfe000000|uint32(os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return h
+}
+
+// TestAttach: the sandbox gets eth0 with an address of its own and a
+// default route to the gateway; the host gets the other end, named for
+// the instance, with a route to that address; Close removes both.
 func TestAttach(t *testing.T) {
 	needTools(t)
+	h := testHost(t)
 	pid := sandbox(t, testUID)
 	if routes := inside(t, pid, "route"); strings.Contains(routes, "default") {
 		t.Fatalf("a default route before Attach: %s", routes)
 	}
-	l, err := Attach("pasta", pid, testUID)
+	l, err := h.Attach(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if routes := inside(t, pid, "route"); !strings.Contains(routes, "default") {
-		t.Errorf("no default route after Attach: %s", routes)
+	if !strings.HasPrefix(l.Name, h.prefix) || len(l.Name) != 15 {
+		t.Errorf("host side %q, want %s + 5 hex digits", l.Name, h.prefix)
 	}
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", l.cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
+	if routes := inside(t, pid, "route"); !strings.Contains(routes, "default via 169.254.1.1 dev eth0") {
+		t.Errorf("no default route to the gateway after Attach: %s", routes)
 	}
-	if want := fmt.Sprintf("Uid:\t%d\t%d", testUID, testUID); !strings.Contains(string(status), want) {
-		t.Errorf("pasta does not run as the sandbox's uid:\n%s", status)
+	if addrs := inside(t, pid, "-4", "addr", "show", "eth0"); !strings.Contains(addrs, "inet "+l.Addr.String()+"/32") {
+		t.Errorf("eth0 inside has not %s: %s", l.Addr, addrs)
+	}
+	out, err := exec.Command("ip", "route", "show", l.Addr.String()+"/32").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "dev "+l.Name) {
+		t.Errorf("the host's route to %s: %s %v", l.Addr, out, err)
 	}
 	l.Close()
-	if err := syscall.Kill(l.cmd.Process.Pid, 0); err == nil {
-		t.Errorf("pasta still runs after Close")
+	if out, err := exec.Command("ip", "link", "show", l.Name).CombinedOutput(); err == nil {
+		t.Errorf("%s still there after Close: %s", l.Name, out)
+	}
+	if routes := inside(t, pid, "link"); strings.Contains(routes, "eth0") {
+		t.Errorf("eth0 still inside after Close: %s", routes)
 	}
 }
 
-// TestAttachFails: a process that is gone is an error, not a hang.
-func TestAttachFails(t *testing.T) {
+// TestAttachTaken: an address another instance routes already is skipped,
+// and so is an interface name in use.
+func TestAttachTaken(t *testing.T) {
 	needTools(t)
-	if _, err := Attach("pasta", 1<<30, testUID); err == nil {
+	a, b := testHost(t), testHost(t)
+	l1, err := a.Attach(sandbox(t, testUID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l1.Close()
+	// b tries l1's name and address first.
+	b.prefix, b.nextIf, b.nextAddr = a.prefix, a.nextIf-1, a.nextAddr-1
+	l2, err := b.Attach(sandbox(t, testUID+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	if l2.Name == l1.Name || l2.Addr.Equal(l1.Addr) {
+		t.Errorf("two links share a name or an address: %s %s, %s %s", l1.Name, l1.Addr, l2.Name, l2.Addr)
+	}
+}
+
+// TestAttachGone: a process that is gone is an error.
+func TestAttachGone(t *testing.T) {
+	needTools(t)
+	if _, err := testHost(t).Attach(1 << 30); err == nil {
 		t.Fatal("Attach to no process succeeded")
 	}
 }
 
-// TestFilter: the table rejects what the uid range sends to the host's
-// addresses, and only that; Remove deletes it; a second install replaces
-// the first (what a crash left).
-func TestFilter(t *testing.T) {
+// TestTable: the instance's table filters and masquerades what comes from
+// the instance's interfaces; a second Open replaces it (what a crash
+// left); Close deletes it.
+func TestTable(t *testing.T) {
 	needTools(t)
 	ctx := context.Background()
-	table := fmt.Sprintf("sluice_test_%d", os.Getpid())
-	f, err := InstallFilter(ctx, "nft", table, testUID, testUID+9)
+	h := testHost(t)
+	again, err := Open(ctx, "nft", 0xfe000000|uint32(os.Getpid()))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Open over a leftover: %v", err)
 	}
-	defer f.Remove(ctx)
-	if _, err := InstallFilter(ctx, "nft", table, testUID, testUID+9); err != nil {
-		t.Fatalf("install over a leftover: %v", err)
-	}
-	out, err := exec.Command("nft", "list", "table", "inet", table).CombinedOutput()
+	out, err := exec.Command("nft", "list", "table", "ip", h.Table()).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if n := strings.Count(string(out), fmt.Sprintf("meta skuid %d-%d fib daddr type local", testUID, testUID+9)); n != 2 {
-		t.Errorf("want the two rules once each:\n%s", out)
+	for _, want := range []string{
+		`iifname "` + h.prefix + `*" reject with tcp reset`,
+		`iifname "` + h.prefix + `*" oifname "sl*" reject`,
+		`iifname "` + h.prefix + `*" oifname != "sl*" masquerade`,
+	} {
+		if strings.Count(string(out), want) != 1 {
+			t.Errorf("want %q once in:\n%s", want, out)
+		}
 	}
-	if err := f.Remove(ctx); err != nil {
+	if b, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); strings.TrimSpace(string(b)) != "1" {
+		t.Errorf("ip_forward = %q after Open", b)
+	}
+	if err := again.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("nft", "list", "table", "inet", table).CombinedOutput(); err == nil {
-		t.Errorf("table still there after Remove:\n%s", out)
+	if out, err := exec.Command("nft", "list", "table", "ip", h.Table()).CombinedOutput(); err == nil {
+		t.Errorf("table still there after Close:\n%s", out)
 	}
 }
 
-// BenchmarkAttach is the cost of option (b), pasta, per environment:
-// Attach until the namespace is configured (median-ms).
+// BenchmarkAttach is the per-environment cost of the chosen link, a veth
+// pair (median-ms).
 func BenchmarkAttach(b *testing.B) {
 	needTools(b)
+	h := testHost(b)
 	var times []time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		pid := sandbox(b, testUID)
 		b.StartTimer()
 		start := time.Now()
-		l, err := Attach("pasta", pid, testUID)
+		l, err := h.Attach(pid)
 		times = append(times, time.Since(start))
 		if err != nil {
 			b.Fatal(err)
@@ -165,41 +219,85 @@ func BenchmarkAttach(b *testing.B) {
 	report(b, times)
 }
 
-// BenchmarkVeth is the cost of option (a), a veth pair per environment,
-// without the NAT and filter rules (loaded once per instance): one ip
-// process creates the pair with its end in the namespace, addresses and
-// brings up the host's end, one more (in the namespace) addresses its end
-// and adds the default route. The fork/exec of ip is part of it, as it
-// would be for a netlink library's setns round trip.
-func BenchmarkVeth(b *testing.B) {
+// BenchmarkPasta is the per-environment cost of the alternative, pasta
+// (Debian passt): attached to the namespace as the sandbox's uid until it
+// has configured it (median-ms), and its resident memory (rss-MB).
+func BenchmarkPasta(b *testing.B) {
 	needTools(b)
 	var times []time.Duration
-	i := 0
+	var rss []time.Duration // KiB, sorted with the same helper
 	for b.Loop() {
 		b.StopTimer()
 		pid := sandbox(b, testUID)
-		i++
-		host := fmt.Sprintf("slbench%d", i)
-		hostIP, nsIP := fmt.Sprintf("100.127.%d.1", i%250), fmt.Sprintf("100.127.%d.2", i%250)
-		batch := fmt.Sprintf("link add %s type veth peer name eth0 netns %d\naddr add %s/30 dev %s\nlink set %s up\n", host, pid, hostIP, host, host)
 		b.StartTimer()
 		start := time.Now()
-		cmd := exec.Command("ip", "-b", "-")
-		cmd.Stdin = strings.NewReader(batch)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("%v: %s", err, out)
-		}
-		in := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-n", "ip", "-b", "-")
-		in.Stdin = strings.NewReader(fmt.Sprintf("addr add %s/30 dev eth0\nlink set eth0 up\nroute add default via %s\n", nsIP, hostIP))
-		if out, err := in.CombinedOutput(); err != nil {
-			b.Fatalf("%v: %s", err, out)
-		}
+		cmd, err := attachPasta(pid, testUID)
 		times = append(times, time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.StopTimer()
-		_ = exec.Command("ip", "link", "del", host).Run()
+		if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)); err == nil {
+			for _, line := range strings.Split(string(status), "\n") {
+				if f := strings.Fields(line); len(f) > 1 && f[0] == "VmRSS:" {
+					kb, _ := strconv.Atoi(f[1])
+					rss = append(rss, time.Duration(kb))
+				}
+			}
+		}
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
 		b.StartTimer()
 	}
 	report(b, times)
+	if len(rss) > 0 {
+		slices.Sort(rss)
+		b.ReportMetric(float64(rss[len(rss)/2])/1024, "rss-MB")
+	}
+}
+
+// attachPasta starts pasta as uid in the network namespace of pid, as
+// sluice would have (it joins the user namespace that owns the network
+// namespace, handed over by file descriptor), and returns once pasta has
+// configured it (it writes its pid file, a pipe, then).
+func attachPasta(pid, uid int) (*exec.Cmd, error) {
+	netNS, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		return nil, err
+	}
+	defer netNS.Close()
+	ownerFD, err := unix.IoctlRetInt(int(netNS.Fd()), 0xb701) // NS_GET_USERNS
+	if err != nil {
+		return nil, err
+	}
+	owner := os.NewFile(uintptr(ownerFD), "userns")
+	defer owner.Close()
+	ready, readyW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer ready.Close()
+	if err := readyW.Chmod(0o222); err != nil {
+		readyW.Close()
+		return nil, err
+	}
+	cmd := exec.Command("pasta", "--foreground", "--quiet", "--config-net", "--no-map-gw",
+		"--tcp-ports", "none", "--udp-ports", "none", "--tcp-ns", "none", "--udp-ns", "none",
+		"--userns", "/proc/self/fd/3", "--netns", "/proc/self/fd/4", "--pid", "/proc/self/fd/5")
+	cmd.ExtraFiles = []*os.File{owner, netNS, readyW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
+	err = cmd.Start()
+	readyW.Close()
+	if err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(ready).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) == "" {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("pasta did not configure the namespace: %v", err)
+	}
+	return cmd, nil
 }
 
 func report(b *testing.B, times []time.Duration) {
