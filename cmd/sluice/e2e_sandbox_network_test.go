@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"golang.org/x/sys/unix"
@@ -186,6 +187,23 @@ func TestSandboxNetworkIsolated(t *testing.T) {
 		r := ts.probe(t, "a", map[string]any{"op": "http", "url": "http://" + inet.serverAddr + "/"})
 		if !r.OK || r.Status != 200 || r.Body != "internet\n" {
 			t.Errorf("GET the internet's server %s: %s", inet.serverAddr, r.raw)
+		}
+	})
+	// A function that no prepared slot fits (a larger /tmp) starts the
+	// direct way, which sets its network up while bwrap waits.
+	t.Run("direct start", func(t *testing.T) {
+		ts.createProbe(t, "direct", func(in *lambda.CreateFunctionInput) {
+			in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(1024)}
+		})
+		h := listenHost(t, "127.0.0.1:0")
+		r := ts.probe(t, "direct", map[string]any{"op": "dial", "addr": h.ln.Addr().String()})
+		wantErrno(t, "dial the host's loopback from a direct start", r, "connection refused")
+		r = ts.probe(t, "direct", map[string]any{"op": "http", "url": "http://" + inet.serverAddr + "/"})
+		if !r.OK || r.Status != 200 || r.Body != "internet\n" {
+			t.Errorf("GET the internet's server from a direct start: %s", r.raw)
+		}
+		if r := ts.probe(t, "direct", map[string]any{"op": "lambda"}); !r.OK || len(r.Names) < 3 {
+			t.Errorf("ListFunctions from a direct start: %s", r.raw)
 		}
 	})
 }

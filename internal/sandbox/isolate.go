@@ -212,6 +212,9 @@ func (n *netns) setUp(iso *Isolation, pid int) (err error) {
 	if iso.Network != NetworkIsolated {
 		return nil
 	}
+	if iso.Net == nil {
+		return errors.New("sandbox: network isolated without its link (Isolation.Net)")
+	}
 	if iso.APIPort != 0 && iso.ServeAPI != nil {
 		if n.apiLn, err = listenIn(pid, net.JoinHostPort("127.0.0.1", strconv.Itoa(iso.APIPort))); err != nil {
 			return fmt.Errorf("sandbox: sluice's api listener in the sandbox: %w", err)
