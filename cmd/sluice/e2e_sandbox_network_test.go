@@ -128,6 +128,51 @@ func TestSandboxNetworkIsolated(t *testing.T) {
 			t.Errorf("the host's service accepted %d connections from inside", n)
 		}
 	})
+	t.Run("host's IPv6 link-local address on the link", func(t *testing.T) {
+		h := listenHost(t, "[::]:0")
+		ts.probe(t, "a", map[string]any{"op": "whoami"}) // a's environment and link exist
+		abs, err := filepath.Abs(ts.cfg.DataDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The host's ends of the instance's links, once their IPv6
+		// link-local addresses are usable (no longer tentative).
+		var addrs []string
+		eventually(10*time.Second, func() bool {
+			addrs = nil
+			for _, name := range linksWithPrefix(t, fmt.Sprintf("sl%08x", instanceOf(abs))) {
+				out, _ := exec.Command("ip", "-6", "-o", "addr", "show", "dev", name, "scope", "link").Output()
+				for _, line := range strings.Split(string(out), "\n") {
+					f := strings.Fields(line)
+					if len(f) > 3 && f[2] == "inet6" && !strings.Contains(line, "tentative") {
+						addrs = append(addrs, strings.TrimSuffix(f[3], "/64"))
+					}
+				}
+			}
+			return len(addrs) > 0
+		})
+		if len(addrs) == 0 {
+			t.Fatalf("no usable IPv6 link-local address on the instance's links")
+		}
+		for _, ip := range addrs {
+			addr := net.JoinHostPort(ip+"%eth0", strconv.Itoa(h.port()))
+			// Until the environment's own link-local address is usable
+			// (duplicate address detection) there is no source to dial
+			// from.
+			var r probeResult
+			eventually(10*time.Second, func() bool {
+				r = ts.probe(t, "a", map[string]any{"op": "dial", "addr": addr})
+				return r.OK || r.Error != "cannot assign requested address"
+			})
+			t.Logf("dial %s: %s", addr, r.raw)
+			if r.OK || r.Error == "cannot assign requested address" {
+				t.Errorf("dial the host's link-local %s from inside: %s, want it refused", addr, r.raw)
+			}
+		}
+		if n := h.accepted.Load(); n != 0 {
+			t.Errorf("the host's service accepted %d connections from inside", n)
+		}
+	})
 	t.Run("sluice's API through AWS_ENDPOINT_URL_LAMBDA", func(t *testing.T) {
 		env := ts.probe(t, "a", map[string]any{"op": "env"}).Env
 		if want := "http://127.0.0.1:" + strconv.Itoa(apiPort); env["AWS_ENDPOINT_URL_LAMBDA"] != want {
@@ -254,14 +299,14 @@ func TestSandboxNetworkCleanup(t *testing.T) {
 	}
 	instance := instanceOf(abs)
 	table, prefix := fmt.Sprintf("sluice_%08x", instance), fmt.Sprintf("sl%08x", instance)
-	if out, err := exec.Command("nft", "list", "table", "ip", table).CombinedOutput(); err != nil {
+	if out, err := exec.Command("nft", "list", "table", "inet", table).CombinedOutput(); err != nil {
 		t.Fatalf("nft list table %s while running: %v: %s", table, err, out)
 	}
 	if links := linksWithPrefix(t, prefix); len(links) == 0 {
 		t.Errorf("no %s* interface while an environment is warm", prefix)
 	}
 	ts.stop(t)
-	if out, err := exec.Command("nft", "list", "table", "ip", table).CombinedOutput(); err == nil {
+	if out, err := exec.Command("nft", "list", "table", "inet", table).CombinedOutput(); err == nil {
 		t.Errorf("table %s still there after shutdown:\n%s", table, out)
 	}
 	if links := linksWithPrefix(t, prefix); len(links) > 0 {

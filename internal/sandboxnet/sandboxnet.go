@@ -86,9 +86,9 @@ func Open(ctx context.Context, nft string, instance uint32) (*Host, error) {
 	}
 	// One transaction: create (so that delete cannot fail), delete, and
 	// load anew.
-	rules := fmt.Sprintf(`table ip %[1]s {}
-delete table ip %[1]s
-table ip %[1]s {
+	rules := fmt.Sprintf(`table inet %[1]s {}
+delete table inet %[1]s
+table inet %[1]s {
 	chain input {
 		type filter hook input priority filter; policy accept;
 		iifname "%[2]s*" meta l4proto tcp reject with tcp reset
@@ -110,12 +110,13 @@ table ip %[1]s {
 	return h, nil
 }
 
-// Table is the name of the instance's nftables table (family ip).
+// Table is the name of the instance's nftables table (family inet: the
+// filter holds for IPv6 too, e.g. the links' IPv6 link-local addresses).
 func (h *Host) Table() string { return h.table }
 
 // Close removes the table (at shutdown, once no environment is left).
 func (h *Host) Close(ctx context.Context) error {
-	return h.run(ctx, fmt.Sprintf("table ip %[1]s {}\ndelete table ip %[1]s\n", h.table))
+	return h.run(ctx, fmt.Sprintf("table inet %[1]s {}\ndelete table inet %[1]s\n", h.table))
 }
 
 func (h *Host) run(ctx context.Context, rules string) error {

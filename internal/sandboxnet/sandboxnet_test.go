@@ -172,7 +172,7 @@ func TestTable(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open over a leftover: %v", err)
 	}
-	out, err := exec.Command("nft", "list", "table", "ip", h.Table()).CombinedOutput()
+	out, err := exec.Command("nft", "list", "table", "inet", h.Table()).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
@@ -191,7 +191,7 @@ func TestTable(t *testing.T) {
 	if err := again.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("nft", "list", "table", "ip", h.Table()).CombinedOutput(); err == nil {
+	if out, err := exec.Command("nft", "list", "table", "inet", h.Table()).CombinedOutput(); err == nil {
 		t.Errorf("table still there after Close:\n%s", out)
 	}
 }
