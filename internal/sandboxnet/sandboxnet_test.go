@@ -177,7 +177,7 @@ func TestTable(t *testing.T) {
 		t.Fatalf("%v: %s", err, out)
 	}
 	for _, want := range []string{
-		`iifname "` + h.prefix + `*" reject with tcp reset`,
+		`iifname "` + h.prefix + `*" meta l4proto tcp reject with tcp reset`,
 		`iifname "` + h.prefix + `*" oifname "sl*" reject`,
 		`iifname "` + h.prefix + `*" oifname != "sl*" masquerade`,
 	} {
