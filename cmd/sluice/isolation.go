@@ -112,9 +112,7 @@ func bwrapIsolation(ctx context.Context, cfg Config, log *slog.Logger) (*sandbox
 		return nil, fmt.Errorf("sandbox stage dir: %w", err)
 	}
 	iso.StageDir = stage
-	if err := sandboxNetwork(ctx, iso, instance, log); err != nil {
-		return nil, err
-	}
+	sandboxNetwork(ctx, iso, instance, log)
 	if dir, ok := cg.Paths()["freezer"]; ok {
 		if iso.Guard, err = sandbox.StartThawGuard([]string{dir}); err != nil {
 			closeNet(iso, log)
@@ -167,29 +165,33 @@ func traversable(dir string) error {
 
 // sandboxNetwork sets up the environments' network (iso.Network):
 // "isolated" needs nft, and loads the instance's nftables table (it
-// replaces what a crash left); without nft it falls back to "none", said
-// loudly. "host" is said loudly too.
-func sandboxNetwork(ctx context.Context, iso *sandbox.Isolation, instance uint32, log *slog.Logger) error {
+// replaces what a crash left); without nft, or when that fails, it falls
+// back to "none", said loudly. "host" is said loudly too.
+func sandboxNetwork(ctx context.Context, iso *sandbox.Isolation, instance uint32, log *slog.Logger) {
 	switch iso.Network {
 	case sandbox.NetworkHost:
 		log.Warn("EXECUTION ENVIRONMENTS SHARE THE HOST'S NETWORK (--sandbox-network host): functions reach the host's loopback, sluice's API and every service on the host, and can serve connections from outside; use only with code you trust")
-		return nil
+		return
 	case sandbox.NetworkIsolated:
 	default:
-		return nil
+		return
+	}
+	noOutbound := func(why string) {
+		log.Warn("execution environments have NO OUTBOUND NETWORK: --sandbox-network isolated "+why+"; running as --sandbox-network none", "network", sandbox.NetworkNone)
+		iso.Network = sandbox.NetworkNone
 	}
 	nft, err := exec.LookPath("nft")
 	if err != nil {
-		log.Warn("execution environments have NO OUTBOUND NETWORK: --sandbox-network isolated needs nft (Debian package nftables); running as --sandbox-network none")
-		iso.Network = sandbox.NetworkNone
-		return nil
+		noOutbound("needs nft (Debian package nftables)")
+		return
 	}
 	h, err := sandboxnet.Open(ctx, nft, instance)
 	if err != nil {
-		return fmt.Errorf("--sandbox-network isolated: %w", err)
+		// The sandboxes stay: only their link is missing.
+		noOutbound("could not be set up (" + err.Error() + ")")
+		return
 	}
 	iso.Net = h
-	return nil
 }
 
 // closeNet removes the instance's nftables table, if any (at shutdown,
