@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"golang.org/x/sys/unix"
+
+	"github.com/sluice-dev/sluice/internal/lambdaclient"
 )
 
 // hostListener is a TCP service of the host that functions must not reach;
@@ -414,4 +417,82 @@ func listenInNetns(t *testing.T, path, addr string) net.Listener {
 		t.Fatalf("listen on %s in %s: %v", addr, path, r.err)
 	}
 	return r.ln
+}
+
+// TestSandboxNetworkCrashCleanup: when sluice is SIGKILLed, its
+// environments' links vanish with their namespaces; the next sluice on the
+// data dir replaces the table the crash left, and removes it at shutdown.
+func TestSandboxNetworkCrashCleanup(t *testing.T) {
+	data := t.TempDir()
+	if err := os.Chmod(filepath.Dir(data), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	abs, err := filepath.Abs(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	instance := instanceOf(abs)
+	table, prefix := fmt.Sprintf("sluice_%08x", instance), fmt.Sprintf("sl%08x", instance)
+	tableThere := func() bool { return exec.Command("nft", "list", "table", "inet", table).Run() == nil }
+
+	bin := buildSluice(t)
+	args := []string{"--data-dir", data, "--sandbox", "bwrap"}
+	s1 := startSluice(t, bin, args...)
+	client := lambdaclient.New(s1.url, "test", "test")
+	if _, err := client.CreateFunction(ctx(t), &lambda.CreateFunctionInput{
+		FunctionName: aws.String("net"),
+		Runtime:      types.RuntimeProvidedal2023,
+		Handler:      aws.String("probe"),
+		Role:         aws.String("arn:aws:iam::000000000000:role/x"),
+		Code:         &types.FunctionCode{ZipFile: testFunctionZip},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	active := lambda.NewFunctionActiveV2Waiter(client, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
+	})
+	if err := active.Wait(ctx(t), &lambda.GetFunctionInput{FunctionName: aws.String("net")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("net"), Payload: []byte(`{"op":"whoami"}`)})
+	if err != nil || out.FunctionError != nil {
+		t.Fatalf("invoke: %v %+v", err, out)
+	}
+	before := linksWithPrefix(t, prefix)
+	if len(before) == 0 || !tableThere() {
+		t.Fatalf("while running: links %v, table there %v; want both", before, tableThere())
+	}
+
+	if err := s1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-s1.exited
+	var left []string
+	if !eventually(10*time.Second, func() bool { left = linksWithPrefix(t, prefix); return len(left) == 0 }) {
+		t.Errorf("10 s after sluice was SIGKILLed its environments' links are still there: %v (were %v)", left, before)
+	}
+	t.Logf("after the crash: table %s there: %v", table, tableThere())
+
+	s2 := startSluice(t, bin, args...)
+	if !tableThere() {
+		t.Errorf("the restarted sluice has no table %s", table)
+	}
+	client = lambdaclient.New(s2.url, "test", "test")
+	if out, err := client.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("net"), Payload: []byte(`{"op":"whoami"}`)}); err != nil || out.FunctionError != nil {
+		t.Errorf("invoke after the restart: %v %+v", err, out)
+	}
+	if err := s2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s2.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("sluice did not exit within 20 s of SIGTERM")
+	}
+	if tableThere() {
+		t.Errorf("table %s still there after a clean shutdown", table)
+	}
+	if left := linksWithPrefix(t, prefix); len(left) > 0 {
+		t.Errorf("links left after a clean shutdown: %v", left)
+	}
 }
