@@ -40,13 +40,28 @@ func BenchmarkWarmInvoke(b *testing.B) {
 
 // BenchmarkColdStart measures the first Invoke of a just-deployed function
 // (environment spawn to its first GET /next, plus the invocation), for
-// each driver in the same run; it reports the median as median-ms.
+// each driver, and each sandbox network, in the same run; it reports the
+// median as median-ms.
 //
 //	go test -run XXX -bench ColdStart -benchtime 50x ./cmd/sluice
 func BenchmarkColdStart(b *testing.B) {
-	for _, mode := range sandboxModes {
-		b.Run("sandbox="+mode, func(b *testing.B) {
-			ts := startServer(b, func(c *Config) { c.Sandbox = mode; c.MaxEnvironments = 256 })
+	type mode struct{ sandbox, network string }
+	modes := []mode{{"none", ""}}
+	for _, n := range []string{"isolated", "none", "host"} {
+		modes = append(modes, mode{"bwrap", n})
+	}
+	for _, m := range modes {
+		name := "sandbox=" + m.sandbox
+		if m.network != "" {
+			name += "/network=" + m.network
+		}
+		b.Run(name, func(b *testing.B) {
+			ts := startServer(b, func(c *Config) {
+				c.Sandbox, c.MaxEnvironments = m.sandbox, 256
+				if m.network != "" {
+					c.SandboxNetwork = m.network
+				}
+			})
 			c := ctx(b)
 			var times []time.Duration
 			i := 0

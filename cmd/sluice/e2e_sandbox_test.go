@@ -532,10 +532,13 @@ func TestSandboxBackgroundFrozen(t *testing.T) {
 }
 
 // TestSandboxOtherRuntimeAPI: a function cannot talk to another
-// environment's Runtime API.
+// environment's Runtime API on the host's loopback (--sandbox-network
+// host, where the listener checks the peer's uid). With a network
+// namespace of its own, each environment's Runtime API is at 127.0.0.1:9001
+// of that namespace: the same address in another one is that one's own.
 func TestSandboxOtherRuntimeAPI(t *testing.T) {
 	t.Parallel()
-	ts := startSandboxed(t)
+	ts := startSandboxed(t, func(c *Config) { c.SandboxNetwork = "host" })
 	ts.createProbe(t, "a")
 	ts.createProbe(t, "b")
 	api := ts.probe(t, "a", map[string]any{"op": "env"}).Env["AWS_LAMBDA_RUNTIME_API"]
@@ -566,10 +569,10 @@ func TestSandboxOtherRuntimeAPI(t *testing.T) {
 }
 
 // TestSandboxNetworkNone: with SandboxNetwork "none" a function reaches
-// nothing outside its environment; with "host" (the default) it does.
+// nothing outside its environment; with "host" it does.
 func TestSandboxNetworkNone(t *testing.T) {
 	t.Parallel()
-	host := startSandboxed(t)
+	host := startSandboxed(t, func(c *Config) { c.SandboxNetwork = "host" })
 	none := startSandboxed(t, func(c *Config) { c.SandboxNetwork = "none" })
 	host.createProbe(t, "net")
 	none.createProbe(t, "net")

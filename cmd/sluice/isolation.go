@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/cgroup"
 	"github.com/sluice-dev/sluice/internal/sandbox"
+	"github.com/sluice-dev/sluice/internal/sandboxnet"
 )
 
 // Sandbox uids: each live environment runs as its own host uid from this
@@ -32,7 +34,7 @@ const (
 // plain child processes, also said loudly. With sandboxes it also returns
 // the limits of all environments together (hostLimits), which their
 // parent cgroup enforces.
-func isolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, cgroup.Limits, error) {
+func isolation(ctx context.Context, cfg Config, log *slog.Logger) (*sandbox.Isolation, cgroup.Limits, error) {
 	notIsolated := func(why string) {
 		log.Warn("EXECUTION ENVIRONMENTS ARE NOT ISOLATED: functions run as plain child processes of sluice, with its user, its file system and no resource limits; use only with code you trust ("+why+")", "sandbox", cfg.Sandbox)
 	}
@@ -40,7 +42,7 @@ func isolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, cgroup.Limits,
 		notIsolated("--sandbox none")
 		return nil, cgroup.Limits{}, nil
 	}
-	iso, lim, err := bwrapIsolation(cfg, log)
+	iso, lim, err := bwrapIsolation(ctx, cfg, log)
 	if err == nil {
 		return iso, lim, nil
 	}
@@ -97,8 +99,8 @@ func sandboxDriver(iso *sandbox.Isolation, tmp string) sandbox.Driver {
 	}
 }
 
-func bwrapIsolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, cgroup.Limits, error) {
-	iso, err := bwrapIsolationOnly(cfg, log)
+func bwrapIsolation(ctx context.Context, cfg Config, log *slog.Logger) (*sandbox.Isolation, cgroup.Limits, error) {
+	iso, err := bwrapIsolationOnly(ctx, cfg, log)
 	if err != nil {
 		return nil, cgroup.Limits{}, err
 	}
@@ -115,12 +117,12 @@ func bwrapIsolation(cfg Config, log *slog.Logger) (*sandbox.Isolation, cgroup.Li
 		_ = iso.Cgroups.Close()
 		return nil, cgroup.Limits{}, fmt.Errorf("limits of all environments: %w", err)
 	}
-	log.Info("execution environments are sandboxed", "tool", iso.Bwrap, "cgroups", iso.Cgroups.Version(), "network", cfg.SandboxNetwork,
+	log.Info("execution environments are sandboxed", "tool", iso.Bwrap, "cgroups", iso.Cgroups.Version(), "network", iso.Network,
 		"memory_mb", lim.MemoryBytes>>20, "pids", lim.PIDs)
 	return iso, lim, nil
 }
 
-func bwrapIsolationOnly(cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
+func bwrapIsolationOnly(ctx context.Context, cfg Config, log *slog.Logger) (*sandbox.Isolation, error) {
 	bwrap, err := exec.LookPath("bwrap")
 	if err != nil {
 		return nil, errors.New("bubblewrap (bwrap) is not installed")
@@ -131,18 +133,17 @@ func bwrapIsolationOnly(cfg Config, log *slog.Logger) (*sandbox.Isolation, error
 	if err := traversable(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	// One sluice per data dir: its cgroups and uids are its own, so that
-	// two instances on one machine neither share uids nor remove each
-	// other's cgroups as leftovers.
+	// One sluice per data dir: its cgroups, uids and network filter are
+	// its own, so that two instances on one machine neither share uids nor
+	// remove each other's cgroups or filters as leftovers.
 	abs, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256([]byte(abs))
-	instance := binary.BigEndian.Uint32(sum[:4])
+	instance := instanceOf(abs)
 	iso := &sandbox.Isolation{
 		Bwrap:   bwrap,
-		UIDs:    sandbox.NewUIDRange(sandboxUIDBase+int(instance%sandboxInstances)*sandboxUIDs, sandboxUIDs),
+		UIDs:    sandbox.NewUIDRange(instanceUIDBase(instance), sandboxUIDs),
 		Network: cfg.SandboxNetwork,
 	}
 	if cfg.EFSDir != "" {
@@ -168,12 +169,26 @@ func bwrapIsolationOnly(cfg Config, log *slog.Logger) (*sandbox.Isolation, error
 		return nil, fmt.Errorf("sandbox stage dir: %w", err)
 	}
 	iso.StageDir = stage
+	sandboxNetwork(ctx, iso, instance, log)
 	if dir, ok := cg.Paths()["freezer"]; ok {
 		if iso.Guard, err = sandbox.StartThawGuard([]string{dir}); err != nil {
+			closeNet(iso, log)
 			return nil, fmt.Errorf("thaw guard: %w", err)
 		}
 	}
 	return iso, nil
+}
+
+// instanceOf is the instance id of the sluice whose absolute data dir is
+// abs.
+func instanceOf(abs string) uint32 {
+	sum := sha256.Sum256([]byte(abs))
+	return binary.BigEndian.Uint32(sum[:4])
+}
+
+// instanceUIDBase is the first sandbox uid of an instance.
+func instanceUIDBase(instance uint32) int {
+	return sandboxUIDBase + int(instance%sandboxInstances)*sandboxUIDs
 }
 
 // traversable makes sure the environments' uids can reach the code under
@@ -201,5 +216,47 @@ func traversable(dir string) error {
 		if p == filepath.Dir(p) {
 			return nil
 		}
+	}
+}
+
+// sandboxNetwork sets up the environments' network (iso.Network):
+// "isolated" needs nft, and loads the instance's nftables table (it
+// replaces what a crash left); without nft, or when that fails, it falls
+// back to "none", said loudly. "host" is said loudly too.
+func sandboxNetwork(ctx context.Context, iso *sandbox.Isolation, instance uint32, log *slog.Logger) {
+	switch iso.Network {
+	case sandbox.NetworkHost:
+		log.Warn("EXECUTION ENVIRONMENTS SHARE THE HOST'S NETWORK (--sandbox-network host): functions reach the host's loopback, sluice's API and every service on the host, and can serve connections from outside; use only with code you trust")
+		return
+	case sandbox.NetworkIsolated:
+	default:
+		return
+	}
+	noOutbound := func(why string) {
+		log.Warn("execution environments have NO OUTBOUND NETWORK: --sandbox-network isolated "+why+"; running as --sandbox-network none", "network", sandbox.NetworkNone)
+		iso.Network = sandbox.NetworkNone
+	}
+	nft, err := exec.LookPath("nft")
+	if err != nil {
+		noOutbound("needs nft (Debian package nftables)")
+		return
+	}
+	h, err := sandboxnet.Open(ctx, nft, instance)
+	if err != nil {
+		// The sandboxes stay: only their link is missing.
+		noOutbound("could not be set up (" + err.Error() + ")")
+		return
+	}
+	iso.Net = h
+}
+
+// closeNet removes the instance's nftables table, if any (at shutdown,
+// once every environment is gone).
+func closeNet(iso *sandbox.Isolation, log *slog.Logger) {
+	if iso == nil || iso.Net == nil {
+		return
+	}
+	if err := iso.Net.Close(context.Background()); err != nil {
+		log.Warn("removing the sandboxes' network table", "err", err)
 	}
 }

@@ -48,9 +48,11 @@ type Config struct {
 	// (bubblewrap with cgroups when this machine allows it, else none,
 	// said loudly), "bwrap", or "none" (plain child processes).
 	Sandbox string
-	// SandboxNetwork is "host" (functions share sluice's network, so they
-	// reach the internet as Lambda functions outside a VPC do) or "none"
-	// (a network namespace of their own with only loopback).
+	// SandboxNetwork is "isolated" (a network namespace of their own with
+	// outbound access, as Lambda functions outside a VPC have, and a route
+	// to sluice's API only), "none" (a network namespace of their own with
+	// only loopback) or "host" (sluice's network, the host's loopback
+	// included; said loudly).
 	SandboxNetwork string
 	// EFSDir is where FileSystemConfigs point: the access point
 	// arn:...:access-point/fsap-x is the directory EFSDir/fsap-x.
@@ -98,7 +100,7 @@ func DefaultConfig() Config {
 		MaxEnvironments:    pool.DefaultMaxEnvironments,
 		AccountConcurrency: concurrency.DefaultAccountLimit,
 		Sandbox:            "auto",
-		SandboxNetwork:     "host",
+		SandboxNetwork:     sandbox.NetworkIsolated,
 		IdleTimeout:        pool.DefaultIdleTimeout,
 		ShutdownGrace:      10 * time.Second,
 		LogLevel:           "info",
@@ -122,7 +124,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "how long in-flight invocations may run after SIGINT/SIGTERM")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.Sandbox, "sandbox", c.Sandbox, "isolation of execution environments: auto, bwrap or none")
-	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: host (outbound access) or none")
+	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: isolated (own namespace, outbound access, sluice's API at AWS_ENDPOINT_URL_LAMBDA), none (loopback only) or host (the host's network, its loopback included: trusted code only)")
 	fs.IntVar(&c.SandboxMemory, "sandbox-memory", c.SandboxMemory, "MB of memory all sandboxed environments may have together; a new one that does not fit beside the busy ones gets TooManyRequestsException (default 0: the host's memory less max(1 GiB, 1/8))")
 	fs.IntVar(&c.SandboxPIDs, "sandbox-pids", c.SandboxPIDs, "processes and threads all sandboxed environments may have together (default 0: half of the host's pid_max or threads-max, whichever is smaller)")
 	fs.StringVar(&c.EFSDir, "efs-dir", c.EFSDir, "host directory of FileSystemConfigs access points (access-point/fsap-X is DIR/fsap-X)")
@@ -168,9 +170,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("--sandbox must be auto, bwrap or none, got %q", c.Sandbox)
 	}
 	switch c.SandboxNetwork {
-	case "host", "none":
+	case sandbox.NetworkIsolated, sandbox.NetworkNone, sandbox.NetworkHost:
 	default:
-		return fmt.Errorf("--sandbox-network must be host or none, got %q", c.SandboxNetwork)
+		return fmt.Errorf("--sandbox-network must be isolated, none or host, got %q", c.SandboxNetwork)
 	}
 	if c.CodeStorageLimit < 1 {
 		return fmt.Errorf("--code-storage-limit must be positive, got %d", c.CodeStorageLimit)
@@ -273,7 +275,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		store.Close()
 		return nil, err
 	}
-	iso, hostLim, err := isolation(cfg, logger)
+	iso, hostLim, err := isolation(ctx, cfg, logger)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("--sandbox %s: %w", cfg.Sandbox, err)
@@ -334,13 +336,26 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
+		closeNet(iso, logger)
 		store.Close()
 		return nil, err
+	}
+	httpSrv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	if iso != nil {
+		// Each isolated environment reaches this same server at
+		// 127.0.0.1:<port> inside its own network namespace.
+		iso.APIPort = ln.Addr().(*net.TCPAddr).Port
+		iso.ServeAPI = func(l net.Listener) { _ = httpSrv.Serve(l) }
 	}
 	// Deployments a crash or shutdown interrupted run again.
 	if err := svc.Resume(ctx); err != nil {
 		svc.Close()
 		ln.Close()
+		closeNet(iso, logger)
 		store.Close()
 		return nil, err
 	}
@@ -356,11 +371,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		iso:     iso,
 		driver:  driver,
 		ln:      ln,
-		http: &http.Server{
-			Handler:           handler,
-			ReadHeaderTimeout: 30 * time.Second,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-		},
+		http:    httpSrv,
 	}, nil
 }
 
@@ -420,6 +431,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.iso != nil && s.iso.Guard != nil {
 		_ = s.iso.Guard.Stop()
 	}
+	closeNet(s.iso, s.log) // every environment is gone
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}

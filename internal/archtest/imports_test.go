@@ -15,13 +15,14 @@ const module = "github.com/sluice-dev/sluice"
 // (non-test code). A package missing here may import nothing of ours.
 var allowed = map[string][]string{
 	"":                         {},
-	"cmd/sluice":               {"", "internal/api", "internal/artifacts", "internal/bolt", "internal/cgroup", "internal/concurrency", "internal/furl", "internal/invoke", "internal/pool", "internal/runtimes", "internal/runtimes/nodejs", "internal/runtimes/python", "internal/sandbox", "internal/service", "internal/sigv4", "internal/urlserver"},
+	"cmd/sluice":               {"", "internal/api", "internal/artifacts", "internal/bolt", "internal/cgroup", "internal/concurrency", "internal/furl", "internal/invoke", "internal/pool", "internal/runtimes", "internal/runtimes/nodejs", "internal/runtimes/python", "internal/sandbox", "internal/sandboxnet", "internal/service", "internal/sigv4", "internal/urlserver"},
 	"cmd/sluicebench":          {"", "internal/eventstream", "internal/lambdaclient"},
 	"internal/api":             {"", "internal/artifacts", "internal/concurrency", "internal/eventstream", "internal/furl", "internal/service", "internal/sigv4"},
 	"internal/invoke":          {"", "internal/pool", "internal/sandbox", "internal/concurrency"},
 	"internal/concurrency":     {""},
 	"internal/pool":            {""},
-	"internal/sandbox":         {"", "internal/runtimeapi", "internal/cgroup", "internal/peercred"},
+	"internal/sandbox":         {"", "internal/runtimeapi", "internal/cgroup", "internal/peercred", "internal/sandboxnet"},
+	"internal/sandboxnet":      {},
 	"internal/cgroup":          {},
 	"internal/peercred":        {},
 	"internal/runtimeapi":      {""},

@@ -22,12 +22,13 @@ import (
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/cgroup"
 	"github.com/sluice-dev/sluice/internal/peercred"
+	"github.com/sluice-dev/sluice/internal/sandboxnet"
 )
 
 // Sandboxed environments (Options.Isolation). Each environment runs under
 // bubblewrap (bwrap), a small, well-kept setuid-free sandbox tool, in its
 // own user, PID, IPC, UTS, mount and cgroup namespaces (and a network
-// namespace when Isolation.Network is "none"), as its own host uid, inside
+// namespace unless Isolation.Network is "host"), as its own host uid, inside
 // a cgroup that limits memory, CPU share and processes:
 //
 //	/bin/sh (as the env's host uid) joins the cgroup, sets RLIMIT_NOFILE,
@@ -43,10 +44,12 @@ import (
 // its LocalMountPath. Nothing else of the host: not the data dir, not other
 // functions' code or /tmp, not the host's processes or environment.
 //
-// The Runtime API listener of an environment accepts only connections from
-// sockets owned by the environment's host uid (internal/peercred), so one
-// function cannot drive another's runtime even though both share the
-// host's loopback.
+// With a network namespace of its own, the environment's Runtime API
+// listener is opened inside it (see startGated), where only that
+// environment can reach it. With the host's network, the listener on the
+// host's loopback accepts only connections from sockets owned by the
+// environment's host uid (internal/peercred), so one function cannot drive
+// another's runtime even though both share the host's loopback.
 
 // Inside-the-sandbox identity, Lambda's (sbx_user1051).
 const (
@@ -63,9 +66,19 @@ type Isolation struct {
 	Cgroups *cgroup.Manager
 	// UIDs hands out the host uid of each environment.
 	UIDs *UIDRange
-	// Network is "host" (share sluice's network namespace: outbound
-	// access, as Lambda functions outside a VPC) or "none".
+	// Network is NetworkIsolated, NetworkNone or NetworkHost.
 	Network string
+	// Net links each environment's network namespace to the outside
+	// (NetworkIsolated; internal/sandboxnet); its owner closes it at
+	// shutdown.
+	Net *sandboxnet.Host
+	// APIPort, when not 0, is where sluice's own API is inside each
+	// NetworkIsolated environment: 127.0.0.1:APIPort, a listener in the
+	// environment's namespace that ServeAPI serves (AWS_ENDPOINT_URL_LAMBDA
+	// points there). ServeAPI returns when the listener is closed, which
+	// the environment's release does.
+	APIPort  int
+	ServeAPI func(net.Listener)
 	// EFSDir is the host directory of the FileSystemConfigs access points.
 	EFSDir string
 	// PIDs and NoFile are the process and open-file limits; 0 means
@@ -81,6 +94,24 @@ type Isolation struct {
 
 	slots slotPool // prepared sandboxes (slots.go); the Slots driver's Close discards them
 }
+
+// The values of Isolation.Network.
+const (
+	// NetworkIsolated: a network namespace of its own with outbound
+	// access (a veth pair and NAT, internal/sandboxnet), as Lambda functions outside a
+	// VPC have, and sluice's API at 127.0.0.1:APIPort; no route to the
+	// host's loopback, the host's addresses or other environments.
+	NetworkIsolated = "isolated"
+	// NetworkNone: a network namespace of its own with only loopback.
+	NetworkNone = "none"
+	// NetworkHost: sluice's own network namespace, the host's loopback
+	// and every address the host reaches included.
+	NetworkHost = "host"
+)
+
+// ownNetwork reports whether environments get a network namespace of
+// their own.
+func (iso *Isolation) ownNetwork() bool { return iso.Network != NetworkHost }
 
 // Bwrap returns the driver that starts each environment in a new
 // bubblewrap sandbox configured by iso (the direct start).
@@ -191,6 +222,78 @@ type isolated struct {
 	killed   bool // thawForKill ran
 	// slot is the prepared start the Env launches, or nil.
 	slot *slot
+	// netns is the environment's network namespace, when it has one.
+	netns netns
+}
+
+// netns is what sluice holds in an environment's network namespace.
+type netns struct {
+	runtimeLn net.Listener     // the Runtime API listener, 127.0.0.1:9001 inside
+	apiLn     net.Listener     // sluice's API, 127.0.0.1:APIPort inside (NetworkIsolated), or nil
+	link      *sandboxnet.Link // the outbound link (NetworkIsolated), or nil
+}
+
+// setUp opens the listeners in the network namespace of process pid (a
+// process of the sandbox) and, with NetworkIsolated, attaches its outbound
+// link.
+func (n *netns) setUp(iso *Isolation, pid int) (err error) {
+	defer func() {
+		if err != nil {
+			n.close()
+		}
+	}()
+	if n.runtimeLn, err = listenIn(pid, sandboxRuntimeAPI); err != nil {
+		return fmt.Errorf("sandbox: runtime api listener in the sandbox: %w", err)
+	}
+	if iso.Network != NetworkIsolated {
+		return nil
+	}
+	if iso.Net == nil {
+		return errors.New("sandbox: network isolated without its link (Isolation.Net)")
+	}
+	if iso.APIPort != 0 && iso.ServeAPI != nil {
+		if n.apiLn, err = listenIn(pid, net.JoinHostPort("127.0.0.1", strconv.Itoa(iso.APIPort))); err != nil {
+			return fmt.Errorf("sandbox: sluice's api listener in the sandbox: %w", err)
+		}
+	}
+	if n.link, err = iso.Net.Attach(pid); err != nil {
+		return err
+	}
+	return nil
+}
+
+// serve hands the listeners over: the Runtime API to the Env, sluice's
+// API to ServeAPI.
+func (n *netns) serve(iso *Isolation, l *Launch) {
+	l.Serve(n.runtimeLn)
+	if n.apiLn != nil {
+		go iso.ServeAPI(n.apiLn) // ends when close closes the listener
+	}
+}
+
+// close closes the listeners and removes the outbound link.
+func (n *netns) close() {
+	for _, ln := range []net.Listener{n.runtimeLn, n.apiLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	n.link.Close()
+}
+
+// endpointVar is the AWS SDKs' variable for the Lambda API's endpoint.
+const endpointVar = "AWS_ENDPOINT_URL_LAMBDA"
+
+// withEndpoint adds AWS_ENDPOINT_URL_LAMBDA, sluice's API as the
+// environment reaches it, to env unless the function sets it.
+func (iso *Isolation) withEndpoint(fn *sluice.Function, env []string) []string {
+	if iso.Network != NetworkIsolated || iso.APIPort == 0 || iso.ServeAPI == nil {
+		return env
+	}
+	if _, set := fn.Environment[endpointVar]; set {
+		return env
+	}
+	return append(env, endpointVar+"=http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(iso.APIPort)))
 }
 
 // release removes the cgroup (killing what is left in it) and frees the
@@ -205,6 +308,7 @@ func (s *isolated) release() {
 	if s.slot != nil {
 		s.slot.unstage()
 	}
+	s.netns.close()
 	s.iso.UIDs.Put(s.uid)
 }
 
@@ -234,9 +338,10 @@ func (iso *Isolation) newIsolated(l *Launch) (*isolated, error) {
 }
 
 // startDirect starts an environment in a new sandbox: uid, cgroup, the
-// join wrapper and bwrap. With network "none" the Runtime API listener is
-// opened inside the sandbox's network namespace before the runtime runs
-// (startGated); otherwise on the host's loopback, for the uid only.
+// join wrapper and bwrap. With a network namespace of its own, the
+// listeners are opened inside it and its link attached before the runtime
+// runs (startGated); with the host's network the Runtime API listener is
+// on the host's loopback, for the uid only.
 func (iso *Isolation) startDirect(ctx context.Context, l *Launch) (Process, error) {
 	mounts, err := iso.efsMounts(l.Spec.Function)
 	if err != nil {
@@ -246,7 +351,7 @@ func (iso *Isolation) startDirect(ctx context.Context, l *Launch) (Process, erro
 	if err != nil {
 		return nil, err
 	}
-	gated := iso.Network == "none"
+	gated := iso.ownNetwork()
 	api := sandboxRuntimeAPI
 	if !gated {
 		ln, err := listenLoopback(ctx)
@@ -262,7 +367,7 @@ func (iso *Isolation) startDirect(ctx context.Context, l *Launch) (Process, erro
 		s.release()
 		return nil, err
 	}
-	cmd.Env = l.Environ(api, nil)
+	cmd.Env = iso.withEndpoint(l.Spec.Function, l.Environ(api, nil))
 	r, w, err := os.Pipe()
 	if err != nil {
 		s.release()
@@ -270,10 +375,9 @@ func (iso *Isolation) startDirect(ctx context.Context, l *Launch) (Process, erro
 	}
 	cmd.Stdout, cmd.Stderr = w, w
 	if gated {
-		var ln net.Listener
-		ln, err = startGated(cmd)
+		err = startGated(cmd, func(pid int) error { return s.netns.setUp(iso, pid) })
 		if err == nil {
-			l.Serve(ln)
+			s.netns.serve(iso, l)
 		} else if cmd.Process != nil {
 			_ = cmd.Wait()
 		}
@@ -313,7 +417,7 @@ func orDefault(v, def int) int {
 func (s *isolated) bwrapArgs(l *Launch, mounts []Mount) []string {
 	fn, b := l.Spec.Function, l.Spec.Bootstrap
 	args := namespaceArgs(s.iso)
-	if s.iso.Network == "none" {
+	if s.iso.ownNetwork() {
 		args = append(args, "--unshare-net", "--info-fd", "3", "--block-fd", "4")
 	}
 	args = append(args, "--ro-bind", l.Spec.CodeDir, taskRoot)
@@ -481,12 +585,13 @@ func (s *isolated) peakMB() int {
 	return int((b + 1<<20 - 1) >> 20)
 }
 
-// Network "none": the environment has a network namespace of its own with
-// only loopback, so the Runtime API listener must live inside it. bwrap
+// Networks "isolated" and "none": the environment has a network namespace
+// of its own, so the Runtime API listener must live inside it. bwrap
 // reports the sandbox's pid (--info-fd) and waits before it runs the
-// bootstrap (--block-fd); meanwhile sluice opens the listener in the
-// sandbox's network namespace (setns on a locked thread) and then lets
-// bwrap go on. Only that environment can reach it.
+// bootstrap (--block-fd); meanwhile sluice opens the listeners in the
+// sandbox's network namespace (setns on a locked thread), attaches the
+// outbound link (isolated), and then lets bwrap go on. Only that
+// environment can reach the listeners.
 
 // sandboxRuntimeAPI is the Runtime API address inside a network-isolated
 // sandbox.
@@ -543,19 +648,20 @@ func listenIn(pid int, addr string) (net.Listener, error) {
 
 func setns(fd int) error { return unix.Setns(fd, unix.CLONE_NEWNET) }
 
-// startGated is cmd.Start for a network-isolated sandbox: it starts bwrap
-// with --info-fd 3 and --block-fd 4, reads the sandbox's pid, opens the
-// Runtime API listener inside its network namespace, then unblocks bwrap.
-func startGated(cmd *exec.Cmd) (net.Listener, error) {
+// startGated is cmd.Start for a sandbox with a network namespace of its
+// own: it starts bwrap with --info-fd 3 and --block-fd 4, reads the
+// sandbox's pid, calls setUp with it (which opens the listeners inside its
+// network namespace and attaches its link), then unblocks bwrap.
+func startGated(cmd *exec.Cmd, setUp func(pid int) error) error {
 	infoR, infoW, err := os.Pipe()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer infoR.Close()
 	blockR, blockW, err := os.Pipe()
 	if err != nil {
 		infoW.Close()
-		return nil, err
+		return err
 	}
 	defer blockW.Close()
 	cmd.ExtraFiles = []*os.File{infoW, blockR}
@@ -563,27 +669,34 @@ func startGated(cmd *exec.Cmd) (net.Listener, error) {
 	infoW.Close()
 	blockR.Close()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	fail := func(err error) (net.Listener, error) {
+	fail := func(err error) error {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		return nil, err
+		return err
 	}
-	var info struct {
-		ChildPID int `json:"child-pid"`
-	}
-	if err := json.NewDecoder(io.LimitReader(infoR, 1<<16)).Decode(&info); err != nil || info.ChildPID <= 0 {
-		return fail(fmt.Errorf("sandbox: bwrap did not report its child: %v", err))
-	}
-	ln, err := listenIn(info.ChildPID, sandboxRuntimeAPI)
+	pid, err := readChildPID(infoR)
 	if err != nil {
-		return fail(fmt.Errorf("sandbox: runtime api listener in the sandbox: %w", err))
+		return fail(err)
+	}
+	if err := setUp(pid); err != nil {
+		return fail(err)
 	}
 	if _, err := blockW.Write([]byte{1}); err != nil {
-		ln.Close()
 		return fail(fmt.Errorf("sandbox: unblock bwrap: %w", err))
 	}
-	return ln, nil
+	return nil
+}
+
+// readChildPID reads the sandbox's pid from bwrap's --info-fd.
+func readChildPID(info io.Reader) (int, error) {
+	var v struct {
+		ChildPID int `json:"child-pid"`
+	}
+	if err := json.NewDecoder(io.LimitReader(info, 1<<16)).Decode(&v); err != nil || v.ChildPID <= 0 {
+		return 0, fmt.Errorf("sandbox: bwrap did not report its child: %v", err)
+	}
+	return v.ChildPID, nil
 }
 
 // ThawGuard thaws every environment's cgroup when sluice dies. A frozen

@@ -38,8 +38,13 @@ import (
 //     closes fd 4 before its exec). Nothing of it is a file, inside or
 //     outside.
 //
-// A slot fits functions with the default /tmp size, no FileSystemConfigs and
-// the host network; others start the direct way (isolate.go). Slots are
+// With a network namespace of its own (networks "isolated" and "none"),
+// the slot's namespace is ready too: the Runtime API listener (and sluice's
+// API listener) opened inside it and, with "isolated", its outbound link
+// attached (internal/sandboxnet), all before the slot is taken.
+//
+// A slot fits functions with the default /tmp size and no
+// FileSystemConfigs; others start the direct way (isolate.go). Slots are
 // prepared one at a time, owned by the Isolation; the driver's Close
 // discards them, and CleanStage removes what a crash left in the stage
 // directory.
@@ -85,12 +90,19 @@ func (d slotsDriver) Start(ctx context.Context, l *Launch) (Process, error) {
 	if err := sl.group.SetLimits(iso.limits(l.Spec.Function)); err != nil {
 		return fail(fmt.Errorf("sandbox: cgroup limits: %w", err))
 	}
-	ln, err := listenLoopback(ctx)
-	if err != nil {
-		return fail(err)
+	api := sandboxRuntimeAPI
+	if iso.ownNetwork() {
+		s.netns, sl.netns = sl.netns, netns{} // the Env's now: release closes it
+		s.netns.serve(iso, l)
+	} else {
+		ln, err := listenLoopback(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		l.Serve(s.listen(ln, l.Logger))
+		api = ln.Addr().String()
 	}
-	l.Serve(s.listen(ln, l.Logger))
-	if err := sl.launch(l.Spec, l.Environ(ln.Addr().String(), nil)); err != nil {
+	if err := sl.launch(l.Spec, iso.withEndpoint(l.Spec.Function, l.Environ(api, nil))); err != nil {
 		return fail(err)
 	}
 	return &child{cmd: sl.cmd, out: sl.logR, iso: s}, nil
@@ -114,7 +126,8 @@ type slot struct {
 	// codeMounted and runtimeMounted are set once the function's code is
 	// mounted on task/, and the runtime's directory on runtime/.
 	codeMounted, runtimeMounted bool
-	selfBound                   int // task/, then runtime/, are their own shared mounts
+	selfBound                   int   // task/, then runtime/, are their own shared mounts
+	netns                       netns // its network namespace's listeners and link, until taken
 }
 
 // slotPool keeps prepared slots.
@@ -132,7 +145,7 @@ type slotPool struct {
 // process joins v1 groups itself; on v2 the direct start creates the
 // process inside its group (CLONE_INTO_CGROUP) and needs no move.
 func (iso *Isolation) fits(fn *sluice.Function) bool {
-	return iso.Cgroups != nil && iso.Cgroups.Version() == "v1" && iso.StageDir != "" && iso.Network != "none" &&
+	return iso.Cgroups != nil && iso.Cgroups.Version() == "v1" && iso.StageDir != "" &&
 		fn.EphemeralStorage == slotEphemeralMB && len(fn.FileSystemConfigs) == 0
 }
 
@@ -234,7 +247,7 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 	if s.group, err = iso.Cgroups.Create(filepath.Base(dir)+"-"+strconv.Itoa(uid), cgroup.Limits{PIDs: orDefault(iso.PIDs, defaultPIDs)}, uid); err != nil {
 		return s, err
 	}
-	var pipes [3][2]*os.File // block, launch, log
+	var pipes [4][2]*os.File // block, launch, log, info
 	for i := range pipes {
 		if pipes[i][0], pipes[i][1], err = os.Pipe(); err != nil {
 			for _, p := range pipes[:i] {
@@ -244,8 +257,10 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 			return s, err
 		}
 	}
-	blockR, launchR, logW := pipes[0][0], pipes[1][0], pipes[2][1]
+	blockR, launchR, logW, infoW := pipes[0][0], pipes[1][0], pipes[2][1], pipes[3][1]
 	s.block, s.launchW, s.logR = pipes[0][1], pipes[1][1], pipes[2][0]
+	infoR := pipes[3][0]
+	defer infoR.Close()
 
 	args := []string{"-c", joinScript, "sluice-sandbox", strconv.Itoa(orDefault(iso.NoFile, defaultNoFile))}
 	args = append(args, s.group.ProcsFiles()...)
@@ -260,8 +275,11 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 		"--proc", "/proc", "--dev", "/dev",
 		"--remount-ro", "/", "--chdir", "/",
 		"--block-fd", "3",
-		"--", "/bin/sh", "-c", slotScript,
 	)
+	if iso.ownNetwork() {
+		args = append(args, "--unshare-net", "--info-fd", "5")
+	}
+	args = append(args, "--", "/bin/sh", "-c", slotScript)
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.Dir = "/"
 	cmd.Env = []string{}
@@ -274,7 +292,7 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 		}
 		return s, err
 	}
-	cmd.ExtraFiles = []*os.File{blockR, launchR}
+	cmd.ExtraFiles = []*os.File{blockR, launchR, infoW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:    true,
 		Pdeathsig:  syscall.SIGKILL,
@@ -284,10 +302,20 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 	blockR.Close()
 	launchR.Close()
 	logW.Close()
+	infoW.Close()
 	if err != nil {
 		return s, err
 	}
 	s.cmd = cmd
+	if iso.ownNetwork() {
+		pid, err := readChildPID(infoR)
+		if err != nil {
+			return s, err
+		}
+		if err := s.netns.setUp(iso, pid); err != nil {
+			return s, err
+		}
+	}
 	return s, nil
 }
 
@@ -404,6 +432,7 @@ func (s *slot) discard(iso *Isolation) {
 	if s.group != nil {
 		_ = s.group.Remove()
 	}
+	s.netns.close()
 	s.unstage()
 	iso.UIDs.Put(s.uid)
 }

@@ -36,12 +36,26 @@ package main
 //	                             runtime raises its own soft limit to the hard one
 //	                             at start, so soft is the hard limit here (its
 //	                             children get the original soft limit back)
+//	dial       {addr}          → ok once a TCP connection to addr is made (and
+//	                             closed), or the error; 3 s timeout
+//	listen     {addr}          → listens on TCP addr for the environment's
+//	                             lifetime, answering each connection with
+//	                             "inside\n"; addr (as bound)
+//	unixlisten {path}          → the same on the unix socket path ("@name":
+//	                             the abstract name)
+//	unixdial   {path}          → connects to the unix socket path, reads
+//	                             what it says: body
+//	lambda                     → ListFunctions with the AWS SDK for Go v2 at
+//	                             $AWS_ENDPOINT_URL_LAMBDA, signed with the
+//	                             credentials of the environment: names
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -51,6 +65,10 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
 
 type probeEvent struct {
@@ -63,6 +81,7 @@ type probeEvent struct {
 	EveryMs int    `json:"everyMs"`
 	Pid     int    `json:"pid"`
 	Ms      int    `json:"ms"`
+	Addr    string `json:"addr"`
 }
 
 type result map[string]any
@@ -72,6 +91,57 @@ var ticks atomic.Int64
 
 // hoard keeps what alloc allocated alive for the environment's lifetime.
 var hoard [][]byte
+
+// listeners keeps what listen and unixlisten opened for the environment's
+// lifetime.
+var listeners []net.Listener
+
+// serveInside listens on addr and answers every connection with "inside\n"
+// until the environment ends.
+func serveInside(network, addr string) result {
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return failed(err)
+	}
+	listeners = append(listeners, ln)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("inside\n"))
+			c.Close()
+		}
+	}()
+	return ok("addr", ln.Addr().String())
+}
+
+// listFunctions calls ListFunctions at $AWS_ENDPOINT_URL_LAMBDA, as a
+// function that calls Lambda would.
+func listFunctions() result {
+	endpoint := os.Getenv("AWS_ENDPOINT_URL_LAMBDA")
+	if endpoint == "" {
+		return failed(errors.New("AWS_ENDPOINT_URL_LAMBDA is not set"))
+	}
+	client := lambda.New(lambda.Options{
+		Region:       os.Getenv("AWS_REGION"),
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN")),
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := client.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	if err != nil {
+		return failed(err)
+	}
+	names := []string{}
+	for _, f := range out.Functions {
+		names = append(names, aws.ToString(f.FunctionName))
+	}
+	sort.Strings(names)
+	return ok("names", names, "endpoint", endpoint)
+}
 
 func ok(kv ...any) result {
 	r := result{"ok": true}
@@ -197,6 +267,31 @@ func probe(ev probeEvent) (result, error) {
 		return ok("ticks", ticks.Load()), nil
 	case "ticks":
 		return ok("ticks", ticks.Load()), nil
+	case "dial":
+		c, err := net.DialTimeout("tcp", ev.Addr, 3*time.Second)
+		if err != nil {
+			return failed(err), nil
+		}
+		c.Close()
+		return ok(), nil
+	case "listen":
+		return serveInside("tcp", ev.Addr), nil
+	case "unixlisten":
+		return serveInside("unix", ev.Path), nil
+	case "unixdial":
+		c, err := net.DialTimeout("unix", ev.Path, 3*time.Second)
+		if err != nil {
+			return failed(err), nil
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+		b, err := io.ReadAll(c)
+		if err != nil {
+			return failed(err), nil
+		}
+		return ok("body", string(b)), nil
+	case "lambda":
+		return listFunctions(), nil
 	case "rlimit":
 		var rl syscall.Rlimit
 		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
