@@ -44,6 +44,11 @@ type Config struct {
 	// of it.
 	AccountConcurrency int
 	IdleTimeout        time.Duration
+	// MaxStarting is how many execution environments may start at once
+	// (0: two per CPU); StartWait how long a start may wait for its turn
+	// before the invocation is throttled (429).
+	MaxStarting int
+	StartWait   time.Duration
 	// Sandbox picks how execution environments are isolated: "auto"
 	// (bubblewrap with cgroups when this machine allows it, else none,
 	// said loudly), "bwrap", or "none" (plain child processes).
@@ -83,6 +88,7 @@ func DefaultConfig() Config {
 		Sandbox:            "auto",
 		SandboxNetwork:     "host",
 		IdleTimeout:        pool.DefaultIdleTimeout,
+		StartWait:          sandbox.DefaultStartWait,
 		ShutdownGrace:      10 * time.Second,
 		LogLevel:           "info",
 		AccessKeyID:        "test",
@@ -97,6 +103,8 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AccountID, "account-id", c.AccountID, "12-digit account id of the ARNs")
 	fs.IntVar(&c.MaxEnvironments, "max-environments", c.MaxEnvironments, "most execution environments alive at once (concurrency limit)")
 	fs.IntVar(&c.AccountConcurrency, "account-concurrency", c.AccountConcurrency, "the account's concurrent-execution limit (reserved concurrency is carved out of it)")
+	fs.IntVar(&c.MaxStarting, "max-starting", c.MaxStarting, "most execution environments starting at once, the others wait their turn (0: two per CPU)")
+	fs.DurationVar(&c.StartWait, "start-wait", c.StartWait, "how long a cold start may wait for its turn before the invocation gets TooManyRequestsException")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long an idle execution environment is kept warm")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "how long in-flight invocations may run after SIGINT/SIGTERM")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -143,6 +151,12 @@ func (c Config) validate() error {
 	case "host", "none":
 	default:
 		return fmt.Errorf("--sandbox-network must be host or none, got %q", c.SandboxNetwork)
+	}
+	if c.MaxStarting < 0 {
+		return fmt.Errorf("--max-starting must not be negative, got %d", c.MaxStarting)
+	}
+	if c.StartWait <= 0 {
+		return fmt.Errorf("--start-wait must be positive, got %v", c.StartWait)
 	}
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
@@ -245,6 +259,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			AccessKeyID:     cfg.AccessKeyID,
 			SecretAccessKey: cfg.SecretAccessKey,
 			Driver:          driver,
+			Starts:          sandbox.NewStartGate(cfg.MaxStarting, cfg.StartWait),
 		},
 		Bootstrap: registry.Bootstrap,
 		Logger:    logger,

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -114,7 +115,7 @@ func runBurst(ctx context.Context, cfg config, url string, pid int, zip []byte, 
 			res.TTFB = append(res.TTFB, s.first)
 		}
 		if s.err != nil {
-			msg := s.err.Error()
+			msg := requestIDs.ReplaceAllString(s.err.Error(), "RequestId: …")
 			if len(msg) > 160 {
 				msg = msg[:160] + "…"
 			}
@@ -126,6 +127,10 @@ func runBurst(ctx context.Context, cfg config, url string, pid int, zip []byte, 
 	}
 	return res, nil
 }
+
+// requestIDs are left out of failure messages, so that equal ones count
+// together.
+var requestIDs = regexp.MustCompile(`(?i)RequestId: [0-9a-f-]+…?`)
 
 // burstOnce runs one stream of the burst with a client of its own and
 // checks its bytes.
