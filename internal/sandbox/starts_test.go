@@ -105,3 +105,34 @@ func TestStartPlaceFreedAtInit(t *testing.T) {
 	}
 	release()
 }
+
+// TestSlotsFollowDemand: the prepared slots wanted are as many as starts
+// took in the last second (at least slotsWanted, at most slotsMax), and
+// fall back once the demand is gone.
+func TestSlotsFollowDemand(t *testing.T) {
+	var p slotPool
+	now := time.Now()
+	if got := p.wantedLocked(now); got != slotsWanted {
+		t.Fatalf("idle: %d wanted, want %d", got, slotsWanted)
+	}
+	for range 10 {
+		p.wantedLocked(now)
+		p.cur++
+	}
+	if got := p.wantedLocked(now.Add(100 * time.Millisecond)); got != 10 {
+		t.Fatalf("after 10 takes: %d wanted, want 10", got)
+	}
+	// The next second still remembers the last one's demand.
+	if got := p.wantedLocked(now.Add(1100 * time.Millisecond)); got != 10 {
+		t.Fatalf("a second later: %d wanted, want 10", got)
+	}
+	if got := p.wantedLocked(now.Add(3 * time.Second)); got != slotsWanted {
+		t.Fatalf("once the demand is gone: %d wanted, want %d", got, slotsWanted)
+	}
+	for range 100 {
+		p.cur++
+	}
+	if got := p.wantedLocked(now.Add(3100 * time.Millisecond)); got != slotsMax {
+		t.Fatalf("after 100 takes: %d wanted, want the cap %d", got, slotsMax)
+	}
+}
