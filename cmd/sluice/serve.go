@@ -201,6 +201,7 @@ type Server struct {
 	invoker *invoke.Invoker
 	limits  *concurrency.Limiter
 	iso     *sandbox.Isolation // nil when environments are not sandboxed
+	starts  *sandbox.StartGate
 	svc     *service.Service
 	runtime *runtimes.Registry
 	driver  sandbox.Driver
@@ -247,6 +248,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		return nil, err
 	}
 	limits.Load(reserved)
+	starts := sandbox.NewStartGate(cfg.MaxStarting, cfg.StartWait)
 	p := pool.New[*sandbox.Env](pool.Options{MaxEnvironments: cfg.MaxEnvironments, IdleTimeout: cfg.IdleTimeout, Logger: logger})
 	iv := invoke.New(invoke.Config{
 		Scope:  scope,
@@ -259,7 +261,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			AccessKeyID:     cfg.AccessKeyID,
 			SecretAccessKey: cfg.SecretAccessKey,
 			Driver:          driver,
-			Starts:          sandbox.NewStartGate(cfg.MaxStarting, cfg.StartWait),
+			Starts:          starts,
 		},
 		Bootstrap: registry.Bootstrap,
 		Logger:    logger,
@@ -307,6 +309,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		runtime: registry,
 		limits:  limits,
 		iso:     iso,
+		starts:  starts,
 		driver:  driver,
 		ln:      ln,
 		http: &http.Server{
@@ -346,6 +349,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer close(httpDone)
 		_ = s.http.Shutdown(context.Background()) // returns once every handler is done
 	}()
+	// Once the grace period is over, cold starts still waiting for their
+	// turn are refused, so that closing the pool does not wait for them.
+	graceOver := context.AfterFunc(grace, s.starts.Close)
+	defer graceOver()
 	s.invoker.Shutdown(grace)
 	select {
 	case <-httpDone:

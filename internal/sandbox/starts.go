@@ -43,8 +43,10 @@ func DefaultStartParallel() int { return max(2, 2*runtime.NumCPU()) }
 // order. Its methods are safe for concurrent use. A nil *StartGate admits
 // every start at once.
 type StartGate struct {
-	places  chan struct{}
-	maxWait time.Duration
+	places    chan struct{}
+	maxWait   time.Duration
+	closed    chan struct{}
+	closeOnce sync.Once
 
 	mu      sync.Mutex
 	waiting int // starts waiting for a place
@@ -59,7 +61,21 @@ func NewStartGate(parallel int, maxWait time.Duration) *StartGate {
 	if maxWait <= 0 {
 		maxWait = DefaultStartWait
 	}
-	return &StartGate{places: make(chan struct{}, parallel), maxWait: maxWait}
+	return &StartGate{places: make(chan struct{}, parallel), maxWait: maxWait, closed: make(chan struct{})}
+}
+
+// Close ends every wait, and refuses every later one, with
+// EServiceUnavailable: at shutdown, once the grace period is over, nothing
+// waits to start any more. Starts that have their place go on. Safe to
+// call more than once.
+func (g *StartGate) Close() {
+	if g != nil {
+		g.closeOnce.Do(func() { close(g.closed) })
+	}
+}
+
+func errShuttingDown() error {
+	return sluice.Errorf(sluice.EServiceUnavailable, "sluice is shutting down")
 }
 
 // Parallel is how many starts the gate admits at once.
@@ -80,10 +96,16 @@ func errStartThrottled() error {
 }
 
 // enter waits for a place. It returns the place's release (idempotent,
-// safe from any goroutine), or ctx's error, or EThrottled after maxWait.
+// safe from any goroutine), or ctx's error, EThrottled after maxWait, or
+// EServiceUnavailable once the gate is closed.
 func (g *StartGate) enter(ctx context.Context) (release func(), err error) {
 	if g == nil {
 		return func() {}, nil
+	}
+	select {
+	case <-g.closed:
+		return nil, errShuttingDown()
+	default:
 	}
 	select {
 	case g.places <- struct{}{}:
@@ -105,6 +127,8 @@ func (g *StartGate) enter(ctx context.Context) (release func(), err error) {
 		return g.releaser(), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-g.closed:
+		return nil, errShuttingDown()
 	case <-t.C:
 		return nil, errStartThrottled()
 	}

@@ -72,6 +72,27 @@ func TestStartGateWaitEnds(t *testing.T) {
 	}
 }
 
+func TestStartGateClose(t *testing.T) {
+	g := NewStartGate(1, time.Minute)
+	release, err := g.enter(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	done := make(chan error, 1)
+	go func() { _, err := g.enter(context.Background()); done <- err }()
+	for g.Waiting() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	g.Close()
+	g.Close()
+	for _, err := range []error{<-done, func() error { _, err := g.enter(context.Background()); return err }()} {
+		if sluice.ErrorCodeOf(err) != sluice.EServiceUnavailable {
+			t.Fatalf("after Close: %v, want EServiceUnavailable", err)
+		}
+	}
+}
+
 // TestInitTimeoutCountsFromStart: an environment that waited at the gate
 // longer than its init timeout still gets the whole init timeout from
 // when it started.
