@@ -385,7 +385,8 @@ func (e *Env) Next(ctx context.Context) (*sluice.Invocation, error) {
 	}
 	e.mu.Unlock()
 	if first {
-		e.admitted() // init is over: the next start may go
+		e.proc.InitDone() // its own CPU weight from now on
+		e.admitted()      // init is over: the next start may go
 		e.log.Debug("init done", "duration", e.initDuration)
 	}
 

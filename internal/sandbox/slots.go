@@ -82,7 +82,8 @@ func (d slotsDriver) Start(ctx context.Context, l *Launch) (Process, error) {
 		iso.refill()
 		return nil, err
 	}
-	if err := sl.group.SetLimits(iso.limits(l.Spec.Function)); err != nil {
+	s.limits = iso.limits(l.Spec.Function)
+	if err := sl.group.SetLimits(initBoost(s.limits)); err != nil {
 		return fail(fmt.Errorf("sandbox: cgroup limits: %w", err))
 	}
 	ln, err := listenLoopback(ctx)
