@@ -183,7 +183,15 @@ func Start(ctx context.Context, spec Spec, opts Options) (e *Env, err error) {
 		<-e.logs.done
 		return nil, err
 	}
+	// A fast runtime may have finished its init already (Next runs on the
+	// Runtime API server's goroutine): whoever comes second ends the boost.
+	e.mu.Lock()
 	e.proc = proc
+	initDone := e.initDone
+	e.mu.Unlock()
+	if initDone {
+		proc.InitDone()
+	}
 	e.log.Debug("environment started", "waited", e.startedAt.Sub(queued), "start", time.Since(e.startedAt))
 	// The runtime's first bytes wait in the pipe until the capture takes
 	// it: INIT_START comes first.

@@ -379,14 +379,17 @@ func (o *output) Result() sluice.Result { return o.result }
 func (e *Env) Next(ctx context.Context) (*sluice.Invocation, error) {
 	e.mu.Lock()
 	first := !e.initDone
+	proc := e.proc // nil while Start has not set it: Start calls InitDone then
 	if first {
 		e.initDone = true
 		e.initDuration = time.Since(e.startedAt)
 	}
 	e.mu.Unlock()
 	if first {
-		e.proc.InitDone() // its own CPU weight from now on
-		e.admitted()      // init is over: the next start may go
+		if proc != nil {
+			proc.InitDone() // its own CPU weight from now on
+		}
+		e.admitted() // init is over: the next start may go
 		e.log.Debug("init done", "duration", e.initDuration)
 	}
 
