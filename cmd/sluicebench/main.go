@@ -155,11 +155,6 @@ func burstMode(ctx context.Context, cfg config, args []string, bins *binaries, d
 	if err := sl.stop(); err != nil {
 		return fmt.Errorf("stopping sluice: %w\n%s", err, sl.logTail())
 	}
-	if keep := os.Getenv("SLUICEBENCH_KEEP_LOG"); keep != "" {
-		if b, err := os.ReadFile(sl.logPath); err == nil {
-			os.WriteFile(keep, b, 0o644)
-		}
-	}
 	sandboxed, err := sl.sandboxed()
 	if err != nil {
 		return err
