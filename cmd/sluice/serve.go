@@ -44,6 +44,11 @@ type Config struct {
 	// of it.
 	AccountConcurrency int
 	IdleTimeout        time.Duration
+	// MaxStarting is how many execution environments may start at once
+	// (0: two per CPU); StartWait how long a start may wait for its turn
+	// before the invocation is throttled (429).
+	MaxStarting int
+	StartWait   time.Duration
 	// Sandbox picks how execution environments are isolated: "auto"
 	// (bubblewrap with cgroups when this machine allows it, else none,
 	// said loudly), "bwrap", or "none" (plain child processes).
@@ -102,6 +107,7 @@ func DefaultConfig() Config {
 		Sandbox:            "auto",
 		SandboxNetwork:     sandbox.NetworkIsolated,
 		IdleTimeout:        pool.DefaultIdleTimeout,
+		StartWait:          sandbox.DefaultStartWait,
 		ShutdownGrace:      10 * time.Second,
 		LogLevel:           "info",
 		AccessKeyID:        "test",
@@ -120,6 +126,8 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AccountID, "account-id", c.AccountID, "12-digit account id of the ARNs")
 	fs.IntVar(&c.MaxEnvironments, "max-environments", c.MaxEnvironments, "most execution environments alive at once (concurrency limit)")
 	fs.IntVar(&c.AccountConcurrency, "account-concurrency", c.AccountConcurrency, "the account's concurrent-execution limit (reserved concurrency is carved out of it)")
+	fs.IntVar(&c.MaxStarting, "max-starting", c.MaxStarting, "most execution environments starting at once, the others wait their turn (0: two per CPU)")
+	fs.DurationVar(&c.StartWait, "start-wait", c.StartWait, "how long a cold start may wait for its turn before the invocation gets TooManyRequestsException")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long an idle execution environment is kept warm")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "how long in-flight invocations may run after SIGINT/SIGTERM")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -192,6 +200,12 @@ func (c Config) validate() error {
 	if c.BackupDir != "" && c.BackupKeep < 1 {
 		return fmt.Errorf("--backup-keep must be at least 1, got %d", c.BackupKeep)
 	}
+	if c.MaxStarting < 0 {
+		return fmt.Errorf("--max-starting must not be negative, got %d", c.MaxStarting)
+	}
+	if c.StartWait <= 0 {
+		return fmt.Errorf("--start-wait must be positive, got %v", c.StartWait)
+	}
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
 	}
@@ -244,6 +258,7 @@ type Server struct {
 	invoker *invoke.Invoker
 	limits  *concurrency.Limiter
 	iso     *sandbox.Isolation // nil when environments are not sandboxed
+	starts  *sandbox.StartGate
 	svc     *service.Service
 	runtime *runtimes.Registry
 	driver  sandbox.Driver
@@ -290,6 +305,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		return nil, err
 	}
 	limits.Load(reserved)
+	starts := sandbox.NewStartGate(cfg.MaxStarting, cfg.StartWait)
 	// Sandboxed environments are weighed by their memory (MB): together
 	// they fit in the parent cgroup's limit.
 	p := pool.New[*sandbox.Env](pool.Options{MaxEnvironments: cfg.MaxEnvironments, IdleTimeout: cfg.IdleTimeout, Logger: logger,
@@ -306,6 +322,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			AccessKeyID:      cfg.AccessKeyID,
 			SecretAccessKey:  cfg.SecretAccessKey,
 			Driver:           driver,
+			Starts:           starts,
 		},
 		Bootstrap: registry.Bootstrap,
 		Logger:    logger,
@@ -369,6 +386,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		runtime: registry,
 		limits:  limits,
 		iso:     iso,
+		starts:  starts,
 		driver:  driver,
 		ln:      ln,
 		http:    httpSrv,
@@ -410,6 +428,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer close(httpDone)
 		_ = s.http.Shutdown(context.Background()) // returns once every handler is done
 	}()
+	// Once the grace period is over, cold starts still waiting for their
+	// turn are refused, so that closing the pool does not wait for them.
+	graceOver := context.AfterFunc(grace, s.starts.Close)
+	defer graceOver()
 	s.invoker.Shutdown(grace)
 	select {
 	case <-httpDone:

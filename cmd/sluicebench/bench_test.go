@@ -113,3 +113,43 @@ func (w testLog) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// TestBurstSmoke runs the burst mode with a handful of streams and checks
+// its figures: every stream complete byte-exact, a time to first byte, a
+// peak RSS. It asserts nothing about speed.
+func TestBurstSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs sluice")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var stdout bytes.Buffer
+	args := []string{"-burst", "6", "-burst-gap", "5ms-20ms", "-burst-hold", "2s", "-json"}
+	if err := run(ctx, args, &stdout, testLog{t}); err != nil {
+		t.Fatalf("run: %v\nstdout:\n%s", err, stdout.String())
+	}
+	out := strings.TrimSpace(stdout.String())
+	t.Logf("output:\n%s", out)
+	lines := strings.Split(out, "\n")
+	var rep struct {
+		N, OK      int
+		Failures   map[string]int
+		PeakRSSKiB int64   `json:"peak_rss_kib"`
+		TTFBp50    float64 `json:"ttfb_p50_ms"`
+		TTFBp99    float64 `json:"ttfb_p99_ms"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rep); err != nil {
+		t.Fatalf("last line is not the JSON report: %v", err)
+	}
+	if rep.N != 6 || rep.OK != 6 || len(rep.Failures) != 0 {
+		t.Errorf("%d of %d complete, failures %v; want 6 of 6", rep.OK, rep.N, rep.Failures)
+	}
+	if rep.PeakRSSKiB <= 0 || rep.TTFBp50 <= 0 || rep.TTFBp99 < rep.TTFBp50 {
+		t.Errorf("peak RSS %d KiB, TTFB p50 %v p99 %v ms; want all positive, p99 >= p50", rep.PeakRSSKiB, rep.TTFBp50, rep.TTFBp99)
+	}
+	for _, want := range []string{"| streams completed byte-exact | 6 of 6 (100.0 %) |", "| time to first byte p99 |", "| sluice peak RSS during the burst |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table has no %q", want)
+		}
+	}
+}

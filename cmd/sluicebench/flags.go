@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/sluice-dev/sluice"
 )
@@ -29,6 +31,11 @@ type config struct {
 	// Node.js runtime client (a native build of a minute or more), kept
 	// across runs.
 	runtimesDir string
+	// burst, when above 0, runs the burst mode instead (burst.go): that
+	// many streams opened burstGap apart, each held burstHold.
+	burst     int
+	burstGap  [2]time.Duration
+	burstHold time.Duration
 }
 
 // maxMB is the largest stream sluice relays: Lambda's 200 MiB response
@@ -57,6 +64,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.sandbox, "sandbox", "auto", "sluice's --sandbox: auto (sandboxes when root and bubblewrap allow), bwrap or none")
 	fs.BoolVar(&c.runtimes, "runtimes", true, "also measure the cold start of a nodejs20.x and a python3.12 function (-cold of each) beside node and python3 starting a minimal Runtime API client")
 	fs.StringVar(&c.runtimesDir, "runtimes-dir", defaultRuntimesDir(), "sluice's --runtimes-dir, kept across runs: the Node.js runtime client is built there once per machine")
+	fs.IntVar(&c.burst, "burst", 0, "burst mode: open this many InvokeWithResponseStream calls of one function -burst-gap apart, each held -burst-hold, and report completion, time to first byte and sluice's peak RSS (nothing else is measured)")
+	gap := "5ms-90ms"
+	fs.StringVar(&gap, "burst-gap", gap, "MIN-MAX: the time between two streams of the burst, uniformly random")
+	fs.DurationVar(&c.burstHold, "burst-hold", 60*time.Second, "how long the function holds each stream of the burst open (one chunk at once, then one a second)")
 	fs.BoolVar(&c.json, "json", false, "also print the results as one line of JSON (the last line of stdout)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -64,7 +75,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	lo, hi, ok := strings.Cut(gap, "-")
+	var err1, err2 error
+	c.burstGap[0], err1 = time.ParseDuration(lo)
+	c.burstGap[1], err2 = time.ParseDuration(hi)
+	if !ok || err1 != nil || err2 != nil || c.burstGap[0] < 0 || c.burstGap[1] < c.burstGap[0] {
+		return c, fmt.Errorf("-burst-gap must be MIN-MAX durations, MIN <= MAX, got %q", gap)
+	}
 	switch {
+	case c.burst < 0 || c.burstHold < 0:
+		return c, errors.New("-burst and -burst-hold must not be negative")
 	case c.n < 1, c.ttfb < 1, c.runs < 1, c.cold < 1, c.warmup < 0:
 		return c, errors.New("-n, -ttfb, -runs and -cold must be at least 1, -warmup at least 0")
 	case c.sandbox != "auto" && c.sandbox != "bwrap" && c.sandbox != "none":

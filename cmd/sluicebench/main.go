@@ -87,6 +87,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	if cfg.burst > 0 {
+		return burstMode(ctx, cfg, args, bins, dir, stdout, progress)
+	}
+
 	var (
 		interp   interpreters
 		runtimes []runtimeCase
@@ -131,6 +135,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.json {
 		return rep.writeJSON(stdout)
+	}
+	return nil
+}
+
+// burstMode runs sluice alone and the burst on it (burst.go).
+func burstMode(ctx context.Context, cfg config, args []string, bins *binaries, dir string, stdout io.Writer, progress func(string, ...any)) error {
+	cfg.runtimes = false
+	sl, err := startSluice(ctx, bins, dir, cfg, interpreters{})
+	if err != nil {
+		return err
+	}
+	defer sl.stop()
+	progress("sluice on %s", sl.url)
+	res, err := runBurst(ctx, cfg, sl.url, sl.cmd.Process.Pid, bins.zip, progress)
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, sl.logTail())
+	}
+	if err := sl.stop(); err != nil {
+		return fmt.Errorf("stopping sluice: %w\n%s", err, sl.logTail())
+	}
+	sandboxed, err := sl.sandboxed()
+	if err != nil {
+		return err
+	}
+	if err := res.markdown(stdout, command(args), cfg, sandboxed); err != nil {
+		return err
+	}
+	if cfg.json {
+		return res.writeJSON(stdout)
 	}
 	return nil
 }

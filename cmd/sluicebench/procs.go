@@ -210,7 +210,12 @@ func startSluice(ctx context.Context, b *binaries, dir string, cfg config, in in
 	}
 	// echo, stream, big and the cold-start functions stay warm; keep them
 	// under the default cap so that no eviction runs during measurements.
-	if need > 32 {
+	if cfg.burst > 0 {
+		// Limits above the burst: what it measures is how sluice starts
+		// environments, not its caps.
+		limit := strconv.Itoa(cfg.burst + 200)
+		args = append(args, "--max-environments", limit, "--account-concurrency", limit)
+	} else if need > 32 {
 		args = append(args, "--max-environments", strconv.Itoa(need))
 	}
 	return startChild(ctx, "sluice", exec.Command(b.sluice, args...), filepath.Join(dir, "sluice.log"))

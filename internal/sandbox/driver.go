@@ -62,6 +62,9 @@ type Process interface {
 	PeakMemoryMB() int
 	// OOMKilled reports, after Wait, whether the memory limit killed it.
 	OOMKilled() bool
+	// InitDone says that the runtime has finished its init (its first GET
+	// /next): a sandbox's init runs at a raised CPU weight until then.
+	InitDone()
 }
 
 // Launch is the supervisor's request to a driver: what to start and how
@@ -122,6 +125,12 @@ func (c *child) Wait() error {
 func (c *child) Kill() {
 	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 	c.iso.thawForKill() // a frozen process takes its SIGKILL only once thawed
+}
+
+func (c *child) InitDone() {
+	if c.iso != nil {
+		c.iso.initDone()
+	}
 }
 
 func (c *child) Freeze()         { c.iso.freeze() }

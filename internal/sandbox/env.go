@@ -61,6 +61,10 @@ type Options struct {
 	// Driver creates the environments' processes (driver.go); nil means
 	// Plain("").
 	Driver Driver
+	// Starts admits the starts of environments (starts.go): Start waits
+	// for a place, and the init timeout counts from then. nil admits
+	// every start at once.
+	Starts *StartGate
 }
 
 // Env is one execution environment: the supervisor of its runtime's
@@ -74,7 +78,10 @@ type Env struct {
 	fingerprint string
 	opts        Options
 	log         *slog.Logger
-	startedAt   time.Time
+	startedAt   time.Time // when it started, after its wait at the gate
+	// admitted gives back the Env's place at the start gate (once: at the
+	// end of init, at exit, or at the init timeout).
+	admitted func()
 
 	srv     *http.Server
 	serving bool          // srv serves a listener (set during Start)
@@ -124,8 +131,20 @@ const (
 // Env serves. A command that cannot be executed is not an error of Start:
 // the Env is returned dead and its first Invoke reports
 // Runtime.InvalidEntrypoint. Errors are the platform's own (ports, pipes,
-// sandbox set-up).
-func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
+// sandbox set-up), ctx's while Start waits at opts.Starts, and EThrottled
+// when that wait was too long.
+func Start(ctx context.Context, spec Spec, opts Options) (e *Env, err error) {
+	queued := time.Now()
+	admitted, err := opts.Starts.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	release := admitted
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -136,7 +155,7 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 		opts.Driver = Plain("")
 	}
 	spec.Bootstrap = spec.Bootstrap.withDefaults()
-	e := &Env{
+	e = &Env{
 		id:          sluice.NewRequestID(),
 		spec:        spec,
 		fingerprint: spec.Function.Fingerprint(),
@@ -147,6 +166,9 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 		queue:       make(chan *call, 1),
 		stopping:    make(chan struct{}),
 	}
+	hold := time.AfterFunc(opts.InitTimeout, admitted)
+	e.admitted = func() { hold.Stop(); admitted() }
+	release = e.admitted
 	e.log = opts.Logger.With(sluice.LogKeyFunction, spec.Function.Name, sluice.LogKeyEnv, e.id[:8])
 	e.srv = &http.Server{Handler: runtimeapi.NewHandler(e, e.log), ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelDebug)}
 	var sink io.Writer
@@ -174,7 +196,16 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Env, error) {
 		<-e.logs.done
 		return nil, err
 	}
+	// A fast runtime may have finished its init already (Next runs on the
+	// Runtime API server's goroutine): whoever comes second ends the boost.
+	e.mu.Lock()
 	e.proc = proc
+	initDone := e.initDone
+	e.mu.Unlock()
+	if initDone {
+		proc.InitDone()
+	}
+	e.log.Debug("environment started", "waited", e.startedAt.Sub(queued), "start", time.Since(e.startedAt))
 	// The runtime's first bytes wait in the pipe until the capture takes
 	// it: INIT_START comes first.
 	e.initStart()
@@ -216,6 +247,7 @@ func (e *Env) stopServing() {
 // dead returns e as an environment whose runtime could not be started:
 // its invocations fail with Runtime.InvalidEntrypoint.
 func (e *Env) dead(err error) *Env {
+	e.admitted()
 	e.startErr = err
 	if !e.serving {
 		close(e.served)
@@ -229,6 +261,7 @@ func (e *Env) dead(err error) *Env {
 // wait reaps the process (its driver cleans up after it).
 func (e *Env) wait() {
 	err := e.proc.Wait()
+	e.admitted() // it died during init
 	e.exitErr = err
 	e.oom = e.proc.OOMKilled()
 	close(e.exited)

@@ -79,7 +79,16 @@ func (e *Env) Invoke(inv sluice.Invocation) (sluice.Output, error) {
 	e.proc.Thaw() // frozen since the previous invocation ended
 	e.queue <- c
 
-	initTimer := time.NewTimer(e.opts.InitTimeout)
+	// The init phase counts from the start (after the start gate), as
+	// INIT_REPORT's duration does; a warm runtime gets a full period to
+	// come back to GET /next (so does one that has just finished init).
+	initLeft := e.opts.InitTimeout
+	e.mu.Lock()
+	if !e.initDone {
+		initLeft -= time.Since(e.startedAt)
+	}
+	e.mu.Unlock()
+	initTimer := time.NewTimer(initLeft)
 	defer initTimer.Stop()
 	select {
 	case <-c.taken:
@@ -410,7 +419,9 @@ func (o *output) Result() sluice.Result { return o.result }
 // Next hands the queued invocation to the runtime and arms its deadline.
 func (e *Env) Next(ctx context.Context) (*sluice.Invocation, error) {
 	e.mu.Lock()
-	if !e.initDone {
+	first := !e.initDone
+	proc := e.proc // nil while Start has not set it: Start calls InitDone then
+	if first {
 		e.initDone = true
 		e.initDuration = time.Since(e.startedAt)
 	}
@@ -427,6 +438,13 @@ func (e *Env) Next(ctx context.Context) (*sluice.Invocation, error) {
 		e.inNext--
 		e.mu.Unlock()
 	}()
+	if first {
+		if proc != nil {
+			proc.InitDone() // its own CPU weight from now on
+		}
+		e.admitted() // init is over: the next start may go
+		e.log.Debug("init done", "duration", e.initDuration)
+	}
 
 	select {
 	case c := <-e.queue:

@@ -212,6 +212,9 @@ type isolated struct {
 	iso   *Isolation
 	uid   int
 	group *cgroup.Group // nil without cgroups
+	// limits are the group's limits after init; during init its CPU
+	// weight is initBoost's.
+	limits cgroup.Limits
 	// cgroupFD is the v2 group's directory, for CLONE_INTO_CGROUP.
 	cgroupFD *os.File
 	// freezeMu orders freeze, thaw and thawForKill: once a kill has
@@ -328,7 +331,8 @@ func (iso *Isolation) newIsolated(l *Launch) (*isolated, error) {
 	}
 	s := &isolated{iso: iso, uid: uid}
 	if iso.Cgroups != nil {
-		s.group, err = iso.Cgroups.Create("env-"+l.ID, iso.limits(l.Spec.Function), uid)
+		s.limits = iso.limits(l.Spec.Function)
+		s.group, err = iso.Cgroups.Create("env-"+l.ID, initBoost(s.limits), uid)
 		if err != nil {
 			iso.UIDs.Put(uid)
 			return nil, fmt.Errorf("sandbox: cgroup: %w", err)
@@ -401,6 +405,23 @@ func (iso *Isolation) limits(fn *sluice.Function) cgroup.Limits {
 		MemoryBytes: int64(fn.MemorySize) << 20,
 		CPUWeight:   max(1, min(10000, 100*fn.MemorySize/fullCPUMemoryMB)),
 		PIDs:        orDefault(iso.PIDs, defaultPIDs),
+	}
+}
+
+// initBoost is l with the highest CPU weight: an environment's init runs
+// at it, and initDone gives it its own. Inits are few at once (the start
+// gate), short and bounded by the init timeout; without the boost, a new
+// environment's init shared the CPUs with every running function's threads
+// (hundreds runnable at once in a storm of streams), and took seconds.
+func initBoost(l cgroup.Limits) cgroup.Limits {
+	l.CPUWeight = 10000
+	return l
+}
+
+// initDone gives the environment its own CPU weight once its init is over.
+func (s *isolated) initDone() {
+	if s.group != nil {
+		_ = s.group.SetLimits(s.limits)
 	}
 }
 

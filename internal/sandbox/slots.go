@@ -9,10 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/cgroup"
@@ -45,7 +47,8 @@ import (
 //
 // A slot fits functions with the default /tmp size and no
 // FileSystemConfigs; others start the direct way (isolate.go). Slots are
-// prepared one at a time, owned by the Isolation; the driver's Close
+// prepared ahead of demand (slotsWanted, below) by up to slotFillers
+// goroutines, owned by the Isolation; the driver's Close
 // discards them, and CleanStage removes what a crash left in the stage
 // directory.
 
@@ -87,7 +90,8 @@ func (d slotsDriver) Start(ctx context.Context, l *Launch) (Process, error) {
 		iso.refill()
 		return nil, err
 	}
-	if err := sl.group.SetLimits(iso.limits(l.Spec.Function)); err != nil {
+	s.limits = iso.limits(l.Spec.Function)
+	if err := sl.group.SetLimits(initBoost(s.limits)); err != nil {
 		return fail(fmt.Errorf("sandbox: cgroup limits: %w", err))
 	}
 	api := sandboxRuntimeAPI
@@ -108,8 +112,19 @@ func (d slotsDriver) Start(ctx context.Context, l *Launch) (Process, error) {
 	return &child{cmd: sl.cmd, out: sl.logR, iso: s}, nil
 }
 
-// slotsWanted is how many prepared slots are kept.
-const slotsWanted = 2
+// Prepared slots follow demand: at least slotsWanted are kept ready, and
+// as many more as environments took (or wanted) a slot in the last second,
+// up to slotsMax; up to slotFillers are prepared at once. A burst of
+// starts thus finds its slots prepared while earlier starts run, instead
+// of preparing each one inside its own start.
+const (
+	slotsWanted = 2
+	slotsMax    = 32
+)
+
+// slotFillers is how many slots are prepared at once: a preparation
+// mostly waits on the kernel (the cgroup move), so one per CPU.
+var slotFillers = max(2, runtime.NumCPU())
 
 // slotEphemeralMB is the /tmp size of a prepared slot (Lambda's default).
 const slotEphemeralMB = sluice.DefaultEphemeralStorage
@@ -132,12 +147,29 @@ type slot struct {
 
 // slotPool keeps prepared slots.
 type slotPool struct {
-	mu      sync.Mutex
-	ready   []*slot
-	filling bool
-	closed  bool
-	wg      sync.WaitGroup
-	next    int // names the slot directories
+	mu        sync.Mutex
+	ready     []*slot
+	fillers   int // fill goroutines running
+	preparing int // slots being prepared
+	closed    bool
+	wg        sync.WaitGroup
+	next      int // names the slot directories
+	// Demand: takes in the second that began at window, and in the one
+	// before it.
+	window    time.Time
+	cur, prev int
+}
+
+// wantedLocked is how many slots to keep ready now.
+func (p *slotPool) wantedLocked(now time.Time) int {
+	if d := now.Sub(p.window); d >= time.Second {
+		p.prev = p.cur
+		if d >= 2*time.Second {
+			p.prev = 0
+		}
+		p.cur, p.window = 0, now
+	}
+	return min(max(slotsWanted, p.cur, p.prev), slotsMax)
 }
 
 // fits reports whether fn can start in a prepared slot.
@@ -157,6 +189,8 @@ func (iso *Isolation) take(fn *sluice.Function) *slot {
 	p := &iso.slots
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.wantedLocked(time.Now())
+	p.cur++ // a start wanted a slot, found or not
 	var s *slot
 	if n := len(p.ready); n > 0 {
 		s, p.ready = p.ready[n-1], p.ready[:n-1]
@@ -165,7 +199,7 @@ func (iso *Isolation) take(fn *sluice.Function) *slot {
 	return s
 }
 
-// refill starts preparing slots up to slotsWanted, in the background.
+// refill starts preparing slots up to what is wanted, in the background.
 func (iso *Isolation) refill() {
 	iso.slots.mu.Lock()
 	defer iso.slots.mu.Unlock()
@@ -174,40 +208,43 @@ func (iso *Isolation) refill() {
 
 func (iso *Isolation) refillLocked() {
 	p := &iso.slots
-	if !p.filling && !p.closed && len(p.ready) < slotsWanted {
-		p.filling = true
+	if p.closed {
+		return
+	}
+	need := p.wantedLocked(time.Now()) - len(p.ready) - p.preparing
+	for ; need > 0 && p.fillers < slotFillers; need-- {
+		p.fillers++
 		p.wg.Add(1)
 		go iso.fill()
 	}
 }
 
-// fill prepares slots until slotsWanted are ready.
+// fill prepares slots, one at a time, until as many are ready or being
+// prepared as are wanted.
 func (iso *Isolation) fill() {
 	p := &iso.slots
 	defer p.wg.Done()
-	for {
-		p.mu.Lock()
-		if p.closed || len(p.ready) >= slotsWanted {
-			p.filling = false
-			p.mu.Unlock()
-			return
-		}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for !p.closed && len(p.ready)+p.preparing < p.wantedLocked(time.Now()) {
 		p.next++
 		dir := filepath.Join(iso.StageDir, "slot-"+strconv.Itoa(p.next))
+		p.preparing++
 		p.mu.Unlock()
 		s, err := iso.prepare(dir)
 		p.mu.Lock()
+		p.preparing--
 		if err != nil || p.closed {
-			p.filling = false
-			p.mu.Unlock()
 			if s != nil {
+				p.mu.Unlock()
 				s.discard(iso)
+				p.mu.Lock()
 			}
-			return
+			break
 		}
 		p.ready = append(p.ready, s)
-		p.mu.Unlock()
 	}
+	p.fillers--
 }
 
 // prepare makes one slot in dir.

@@ -17,6 +17,9 @@
 //	big            streams {"mb":N} MiB as fast as possible
 //	initcrash      exits with status 3 before calling the Runtime API
 //	probe          looks at and pokes its sandbox: {"op":"read",...}, see probe.go
+//
+// With INIT_CPU_MS=N in its environment, any handler first spends N ms of
+// CPU time in init, as a heavier runtime (Node.js, Python, Java) does.
 package main
 
 import (
@@ -28,7 +31,9 @@ import (
 	"io"
 	"log"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -45,6 +50,9 @@ type streamEvent struct {
 }
 
 func main() {
+	if ms, err := strconv.Atoi(os.Getenv("INIT_CPU_MS")); err == nil && ms > 0 {
+		spinCPU(time.Duration(ms) * time.Millisecond)
+	}
 	handler := os.Getenv("_HANDLER")
 	switch handler {
 	case "initcrash":
@@ -130,6 +138,24 @@ func main() {
 	default:
 		fmt.Fprintf(os.Stderr, "testfunction: unknown handler %q\n", handler)
 		os.Exit(4)
+	}
+}
+
+// spinCPU works until the process has used d of CPU time: a fixed amount
+// of work, however much of the CPU the process gets.
+func spinCPU(d time.Duration) {
+	x := uint64(1)
+	for {
+		for range 1 << 16 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+		var ru syscall.Rusage
+		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil || time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) >= d {
+			break
+		}
+	}
+	if x == 0 {
+		fmt.Println() // keeps the loop
 	}
 }
 
