@@ -51,6 +51,7 @@ type freezeProc struct {
 func (p *freezeProc) Output() *os.File  { return p.out }
 func (p *freezeProc) Wait() error       { <-p.killed; p.w.Close(); return nil }
 func (p *freezeProc) Kill()             { p.killOnce.Do(func() { close(p.killed) }) }
+func (p *freezeProc) InitDone()         {}
 func (p *freezeProc) Freeze()           { p.record("freeze", true) }
 func (p *freezeProc) Thaw()             { p.record("thaw", false) }
 func (p *freezeProc) PeakMemoryMB() int { return -1 }
