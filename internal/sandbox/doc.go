@@ -20,6 +20,6 @@
 //
 // A timeout kills the process group and ends the invocation (END/REPORT,
 // Output.OnEnd) without waiting for the caller, who may be stuck on a
-// client that does not read; so does Stop kill. A dead Env is never
-// reused: the pool starts a fresh one.
+// client that does not read. Stop kills the process group too. A dead Env
+// is never reused: the pool starts a fresh one.
 package sandbox
