@@ -123,9 +123,19 @@ func reportOf(logs, id string) string {
 // Its -v output is the figure "environments free after stalled clients".
 func TestE2EStalledStreamsTimeOut(t *testing.T) {
 	t.Parallel()
+	testStalledStreams(t, startServer(t, func(c *Config) { c.ClientWriteTimeout = 5 * time.Second }))
+}
+
+// TestSandboxStalledStreamsTimeOut is TestE2EStalledStreamsTimeOut with
+// sandboxed environments (the default), whose kill and reaping take longer.
+func TestSandboxStalledStreamsTimeOut(t *testing.T) {
+	t.Parallel()
+	testStalledStreams(t, startSandboxed(t, func(c *Config) { c.ClientWriteTimeout = 5 * time.Second }))
+}
+
+func testStalledStreams(t *testing.T, ts *testServer) {
 	const n = 4
 	const timeout = 3 * time.Second
-	ts := startServer(t, func(c *Config) { c.ClientWriteTimeout = 5 * time.Second })
 	ts.createFunction(t, "hog", "big", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(int32(timeout / time.Second)) })
 	if _, err := ts.Client.PutFunctionConcurrency(ctx(t), &lambda.PutFunctionConcurrencyInput{
 		FunctionName: aws.String("hog"), ReservedConcurrentExecutions: aws.Int32(n),
@@ -136,10 +146,10 @@ func TestE2EStalledStreamsTimeOut(t *testing.T) {
 	// Each streams 256 MiB as fast as it can: far more than the sockets
 	// between it and the client hold.
 	var stalled []*stalledClient
-	opened := time.Now()
 	for range n {
 		stalled = append(stalled, stallStream(t, ts, "hog", `{"mb":256}`))
 	}
+	last := time.Now()
 	// While they run, the function has no free slot.
 	_, err := ts.Client.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("hog"), Payload: []byte(`{"mb":1}`)})
 	var tm *types.TooManyRequestsException
@@ -147,13 +157,13 @@ func TestE2EStalledStreamsTimeOut(t *testing.T) {
 		t.Fatalf("Invoke while %d stalled streams run: %v, want TooManyRequestsException", n, err)
 	}
 
-	// Two seconds past the timeout, n invocations at once run (not 429),
-	// buffered and streamed, byte-exact.
-	time.Sleep(time.Until(opened.Add(timeout + 2*time.Second)))
-	at := time.Since(opened)
+	// Two seconds past the last one's timeout, n invocations at once run
+	// (not 429), buffered and streamed, byte-exact.
+	time.Sleep(time.Until(last.Add(timeout + 2*time.Second)))
+	at := time.Since(last)
 	free := runAtOnce(t, ts, "hog", n)
-	t.Logf("FIGURE environments free %v after %d stalled stream clients opened (function timeout %v, client write timeout 5s): %d of %d",
-		at.Round(100*time.Millisecond), n, timeout, free, n)
+	t.Logf("FIGURE environments free %v after %d stalled stream clients were opened (function timeout %v, client write timeout 5s, sandbox %s): %d of %d",
+		at.Round(100*time.Millisecond), n, timeout, ts.cfg.Sandbox, free, n)
 	if free != n {
 		t.Fatalf("%d of %d invocations ran after the stalled ones' timeout", free, n)
 	}

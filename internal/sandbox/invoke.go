@@ -32,8 +32,9 @@ type call struct {
 	responded bool
 	complete  bool // the response body reached its end
 	timedOut  bool
-	ended     bool     // finish ran: the invocation is over
-	onEnd     []func() // run once when it ends (Output.OnEnd)
+	timeoutAt time.Time // when the deadline timer fired
+	ended     bool      // finish ran: the invocation is over
+	onEnd     []func()  // run once when it ends (Output.OnEnd)
 
 	endOnce sync.Once
 	result  sluice.Result // valid once ended
@@ -233,7 +234,7 @@ func (e *Env) onTimeout(c *call) {
 		c.mu.Unlock()
 		return
 	}
-	c.timedOut = true
+	c.timedOut, c.timeoutAt = true, time.Now()
 	c.mu.Unlock()
 	e.kill(reasonTimeout)
 	<-e.exited
@@ -278,12 +279,17 @@ func (e *Env) end(c *call, ferr *sluice.FunctionError) sluice.Result {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	start, timedOut := c.takenAt, c.timedOut
+	start, timedOut, timeoutAt := c.takenAt, c.timedOut, c.timeoutAt
 	c.mu.Unlock()
 	if start.IsZero() {
 		start = c.queuedAt
 	}
 	dur := msSince(start)
+	if timedOut && !timeoutAt.IsZero() {
+		// The invocation lasted until its deadline; killing the sandbox
+		// and reaping it is the platform's time, not the function's.
+		dur = float64(timeoutAt.Sub(start).Microseconds()) / 1000
+	}
 
 	e.mu.Lock()
 	cold := e.invocations == 1
