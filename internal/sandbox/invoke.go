@@ -236,6 +236,7 @@ func (e *Env) onTimeout(c *call) {
 	}
 	c.timedOut, c.timeoutAt = true, time.Now()
 	c.mu.Unlock()
+	e.maxMemoryMB() // the peak, read while the sandbox's cgroup is still there
 	e.kill(reasonTimeout)
 	<-e.exited
 	e.finish(c, timeoutError(c.inv.RequestID, "Task", c.timeout))
