@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"testing"
@@ -78,4 +79,46 @@ func TestBoundWrites(t *testing.T) {
 		t.Fatalf("the reading client got %d bytes of %d", total, len(payload))
 	}
 	t.Logf("8 MiB to a client reading 256 KiB every 20 ms took %v (bound 300 ms per piece)", took)
+}
+
+// BenchmarkClientWrites: writes of 4 KiB to a loopback client that reads
+// everything, on a plain connection and on a bound one (one deadline per
+// write).
+func BenchmarkClientWrites(b *testing.B) {
+	for _, bound := range []bool{false, true} {
+		name := "plain"
+		if bound {
+			name = "bound"
+		}
+		b.Run(name, func(b *testing.B) {
+			raw, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			var ln net.Listener = raw
+			if bound {
+				ln = boundWrites(raw, DefaultClientWriteTimeout)
+			}
+			defer ln.Close()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			s, err := ln.Accept()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			go func() { _, _ = io.Copy(io.Discard, c) }()
+			p := make([]byte, 4<<10)
+			b.SetBytes(int64(len(p)))
+			b.ResetTimer()
+			for range b.N {
+				if _, err := s.Write(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
