@@ -71,7 +71,9 @@ type Result struct {
 // The holder must call Close exactly once. Close stops delivery to the
 // caller but lets the function run to completion or to its deadline (its
 // output is discarded), then releases the execution environment. Result
-// is valid after Close returned.
+// is valid after Close returned. The function's deadline ends the
+// invocation and releases its environment even while the holder neither
+// reads nor closes; Read then returns io.EOF.
 type Output interface {
 	io.Reader
 	// ContentType is the content type the function declared.

@@ -63,7 +63,11 @@ type Config struct {
 	// arn:...:access-point/fsap-x is the directory EFSDir/fsap-x.
 	EFSDir        string
 	ShutdownGrace time.Duration
-	LogLevel      string
+	// ClientWriteTimeout bounds each write of a response to an API or
+	// function URL client: a client that takes nothing for this long loses
+	// its response (clientconn.go).
+	ClientWriteTimeout time.Duration
+	LogLevel           string
 	// AccessKeyID and SecretAccessKey are the one credential pair the API
 	// accepts (SigV4); functions receive them too.
 	AccessKeyID, SecretAccessKey string
@@ -109,6 +113,7 @@ func DefaultConfig() Config {
 		IdleTimeout:        pool.DefaultIdleTimeout,
 		StartWait:          sandbox.DefaultStartWait,
 		ShutdownGrace:      10 * time.Second,
+		ClientWriteTimeout: DefaultClientWriteTimeout,
 		LogLevel:           "info",
 		AccessKeyID:        "test",
 		SecretAccessKey:    "test",
@@ -130,6 +135,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.StartWait, "start-wait", c.StartWait, "how long a cold start may wait for its turn before the invocation gets TooManyRequestsException")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long an idle execution environment is kept warm")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "how long in-flight invocations may run after SIGINT/SIGTERM")
+	fs.DurationVar(&c.ClientWriteTimeout, "client-write-timeout", c.ClientWriteTimeout, "how long a client may take nothing of a response before it loses it (the function goes on, its output discarded)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.Sandbox, "sandbox", c.Sandbox, "isolation of execution environments: auto, bwrap or none")
 	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: isolated (own namespace, outbound access, sluice's API at AWS_ENDPOINT_URL_LAMBDA), none (loopback only) or host (the host's network, its loopback included: trusted code only)")
@@ -205,6 +211,9 @@ func (c Config) validate() error {
 	}
 	if c.StartWait <= 0 {
 		return fmt.Errorf("--start-wait must be positive, got %v", c.StartWait)
+	}
+	if c.ClientWriteTimeout <= 0 {
+		return fmt.Errorf("--client-write-timeout must be positive, got %v", c.ClientWriteTimeout)
 	}
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
@@ -357,6 +366,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		store.Close()
 		return nil, err
 	}
+	// A client that stops reading loses its response after
+	// ClientWriteTimeout; the function's timeout ends its invocation
+	// anyway (sandbox), whatever the client does.
+	ln = boundWrites(ln, cfg.ClientWriteTimeout)
 	httpSrv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -366,7 +379,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		// Each isolated environment reaches this same server at
 		// 127.0.0.1:<port> inside its own network namespace.
 		iso.APIPort = ln.Addr().(*net.TCPAddr).Port
-		iso.ServeAPI = func(l net.Listener) { _ = httpSrv.Serve(l) }
+		iso.ServeAPI = func(l net.Listener) { _ = httpSrv.Serve(boundWrites(l, cfg.ClientWriteTimeout)) }
 	}
 	// Deployments a crash or shutdown interrupted run again.
 	if err := svc.Resume(ctx); err != nil {

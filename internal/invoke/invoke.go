@@ -3,6 +3,11 @@
 // current revision, runs the invocation on it, and ties the environment's
 // lease to the Output so that closing the Output releases it.
 //
+// An invocation ends when the function has finished and its output was
+// read or discarded, or at the function's timeout, whichever comes first;
+// the environment and the concurrency slot are released then, even if the
+// caller is still busy with its client (sandbox.Output.OnEnd).
+//
 // Client disconnects: an invocation is never cancelled because its caller
 // went away. The api stops relaying and closes the Output; Close lets the
 // function run to completion or to its timeout, discarding what it still
@@ -38,8 +43,8 @@ type Config struct {
 	Pool  *pool.Pool[*sandbox.Env]
 	// Limits accounts for concurrent executions (account limit and
 	// reserved concurrency); nil means no accounting beyond the pool's
-	// cap. An execution holds its slot until its Output is closed, so a
-	// streaming invocation holds it until its stream ends.
+	// cap. An execution holds its slot until its invocation ends: its
+	// Output is closed, or the function's timeout passed.
 	Limits  *concurrency.Limiter
 	Sandbox sandbox.Options
 	// Bootstrap says what an environment of a function runs (the runtime
@@ -94,18 +99,20 @@ func (iv *Invoker) Invoke(ctx context.Context, req sluice.InvokeRequest) (sluice
 	if err := iv.begin(); err != nil {
 		return nil, err
 	}
-	out, err := iv.invoke(ctx, req)
+	st, err := iv.invoke(ctx, req)
 	if err != nil {
 		iv.inflight.Done()
 		return nil, err
 	}
-	return &leasedOutput{Output: out.Output, release: func() { out.release(); iv.inflight.Done() }}, nil
+	lo := &leasedOutput{Output: st.Output, release: func() { st.release(); iv.inflight.Done() }}
+	st.Output.OnEnd(lo.done)
+	return lo, nil
 }
 
 // started is a running invocation: its output, and the release of its
 // environment and its concurrency slot.
 type started struct {
-	sluice.Output
+	*sandbox.Output
 	release func()
 }
 
@@ -129,7 +136,7 @@ func (iv *Invoker) invoke(ctx context.Context, req sluice.InvokeRequest) (starte
 
 // start finds or launches an environment of the function's version and
 // hands it the invocation.
-func (iv *Invoker) start(ctx context.Context, req sluice.InvokeRequest) (*pool.Lease[*sandbox.Env], sluice.Output, error) {
+func (iv *Invoker) start(ctx context.Context, req sluice.InvokeRequest) (*pool.Lease[*sandbox.Env], *sandbox.Output, error) {
 	fn := req.Function
 	key := sluice.EnvironmentKey(fn.Name, fn.VersionOrLatest())
 	launch := func(ctx context.Context) (*sandbox.Env, error) {
@@ -168,17 +175,19 @@ func (iv *Invoker) start(ctx context.Context, req sluice.InvokeRequest) (*pool.L
 	}
 }
 
-// leasedOutput releases the environment and the concurrency slot after the
-// invocation finished.
+// leasedOutput releases the environment and the concurrency slot when the
+// invocation ends (at Close, or earlier at the function's timeout).
 type leasedOutput struct {
-	sluice.Output
+	*sandbox.Output
 	once    sync.Once
 	release func()
 }
 
+func (o *leasedOutput) done() { o.once.Do(o.release) }
+
 func (o *leasedOutput) Close() error {
 	err := o.Output.Close()
-	o.once.Do(o.release)
+	o.done()
 	return err
 }
 

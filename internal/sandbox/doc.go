@@ -18,6 +18,8 @@
 // /response request is held open (its 202 withheld) until the caller
 // closes the Output, so the body stays readable for exactly that long.
 //
-// A timeout kills the process group; so does Stop. A dead Env is never
-// reused: the pool starts a fresh one.
+// A timeout kills the process group and ends the invocation (END/REPORT,
+// Output.OnEnd) without waiting for the caller, who may be stuck on a
+// client that does not read. Stop kills the process group too. A dead Env
+// is never reused: the pool starts a fresh one.
 package sandbox

@@ -32,6 +32,12 @@ type call struct {
 	responded bool
 	complete  bool // the response body reached its end
 	timedOut  bool
+	timeoutAt time.Time // when the deadline timer fired
+	ended     bool      // finish ran: the invocation is over
+	onEnd     []func()  // run once when it ends (Output.OnEnd)
+
+	endOnce sync.Once
+	result  sluice.Result // valid once ended
 }
 
 type delivery struct {
@@ -47,9 +53,12 @@ func (c *call) release() { c.relOnce.Do(func() { close(c.released) }) }
 // when the runtime takes the invocation: the function's timeout starts
 // then, as in Lambda.
 //
-// The caller owns the Output and must Close it; the Env is busy until then.
+// The caller owns the Output and must Close it. The invocation ends, and
+// the Env is free, when Close has let the function finish, or at the
+// function's timeout, whichever comes first: a caller stuck elsewhere (on
+// a client that does not read) does not hold the Env past the timeout.
 // ErrGone means the Env died while idle and nothing ran.
-func (e *Env) Invoke(inv sluice.Invocation) (sluice.Output, error) {
+func (e *Env) Invoke(inv sluice.Invocation) (*Output, error) {
 	c := &call{
 		inv:       inv,
 		timeout:   time.Duration(e.spec.Function.Timeout) * time.Second,
@@ -118,14 +127,14 @@ func (e *Env) Invoke(inv sluice.Invocation) (sluice.Output, error) {
 		if d.ferr != nil {
 			return e.failed(c, d.ferr), nil
 		}
-		return &output{e: e, c: c, resp: d.resp}, nil
+		return &Output{e: e, c: c, resp: d.resp}, nil
 	case <-e.exited:
 		select {
 		case d := <-c.delivered: // answered just before exiting
 			if d.ferr != nil {
 				return e.failed(c, d.ferr), nil
 			}
-			return &output{e: e, c: c, resp: d.resp}, nil
+			return &Output{e: e, c: c, resp: d.resp}, nil
 		default:
 		}
 		return e.failed(c, e.exitFailure(c)), nil
@@ -152,9 +161,9 @@ func (e *Env) abandon(c *call) {
 }
 
 // failed returns the Output of an invocation that ended without a response.
-func (e *Env) failed(c *call, ferr *sluice.FunctionError) sluice.Output {
+func (e *Env) failed(c *call, ferr *sluice.FunctionError) *Output {
 	e.logStart(c)
-	return &output{e: e, c: c, ferr: ferr, eof: true}
+	return &Output{e: e, c: c, ferr: ferr, eof: true}
 }
 
 // logStart writes c's START line once: when the runtime takes c (before it
@@ -224,16 +233,22 @@ func timeoutError(requestID, phase string, d time.Duration) *sluice.FunctionErro
 		fmt.Sprintf("RequestId: %s Error: %s timed out after %.2f seconds", requestID, phase, d.Seconds()))
 }
 
-// onTimeout fires at the invocation's deadline.
+// onTimeout fires at the invocation's deadline. It kills the process and
+// ends the invocation at once, whether or not its caller still reads or
+// closes the Output: a caller blocked on a client that does not read
+// holds neither the Env nor its slot past the function's timeout.
 func (e *Env) onTimeout(c *call) {
 	c.mu.Lock()
-	if c.complete {
+	if c.complete || c.ended {
 		c.mu.Unlock()
 		return
 	}
-	c.timedOut = true
+	c.timedOut, c.timeoutAt = true, time.Now()
 	c.mu.Unlock()
+	e.maxMemoryMB() // the peak, read while the sandbox's cgroup is still there
 	e.kill(reasonTimeout)
+	<-e.exited
+	e.finish(c, timeoutError(c.inv.RequestID, "Task", c.timeout))
 }
 
 // brokenResponse classifies a response body that failed before its end.
@@ -249,20 +264,42 @@ func (e *Env) brokenResponse(c *call) *sluice.FunctionError {
 	return e.exitFailure(c)
 }
 
-// finish ends the invocation: it waits nothing, writes END/REPORT, frees the
-// Env for the next invocation and returns the Result.
+// finish ends the invocation once: it waits nothing, writes END/REPORT,
+// frees the Env for the next invocation, runs the OnEnd functions and
+// returns the Result. Later calls return the first one's Result.
 func (e *Env) finish(c *call, ferr *sluice.FunctionError) sluice.Result {
+	c.endOnce.Do(func() {
+		c.result = e.end(c, ferr)
+		c.mu.Lock()
+		c.ended = true
+		fns := c.onEnd
+		c.onEnd = nil
+		c.mu.Unlock()
+		for _, f := range fns {
+			f()
+		}
+	})
+	return c.result
+}
+
+func (e *Env) end(c *call, ferr *sluice.FunctionError) sluice.Result {
 	c.release()
 	c.mu.Lock()
+	c.complete = true // a timer that fires now finds nothing to end
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	start, timedOut := c.takenAt, c.timedOut
+	start, timedOut, timeoutAt := c.takenAt, c.timedOut, c.timeoutAt
 	c.mu.Unlock()
 	if start.IsZero() {
 		start = c.queuedAt
 	}
 	dur := msSince(start)
+	if timedOut && !timeoutAt.IsZero() {
+		// The invocation lasted until its deadline; killing the sandbox
+		// and reaping it is the platform's time, not the function's.
+		dur = float64(timeoutAt.Sub(start).Microseconds()) / 1000
+	}
 
 	e.mu.Lock()
 	cold := e.invocations == 1
@@ -356,10 +393,11 @@ func errorMessage(ferr *sluice.FunctionError) string {
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
 
-// output is the sluice.Output of one invocation. Read is the runtime's
+// Output is the sluice.Output of one invocation. Read is the runtime's
 // request body; Close drains it, releases the runtime's request and
-// finishes the invocation.
-type output struct {
+// finishes the invocation, unless the function's timeout finished it
+// first (Read then returns io.EOF and Close returns at once).
+type Output struct {
 	e    *Env
 	c    *call
 	resp *runtimeapi.Response // nil when the invocation failed before answering
@@ -370,7 +408,7 @@ type output struct {
 	result    sluice.Result
 }
 
-func (o *output) ContentType() string {
+func (o *Output) ContentType() string {
 	if o.resp == nil {
 		return "application/json"
 	}
@@ -379,8 +417,15 @@ func (o *output) ContentType() string {
 
 // Read returns the function's bytes as the runtime sends them. A broken
 // response ends the stream with io.EOF; its cause is in Result.
-func (o *output) Read(p []byte) (int, error) {
+func (o *Output) Read(p []byte) (int, error) {
 	if o.eof {
+		return 0, io.EOF
+	}
+	o.c.mu.Lock()
+	ended := o.c.ended
+	o.c.mu.Unlock()
+	if ended { // the timeout ended the invocation
+		o.eof = true
 		return 0, io.EOF
 	}
 	n, err := o.resp.Body.Read(p)
@@ -402,7 +447,7 @@ func (o *output) Read(p []byte) (int, error) {
 
 // Close lets the function run to its end (discarding output the caller did
 // not read), then finishes the invocation. It always returns nil.
-func (o *output) Close() error {
+func (o *Output) Close() error {
 	o.closeOnce.Do(func() {
 		if !o.eof {
 			_, _ = io.Copy(io.Discard, o)
@@ -412,7 +457,25 @@ func (o *output) Close() error {
 	return nil
 }
 
-func (o *output) Result() sluice.Result { return o.result }
+func (o *Output) Result() sluice.Result { return o.result }
+
+// OnEnd arranges for f to run once when the invocation ends: in Close, or
+// at the function's timeout if that comes first (on the timer's
+// goroutine). If it has ended already, f runs now. The invoker releases
+// the environment and the concurrency slot with it.
+func (o *Output) OnEnd(f func()) {
+	c := o.c
+	c.mu.Lock()
+	if !c.ended {
+		c.onEnd = append(c.onEnd, f)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	f()
+}
+
+var _ sluice.Output = (*Output)(nil)
 
 // Runtime API backend: the methods runtimeapi.Handler calls.
 

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -97,6 +98,22 @@ func fakeRuntime(api, handler string) {
 			fmt.Fprintf(c, "POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nLambda-Runtime-Function-Response-Mode: streaming\r\n\r\n5\r\nhello\r\n", id)
 			time.Sleep(100 * time.Millisecond)
 			c.Close()
+		case "endless":
+			// A streaming response that never ends.
+			pr, pw := io.Pipe()
+			req, _ := http.NewRequest("POST", base+"/invocation/"+id+"/response", pr)
+			req.Header.Set("Lambda-Runtime-Function-Response-Mode", "streaming")
+			go func() {
+				block := bytes.Repeat([]byte("e"), 64<<10)
+				for {
+					if _, err := pw.Write(block); err != nil {
+						return
+					}
+				}
+			}()
+			if r, err := http.DefaultClient.Do(req); err == nil {
+				r.Body.Close()
+			}
 		case "streamtrailer":
 			// What the Node.js runtime sends for a streaming handler that throws.
 			pr, pw := io.Pipe()
@@ -124,6 +141,12 @@ func fakeRuntime(api, handler string) {
 // start launches an Env running this test binary as handler.
 func start(t *testing.T, handler string, opts Options) *Env {
 	t.Helper()
+	return startTimeout(t, handler, opts, 5)
+}
+
+// startTimeout is start with the function's timeout in seconds.
+func startTimeout(t *testing.T, handler string, opts Options, timeout int) *Env {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +163,7 @@ func start(t *testing.T, handler string, opts Options) *Env {
 			t.Fatal(err)
 		}
 	}
-	fn := &sluice.Function{Name: "fn", Runtime: "provided.al2023", Handler: handler, Timeout: 5, MemorySize: 128,
+	fn := &sluice.Function{Name: "fn", Runtime: "provided.al2023", Handler: handler, Timeout: timeout, MemorySize: 128,
 		RevisionID: "r1", Environment: map[string]string{"SLUICE_TEST_RUNTIME": "1"}}
 	e, err := Start(context.Background(), Spec{Function: fn, CodeDir: dir, Scope: sluice.Scope{Region: "us-east-1", Account: "000000000000"}}, opts)
 	if err != nil {
@@ -338,4 +361,56 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// TestTimeoutEndsUnreadInvocation: a caller that stops reading a stream
+// (stuck on a client that does not read) and does not close it does not
+// hold the invocation past the function's timeout: the invocation ends
+// then (OnEnd runs, REPORT says timeout), the Env is dead, and the
+// caller's later Read and Close return at once with Sandbox.Timedout.
+func TestTimeoutEndsUnreadInvocation(t *testing.T) {
+	logs := &syncWriter{}
+	e := startTimeout(t, "endless", Options{FunctionLog: func(string) io.Writer { return logs }}, 1)
+	started := time.Now()
+	out, err := e.Invoke(sluice.Invocation{RequestID: "stuck", Payload: []byte("{}")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := out.Read(make([]byte, 1024)); n == 0 || err != nil {
+		t.Fatalf("first read: %d bytes, %v", n, err)
+	}
+	ended := make(chan time.Duration, 1)
+	out.OnEnd(func() { ended <- time.Since(started) })
+	select {
+	case d := <-ended:
+		if d < time.Second || d > 3*time.Second {
+			t.Fatalf("the unread invocation ended after %v, want its 1 s timeout", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the unread invocation did not end at its timeout")
+	}
+	if !strings.Contains(logs.String(), "END RequestId: stuck\n") || !strings.Contains(logs.String(), "Status: timeout") {
+		t.Fatalf("log:\n%s", logs.String())
+	}
+	if e.Alive() {
+		t.Fatalf("the timed-out environment is alive")
+	}
+	again := make(chan struct{})
+	out.OnEnd(func() { close(again) }) // after the end: runs at once
+	<-again
+
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, out)
+		out.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Read and Close after the timeout did not return")
+	}
+	if res := out.Result(); res.Err == nil || res.Err.Type != "Sandbox.Timedout" {
+		t.Fatalf("result %+v, want Sandbox.Timedout", res.Err)
+	}
 }

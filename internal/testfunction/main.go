@@ -14,7 +14,7 @@
 //	logs           prints {"lines":N} lines to stdout and stderr ({"mb":M}: M MiB first), returns "logged"
 //	clientcontext  returns the ClientContext it received
 //	env            returns the Lambda environment variables it sees
-//	big            streams {"mb":N} MiB as fast as possible
+//	big            streams {"mb":N} MiB as fast as possible (behind a function URL: ?mb=N)
 //	initcrash      exits with status 3 before calling the Runtime API
 //	probe          looks at and pokes its sandbox: {"op":"read",...}, see probe.go
 //
@@ -47,6 +47,8 @@ type streamEvent struct {
 	MB      int `json:"mb"`
 	Ms      int `json:"ms"`
 	Lines   int `json:"lines"`
+	// Query is a function URL event's query: big takes ?mb=N there.
+	Query map[string]string `json:"queryStringParameters"`
 }
 
 func main() {
@@ -131,6 +133,9 @@ func main() {
 		lambda.Start(probe)
 	case "big":
 		lambda.Start(func(ev streamEvent) (io.Reader, error) {
+			if ev.MB == 0 {
+				ev.MB, _ = strconv.Atoi(ev.Query["mb"])
+			}
 			// aws-lambda-go streams a reader only if it does not marshal to
 			// JSON with fields: wrap it so that it marshals to {}.
 			return opaqueReader{io.LimitReader(zeros{}, int64(ev.MB)<<20)}, nil
