@@ -2,7 +2,7 @@
 
 JS_CLIENT := test/clients/js
 
-.PHONY: run test deps build bench burst fuzz
+.PHONY: run test deps build bench burst fuzz hostile
 
 run:
 	go run ./cmd/sluice serve
@@ -29,6 +29,11 @@ bench:
 # minutes. `make test` runs a short version (TestE2EColdStartStorm, 150 streams).
 burst:
 	go run ./cmd/sluicebench -burst 1000 -burst-gap 5ms-90ms -burst-hold 60s
+
+# Every attack of issue 9 with the figure it measures: the attack scripts of test/hostile against a
+# real `sluice serve`, the hostile Go tests (also in `make test`) with -v, and the 1,000-stream burst.
+hostile: deps
+	test/hostile/run
 
 # Each fuzz target for a short while (go test runs their seeds in `make test`).
 fuzz:

@@ -51,7 +51,7 @@ func TestSandboxFrozenBetweenInvocations(t *testing.T) {
 	time.Sleep(pause)
 	t1 := ts.ticksOf(t, "ticker", map[string]any{"op": "ticks"})
 	between := t1 - t0
-	t.Logf("callbacks after an invocation ended: %d ticks of a %v ticker in the %v before the next invocation", between, every, pause)
+	t.Logf("FIGURE callbacks after an invocation ended: %d ticks of a %v ticker in the %v before the next invocation", between, every, pause)
 	if between > slack {
 		t.Errorf("the function's goroutine ticked %d times in the %v between two invocations (a tick every %v), want it frozen (at most %d)", between, pause, every, slack)
 	}

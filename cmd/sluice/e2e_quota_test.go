@@ -121,7 +121,7 @@ func TestE2ECodeStorageQuota(t *testing.T) {
 	bomb := zerosZip(t, 200<<20)
 	start := time.Now()
 	refused("CreateFunction of a zip bomb", create(ts, "bomb", bomb))
-	t.Logf("a %d-byte zip declaring 200 MiB refused in %v", len(bomb), time.Since(start))
+	t.Logf("FIGURE a %d-byte zip declaring 200 MiB refused in %v", len(bomb), time.Since(start))
 	stored(2, 2)
 
 	// Deleting a function frees its package's room.

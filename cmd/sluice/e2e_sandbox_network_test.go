@@ -274,7 +274,7 @@ func TestSandboxNetworkHostLoopbackFigure(t *testing.T) {
 					reached++
 				}
 			}
-			t.Logf("connections to host loopback from inside (--sandbox-network %s): %d of %d succeeded", network, reached, services)
+			t.Logf("FIGURE connections to host loopback from inside (--sandbox-network %s): %d of %d succeeded", network, reached, services)
 			want := 0
 			if network == "host" {
 				want = services
