@@ -24,7 +24,7 @@ import (
 // is idle (it is evicted to make room). The server stays up throughout.
 func TestSandboxHostMemoryLimit(t *testing.T) {
 	t.Parallel()
-	ts := startSandboxed(t, func(c *Config) { c.SandboxMemory = 300 })
+	ts := startSandboxed(t, func(c *Config) { c.SandboxMemory, c.SandboxMemoryOvercommit = 300, 1 })
 	ts.createProbe(t, "a")
 	ts.createProbe(t, "b")
 
@@ -104,6 +104,24 @@ func TestHostLimitsFlags(t *testing.T) {
 		c.SandboxMemory, c.SandboxPIDs = tc.mem, tc.pids
 		if err := c.validate(); (err == nil) != tc.ok {
 			t.Errorf("--sandbox-memory %d --sandbox-pids %d: %v, want ok=%v", tc.mem, tc.pids, err, tc.ok)
+		}
+	}
+}
+
+// TestMemoryOvercommitFlag: --sandbox-memory-overcommit is 8 by default and
+// must be at least 1 (1 reserves each environment's whole MemorySize).
+func TestMemoryOvercommitFlag(t *testing.T) {
+	if got := DefaultConfig().SandboxMemoryOvercommit; got != 8 {
+		t.Errorf("default --sandbox-memory-overcommit = %v, want 8", got)
+	}
+	for _, tc := range []struct {
+		v  float64
+		ok bool
+	}{{1, true}, {1.5, true}, {8, true}, {1000, true}, {0.99, false}, {0, false}, {-2, false}, {1001, false}} {
+		c := DefaultConfig()
+		c.SandboxMemoryOvercommit = tc.v
+		if err := c.validate(); (err == nil) != tc.ok {
+			t.Errorf("--sandbox-memory-overcommit %v: %v, want ok=%v", tc.v, err, tc.ok)
 		}
 	}
 }

@@ -75,13 +75,24 @@ func hostLimits(cfg Config) (cgroup.Limits, error) {
 	return l, nil
 }
 
+// defaultMemoryOvercommit is --sandbox-memory-overcommit's default: the
+// busy environments' MemorySize may add up to 8 times --sandbox-memory. A
+// function's MemorySize is its limit, not what it uses (a Go or Node.js
+// function streaming tokens uses a few MB of its 128); reserving all of it
+// let this 24 GB host run 164 environments of 128 MB, so a burst of 1,000
+// streams was mostly throttled while the machine had memory to spare. The
+// parent cgroup's hard limit (--sandbox-memory) bounds what all of them
+// really use whatever the admission allows, so the host does not fall over
+// (docs/decisions.md).
+const defaultMemoryOvercommit = 8
+
 // overMemory is the error of an invocation that needs a new environment
 // for which the memory of all environments (--sandbox-memory) has no room,
 // even once every idle one is stopped: Lambda's throttling error, which
 // the SDKs retry (docs/decisions.md).
 func overMemory(want, inUse, limit int64) error {
 	return &sluice.Error{Code: sluice.EThrottled, Reason: sandbox.ReasonHostLimit,
-		Message: fmt.Sprintf("Rate Exceeded. The busy execution environments on this sluice hold %d MB of the %d MB all of them may have (--sandbox-memory); a new one of %d MB starts once others end.", inUse, limit, want)}
+		Message: fmt.Sprintf("Rate Exceeded. The busy execution environments on this sluice hold %d MB of MemorySize of the %d MB all of them may have (--sandbox-memory times --sandbox-memory-overcommit); a new one of %d MB starts once others end.", inUse, limit, want)}
 }
 
 // sandboxDriver is the driver of the execution environments: plain child

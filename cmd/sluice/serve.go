@@ -91,6 +91,10 @@ type Config struct {
 	// together (their parent cgroup); 0 derives them from the host
 	// (cgroup.HostLimits).
 	SandboxMemory, SandboxPIDs int
+	// SandboxMemoryOvercommit is how many times SandboxMemory the busy
+	// environments' MemorySize may add up to (admission); the parent
+	// cgroup's hard limit still bounds what they really use.
+	SandboxMemoryOvercommit float64
 	// BackupDir, when set, is where the server backs its store up: at
 	// start, every BackupInterval and on SIGUSR1, keeping the newest
 	// BackupKeep backups.
@@ -102,25 +106,26 @@ type Config struct {
 // DefaultConfig is what `sluice serve` runs with when given no flags.
 func DefaultConfig() Config {
 	return Config{
-		Listen:             "127.0.0.1:9000",
-		DataDir:            ".sluice",
-		Region:             "us-east-1",
-		AccountID:          "000000000000",
-		MaxEnvironments:    pool.DefaultMaxEnvironments,
-		AccountConcurrency: concurrency.DefaultAccountLimit,
-		Sandbox:            "auto",
-		SandboxNetwork:     sandbox.NetworkIsolated,
-		IdleTimeout:        pool.DefaultIdleTimeout,
-		StartWait:          sandbox.DefaultStartWait,
-		ShutdownGrace:      10 * time.Second,
-		ClientWriteTimeout: DefaultClientWriteTimeout,
-		LogLevel:           "info",
-		AccessKeyID:        "test",
-		SecretAccessKey:    "test",
-		CodeStorageLimit:   service.DefaultCodeStorageLimit,
-		FunctionLogLimit:   sandbox.DefaultFunctionLogLimit,
-		BackupInterval:     time.Hour,
-		BackupKeep:         24,
+		Listen:                  "127.0.0.1:9000",
+		DataDir:                 ".sluice",
+		Region:                  "us-east-1",
+		AccountID:               "000000000000",
+		MaxEnvironments:         pool.DefaultMaxEnvironments,
+		AccountConcurrency:      concurrency.DefaultAccountLimit,
+		Sandbox:                 "auto",
+		SandboxNetwork:          sandbox.NetworkIsolated,
+		IdleTimeout:             pool.DefaultIdleTimeout,
+		StartWait:               sandbox.DefaultStartWait,
+		ShutdownGrace:           10 * time.Second,
+		ClientWriteTimeout:      DefaultClientWriteTimeout,
+		LogLevel:                "info",
+		AccessKeyID:             "test",
+		SecretAccessKey:         "test",
+		CodeStorageLimit:        service.DefaultCodeStorageLimit,
+		FunctionLogLimit:        sandbox.DefaultFunctionLogLimit,
+		SandboxMemoryOvercommit: defaultMemoryOvercommit,
+		BackupInterval:          time.Hour,
+		BackupKeep:              24,
 	}
 }
 
@@ -140,6 +145,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Sandbox, "sandbox", c.Sandbox, "isolation of execution environments: auto, bwrap or none")
 	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: isolated (own namespace, outbound access, sluice's API at AWS_ENDPOINT_URL_LAMBDA), none (loopback only) or host (the host's network, its loopback included: trusted code only)")
 	fs.IntVar(&c.SandboxMemory, "sandbox-memory", c.SandboxMemory, "MB of memory all sandboxed environments may have together; a new one that does not fit beside the busy ones gets TooManyRequestsException (default 0: the host's memory less max(1 GiB, 1/8))")
+	fs.Float64Var(&c.SandboxMemoryOvercommit, "sandbox-memory-overcommit", c.SandboxMemoryOvercommit, "how many times --sandbox-memory the MemorySize of the busy environments may add up to; 1 reserves each environment's full MemorySize (functions rarely use it all; the parent cgroup's hard limit bounds what they really use)")
 	fs.IntVar(&c.SandboxPIDs, "sandbox-pids", c.SandboxPIDs, "processes and threads all sandboxed environments may have together (default 0: half of the host's pid_max or threads-max, whichever is smaller)")
 	fs.StringVar(&c.EFSDir, "efs-dir", c.EFSDir, "host directory of FileSystemConfigs access points (access-point/fsap-X is DIR/fsap-X)")
 	fs.StringVar(&c.Node, "node", c.Node, "node binary of the nodejs* runtimes (default: node on PATH)")
@@ -196,6 +202,9 @@ func (c Config) validate() error {
 	}
 	if c.SandboxMemory < 0 || (c.SandboxMemory > 0 && c.SandboxMemory < sluice.MinMemorySize) {
 		return fmt.Errorf("--sandbox-memory must be 0 (derived from the host) or at least %d MB, got %d", sluice.MinMemorySize, c.SandboxMemory)
+	}
+	if !(c.SandboxMemoryOvercommit >= 1 && c.SandboxMemoryOvercommit <= 1000) {
+		return fmt.Errorf("--sandbox-memory-overcommit must be between 1 and 1000, got %v", c.SandboxMemoryOvercommit)
 	}
 	if c.SandboxPIDs < 0 || (c.SandboxPIDs > 0 && c.SandboxPIDs < minSandboxPIDs) {
 		return fmt.Errorf("--sandbox-pids must be 0 (derived from the host) or at least %d, got %d", minSandboxPIDs, c.SandboxPIDs)
@@ -318,7 +327,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	// Sandboxed environments are weighed by their memory (MB): together
 	// they fit in the parent cgroup's limit.
 	p := pool.New[*sandbox.Env](pool.Options{MaxEnvironments: cfg.MaxEnvironments, IdleTimeout: cfg.IdleTimeout, Logger: logger,
-		MaxWeight: hostLim.MemoryBytes >> 20, OverWeight: overMemory})
+		MaxWeight: int64(float64(hostLim.MemoryBytes>>20) * cfg.SandboxMemoryOvercommit), OverWeight: overMemory})
 	iv := invoke.New(invoke.Config{
 		Scope:  scope,
 		Code:   code,
