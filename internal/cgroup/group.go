@@ -125,9 +125,14 @@ func (g *Group) setFrozen(frozen, pin bool) error {
 	// Both values of each file have the same length, so writing at offset
 	// 0 of the open file is the whole value (cgroupfs ignores the offset;
 	// a fake file of the tests is overwritten in place).
-	file, value := "freezer.state", map[bool]string{true: "FROZEN", false: "THAWED"}[frozen]
-	if v2 {
-		file, value = "cgroup.freeze", map[bool]string{true: "1", false: "0"}[frozen]
+	file, value := "freezer.state", "THAWED"
+	switch {
+	case v2 && frozen:
+		file, value = "cgroup.freeze", "1"
+	case v2:
+		file, value = "cgroup.freeze", "0"
+	case frozen:
+		value = "FROZEN"
 	}
 	if pin && !v2 {
 		g.m.pinOnce.Do(g.m.pinFreezer)

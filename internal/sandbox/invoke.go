@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-dev/sluice"
@@ -32,9 +33,9 @@ type call struct {
 	responded bool
 	complete  bool // the response body reached its end
 	timedOut  bool
-	timeoutAt time.Time // when the deadline timer fired
-	ended     bool      // finish ran: the invocation is over
-	onEnd     []func()  // run once when it ends (Output.OnEnd)
+	timeoutAt time.Time   // when the deadline timer fired
+	ended     atomic.Bool // finish ran: the invocation is over (Read checks it without the lock)
+	onEnd     []func()    // run once when it ends (Output.OnEnd)
 
 	endOnce sync.Once
 	result  sluice.Result // valid once ended
@@ -80,6 +81,13 @@ func (e *Env) Invoke(inv sluice.Invocation) (*Output, error) {
 	e.cur = c
 	e.invocations++
 	e.freezePending = false // the previous invocation's freeze, if still to come
+	// The init phase counts from the start (after the start gate), as
+	// INIT_REPORT's duration does; a warm runtime gets a full period to
+	// come back to GET /next (so does one that has just finished init).
+	initLeft := e.opts.InitTimeout
+	if !e.initDone {
+		initLeft -= time.Since(e.startedAt)
+	}
 	e.mu.Unlock()
 
 	if e.startErr != nil {
@@ -88,15 +96,6 @@ func (e *Env) Invoke(inv sluice.Invocation) (*Output, error) {
 	e.proc.Thaw() // frozen since the previous invocation ended
 	e.queue <- c
 
-	// The init phase counts from the start (after the start gate), as
-	// INIT_REPORT's duration does; a warm runtime gets a full period to
-	// come back to GET /next (so does one that has just finished init).
-	initLeft := e.opts.InitTimeout
-	e.mu.Lock()
-	if !e.initDone {
-		initLeft -= time.Since(e.startedAt)
-	}
-	e.mu.Unlock()
 	initTimer := time.NewTimer(initLeft)
 	defer initTimer.Stop()
 	select {
@@ -239,7 +238,7 @@ func timeoutError(requestID, phase string, d time.Duration) *sluice.FunctionErro
 // holds neither the Env nor its slot past the function's timeout.
 func (e *Env) onTimeout(c *call) {
 	c.mu.Lock()
-	if c.complete || c.ended {
+	if c.complete || c.ended.Load() {
 		c.mu.Unlock()
 		return
 	}
@@ -271,7 +270,7 @@ func (e *Env) finish(c *call, ferr *sluice.FunctionError) sluice.Result {
 	c.endOnce.Do(func() {
 		c.result = e.end(c, ferr)
 		c.mu.Lock()
-		c.ended = true
+		c.ended.Store(true)
 		fns := c.onEnd
 		c.onEnd = nil
 		c.mu.Unlock()
@@ -421,10 +420,7 @@ func (o *Output) Read(p []byte) (int, error) {
 	if o.eof {
 		return 0, io.EOF
 	}
-	o.c.mu.Lock()
-	ended := o.c.ended
-	o.c.mu.Unlock()
-	if ended { // the timeout ended the invocation
+	if o.c.ended.Load() { // the timeout ended the invocation
 		o.eof = true
 		return 0, io.EOF
 	}
@@ -466,7 +462,7 @@ func (o *Output) Result() sluice.Result { return o.result }
 func (o *Output) OnEnd(f func()) {
 	c := o.c
 	c.mu.Lock()
-	if !c.ended {
+	if !c.ended.Load() {
 		c.onEnd = append(c.onEnd, f)
 		c.mu.Unlock()
 		return
