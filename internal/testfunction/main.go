@@ -47,6 +47,9 @@ type streamEvent struct {
 	MB      int `json:"mb"`
 	Ms      int `json:"ms"`
 	Lines   int `json:"lines"`
+	// Stamp makes stream write, after "chunk-N", the wall-clock time
+	// (Unix nanoseconds) at which it wrote that chunk.
+	Stamp bool `json:"stamp"`
 	// Query is a function URL event's query: big takes ?mb=N there.
 	Query map[string]string `json:"queryStringParameters"`
 }
@@ -175,6 +178,9 @@ func stream(ev streamEvent) (io.Reader, error) {
 				time.Sleep(time.Duration(ev.PauseMs) * time.Millisecond)
 			}
 			line := fmt.Sprintf("chunk-%d\n", i)
+			if ev.Stamp {
+				line = fmt.Sprintf("chunk-%d %d\n", i, time.Now().UnixNano())
+			}
 			if ev.Size > len(line) {
 				line = line + strings.Repeat("x", ev.Size-len(line)-1) + "\n"
 			}
