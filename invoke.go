@@ -106,8 +106,10 @@ type Invoker interface {
 	// Retire stops the idle execution environments of one version of the
 	// named function and marks its busy ones to stop when their invocation
 	// ends; called when $LATEST's code or configuration changes or a
-	// version or the function is deleted.
-	Retire(functionName, version string)
+	// version or the function is deleted. Environments built from keep (a
+	// Function.Fingerprint; "" keeps none) are spared: an invocation that
+	// already runs the new deployment while the change settles stays warm.
+	Retire(functionName, version, keep string)
 }
 
 // Log attribute keys, for log/slog.

@@ -24,7 +24,7 @@ func (nopInvoker) Invoke(context.Context, sluice.InvokeRequest) (sluice.Output, 
 	return nil, sluice.Errorf(sluice.EServiceUnavailable, "not in this test")
 }
 func (nopInvoker) InvokeAsync(sluice.InvokeRequest) error { return nil }
-func (nopInvoker) Retire(string, string)                  {}
+func (nopInvoker) Retire(string, string, string)          {}
 
 func fuzzServer(f *testing.F) *Server {
 	dir := f.TempDir()

@@ -58,7 +58,7 @@ func (f *fakeInvoker) InvokeAsync(sluice.InvokeRequest) error {
 	return sluice.Errorf(sluice.EInternal, "fakeInvoker does not invoke")
 }
 
-func (f *fakeInvoker) Retire(name, version string) {
+func (f *fakeInvoker) Retire(name, version, _ string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.retired = append(f.retired, sluice.EnvironmentKey(name, version))

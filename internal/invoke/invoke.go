@@ -232,8 +232,8 @@ func (iv *Invoker) InvokeAsync(req sluice.InvokeRequest) error {
 }
 
 // Retire implements sluice.Invoker.
-func (iv *Invoker) Retire(functionName, version string) {
-	iv.cfg.Pool.Retire(sluice.EnvironmentKey(functionName, version))
+func (iv *Invoker) Retire(functionName, version, keep string) {
+	iv.cfg.Pool.Retire(sluice.EnvironmentKey(functionName, version), keep)
 }
 
 // Shutdown refuses new invocations and waits for running ones until ctx

@@ -78,6 +78,7 @@ type Pool[S Sandbox] struct {
 	all       map[*entry[S]]struct{} // idle and busy
 	weight    int64                  // sum of the weights in all
 	gen       map[string]uint64      // bumped by Retire
+	keep      map[string]string      // per key, the revision the last Retire spared
 	closed    bool
 	stopper   sync.WaitGroup // environments being stopped in the background
 	launching sync.WaitGroup // Acquires running launch
@@ -100,6 +101,7 @@ func New[S Sandbox](opts Options) *Pool[S] {
 		idle: map[string][]*entry[S]{},
 		all:  map[*entry[S]]struct{}{},
 		gen:  map[string]uint64{},
+		keep: map[string]string{},
 	}
 }
 
@@ -207,7 +209,7 @@ func (l *Lease[S]) Release(reuse bool) {
 func (p *Pool[S]) release(e *entry[S], reuse bool) {
 	p.mu.Lock()
 	key := e.s.Key()
-	if reuse && !p.closed && e.gen == p.gen[key] && e.s.Alive() {
+	if reuse && !p.closed && p.currentLocked(e, key) && e.s.Alive() {
 		e.idleFrom = time.Now()
 		p.idle[key] = append(p.idle[key], e)
 		p.mu.Unlock()
@@ -218,18 +220,45 @@ func (p *Pool[S]) release(e *entry[S], reuse bool) {
 	p.stopAll([]*entry[S]{e})
 }
 
-// Retire stops the idle environments of key; busy ones are stopped when
-// released.
-func (p *Pool[S]) Retire(key string) {
+// currentLocked reports whether e was not retired: acquired after the last
+// Retire of key, or built from the revision that Retire spared.
+func (p *Pool[S]) currentLocked(e *entry[S], key string) bool {
+	if e.gen == p.gen[key] {
+		return true
+	}
+	keep, ok := p.keep[key]
+	return ok && keep != "" && e.s.Revision() == keep
+}
+
+// Retire stops the idle environments of key, except those of revision
+// keep ("" keeps none); busy ones of other revisions are stopped when
+// released. Sparing keep closes a race: a change is stored, a client sees
+// it and invokes the new revision, and only then is the old one retired.
+func (p *Pool[S]) Retire(key, keep string) {
 	p.mu.Lock()
 	p.gen[key]++
-	list := p.idle[key]
-	delete(p.idle, key)
-	for _, e := range list {
+	if keep == "" {
+		delete(p.keep, key)
+	} else {
+		p.keep[key] = keep
+	}
+	var stale, kept []*entry[S]
+	for _, e := range p.idle[key] {
+		if keep != "" && e.s.Revision() == keep {
+			e.gen = p.gen[key]
+			kept = append(kept, e)
+			continue
+		}
 		p.forgetLocked(e)
+		stale = append(stale, e)
+	}
+	if len(kept) > 0 {
+		p.idle[key] = kept
+	} else {
+		delete(p.idle, key)
 	}
 	p.mu.Unlock()
-	p.stopAll(list)
+	p.stopAll(stale)
 }
 
 // Stats reports live and idle environment counts.

@@ -169,7 +169,7 @@ func TestRetire(t *testing.T) {
 	idle := acquire(t, p, l, "f", "r1")
 	busy := acquire(t, p, l, "f", "r1")
 	idle.Release(true)
-	p.Retire("f")
+	p.Retire("f", "")
 	waitStopped(t, idle.Sandbox)
 	if busy.Sandbox.stops.Load() != 0 {
 		t.Fatal("Retire stopped a busy sandbox")
@@ -178,6 +178,47 @@ func TestRetire(t *testing.T) {
 	waitStopped(t, busy.Sandbox)
 	if live, idleN := p.Stats(); live != 0 || idleN != 0 {
 		t.Fatalf("Stats after retire = %d, %d", live, idleN)
+	}
+}
+
+// Retire spares the revision it is told to keep: an invocation of the new
+// deployment that started before the old one was retired stays warm, and
+// so do idle environments of that revision; the old ones are stopped.
+func TestRetireKeepsNewRevision(t *testing.T) {
+	p := New[*fake](Options{MaxEnvironments: 8})
+	defer p.Close()
+	l := &launcher{}
+	oldIdle := acquire(t, p, l, "f", "r1")
+	oldBusy := acquire(t, p, l, "f", "r1")
+	newIdle := acquire(t, p, l, "f", "r2")
+	newBusy := acquire(t, p, l, "f", "r2")
+	oldIdle.Release(true)
+	newIdle.Release(true)
+
+	p.Retire("f", "r2")
+	waitStopped(t, oldIdle.Sandbox)
+	oldBusy.Release(true)
+	waitStopped(t, oldBusy.Sandbox)
+	newBusy.Release(true)
+	if n := newIdle.Sandbox.stops.Load() + newBusy.Sandbox.stops.Load(); n != 0 {
+		t.Fatalf("Retire(keep r2) stopped %d environments of r2", n)
+	}
+	if live, idle := p.Stats(); live != 2 || idle != 2 {
+		t.Fatalf("Stats after Retire(keep r2) = %d live, %d idle; want 2, 2", live, idle)
+	}
+	a, b := acquire(t, p, l, "f", "r2"), acquire(t, p, l, "f", "r2")
+	if a.Cold || b.Cold {
+		t.Fatal("the kept environments of r2 were not reused")
+	}
+
+	// A later Retire without keep (the function was deleted) spares nothing.
+	a.Release(true)
+	p.Retire("f", "")
+	waitStopped(t, a.Sandbox)
+	b.Release(true)
+	waitStopped(t, b.Sandbox)
+	if live, _ := p.Stats(); live != 0 {
+		t.Fatalf("%d live environments after Retire without keep", live)
 	}
 }
 

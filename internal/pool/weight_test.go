@@ -117,7 +117,7 @@ func TestWeightReturned(t *testing.T) {
 	}
 	c, _ := acquireW(p, l, "c", 300)
 	c.Release(true)
-	p.Retire(c.Sandbox.Key())
+	p.Retire(c.Sandbox.Key(), "")
 	if w := p.Weight(); w != 0 {
 		t.Errorf("Weight after Retire = %d, want 0", w)
 	}

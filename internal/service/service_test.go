@@ -43,7 +43,7 @@ func (r *recordingInvoker) InvokeAsync(req sluice.InvokeRequest) error {
 	return nil
 }
 
-func (r *recordingInvoker) Retire(name, version string) {
+func (r *recordingInvoker) Retire(name, version, _ string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.retired = append(r.retired, sluice.EnvironmentKey(name, version))
