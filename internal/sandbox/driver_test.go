@@ -164,6 +164,15 @@ func TestBootstrapDrivers(t *testing.T) {
 			if bi.LambdaTaskRoot != tc.want.root || bi.LambdaRuntimeDir != tc.want.rt || bi.Cwd != tc.want.cwd || bi.RuntimeVar != tc.want.runtimeVar {
 				t.Errorf("LAMBDA_TASK_ROOT %q LAMBDA_RUNTIME_DIR %q cwd %q RUNTIME_VAR %q, want %+v", bi.LambdaTaskRoot, bi.LambdaRuntimeDir, bi.Cwd, bi.RuntimeVar, tc.want)
 			}
+			if tc.slot {
+				// The slot's mounts left sluice's mount table once the
+				// sandbox had its copies, which the checks here and below
+				// (code and runtime readable, read-only) still see.
+				dir := e.proc.(*child).iso.slot.dir
+				if m := mountsUnder(t, dir); len(m) != 0 {
+					t.Errorf("a running slot environment leaves %d mounts in sluice's mount table: %v", len(m), m)
+				}
+			}
 			if strings.Join(bi.Args, "|") != "one|two words" {
 				t.Errorf("args %q", bi.Args)
 			}
@@ -196,6 +205,22 @@ func TestBootstrapDrivers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mountsUnder lists the mount points of this process at or under dir.
+func mountsUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
+			out = append(out, f[4])
+		}
+	}
+	return out
 }
 
 // waitSlots waits until the Isolation has a prepared slot.

@@ -142,6 +142,7 @@ type slot struct {
 	// mounted on task/, and the runtime's directory on runtime/.
 	codeMounted, runtimeMounted bool
 	selfBound                   int   // task/, then runtime/, are their own shared mounts
+	dirBound                    bool  // dir is its own private mount, holding the others
 	netns                       netns // its network namespace's listeners and link, until taken
 }
 
@@ -266,6 +267,16 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 			return s, err
 		}
 	}
+	// dir becomes a private mount point holding the others, so that they
+	// can all be detached from sluice's mount table at once, without
+	// propagation, once the sandbox has its copies (see detach).
+	if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
+		return s, fmt.Errorf("bind the slot's dir: %w", err)
+	}
+	s.dirBound = true
+	if err := syscall.Mount("", dir, "", syscall.MS_PRIVATE, ""); err != nil {
+		return s, fmt.Errorf("make the slot's dir private: %w", err)
+	}
 	// task/ and runtime/ become shared mount points: what is mounted on
 	// them later propagates into the sandbox, whose mounts are their
 	// slaves.
@@ -388,6 +399,7 @@ func (s *slot) launch(spec Spec, env []string) error {
 		}
 		s.runtimeMounted = true
 	}
+	s.detach()
 	_, err := s.launchW.Write(launchScript(spec.Bootstrap, env))
 	s.launchW.Close()
 	if err != nil {
@@ -417,6 +429,28 @@ func (s *slot) bindReadOnly(src, name string) error {
 		return err
 	}
 	return syscall.Mount(staging, filepath.Join(s.dir, name), "", syscall.MS_BIND, "")
+}
+
+// detach removes the slot's mounts from sluice's mount table once the
+// waiting sandbox has its copies (propagation is synchronous, and bwrap
+// set up the sandbox's mounts before it blocked). Every bwrap started later
+// copies sluice's mount table and parses it once per bind: with four mounts
+// left behind per environment, a burst of 1,000 starts spent most of the
+// machine in bwrap reading /proc/self/mountinfo. The tree is made private
+// first, so that unmounting it does not propagate into the sandbox, whose
+// copies stay (they become private). On failure the mounts stay, and
+// unstage removes them when the environment ends.
+func (s *slot) detach() {
+	if !s.dirBound {
+		return
+	}
+	if err := syscall.Mount("", s.dir, "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+		return
+	}
+	if err := syscall.Unmount(s.dir, syscall.MNT_DETACH); err != nil {
+		return
+	}
+	s.dirBound, s.codeMounted, s.runtimeMounted, s.selfBound = false, false, false, 0
 }
 
 // launchScript is the shell script a slot runs: export env, cd to the
@@ -451,6 +485,9 @@ func (s *slot) unstage() {
 	}
 	for _, d := range []string{task, rt}[:s.selfBound] {
 		_ = syscall.Unmount(d, syscall.MNT_DETACH) // the shared self-bind
+	}
+	if s.dirBound {
+		_ = syscall.Unmount(s.dir, syscall.MNT_DETACH)
 	}
 	_ = os.RemoveAll(s.dir)
 }
