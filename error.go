@@ -28,6 +28,7 @@ const (
 	EUnknownOperation     ErrorCode = "unknown_operation"      // UnknownOperationException, 404
 	EMissingToken         ErrorCode = "missing_token"          // MissingAuthenticationTokenException, 403
 	EUnrecognizedClient   ErrorCode = "unrecognized_client"    // UnrecognizedClientException, 403
+	EExpiredToken         ErrorCode = "expired_token"          // ExpiredTokenException, 403: temporary credentials past their expiry
 	EInvalidSignature     ErrorCode = "invalid_signature"      // InvalidSignatureException, 403
 	ENoPublishedVersion   ErrorCode = "no_published_version"   // NoPublishedVersionException, 400
 	EEFSMountFailure      ErrorCode = "efs_mount_failure"      // EFSMountFailureException, 403

@@ -63,6 +63,8 @@ func specOf(code sluice.ErrorCode) (spec errorSpec, ok bool) {
 		return errorSpec{http.StatusForbidden, "MissingAuthenticationTokenException", user, "message"}, true
 	case sluice.EUnrecognizedClient:
 		return errorSpec{http.StatusForbidden, "UnrecognizedClientException", user, "message"}, true
+	case sluice.EExpiredToken:
+		return errorSpec{http.StatusForbidden, "ExpiredTokenException", user, "message"}, true
 	case sluice.EInvalidSignature:
 		return errorSpec{http.StatusForbidden, "InvalidSignatureException", user, "message"}, true
 	case sluice.ENoPublishedVersion:

@@ -211,11 +211,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, h h
 		}
 	}
 	if !op.public {
-		if err := s.cfg.Verifier.Verify(r, body); err != nil {
+		sig, err := s.cfg.Verifier.Verify(r, body)
+		if err != nil {
 			return err
 		}
+		r = r.WithContext(context.WithValue(r.Context(), signatureKey{}, sig))
 	}
 	return h(w, r, body)
+}
+
+// signatureKey is the context key of the verified *sigv4.Signature of an
+// API request.
+type signatureKey struct{}
+
+// signatureOf returns what the request whose context is ctx was signed
+// with, nil for public operations.
+func signatureOf(ctx context.Context) *sigv4.Signature {
+	sig, _ := ctx.Value(signatureKey{}).(*sigv4.Signature)
+	return sig
 }
 
 // requestKey is the context key of the requestInfo of an API request.

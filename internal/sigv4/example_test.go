@@ -21,7 +21,7 @@ func ExampleVerifier() {
 			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		if err := v.Verify(r, body); err != nil {
+		if _, err := v.Verify(r, body); err != nil {
 			// The API's error table turns the code into the Lambda exception.
 			http.Error(w, string(sluice.ErrorCodeOf(err)), http.StatusForbidden)
 			return

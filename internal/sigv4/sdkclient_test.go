@@ -27,7 +27,7 @@ func TestLambdaClient(t *testing.T) {
 	v := &Verifier{Secret: StaticCredentials(testKey, testSecret), Region: testRegion}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := v.Verify(r, body); err != nil {
+		if _, err := v.Verify(r, body); err != nil {
 			var e *sluice.Error
 			errors.As(err, &e)
 			w.Header().Set("X-Amzn-ErrorType", string(e.Code))

@@ -66,8 +66,12 @@ const (
 // Verifier checks SigV4-signed requests. Its zero value rejects every
 // request as signed by an unknown client; set Secret.
 type Verifier struct {
-	// Secret returns the secret access key of accessKeyID, ok=false if unknown.
-	Secret func(accessKeyID string) (secret string, ok bool)
+	// Secret returns the secret access key of accessKeyID, presented with
+	// sessionToken (X-Amz-Security-Token, "" when the request has none).
+	// It refuses with a *sluice.Error: EUnrecognizedClient for an unknown
+	// key or a token that does not belong to it, EExpiredToken for
+	// temporary credentials that have expired.
+	Secret func(accessKeyID, sessionToken string) (secret string, err error)
 	// Service is the service name the credential scope must name; "" means
 	// "lambda".
 	Service string
@@ -82,14 +86,38 @@ type Verifier struct {
 	MaxSkew time.Duration
 }
 
-// StaticCredentials returns a Secret func accepting exactly one key pair.
-func StaticCredentials(accessKeyID, secret string) func(string) (string, bool) {
-	return func(id string) (string, bool) {
-		if id != accessKeyID {
-			return "", false
+// StaticCredentials returns a Secret func accepting exactly one key pair,
+// without a session token.
+func StaticCredentials(accessKeyID, secret string) func(string, string) (string, error) {
+	return func(id, token string) (string, error) {
+		if id != accessKeyID || token != "" {
+			return "", fail(sluice.EUnrecognizedClient, msgUnknownClient)
 		}
-		return secret, true
+		return secret, nil
 	}
+}
+
+// Signature is what a verified request was signed with.
+type Signature struct {
+	AccessKeyID  string
+	SessionToken string // X-Amz-Security-Token, "" when none
+	Region       string // of the credential scope
+	Service      string
+	Time         time.Time // the request's date
+}
+
+// sessionToken returns the request's X-Amz-Security-Token, from the
+// header or, presigned, from the query.
+func sessionToken(r *http.Request, query []queryParam, presigned bool) string {
+	if presigned {
+		for _, q := range query {
+			if q.key == "X-Amz-Security-Token" {
+				return q.value
+			}
+		}
+		return ""
+	}
+	return r.Header.Get("X-Amz-Security-Token")
 }
 
 // Verify checks r (whose body has already been read into body) and returns
@@ -102,17 +130,17 @@ func StaticCredentials(accessKeyID, secret string) func(string) (string, bool) {
 //
 // Messages are AWS's where AWS has one. The Err of a mismatch error holds
 // the canonical request and string to sign sluice computed, for logs.
-func (v *Verifier) Verify(r *http.Request, body []byte) error {
+func (v *Verifier) Verify(r *http.Request, body []byte) (*Signature, error) {
 	path, rawQuery := requestTarget(r)
 	query := parseQuery(rawQuery)
 	a, secret, err := v.head(r, query)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	payloadHash, err := payloadHash(r, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	provided, err := hex.DecodeString(a.signature)
@@ -125,7 +153,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) error {
 	for i, creq := range canonicalRequests(r, path, query, a, payloadHash) {
 		sts := stringToSign(a.amzDate, scope, creq)
 		if hmac.Equal(hmacSHA256(key, sts), provided) {
-			return nil
+			return &Signature{AccessKeyID: a.accessKey, SessionToken: a.token, Region: a.region, Service: a.service, Time: a.time}, nil
 		}
 		if i == 0 {
 			first, firstSTS = creq, sts
@@ -135,7 +163,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) error {
 	if r.Header.Get("X-Amz-Content-Sha256") == unsignedPayload {
 		note = " (UNSIGNED-PAYLOAD is not supported: the payload hash is the body's)"
 	}
-	return &sluice.Error{
+	return nil, &sluice.Error{
 		Code:    sluice.EInvalidSignature,
 		Message: msgMismatch,
 		Err:     fmt.Errorf("canonical request %q, string to sign %q%s", first, firstSTS, note),
@@ -164,13 +192,13 @@ func (v *Verifier) head(r *http.Request, query []queryParam) (*auth, string, err
 	if err := v.checkScope(a); err != nil {
 		return nil, "", err
 	}
-	var secret string
-	ok := false
-	if v.Secret != nil {
-		secret, ok = v.Secret(a.accessKey)
-	}
-	if !ok {
+	a.token = sessionToken(r, query, a.presigned)
+	if v.Secret == nil {
 		return nil, "", fail(sluice.EUnrecognizedClient, msgUnknownClient)
+	}
+	secret, err := v.Secret(a.accessKey, a.token)
+	if err != nil {
+		return nil, "", err
 	}
 	if err := v.checkTime(a); err != nil {
 		return nil, "", err
@@ -192,6 +220,7 @@ type auth struct {
 	time             time.Time
 	presigned        bool
 	expires          time.Duration // presigned with X-Amz-Expires only
+	token            string        // X-Amz-Security-Token
 }
 
 func (v *Verifier) service() string {

@@ -191,7 +191,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPat
 			plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
 			return nil
 		}
-		if verr := s.cfg.Verifier.Verify(r, body); verr != nil {
+		if _, verr := s.cfg.Verifier.Verify(r, body); verr != nil {
 			log.Info("function URL request refused", "err", verr)
 			plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
 			return nil
