@@ -159,6 +159,10 @@ func burstMode(ctx context.Context, cfg config, args []string, bins *binaries, d
 	if err != nil {
 		return err
 	}
+	if len(res.Failures) > 0 {
+		// What sluice said about them: its warnings and errors.
+		progress("sluice's log during the burst (warnings and errors, first 20):\n%s", sl.logLines(20, "level=WARN", "level=ERROR"))
+	}
 	if err := res.markdown(stdout, command(args), cfg, sandboxed); err != nil {
 		return err
 	}

@@ -170,6 +170,25 @@ func (c *child) stop() error {
 	return c.stopErr
 }
 
+// logLines returns the first n lines of the child's stderr holding any of
+// marks.
+func (c *child) logLines(n int, marks ...string) string {
+	b, _ := os.ReadFile(c.logPath)
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, m := range marks {
+			if strings.Contains(line, m) {
+				out = append(out, line)
+				break
+			}
+		}
+		if len(out) == n {
+			break
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // logTail is the end of the child's stderr, for error messages.
 func (c *child) logTail() string {
 	b, _ := os.ReadFile(c.logPath)
