@@ -118,3 +118,10 @@ const (
 	LogKeyFunction  = "function"
 	LogKeyEnv       = "env"
 )
+
+// Credentials are temporary AWS credentials: those an execution
+// environment gets for its function's execution role.
+type Credentials struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+	Expiration                                 time.Time
+}
