@@ -161,7 +161,7 @@ func burstMode(ctx context.Context, cfg config, args []string, bins *binaries, d
 	}
 	if len(res.Failures) > 0 {
 		// What sluice said about them: its warnings and errors.
-		progress("sluice's log during the burst (warnings and errors, first 20):\n%s", sl.logLines(20, "level=WARN", "level=ERROR"))
+		progress("sluice's log during the burst (warnings, errors and bwrap's messages, first 20):\n%s", sl.logLines(20, "level=WARN", "level=ERROR", "bwrap:"))
 	}
 	if err := res.markdown(stdout, command(args), cfg, sandboxed); err != nil {
 		return err
