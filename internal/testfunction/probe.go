@@ -45,9 +45,13 @@ package main
 //	                             the abstract name)
 //	unixdial   {path}          → connects to the unix socket path, reads
 //	                             what it says: body
-//	lambda                     → ListFunctions with the AWS SDK for Go v2 at
-//	                             $AWS_ENDPOINT_URL_LAMBDA, signed with the
-//	                             credentials of the environment: names
+//	lambda     {call, function} → calls sluice's API with the AWS SDK for Go
+//	                             v2 at $AWS_ENDPOINT_URL (or
+//	                             $AWS_ENDPOINT_URL_LAMBDA), signed with the
+//	                             credentials of the environment: call "list"
+//	                             (default: names), "invoke" (status,
+//	                             payload) or "delete" of function; a refusal
+//	                             gives the API's error code in code
 
 import (
 	"bytes"
@@ -69,6 +73,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/smithy-go"
 )
 
 type probeEvent struct {
@@ -82,6 +87,11 @@ type probeEvent struct {
 	Pid     int    `json:"pid"`
 	Ms      int    `json:"ms"`
 	Addr    string `json:"addr"`
+	// Call is what the "lambda" op asks sluice's API with the function's
+	// own credentials: "list" (the default), "invoke" or "delete" of
+	// Function (a name or an ARN).
+	Call     string `json:"call"`
+	Function string `json:"function"`
 }
 
 type result map[string]any
@@ -119,28 +129,56 @@ func serveInside(network, addr string) result {
 
 // listFunctions calls ListFunctions at $AWS_ENDPOINT_URL_LAMBDA, as a
 // function that calls Lambda would.
-func listFunctions() result {
-	endpoint := os.Getenv("AWS_ENDPOINT_URL_LAMBDA")
+func lambdaCall(ev probeEvent) result {
+	endpoint := os.Getenv("AWS_ENDPOINT_URL")
 	if endpoint == "" {
-		return failed(errors.New("AWS_ENDPOINT_URL_LAMBDA is not set"))
+		endpoint = os.Getenv("AWS_ENDPOINT_URL_LAMBDA")
+	}
+	if endpoint == "" {
+		return failed(errors.New("neither AWS_ENDPOINT_URL nor AWS_ENDPOINT_URL_LAMBDA is set"))
 	}
 	client := lambda.New(lambda.Options{
 		Region:       os.Getenv("AWS_REGION"),
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN")),
+		Retryer:      aws.NopRetryer{},
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	out, err := client.ListFunctions(ctx, &lambda.ListFunctionsInput{})
-	if err != nil {
-		return failed(err)
+	switch ev.Call {
+	case "", "list":
+		out, err := client.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+		if err != nil {
+			return failed(err, "code", errorCode(err))
+		}
+		names := []string{}
+		for _, f := range out.Functions {
+			names = append(names, aws.ToString(f.FunctionName))
+		}
+		sort.Strings(names)
+		return ok("names", names, "endpoint", endpoint)
+	case "invoke":
+		out, err := client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(ev.Function), Payload: []byte(`{}`)})
+		if err != nil {
+			return failed(err, "code", errorCode(err))
+		}
+		return ok("status", out.StatusCode, "payload", string(out.Payload))
+	case "delete":
+		if _, err := client.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(ev.Function)}); err != nil {
+			return failed(err, "code", errorCode(err))
+		}
+		return ok()
 	}
-	names := []string{}
-	for _, f := range out.Functions {
-		names = append(names, aws.ToString(f.FunctionName))
+	return failed(fmt.Errorf("unknown call %q", ev.Call))
+}
+
+// errorCode is the API error code of err ("" when it is not one).
+func errorCode(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode()
 	}
-	sort.Strings(names)
-	return ok("names", names, "endpoint", endpoint)
+	return ""
 }
 
 func ok(kv ...any) result {
@@ -291,7 +329,7 @@ func probe(ev probeEvent) (result, error) {
 		}
 		return ok("body", string(b)), nil
 	case "lambda":
-		return listFunctions(), nil
+		return lambdaCall(ev), nil
 	case "rlimit":
 		var rl syscall.Rlimit
 		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
