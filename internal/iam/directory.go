@@ -16,8 +16,10 @@ import (
 // or the development directory. It is safe for concurrent use.
 //
 // Printing or logging a Directory never shows a secret: it formats itself
-// (every fmt verb) and logs itself as a summary, and keeps secrets behind
-// pointers, which fmt does not follow inside a value.
+// (every fmt verb) and logs itself as a summary, and keeps each secret
+// inside a closure, which no fmt verb or reflection-based printer can
+// show, for when a Directory is printed as an unexported field of another
+// value (where fmt does not call its methods).
 type Directory struct {
 	dev      bool
 	keys     map[string]*keyEntry          // by access key id
@@ -26,9 +28,12 @@ type Directory struct {
 }
 
 type keyEntry struct {
-	secret    string
+	secret    func() string
 	principal Principal
 }
+
+// sealed hides s in a closure (see Directory).
+func sealed(s string) func() string { return func() string { return s } }
 
 // The auth file's limits.
 const (
@@ -211,7 +216,7 @@ func keyFrom(acct string, v *jvalue, path string) (*keyEntry, error) {
 		return nil, errAt(join(path, "SecretAccessKey"), "must be 1 to %d printable ASCII characters, without spaces", maxSecretLen)
 	}
 	e := &keyEntry{
-		secret: sv.str,
+		secret: sealed(sv.str),
 		principal: Principal{
 			Account:     acct,
 			ARN:         "arn:aws:iam::" + acct + ":user/" + id,
@@ -262,7 +267,7 @@ func Development(account, accessKeyID, secret string) *Directory {
 	return &Directory{
 		dev: true,
 		keys: map[string]*keyEntry{accessKeyID: {
-			secret: secret,
+			secret: sealed(secret),
 			principal: Principal{
 				Account:     account,
 				ARN:         "arn:aws:iam::" + account + ":user/" + accessKeyID,
@@ -285,7 +290,7 @@ func (d *Directory) Key(accessKeyID string) (secret string, p *Principal, ok boo
 		return "", nil, false
 	}
 	pr := e.principal
-	return e.secret, &pr, true
+	return e.secret(), &pr, true
 }
 
 // Role returns the identity policy of role name in account, ok false when

@@ -248,7 +248,7 @@ func TestSecretsNotPrinted(t *testing.T) {
 	_, p, _ := d.Key("AKIAREADER")
 	dev := Development("000000000000", "test", "devsecret-xyz")
 	var out []string
-	for _, v := range []any{d, *d, p, *p, dev, *dev, []*Directory{d}, map[string]any{"d": d, "dv": *d}, struct{ D Directory }{*d}} {
+	for _, v := range []any{d, *d, p, *p, dev, *dev, []*Directory{d}, map[string]any{"d": d, "dv": *d}, struct{ D Directory }{*d}, struct{ d Directory }{*d}, struct{ p *Principal }{p}} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%T"} {
 			out = append(out, fmt.Sprintf(verb, v))
 		}

@@ -33,10 +33,12 @@ import (
 // and the secret is the first 40 characters of
 // base64(HMAC-SHA256(key, "secret" || access key id)).
 //
-// A Minter prints and logs itself without its key; it logs nothing itself.
+// A Minter prints and logs itself without its key, and keeps the key inside
+// a closure, which no fmt verb can show even when a Minter is an unexported
+// field of another value; it logs nothing itself.
 type Minter struct {
-	key []byte
-	now func() time.Time
+	hmac func(parts ...[]byte) []byte // HMAC-SHA256 under the key
+	now  func() time.Time
 }
 
 const (
@@ -71,7 +73,17 @@ func NewMinter(key []byte, now func() time.Time) *Minter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Minter{key: append([]byte(nil), key...), now: now}
+	k := append([]byte(nil), key...)
+	return &Minter{
+		hmac: func(parts ...[]byte) []byte {
+			h := hmac.New(sha256.New, k)
+			for _, p := range parts {
+				h.Write(p)
+			}
+			return h.Sum(nil)
+		},
+		now: now,
+	}
 }
 
 // Mint returns new credentials for session (the function's name) acting as
@@ -103,17 +115,11 @@ func (m *Minter) Mint(account, role, session string, ttl time.Duration) sluice.C
 }
 
 func (m *Minter) mac(payload []byte) []byte {
-	h := hmac.New(sha256.New, m.key)
-	h.Write([]byte(tokenMACDomain))
-	h.Write(payload)
-	return h.Sum(nil)
+	return m.hmac([]byte(tokenMACDomain), payload)
 }
 
 func (m *Minter) secret(accessKeyID string) string {
-	h := hmac.New(sha256.New, m.key)
-	h.Write([]byte("secret"))
-	h.Write([]byte(accessKeyID))
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))[:40]
+	return base64.StdEncoding.EncodeToString(m.hmac([]byte("secret"), []byte(accessKeyID)))[:40]
 }
 
 // Open checks a key id and session token minted by m, and returns the

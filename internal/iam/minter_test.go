@@ -242,7 +242,7 @@ func TestMinterKeyNotPrinted(t *testing.T) {
 		t.Fatalf("minter shares the caller's key slice: %v", err)
 	}
 	var out []string
-	for _, v := range []any{m, *m} {
+	for _, v := range []any{m, *m, struct{ m Minter }{*m}, []Minter{*m}} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%d"} {
 			out = append(out, fmt.Sprintf(verb, v))
 		}
