@@ -173,7 +173,7 @@ func (p *Policy) conditionFrom(name string, v *jvalue, path string) (condition, 
 				}
 			case op.arn():
 				if cv.s != "*" && !isARN(cv.s) {
-					return c, errAt(vp, "%q: %s compares ARNs; the value must be an ARN of six colon-separated parts (wildcards allowed in each)", cv.s, base)
+					return c, errAt(vp, "%q: %s compares ARNs; the value must be \"*\" or an ARN of six colon-separated parts (wildcards allowed in each)", cv.s, base)
 				}
 			}
 			if op != opNull {
