@@ -29,6 +29,7 @@ var allowed = map[string][]string{
 	"internal/bolt":            {""},
 	"internal/artifacts":       {""},
 	"internal/sigv4":           {""},
+	"internal/iam":             {""},
 	"internal/eventstream":     {},
 	"internal/sluicetest":      {""},
 	"internal/lambdaclient":    {},
