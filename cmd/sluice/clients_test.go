@@ -162,7 +162,12 @@ var nodeClientFunctions = clientFunctions{
 }
 
 func runClientChecksOn(t *testing.T, prog, script string, fns clientFunctions) {
-	ts := startServer(t, nil)
+	runClientChecksAgainst(t, startServer(t, nil), prog, script, fns, nil)
+}
+
+// runClientChecksAgainst runs the client checks against ts, with env added
+// to the client's environment.
+func runClientChecksAgainst(t *testing.T, ts *testServer, prog, script string, fns clientFunctions, env map[string]string) {
 	fns.create(t, ts, "streamer", "stream")
 	fns.create(t, ts, "streamfail", "streamfail")
 	fns.create(t, ts, "echo", "echo")
@@ -190,7 +195,7 @@ func runClientChecksOn(t *testing.T, prog, script string, fns clientFunctions) {
 	c, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(c, prog, script, ts.URL, "streamer", "streamfail", "echo", "nope", "live", "capped")
-	cmd.Env = clientEnv(nil)
+	cmd.Env = clientEnv(env)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

@@ -128,7 +128,7 @@ func startServerWith(t testing.TB, cfg Config) *testServer {
 		t.Fatalf("Open: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ts := &testServer{Server: srv, cfg: cfg, URL: "http://" + srv.Addr(), logs: logs, cancel: cancel, done: make(chan error, 1)}
+	ts := &testServer{Server: srv, cfg: cfg, URL: srv.URL(), logs: logs, cancel: cancel, done: make(chan error, 1)}
 	go func() { ts.done <- srv.Serve(ctx) }()
 	ts.Client = lambdaclient.New(ts.URL, cfg.AccessKeyID, cfg.SecretAccessKey)
 	t.Cleanup(func() { ts.stop(t) })

@@ -101,6 +101,9 @@ type Config struct {
 	BackupDir      string
 	BackupInterval time.Duration
 	BackupKeep     int
+	// TLSCert and TLSKey, both or neither, serve the API listener over
+	// HTTPS (tls.go).
+	TLSCert, TLSKey string
 }
 
 // DefaultConfig is what `sluice serve` runs with when given no flags.
@@ -167,6 +170,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.BackupKeep, "backup-keep", c.BackupKeep, "how many of the newest backups --backup-dir keeps")
 	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
 	fs.Int64Var(&c.FunctionLogLimit, "function-log-limit", c.FunctionLogLimit, "bytes of a function's stdout and stderr per invocation written to the function log; the rest is dropped and counted (0: no limit)")
+	c.tlsFlags(fs)
 }
 
 func (c Config) validate() error {
@@ -249,7 +253,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "sluice: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "sluice listening on http://%s (region %s, account %s, data in %s)\n", srv.Addr(), cfg.Region, cfg.AccountID, cfg.DataDir)
+	fmt.Fprintf(stdout, "sluice listening on %s (region %s, account %s, data in %s)\n", srv.URL(), cfg.Region, cfg.AccountID, cfg.DataDir)
 	if err := srv.Serve(ctx); err != nil {
 		fmt.Fprintf(stderr, "sluice: %v\n", err)
 		return 1
@@ -288,6 +292,10 @@ type Server struct {
 // functionLogs receives each function's log stream (nil discards).
 func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs func(string) io.Writer) (*Server, error) {
 	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	tlsConf, err := serverTLS(cfg, logger)
+	if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
@@ -378,7 +386,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	// A client that stops reading loses its response after
 	// ClientWriteTimeout; the function's timeout ends its invocation
 	// anyway (sandbox), whatever the client does.
-	ln = boundWrites(ln, cfg.ClientWriteTimeout)
+	ln = listenTLS(boundWrites(ln, cfg.ClientWriteTimeout), tlsConf)
 	httpSrv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/furl"
@@ -84,7 +85,7 @@ func (s *Server) urlConfigurationOf(r *http.Request, c *sluice.FunctionURLConfig
 		AuthType:     c.AuthType,
 		CreationTime: c.CreationTime.UTC().Format(urlTimeLayout),
 		FunctionArn:  s.svc.URLFunctionARN(c),
-		FunctionUrl:  furl.URL(c.URLID, s.svc.Scope().Region, requestPort(r)),
+		FunctionUrl:  withScheme(r, furl.URL(c.URLID, s.svc.Scope().Region, requestPort(r))),
 		InvokeMode:   c.InvokeMode,
 	}
 	if view != viewCreated {
@@ -108,7 +109,21 @@ func requestPort(r *http.Request) string {
 	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "" {
 		return port
 	}
+	if r.TLS != nil {
+		return "443"
+	}
 	return "80"
+}
+
+// withScheme gives an http:// URL the scheme the request came in by: a
+// server with --tls-cert hands out https:// function URLs.
+func withScheme(r *http.Request, u string) string {
+	if r.TLS != nil {
+		if rest, ok := strings.CutPrefix(u, "http://"); ok {
+			return "https://" + rest
+		}
+	}
+	return u
 }
 
 // urlTarget parses {name} and the Qualifier parameter of a URL operation:

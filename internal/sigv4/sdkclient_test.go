@@ -8,7 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -25,24 +28,7 @@ import (
 // which signs with the current time and its own header set.
 func TestLambdaClient(t *testing.T) {
 	v := &Verifier{Secret: StaticCredentials(testKey, testSecret), Region: testRegion}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if _, err := v.Verify(r, body); err != nil {
-			var e *sluice.Error
-			errors.As(err, &e)
-			w.Header().Set("X-Amzn-ErrorType", string(e.Code))
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusForbidden)
-			json.NewEncoder(w).Encode(map[string]string{"Type": "User", "message": e.Message})
-			return
-		}
-		w.Header().Set("X-Amz-Executed-Version", "$LATEST")
-		if len(body) == 0 {
-			body = []byte("{}")
-		}
-		w.Write(body) // echo the payload
-	}))
-	defer srv.Close()
+	srv := echoServer(t, v, nil)
 
 	client := func(key, secret string) *lambda.Client {
 		return lambda.New(lambda.Options{
@@ -123,5 +109,133 @@ func TestLambdaClient(t *testing.T) {
 		if !errors.As(err, &ae) || ae.ErrorCode() != string(tt.code) {
 			t.Errorf("Invoke with %s/%s: %v, want API error %s", tt.key, tt.secret, err, tt.code)
 		}
+	}
+}
+
+// echoServer answers like Lambda's Invoke: a verification failure as the
+// Lambda error it is, else the request's body back. verified, when not nil,
+// receives the signature of each verified request.
+func echoServer(t *testing.T, v *Verifier, verified chan<- *Signature) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		sig, err := v.Verify(r, body)
+		if err != nil {
+			var e *sluice.Error
+			errors.As(err, &e)
+			w.Header().Set("X-Amzn-ErrorType", string(e.Code))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			json.NewEncoder(w).Encode(map[string]string{"Type": "User", "message": e.Message})
+			return
+		}
+		if verified != nil {
+			verified <- sig
+		}
+		w.Header().Set("X-Amz-Executed-Version", "$LATEST")
+		if len(body) == 0 {
+			body = []byte("{}")
+		}
+		w.Write(body) // echo the payload
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestLambdaClientSessionToken: the Go SDK's Lambda client with temporary
+// credentials (key, secret, session token) against a verifier whose Secret
+// checks the token.
+func TestLambdaClientSessionToken(t *testing.T) {
+	v := &Verifier{Secret: tokenSecret, Region: testRegion}
+	verified := make(chan *Signature, 8)
+	srv := echoServer(t, v, verified)
+	client := func(key, secret, token string) *lambda.Client {
+		return lambda.New(lambda.Options{
+			Region:           testRegion,
+			Credentials:      credentials.NewStaticCredentialsProvider(key, secret, token),
+			BaseEndpoint:     aws.String(srv.URL),
+			RetryMaxAttempts: 1,
+		})
+	}
+	ctx := context.Background()
+	out, err := client(tempKey, tempSecret, tempToken).Invoke(ctx, &lambda.InvokeInput{
+		FunctionName: aws.String("my-fn"),
+		Payload:      []byte(`{"with":"token"}`),
+	})
+	if err != nil {
+		t.Fatalf("Invoke with temporary credentials: %v", err)
+	}
+	if string(out.Payload) != `{"with":"token"}` {
+		t.Errorf("payload = %s", out.Payload)
+	}
+	if sig := <-verified; sig.AccessKeyID != tempKey || sig.SessionToken != tempToken || sig.Region != testRegion {
+		t.Errorf("verified as %+v", sig)
+	}
+
+	for _, tt := range []struct {
+		key, secret, token string
+		code               sluice.ErrorCode
+	}{
+		{tempKey, tempSecret, "", sluice.EUnrecognizedClient},
+		{tempKey, tempSecret, "not-the-token", sluice.EUnrecognizedClient},
+		{tempKey, "wrong", tempToken, sluice.EInvalidSignature},
+		{testKey, testSecret, tempToken, sluice.EUnrecognizedClient},
+		{expiredKey, "x", "old", sluice.EExpiredToken},
+	} {
+		_, err := client(tt.key, tt.secret, tt.token).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("my-fn"), Payload: []byte(`{}`)})
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != string(tt.code) {
+			t.Errorf("Invoke with %s/%s/%q: %v, want API error %s", tt.key, tt.secret, tt.token, err, tt.code)
+		}
+	}
+}
+
+// TestPresignedInvokeWithToken presigns a Lambda Invoke with temporary
+// credentials (the token goes into the query) and sends it with a plain
+// HTTP client.
+func TestPresignedInvokeWithToken(t *testing.T) {
+	v := &Verifier{Secret: tokenSecret, Region: testRegion}
+	verified := make(chan *Signature, 1)
+	srv := echoServer(t, v, verified)
+	payload := []byte(`{"presigned":true}`)
+	req, err := http.NewRequest("POST", srv.URL+"/2015-03-31/functions/my-fn/invocations", bytes.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	uri, hdr, err := v4.NewSigner().PresignHTTP(context.Background(), tempCreds, req, sha256Hex(payload), "lambda", testRegion, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(uri string) (int, string) {
+		r, err := http.NewRequest("POST", uri, bytes.NewReader(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, vs := range hdr {
+			if k != "Host" {
+				r.Header[k] = vs
+			}
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType") + " " + string(b)
+	}
+	if status, body := post(uri); status != 200 || body != " "+string(payload) {
+		t.Fatalf("presigned Invoke: %d %s", status, body)
+	}
+	if sig := <-verified; sig.SessionToken != tempToken || sig.AccessKeyID != tempKey {
+		t.Errorf("verified as %+v", sig)
+	}
+	// Without its token the key is unknown.
+	u, _ := url.Parse(uri)
+	q := u.Query()
+	q.Del("X-Amz-Security-Token")
+	u.RawQuery = q.Encode()
+	if status, body := post(u.String()); status != 403 || !strings.HasPrefix(body, string(sluice.EUnrecognizedClient)) {
+		t.Errorf("presigned Invoke without its token: %d %s", status, body)
 	}
 }

@@ -21,11 +21,21 @@
 // request is always the hash of the body received: unsigned payloads
 // (UNSIGNED-PAYLOAD, an S3 feature Lambda does not support) and chunked
 // payload signing (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) are not accepted.
+//
+// Temporary credentials carry X-Amz-Security-Token: in the query of a
+// presigned URL (covered, like every parameter, by the signature) or as a
+// header, which must then be signed, as every AWS SDK signs it. A presigned
+// URL is good for the clock skew (15 minutes) around its X-Amz-Date, as on
+// AWS's services other than S3; a shorter X-Amz-Expires shortens it.
+//
+// Derived signing keys are cached per verifier (least recently used, 1024
+// keys): a client's requests of one day share one.
 package sigv4
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -84,6 +94,10 @@ type Verifier struct {
 	// MaxSkew is how far the request's date may be from Now, either way;
 	// 0 means 15 minutes.
 	MaxSkew time.Duration
+
+	// keys caches derived signing keys: one per secret, day, region and
+	// service, which every request of a client shares.
+	keys keyCache
 }
 
 // StaticCredentials returns a Secret func accepting exactly one key pair,
@@ -106,30 +120,54 @@ type Signature struct {
 	Time         time.Time // the request's date
 }
 
-// sessionToken returns the request's X-Amz-Security-Token, from the
-// header or, presigned, from the query.
-func sessionToken(r *http.Request, query []queryParam, presigned bool) string {
-	if presigned {
-		for _, q := range query {
-			if q.key == "X-Amz-Security-Token" {
-				return q.value
-			}
+const tokenName = "X-Amz-Security-Token"
+
+// sessionToken returns the request's X-Amz-Security-Token, "" when it has
+// none. The token may be a query parameter (presigned URLs put it there;
+// the canonical query covers every parameter) or a header, which must then
+// be one of the signed headers: every AWS SDK signs it, and a token the
+// signature does not cover could be swapped in transit. It may not be
+// given twice.
+func sessionToken(r *http.Request, query []queryParam, a *auth) (string, error) {
+	var inQuery []string
+	for _, q := range query {
+		if q.key == tokenName {
+			inQuery = append(inQuery, q.value)
 		}
-		return ""
 	}
-	return r.Header.Get("X-Amz-Security-Token")
+	inHeader := r.Header.Values(tokenName)
+	switch {
+	case len(inQuery) > 1:
+		return "", invalid("The query string has more than one '%s' parameter.", tokenName)
+	case len(inHeader) > 1:
+		return "", invalid("The request carries more than one '%s' header.", tokenName)
+	case len(inQuery) == 1 && len(inHeader) == 1:
+		return "", invalid("The request carries '%s' both as a header and in the query string.", tokenName)
+	case len(inQuery) == 1:
+		return inQuery[0], nil
+	case len(inHeader) == 1:
+		if !a.signs(tokenName) {
+			return "", invalid("'%s' must be a 'SignedHeader' in the AWS Authorization.", tokenName)
+		}
+		return inHeader[0], nil
+	}
+	return "", nil
 }
 
 // Verify checks r (whose body has already been read into body) and returns
 // nil or a *sluice.Error:
 //   - sluice.EMissingToken when the request carries no signature at all;
-//   - sluice.EUnrecognizedClient when the access key is unknown;
+//   - Secret's error (sluice.EUnrecognizedClient when the access key is
+//     unknown or its session token is not its own, sluice.EExpiredToken
+//     when its temporary credentials have expired);
 //   - sluice.EInvalidSignature when the signature is malformed, scoped to
 //     another service or region, outside the allowed clock skew, expired,
-//     or does not match, or when X-Amz-Content-Sha256 does not match body.
+//     or does not match, when X-Amz-Content-Sha256 does not match body, or
+//     when an X-Amz-Security-Token header is not signed.
 //
 // Messages are AWS's where AWS has one. The Err of a mismatch error holds
-// the canonical request and string to sign sluice computed, for logs.
+// the canonical request and string to sign sluice computed, for logs. The
+// signature is compared in constant time.
 func (v *Verifier) Verify(r *http.Request, body []byte) (*Signature, error) {
 	path, rawQuery := requestTarget(r)
 	query := parseQuery(rawQuery)
@@ -143,16 +181,15 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*Signature, error) {
 		return nil, err
 	}
 
-	provided, err := hex.DecodeString(a.signature)
-	if err != nil {
-		provided = nil // cannot match; still report a mismatch
-	}
-	key := signingKey(secret, a.scopeDate, a.region, a.service)
+	key := v.signingKey(secret, a.scopeDate, a.region, a.service)
 	scope := a.scopeDate + "/" + a.region + "/" + a.service + "/" + terminator
 	var first, firstSTS string
 	for i, creq := range canonicalRequests(r, path, query, a, payloadHash) {
 		sts := stringToSign(a.amzDate, scope, creq)
-		if hmac.Equal(hmacSHA256(key, sts), provided) {
+		// The signature is compared as sent, lower-case hex, in constant
+		// time: how much of it matches says nothing.
+		want := hex.EncodeToString(hmacSHA256(key, sts))
+		if subtle.ConstantTimeCompare([]byte(want), []byte(a.signature)) == 1 {
 			return &Signature{AccessKeyID: a.accessKey, SessionToken: a.token, Region: a.region, Service: a.service, Time: a.time}, nil
 		}
 		if i == 0 {
@@ -192,7 +229,9 @@ func (v *Verifier) head(r *http.Request, query []queryParam) (*auth, string, err
 	if err := v.checkScope(a); err != nil {
 		return nil, "", err
 	}
-	a.token = sessionToken(r, query, a.presigned)
+	if a.token, err = sessionToken(r, query, a); err != nil {
+		return nil, "", err
+	}
 	if v.Secret == nil {
 		return nil, "", fail(sluice.EUnrecognizedClient, msgUnknownClient)
 	}
@@ -275,12 +314,25 @@ func (v *Verifier) parse(r *http.Request, query []queryParam) (*auth, error) {
 	return nil, fail(sluice.EMissingToken, msgMissingToken)
 }
 
-func parseHeader(r *http.Request, header string) (*auth, error) {
+// Authorization is the parsed value of an AWS4-HMAC-SHA256 Authorization
+// header: its three parameters, as the client gave them (trimmed).
+type authorization struct {
+	credential, signedHeaders, signature string
+	// missing lists the messages of the parameters the header lacks.
+	missing []string
+}
+
+// parseAuthorization parses the value of an Authorization header. It
+// refuses another algorithm, a parameter without '=' and a parameter
+// given twice; parameters it does not know are ignored, as AWS ignores
+// them. A parameter the header lacks is reported in missing, for the
+// caller to word with what else is missing.
+func parseAuthorization(header string) (*authorization, error) {
 	alg, rest, _ := strings.Cut(header, " ")
 	if alg != algorithm {
 		return nil, invalid("Unsupported AWS 'algorithm': '%s'; only '%s' is accepted. Authorization=%s", echo(alg), algorithm, echo(header))
 	}
-	var cred, signed, sig string
+	p := &authorization{}
 	var haveCred, haveSigned, haveSig bool
 	for part := range strings.SplitSeq(rest, ",") {
 		part = strings.TrimSpace(part)
@@ -295,11 +347,11 @@ func parseHeader(r *http.Request, header string) (*auth, error) {
 		var seen *bool
 		switch strings.TrimSpace(k) {
 		case "Credential":
-			dst, seen = &cred, &haveCred
+			dst, seen = &p.credential, &haveCred
 		case "SignedHeaders":
-			dst, seen = &signed, &haveSigned
+			dst, seen = &p.signedHeaders, &haveSigned
 		case "Signature":
-			dst, seen = &sig, &haveSig
+			dst, seen = &p.signature, &haveSig
 		default:
 			continue // AWS ignores unknown parameters
 		}
@@ -308,22 +360,28 @@ func parseHeader(r *http.Request, header string) (*auth, error) {
 		}
 		*dst, *seen = strings.TrimSpace(val), true
 	}
+	if !haveCred {
+		p.missing = append(p.missing, "Authorization header requires 'Credential' parameter.")
+	}
+	if !haveSig {
+		p.missing = append(p.missing, "Authorization header requires 'Signature' parameter.")
+	}
+	if !haveSigned {
+		p.missing = append(p.missing, "Authorization header requires 'SignedHeaders' parameter.")
+	}
+	return p, nil
+}
 
+func parseHeader(r *http.Request, header string) (*auth, error) {
+	p, err := parseAuthorization(header)
+	if err != nil {
+		return nil, err
+	}
 	dateValue, dateHeader := r.Header.Get("X-Amz-Date"), "X-Amz-Date"
 	if dateValue == "" {
 		dateValue, dateHeader = r.Header.Get("Date"), "Date"
 	}
-
-	var missing []string
-	if !haveCred {
-		missing = append(missing, "Authorization header requires 'Credential' parameter.")
-	}
-	if !haveSig {
-		missing = append(missing, "Authorization header requires 'Signature' parameter.")
-	}
-	if !haveSigned {
-		missing = append(missing, "Authorization header requires 'SignedHeaders' parameter.")
-	}
+	missing := p.missing
 	if dateValue == "" {
 		missing = append(missing, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
 	}
@@ -331,11 +389,11 @@ func parseHeader(r *http.Request, header string) (*auth, error) {
 		return nil, invalid("%s Authorization=%s", strings.Join(missing, " "), echo(header))
 	}
 
-	a := &auth{signature: sig}
-	if err := a.setCredential(cred); err != nil {
+	a := &auth{signature: p.signature}
+	if err := a.setCredential(p.credential); err != nil {
 		return nil, err
 	}
-	if err := a.setSignedHeaders(signed); err != nil {
+	if err := a.setSignedHeaders(p.signedHeaders); err != nil {
 		return nil, err
 	}
 	if err := a.setDate(dateValue, dateHeader == "Date"); err != nil {
@@ -403,13 +461,21 @@ func (a *auth) setCredential(cred string) error {
 	return nil
 }
 
+// signs says whether name is one of the signed headers.
+func (a *auth) signs(name string) bool {
+	for _, h := range a.signedHeaders {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *auth) setSignedHeaders(s string) error {
 	a.signedHeadersRaw = s
 	a.signedHeaders = strings.Split(s, ";")
-	for _, h := range a.signedHeaders {
-		if strings.EqualFold(h, "host") {
-			return nil
-		}
+	if a.signs("host") {
+		return nil
 	}
 	return invalid("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 }
@@ -445,17 +511,23 @@ func (v *Verifier) checkScope(a *auth) error {
 	return nil
 }
 
+// checkTime checks the request's date against the clock: at most MaxSkew
+// either way, presigned or not. AWS's services other than S3 ignore
+// X-Amz-Expires (a presigned STS or IoT URL lives 15 minutes whatever it
+// says), so it never lengthens the window; sluice honours a shorter one, as
+// the signer asked for it.
 func (v *Verifier) checkTime(a *auth) error {
 	now := v.now().UTC()
 	skew := v.maxSkew()
-	if a.presigned && a.expires > 0 {
-		if end := a.time.Add(a.expires); now.After(end) {
-			return invalid("Request has expired: %s + X-Amz-Expires %d seconds is earlier than %s.",
-				a.amzDate, int64(a.expires/time.Second), now.Format(amzDateFormat))
-		}
-	} else if earliest := now.Add(-skew); a.time.Before(earliest) {
+	if earliest := now.Add(-skew); a.time.Before(earliest) {
 		return invalid("Signature expired: %s is now earlier than %s (%s - %s)",
 			a.amzDate, earliest.Format(amzDateFormat), now.Format(amzDateFormat), formatSkew(skew))
+	}
+	if a.presigned && a.expires > 0 && a.expires < skew {
+		if earliest := now.Add(-a.expires); a.time.Before(earliest) {
+			return invalid("Signature expired: %s is now earlier than %s (%s - X-Amz-Expires %d sec.)",
+				a.amzDate, earliest.Format(amzDateFormat), now.Format(amzDateFormat), int64(a.expires/time.Second))
+		}
 	}
 	if latest := now.Add(skew); a.time.After(latest) {
 		return invalid("Signature not yet current: %s is still later than %s (%s + %s)",
@@ -724,7 +796,19 @@ func stringToSign(amzDate, scope, canonicalRequest string) string {
 	return algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
 }
 
-func signingKey(secret, date, region, service string) []byte {
+// signingKey derives the signing key of secret for one day, region and
+// service, or takes it from the verifier's cache.
+func (v *Verifier) signingKey(secret, date, region, service string) []byte {
+	k := keyID{secret: secret, date: date, region: region, service: service}
+	if key, ok := v.keys.get(k); ok {
+		return key
+	}
+	key := deriveKey(secret, date, region, service)
+	v.keys.put(k, key)
+	return key
+}
+
+func deriveKey(secret, date, region, service string) []byte {
 	k := hmacSHA256([]byte("AWS4"+secret), date)
 	k = hmacSHA256(k, region)
 	k = hmacSHA256(k, service)
