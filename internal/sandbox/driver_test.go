@@ -160,6 +160,11 @@ func TestBootstrapDrivers(t *testing.T) {
 			if got := e.proc.(*child).iso != nil && e.proc.(*child).iso.slot != nil; got != tc.slot {
 				t.Fatalf("started in a prepared slot: %v, want %v", got, tc.slot)
 			}
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("the environment's log:\n%s", log.String())
+				}
+			})
 			bi := invokeBootInfo(t, e)
 			if bi.LambdaTaskRoot != tc.want.root || bi.LambdaRuntimeDir != tc.want.rt || bi.Cwd != tc.want.cwd || bi.RuntimeVar != tc.want.runtimeVar {
 				t.Errorf("LAMBDA_TASK_ROOT %q LAMBDA_RUNTIME_DIR %q cwd %q RUNTIME_VAR %q, want %+v", bi.LambdaTaskRoot, bi.LambdaRuntimeDir, bi.Cwd, bi.RuntimeVar, tc.want)

@@ -423,6 +423,9 @@ func (s *isolated) initDone() {
 	if s.group != nil {
 		_ = s.group.SetLimits(s.limits)
 	}
+	if s.slot != nil {
+		s.slot.detach()
+	}
 }
 
 // orDefault is v, or def when v is not positive.

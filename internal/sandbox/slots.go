@@ -141,9 +141,10 @@ type slot struct {
 	// codeMounted and runtimeMounted are set once the function's code is
 	// mounted on task/, and the runtime's directory on runtime/.
 	codeMounted, runtimeMounted bool
-	selfBound                   int   // task/, then runtime/, are their own shared mounts
-	dirBound                    bool  // dir is its own private mount, holding the others
-	netns                       netns // its network namespace's listeners and link, until taken
+	selfBound                   int        // task/, then runtime/, are their own shared mounts
+	dirBound                    bool       // dir is its own private mount, holding the others
+	mu                          sync.Mutex // detach and unstage: the Env's init and its end
+	netns                       netns      // its network namespace's listeners and link, until taken
 }
 
 // slotPool keeps prepared slots.
@@ -399,7 +400,6 @@ func (s *slot) launch(spec Spec, env []string) error {
 		}
 		s.runtimeMounted = true
 	}
-	s.detach()
 	_, err := s.launchW.Write(launchScript(spec.Bootstrap, env))
 	s.launchW.Close()
 	if err != nil {
@@ -432,8 +432,13 @@ func (s *slot) bindReadOnly(src, name string) error {
 }
 
 // detach removes the slot's mounts from sluice's mount table once the
-// waiting sandbox has its copies (propagation is synchronous, and bwrap
-// set up the sandbox's mounts before it blocked). Every bwrap started later
+// sandbox has its copies: the Env calls it (through initDone) when the
+// runtime has asked for its first invocation, which it can only do after
+// bwrap set the sandbox up. (A slot counts as ready as soon as bwrap has
+// started: its mounts may not exist yet when the slot is launched, and a
+// detach then would leave the sandbox with empty directories; once they
+// exist, what is mounted on task/ and runtime/ propagates into them at
+// once.) Every bwrap started later
 // copies sluice's mount table and parses it once per bind: with four mounts
 // left behind per environment, a burst of 1,000 starts spent most of the
 // machine in bwrap reading /proc/self/mountinfo. The tree is made private
@@ -441,6 +446,8 @@ func (s *slot) bindReadOnly(src, name string) error {
 // copies stay (they become private). On failure the mounts stay, and
 // unstage removes them when the environment ends.
 func (s *slot) detach() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.dirBound {
 		return
 	}
@@ -476,6 +483,8 @@ func shellQuote(v string) string {
 
 // unstage removes the slot's mounts and directory.
 func (s *slot) unstage() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	task, rt := filepath.Join(s.dir, "task"), filepath.Join(s.dir, "runtime")
 	if s.codeMounted {
 		_ = syscall.Unmount(task, syscall.MNT_DETACH)
