@@ -45,9 +45,11 @@ package main
 //	                             the abstract name)
 //	unixdial   {path}          → connects to the unix socket path, reads
 //	                             what it says: body
-//	lambda                     → ListFunctions with the AWS SDK for Go v2 at
-//	                             $AWS_ENDPOINT_URL_LAMBDA, signed with the
-//	                             credentials of the environment: names
+//	lambda     {var}           → ListFunctions with the AWS SDK for Go v2 at
+//	                             the endpoint in the variable var (default
+//	                             AWS_ENDPOINT_URL_LAMBDA; or AWS_ENDPOINT_URL),
+//	                             signed with the credentials of the
+//	                             environment (session token included): names
 
 import (
 	"bytes"
@@ -82,6 +84,7 @@ type probeEvent struct {
 	Pid     int    `json:"pid"`
 	Ms      int    `json:"ms"`
 	Addr    string `json:"addr"`
+	Var     string `json:"var"`
 }
 
 type result map[string]any
@@ -117,12 +120,15 @@ func serveInside(network, addr string) result {
 	return ok("addr", ln.Addr().String())
 }
 
-// listFunctions calls ListFunctions at $AWS_ENDPOINT_URL_LAMBDA, as a
-// function that calls Lambda would.
-func listFunctions() result {
-	endpoint := os.Getenv("AWS_ENDPOINT_URL_LAMBDA")
+// listFunctions calls ListFunctions at the endpoint in the variable name
+// ("": AWS_ENDPOINT_URL_LAMBDA), as a function that calls Lambda would.
+func listFunctions(name string) result {
+	if name == "" {
+		name = "AWS_ENDPOINT_URL_LAMBDA"
+	}
+	endpoint := os.Getenv(name)
 	if endpoint == "" {
-		return failed(errors.New("AWS_ENDPOINT_URL_LAMBDA is not set"))
+		return failed(errors.New(name + " is not set"))
 	}
 	client := lambda.New(lambda.Options{
 		Region:       os.Getenv("AWS_REGION"),
@@ -291,7 +297,7 @@ func probe(ev probeEvent) (result, error) {
 		}
 		return ok("body", string(b)), nil
 	case "lambda":
-		return listFunctions(), nil
+		return listFunctions(ev.Var), nil
 	case "rlimit":
 		var rl syscall.Rlimit
 		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
