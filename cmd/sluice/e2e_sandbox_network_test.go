@@ -5,7 +5,7 @@ package main
 // host's own addresses, each other, and to serve the outside; an
 // "internet" (a network namespace this test makes, routed from the host)
 // must stay reachable, and so must sluice's own API through
-// AWS_ENDPOINT_URL_LAMBDA.
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_LAMBDA.
 
 import (
 	"fmt"
@@ -100,7 +100,8 @@ func dialHost(addr string) error {
 // neither the host's loopback nor its other addresses, serves nothing to
 // the host, shares no abstract unix sockets with another environment and
 // sees only its own sockets, but reaches sluice's API through
-// AWS_ENDPOINT_URL_LAMBDA and the outside (an "internet" namespace).
+// AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_LAMBDA) and the outside (an
+// "internet" namespace).
 func TestSandboxNetworkIsolated(t *testing.T) {
 	t.Parallel()
 	inet := newInternet(t)
@@ -176,14 +177,18 @@ func TestSandboxNetworkIsolated(t *testing.T) {
 			t.Errorf("the host's service accepted %d connections from inside", n)
 		}
 	})
-	t.Run("sluice's API through AWS_ENDPOINT_URL_LAMBDA", func(t *testing.T) {
+	t.Run("sluice's API through AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_LAMBDA", func(t *testing.T) {
 		env := ts.probe(t, "a", map[string]any{"op": "env"}).Env
-		if want := "http://127.0.0.1:" + strconv.Itoa(apiPort); env["AWS_ENDPOINT_URL_LAMBDA"] != want {
-			t.Errorf("AWS_ENDPOINT_URL_LAMBDA = %q, want %q", env["AWS_ENDPOINT_URL_LAMBDA"], want)
-		}
-		r := ts.probe(t, "a", map[string]any{"op": "lambda"})
-		if !r.OK || strings.Join(r.Names, ",") != "a,b" {
-			t.Errorf("ListFunctions from inside: %s, want a and b", r.raw)
+		want := "http://127.0.0.1:" + strconv.Itoa(apiPort)
+		for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA"} {
+			if env[k] != want {
+				t.Errorf("%s = %q, want %q", k, env[k], want)
+			}
+			// With the environment's own credentials.
+			r := ts.probe(t, "a", map[string]any{"op": "lambda", "var": k})
+			if !r.OK || strings.Join(r.Names, ",") != "a,b" {
+				t.Errorf("ListFunctions from inside at $%s: %s, want a and b", k, r.raw)
+			}
 		}
 	})
 	t.Run("a function's own AWS_ENDPOINT_URL_LAMBDA wins", func(t *testing.T) {
@@ -252,6 +257,41 @@ func TestSandboxNetworkIsolated(t *testing.T) {
 		}
 		if r := ts.probe(t, "direct", map[string]any{"op": "lambda"}); !r.OK || len(r.Names) < 3 {
 			t.Errorf("ListFunctions from a direct start: %s", r.raw)
+		}
+	})
+}
+
+// TestSandboxNetworkEndpoints: where a sandboxed function finds sluice's
+// API with the other networks: with "host", at sluice's own listener (the
+// loopback address for a listener on every address); with "none", nowhere
+// (there is no way out), so neither variable is set.
+func TestSandboxNetworkEndpoints(t *testing.T) {
+	t.Parallel()
+	t.Run("host", func(t *testing.T) {
+		ts := startSandboxed(t, func(c *Config) { c.SandboxNetwork = "host"; c.Listen = "0.0.0.0:0" })
+		ts.createProbe(t, "a")
+		env := ts.probe(t, "a", map[string]any{"op": "env"}).Env
+		want := "http://127.0.0.1:" + strconv.Itoa(ts.ln.Addr().(*net.TCPAddr).Port)
+		for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA"} {
+			if env[k] != want {
+				t.Errorf("%s = %q, want %q", k, env[k], want)
+			}
+		}
+		if r := ts.probe(t, "a", map[string]any{"op": "lambda", "var": "AWS_ENDPOINT_URL"}); !r.OK || strings.Join(r.Names, ",") != "a" {
+			t.Errorf("ListFunctions from inside at $AWS_ENDPOINT_URL: %s, want a", r.raw)
+		}
+	})
+	t.Run("none", func(t *testing.T) {
+		ts := startSandboxed(t, func(c *Config) { c.SandboxNetwork = "none" })
+		ts.createProbe(t, "a")
+		env := ts.probe(t, "a", map[string]any{"op": "env"}).Env
+		for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA"} {
+			if v, set := env[k]; set {
+				t.Errorf("%s = %q with --sandbox-network none, want it unset", k, v)
+			}
+		}
+		if env["AWS_ACCESS_KEY_ID"] == "" {
+			t.Errorf("no credentials with --sandbox-network none: %v", env)
 		}
 	})
 }

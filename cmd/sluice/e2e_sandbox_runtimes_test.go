@@ -65,6 +65,14 @@ func TestSandboxRuntimesIsolation(t *testing.T) {
 			if who.UID != 993 || who.Cwd != "/var/task" {
 				t.Errorf("whoami: %s, want uid 993 in /var/task", r.raw)
 			}
+			// The runtime passes the function its credentials and sluice's
+			// API (the isolated network's listener).
+			env := probe("a", map[string]any{"op": "env"}).Env
+			api := "http://127.0.0.1:" + portOf(t, ts)
+			if env["AWS_ENDPOINT_URL"] != api || env["AWS_ENDPOINT_URL_LAMBDA"] != api || env["AWS_ACCESS_KEY_ID"] == "" || env["AWS_SECRET_ACCESS_KEY"] == "" {
+				t.Errorf("the function sees AWS_ENDPOINT_URL %q, AWS_ENDPOINT_URL_LAMBDA %q, AWS_ACCESS_KEY_ID %q, a secret: %v; want %s and credentials",
+					env["AWS_ENDPOINT_URL"], env["AWS_ENDPOINT_URL_LAMBDA"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] != "", api)
+			}
 			r = probe("a", map[string]any{"op": "procs"})
 			if !r.OK || len(r.Procs) == 0 || len(r.Procs) > 5 {
 				t.Errorf("processes seen: %s, want the sandbox's own few", r.raw)

@@ -71,6 +71,9 @@ type Config struct {
 	// AccessKeyID and SecretAccessKey are the one credential pair the API
 	// accepts (SigV4); functions receive them too.
 	AccessKeyID, SecretAccessKey string
+	// FunctionCredentialsTTL is how long the credentials of an execution
+	// environment are valid (credentials.go).
+	FunctionCredentialsTTL time.Duration
 	// Node and Python are the interpreters of the nodejs* and python*
 	// runtimes; "" finds them (internal/runtimes).
 	Node, Python string
@@ -124,6 +127,7 @@ func DefaultConfig() Config {
 		LogLevel:                "info",
 		AccessKeyID:             "test",
 		SecretAccessKey:         "test",
+		FunctionCredentialsTTL:  defaultFunctionCredentialsTTL,
 		CodeStorageLimit:        service.DefaultCodeStorageLimit,
 		FunctionLogLimit:        sandbox.DefaultFunctionLogLimit,
 		SandboxMemoryOvercommit: defaultMemoryOvercommit,
@@ -146,7 +150,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ClientWriteTimeout, "client-write-timeout", c.ClientWriteTimeout, "how long a client may take nothing of a response before it loses it (the function goes on, its output discarded)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.Sandbox, "sandbox", c.Sandbox, "isolation of execution environments: auto, bwrap or none")
-	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: isolated (own namespace, outbound access, sluice's API at AWS_ENDPOINT_URL_LAMBDA), none (loopback only) or host (the host's network, its loopback included: trusted code only)")
+	fs.StringVar(&c.SandboxNetwork, "sandbox-network", c.SandboxNetwork, "network of sandboxed functions: isolated (own namespace, outbound access, sluice's API at AWS_ENDPOINT_URL), none (loopback only, no AWS_ENDPOINT_URL) or host (the host's network, its loopback included: trusted code only)")
 	fs.IntVar(&c.SandboxMemory, "sandbox-memory", c.SandboxMemory, "MB of memory all sandboxed environments may have together; a new one that does not fit beside the busy ones gets TooManyRequestsException (default 0: the host's memory less max(1 GiB, 1/8))")
 	fs.Float64Var(&c.SandboxMemoryOvercommit, "sandbox-memory-overcommit", c.SandboxMemoryOvercommit, "how many times --sandbox-memory the MemorySize of the busy environments may add up to; 1 reserves each environment's full MemorySize (functions rarely use it all; the parent cgroup's hard limit bounds what they really use)")
 	fs.IntVar(&c.SandboxPIDs, "sandbox-pids", c.SandboxPIDs, "processes and threads all sandboxed environments may have together (default 0: half of the host's pid_max or threads-max, whichever is smaller)")
@@ -171,6 +175,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
 	fs.Int64Var(&c.FunctionLogLimit, "function-log-limit", c.FunctionLogLimit, "bytes of a function's stdout and stderr per invocation written to the function log; the rest is dropped and counted (0: no limit)")
 	c.tlsFlags(fs)
+	c.credentialFlags(fs)
 }
 
 func (c Config) validate() error {
@@ -231,7 +236,7 @@ func (c Config) validate() error {
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
 	}
-	return nil
+	return c.validateCredentials()
 }
 
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -336,6 +341,14 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	// they fit in the parent cgroup's limit.
 	p := pool.New[*sandbox.Env](pool.Options{MaxEnvironments: cfg.MaxEnvironments, IdleTimeout: cfg.IdleTimeout, Logger: logger,
 		MaxWeight: int64(float64(hostLim.MemoryBytes>>20) * cfg.SandboxMemoryOvercommit), OverWeight: overMemory})
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		closeNet(iso, logger)
+		store.Close()
+		return nil, err
+	}
+	warnCredentialsTTL(logger, cfg)
 	iv := invoke.New(invoke.Config{
 		Scope:  scope,
 		Code:   code,
@@ -347,11 +360,13 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			FunctionLogLimit: functionLogLimit(cfg.FunctionLogLimit),
 			AccessKeyID:      cfg.AccessKeyID,
 			SecretAccessKey:  cfg.SecretAccessKey,
+			APIEndpoint:      apiEndpoint("http", ln.Addr()), // AWS_ENDPOINT_URL on the host's network
 			Driver:           driver,
 			Starts:           starts,
 		},
-		Bootstrap: registry.Bootstrap,
-		Logger:    logger,
+		Bootstrap:   registry.Bootstrap,
+		Credentials: functionCredentials(cfg),
+		Logger:      logger,
 	})
 	svc := service.New(service.Config{
 		Scope:    scope,
@@ -365,6 +380,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		Runtimes: registry,
 
 		CodeStorageLimit: cfg.CodeStorageLimit,
+		AssumeRole:       assumeRole(cfg),
 	})
 	warnCodeStorage(logger, cfg.DataDir, cfg.CodeStorageLimit)
 	verifier := &sigv4.Verifier{Secret: sigv4.StaticCredentials(cfg.AccessKeyID, cfg.SecretAccessKey), Service: "lambda"}
@@ -376,13 +392,6 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		Next:     api.New(api.Config{Service: svc, Verifier: verifier, Logger: logger, Runtimes: registry}),
 		Logger:   logger,
 	})
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
-	if err != nil {
-		closeNet(iso, logger)
-		store.Close()
-		return nil, err
-	}
 	// A client that stops reading loses its response after
 	// ClientWriteTimeout; the function's timeout ends its invocation
 	// anyway (sandbox), whatever the client does.

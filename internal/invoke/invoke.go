@@ -51,7 +51,17 @@ type Config struct {
 	// registry's Bootstrap); it is asked at each cold start, and its
 	// error is Invoke's. nil runs every function's /var/task/bootstrap.
 	Bootstrap func(*sluice.Function) (sandbox.Bootstrap, error)
-	Logger    *slog.Logger
+	// Credentials mints the temporary credentials of an environment of
+	// fn, in scope, for its execution role (fn.Role); it is asked at each
+	// environment start (cold start, prepared slot alike), its error is
+	// Invoke's as is, and the credentials go to the environment
+	// (sandbox.Spec.Credentials). An environment is reused only while its
+	// credentials outlast another invocation (sandbox.Env.Alive), so none
+	// runs with expired ones. nil: every environment gets
+	// Sandbox.AccessKeyID and SecretAccessKey, without a session token or
+	// an expiry.
+	Credentials func(ctx context.Context, scope sluice.Scope, fn *sluice.Function) (sluice.Credentials, error)
+	Logger      *slog.Logger
 	// AsyncRetryFor bounds how long an Event invocation waits for a free
 	// environment when throttled; 0 means 5 minutes.
 	AsyncRetryFor time.Duration
@@ -151,7 +161,13 @@ func (iv *Invoker) start(ctx context.Context, req sluice.InvokeRequest) (*pool.L
 		if err != nil {
 			return nil, err
 		}
-		return sandbox.Start(ctx, sandbox.Spec{Function: fn, CodeDir: dir, Scope: iv.cfg.Scope, Bootstrap: b}, iv.cfg.Sandbox)
+		var cred sluice.Credentials
+		if iv.cfg.Credentials != nil {
+			if cred, err = iv.cfg.Credentials(ctx, iv.cfg.Scope, fn); err != nil {
+				return nil, err
+			}
+		}
+		return sandbox.Start(ctx, sandbox.Spec{Function: fn, CodeDir: dir, Scope: iv.cfg.Scope, Bootstrap: b, Credentials: cred}, iv.cfg.Sandbox)
 	}
 	// A warm environment can die while idle (its runtime exited after the
 	// previous invocation); nothing ran then, so take another one.

@@ -9,7 +9,8 @@
 // the least recently used idle ones, of any function, are stopped to make
 // room; when stopping every idle one would not make room, Acquire fails at
 // once with a throttling error (Lambda's TooManyRequestsException).
-// Idle environments are stopped after IdleTimeout.
+// Idle environments are stopped after IdleTimeout, or once they are no
+// longer Alive; a warm environment is reused only while it is Alive.
 //
 // The pool never imports package sandbox: it declares the one interface it
 // needs, and the caller passes a launch function.
@@ -271,7 +272,9 @@ func (p *Pool[S]) Stats() (live, idle int) {
 	return len(p.all), idle
 }
 
-// Run stops idle environments older than IdleTimeout until ctx ends.
+// Run stops idle environments older than IdleTimeout, and idle ones that
+// are no longer Alive (their runtime exited, their credentials would not
+// outlast another invocation), until ctx ends.
 func (p *Pool[S]) Run(ctx context.Context) {
 	tick := p.opts.IdleTimeout / 4
 	if tick > 30*time.Second {
@@ -295,7 +298,7 @@ func (p *Pool[S]) reap(now time.Time) {
 	for key, list := range p.idle {
 		keep := list[:0]
 		for _, e := range list {
-			if now.Sub(e.idleFrom) >= p.opts.IdleTimeout {
+			if now.Sub(e.idleFrom) >= p.opts.IdleTimeout || !e.s.Alive() {
 				p.forgetLocked(e)
 				old = append(old, e)
 			} else {

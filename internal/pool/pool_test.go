@@ -15,12 +15,13 @@ import (
 type fake struct {
 	key, rev string
 	dead     atomic.Bool
+	expired  atomic.Bool // running, but unfit for another invocation (its credentials)
 	stops    atomic.Int32
 }
 
 func (f *fake) Key() string      { return f.key }
 func (f *fake) Revision() string { return f.rev }
-func (f *fake) Alive() bool      { return !f.dead.Load() }
+func (f *fake) Alive() bool      { return !f.dead.Load() && !f.expired.Load() }
 func (f *fake) Stop()            { f.dead.Store(true); f.stops.Add(1) }
 
 type launcher struct {
@@ -239,6 +240,39 @@ func TestReapIdle(t *testing.T) {
 	waitStopped(t, b.Sandbox)
 	if live, _ := p.Stats(); live != 0 {
 		t.Fatalf("%d live after reaping", live)
+	}
+}
+
+// TestNotAliveIdleReplaced: an idle environment that is no longer Alive
+// while its process still runs (its credentials would expire during
+// another invocation) is not reused but stopped and replaced, and the
+// reaper stops such an environment without waiting for IdleTimeout.
+func TestNotAliveIdleReplaced(t *testing.T) {
+	p := New[*fake](Options{MaxEnvironments: 4, IdleTimeout: time.Hour})
+	defer p.Close()
+	l := &launcher{}
+	a := acquire(t, p, l, "f", "r1")
+	a.Release(true)
+	a.Sandbox.expired.Store(true)
+	b := acquire(t, p, l, "f", "r1")
+	if !b.Cold || b.Sandbox == a.Sandbox || l.count() != 2 {
+		t.Fatalf("an environment that is no longer Alive was reused (cold=%v launched=%d)", b.Cold, l.count())
+	}
+	waitStopped(t, a.Sandbox)
+
+	b.Release(true)
+	if live, idle := p.Stats(); live != 1 || idle != 1 {
+		t.Fatalf("%d live, %d idle after release, want 1 and 1", live, idle)
+	}
+	p.reap(time.Now()) // b is fit: kept
+	if live, _ := p.Stats(); live != 1 || b.Sandbox.stops.Load() != 0 {
+		t.Fatalf("reaped a fit environment: %d live", live)
+	}
+	b.Sandbox.expired.Store(true)
+	p.reap(time.Now()) // long before IdleTimeout
+	waitStopped(t, b.Sandbox)
+	if live, idle := p.Stats(); live != 0 || idle != 0 {
+		t.Fatalf("%d live, %d idle after reaping an unfit environment, want none", live, idle)
 	}
 }
 

@@ -83,14 +83,19 @@ type Launch struct {
 // it until the environment stops. Called at most once.
 func (l *Launch) Serve(ln net.Listener) { l.env.serve(ln) }
 
-// Environ is the runtime's environment for the Runtime API address api.
-// host maps the paths of Lambda's reserved variables and of
-// Bootstrap.Env to what the runtime sees (nil: they stay as inside a
-// sandbox: /var/task, /var/runtime, /tmp); the function's own variables
-// are passed as they are.
-func (l *Launch) Environ(api string, host func(string) string) []string {
-	return l.env.environ(api, host)
+// Environ is the runtime's environment for the Runtime API address api
+// and sluice's API at endpoint (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_LAMBDA;
+// "" sets neither), both as the runtime reaches them. host maps the paths
+// of Lambda's reserved variables and of Bootstrap.Env to what the runtime
+// sees (nil: they stay as inside a sandbox: /var/task, /var/runtime,
+// /tmp); the function's own variables are passed as they are.
+func (l *Launch) Environ(api, endpoint string, host func(string) string) []string {
+	return l.env.environ(api, endpoint, host)
 }
+
+// APIEndpoint is sluice's API as a process on the host's network reaches
+// it (Options.APIEndpoint).
+func (l *Launch) APIEndpoint() string { return l.env.opts.APIEndpoint }
 
 // child is the Process of every driver of this package: a process group,
 // led by cmd, and when sandboxed its uid and cgroup.
@@ -204,7 +209,8 @@ func (d plain) Start(ctx context.Context, l *Launch) (Process, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = hostPath(b.Cwd, l.Spec.CodeDir, b.RuntimeDir, tmp)
-	cmd.Env = l.Environ(ln.Addr().String(), host)
+	// The plain process is on the host's network.
+	cmd.Env = l.Environ(ln.Addr().String(), l.APIEndpoint(), host)
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	err = cmd.Start()

@@ -38,6 +38,13 @@ type Spec struct {
 	// Bootstrap is what runs; its zero value runs /var/task/bootstrap
 	// (the provided.* runtimes).
 	Bootstrap Bootstrap
+	// Credentials are the temporary credentials of the function's
+	// execution role, minted for this environment: the runtime gets them
+	// as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+	// Without an AccessKeyID, Options' pair is used (no session token).
+	// With an Expiration, the environment is no longer Alive once an
+	// invocation starting now could outlast them (see Alive).
+	Credentials sluice.Credentials
 }
 
 // Options are the platform settings of every Env.
@@ -56,8 +63,17 @@ type Options struct {
 	// InitTimeout bounds the init phase; 0 means DefaultInitTimeout.
 	InitTimeout time.Duration
 	// AccessKeyID and SecretAccessKey are handed to the function as its
-	// credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+	// credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) when its
+	// Spec has none.
 	AccessKeyID, SecretAccessKey string
+	// APIEndpoint is the URL of sluice's API (e.g. http://127.0.0.1:9000)
+	// as a process on the host's network reaches it. The runtime gets it as
+	// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_LAMBDA when it shares the
+	// host's network (the plain driver, Isolation.Network NetworkHost);
+	// a NetworkIsolated sandbox gets its own listener's address (same
+	// scheme, Isolation.APIPort) and a NetworkNone sandbox neither. ""
+	// sets neither outside NetworkIsolated.
+	APIEndpoint string
 	// Driver creates the environments' processes (driver.go); nil means
 	// Plain("").
 	Driver Driver
@@ -272,11 +288,30 @@ func (e *Env) wait() {
 // the environment (mapped by the plain driver).
 var reservedPaths = []string{"LD_LIBRARY_PATH", "TMPDIR", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"}
 
+// Variables of credentials and endpoints.
+const (
+	envAccessKeyID     = "AWS_ACCESS_KEY_ID"
+	envSecretAccessKey = "AWS_SECRET_ACCESS_KEY"
+	envSessionToken    = "AWS_SESSION_TOKEN"
+	// envEndpoint is the AWS SDKs' endpoint of every service;
+	// envEndpointLambda the Lambda API's, which comes first.
+	envEndpoint       = "AWS_ENDPOINT_URL"
+	envEndpointLambda = "AWS_ENDPOINT_URL_LAMBDA"
+)
+
+// credentialVars are reserved whether set or not: a function never brings
+// credentials of its own through its configuration, as on Lambda, where
+// they are refused at CreateFunction (internal/api refuses them too; this
+// also covers a Bootstrap.Env or a function stored before).
+var credentialVars = []string{envAccessKeyID, envSecretAccessKey, envSessionToken, "AWS_ACCESS_KEY"}
+
 // environ builds the runtime's environment for the Runtime API address
-// api: Lambda's reserved variables, then the runtime's (Bootstrap.Env),
-// then the function's own. Nothing is inherited from sluice's environment.
-// host, when set, maps the paths of the first two to the host's.
-func (e *Env) environ(api string, host func(string) string) []string {
+// api and sluice's API endpoint as the runtime reaches it ("" for none):
+// Lambda's reserved variables and the credentials, then the runtime's
+// (Bootstrap.Env), then the function's own. Nothing is inherited from
+// sluice's environment. host, when set, maps the paths of the first two
+// to the host's.
+func (e *Env) environ(api, endpoint string, host func(string) string) []string {
 	fn := e.spec.Function
 	now := time.Now().UTC()
 	vars := map[string]string{
@@ -304,16 +339,34 @@ func (e *Env) environ(api string, host func(string) string) []string {
 			vars[k] = host(vars[k])
 		}
 	}
-	if e.opts.AccessKeyID != "" {
-		vars["AWS_ACCESS_KEY_ID"] = e.opts.AccessKeyID
-		vars["AWS_SECRET_ACCESS_KEY"] = e.opts.SecretAccessKey
+	cred := e.spec.Credentials
+	if cred.AccessKeyID == "" {
+		cred = sluice.Credentials{AccessKeyID: e.opts.AccessKeyID, SecretAccessKey: e.opts.SecretAccessKey}
+	}
+	if cred.AccessKeyID != "" {
+		vars[envAccessKeyID] = cred.AccessKeyID
+		vars[envSecretAccessKey] = cred.SecretAccessKey
+		if cred.SessionToken != "" {
+			vars[envSessionToken] = cred.SessionToken
+		}
 	}
 	// Lambda's variables are reserved, but for PATH, LANG, TZ and
 	// LD_LIBRARY_PATH; the runtime's own (NODE_PATH, PYTHONPATH...) are
 	// not: the function may set them, as on Lambda.
-	reserved := make(map[string]bool, len(vars))
+	reserved := make(map[string]bool, len(vars)+len(credentialVars))
 	for k := range vars {
 		reserved[k] = k != "PATH" && k != "LANG" && k != "TZ" && k != "LD_LIBRARY_PATH"
+	}
+	for _, k := range credentialVars {
+		reserved[k] = true
+	}
+	// sluice's API, which the function's SDKs find there; not reserved: a
+	// function that names its own endpoint keeps it (and, since the
+	// service-specific variable comes first in the SDKs, a function that
+	// sets only AWS_ENDPOINT_URL still reaches sluice for Lambda).
+	if endpoint != "" {
+		vars[envEndpoint] = endpoint
+		vars[envEndpointLambda] = endpoint
 	}
 	overridable := func(k string) bool { return !reserved[k] }
 	for k, v := range e.spec.Bootstrap.Env {
@@ -346,11 +399,40 @@ func (e *Env) Key() string {
 }
 func (e *Env) Revision() string { return e.fingerprint }
 
-// Alive reports whether the Env can take another invocation.
+// Alive reports whether the Env can take another invocation: its runtime
+// is up, and its credentials, if they expire, outlast an invocation that
+// starts now and runs to the function's timeout (credentialsLast). The
+// pool asks before it reuses an idle Env and when one is released, so a
+// warm environment never runs with expired credentials: it is replaced.
 func (e *Env) Alive() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.aliveLocked()
+	return e.aliveLocked() && e.credentialsLast(time.Now())
+}
+
+// maxCredentialsMargin bounds credentialsMargin.
+const maxCredentialsMargin = time.Minute
+
+// credentialsMargin is how long before their Expiration an environment's
+// credentials count as expired: a tenth of how long they were valid when
+// it started, at most a minute. It covers the hand-over of an invocation
+// and the transit of the function's last request to sluice's API.
+func credentialsMargin(validity time.Duration) time.Duration {
+	return max(0, min(maxCredentialsMargin, validity/10))
+}
+
+// credentialsLast reports whether the Env's credentials (if they expire)
+// are valid until an invocation that starts at now could end: now plus
+// the function's timeout plus credentialsMargin, at most their
+// Expiration. Checked for reuse only: the first invocation of an Env runs
+// with credentials minted for it.
+func (e *Env) credentialsLast(now time.Time) bool {
+	exp := e.spec.Credentials.Expiration
+	if exp.IsZero() {
+		return true
+	}
+	end := now.Add(time.Duration(e.spec.Function.Timeout)*time.Second + credentialsMargin(exp.Sub(e.startedAt)))
+	return !end.After(exp)
 }
 
 // kill ends the process group, recording why (the first reason wins).

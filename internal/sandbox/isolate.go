@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,8 +75,8 @@ type Isolation struct {
 	Net *sandboxnet.Host
 	// APIPort, when not 0, is where sluice's own API is inside each
 	// NetworkIsolated environment: 127.0.0.1:APIPort, a listener in the
-	// environment's namespace that ServeAPI serves (AWS_ENDPOINT_URL_LAMBDA
-	// points there). ServeAPI returns when the listener is closed, which
+	// environment's namespace that ServeAPI serves (AWS_ENDPOINT_URL and
+	// AWS_ENDPOINT_URL_LAMBDA point there). ServeAPI returns when the listener is closed, which
 	// the environment's release does.
 	APIPort  int
 	ServeAPI func(net.Listener)
@@ -284,19 +285,26 @@ func (n *netns) close() {
 	n.link.Close()
 }
 
-// endpointVar is the AWS SDKs' variable for the Lambda API's endpoint.
-const endpointVar = "AWS_ENDPOINT_URL_LAMBDA"
-
-// withEndpoint adds AWS_ENDPOINT_URL_LAMBDA, sluice's API as the
-// environment reaches it, to env unless the function sets it.
-func (iso *Isolation) withEndpoint(fn *sluice.Function, env []string) []string {
-	if iso.Network != NetworkIsolated || iso.APIPort == 0 || iso.ServeAPI == nil {
-		return env
+// endpoint is sluice's API as an environment started with l reaches it:
+// with NetworkIsolated, the listener in its own namespace
+// (127.0.0.1:APIPort, with the scheme of l's APIEndpoint); with
+// NetworkHost, sluice's listener itself (l's APIEndpoint); with
+// NetworkNone, nothing: there is no way out of the namespace.
+func (iso *Isolation) endpoint(l *Launch) string {
+	switch iso.Network {
+	case NetworkIsolated:
+		if iso.APIPort == 0 || iso.ServeAPI == nil {
+			return ""
+		}
+		scheme := "http"
+		if u, err := url.Parse(l.APIEndpoint()); err == nil && u.Scheme != "" {
+			scheme = u.Scheme
+		}
+		return scheme + "://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(iso.APIPort))
+	case NetworkHost:
+		return l.APIEndpoint()
 	}
-	if _, set := fn.Environment[endpointVar]; set {
-		return env
-	}
-	return append(env, endpointVar+"=http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(iso.APIPort)))
+	return ""
 }
 
 // release removes the cgroup (killing what is left in it) and frees the
@@ -371,7 +379,7 @@ func (iso *Isolation) startDirect(ctx context.Context, l *Launch) (Process, erro
 		s.release()
 		return nil, err
 	}
-	cmd.Env = iso.withEndpoint(l.Spec.Function, l.Environ(api, nil))
+	cmd.Env = l.Environ(api, iso.endpoint(l), nil)
 	r, w, err := os.Pipe()
 	if err != nil {
 		s.release()

@@ -76,6 +76,15 @@ func fakeRuntime(api, handler string) {
 			}
 			b, _ := json.Marshal(info)
 			post(id+"/response", string(b))
+		case "env":
+			// The runtime's environment, as a JSON object.
+			env := map[string]string{}
+			for _, kv := range os.Environ() {
+				k, v, _ := strings.Cut(kv, "=")
+				env[k] = v
+			}
+			b, _ := json.Marshal(env)
+			post(id+"/response", string(b))
 		case "logs":
 			fmt.Println("stdout of " + id)
 			fmt.Fprintln(os.Stderr, "stderr of "+id)

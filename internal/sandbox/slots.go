@@ -106,7 +106,7 @@ func (d slotsDriver) Start(ctx context.Context, l *Launch) (Process, error) {
 		l.Serve(s.listen(ln, l.Logger))
 		api = ln.Addr().String()
 	}
-	if err := sl.launch(l.Spec, iso.withEndpoint(l.Spec.Function, l.Environ(api, nil))); err != nil {
+	if err := sl.launch(l.Spec, l.Environ(api, iso.endpoint(l), nil)); err != nil {
 		return fail(err)
 	}
 	return &child{cmd: sl.cmd, out: sl.logR, iso: s}, nil

@@ -50,11 +50,15 @@ func (s *Service) FunctionName(ref sluice.FunctionRef) (string, error) {
 // Pending until its deployment (deploy.go) settles it; without publish the
 // deployment runs in the background and CreateFunction returns the
 // Pending function, with publish it runs in this call and CreateFunction
-// returns the version it published. Errors: EConflict when the function
-// exists; the package store's errors (EInvalidZip ...); with publish, a
-// failed deployment: EInvalidZip for the package, EInvalidParameter for
-// the runtime (Runtimes.Prepare), with the reason as the message.
+// returns the version it published. Errors: Config.AssumeRole's for
+// fn.Role, before anything else; EConflict when the function exists; the
+// package store's errors (EInvalidZip ...); with publish, a failed
+// deployment: EInvalidZip for the package, EInvalidParameter for the
+// runtime (Runtimes.Prepare), with the reason as the message.
 func (s *Service) CreateFunction(ctx context.Context, fn *sluice.Function, zip []byte, publish bool) (*sluice.Function, error) {
+	if err := s.assumeRole(fn.Role); err != nil {
+		return nil, err
+	}
 	if err := s.create(ctx, fn, zip); err != nil {
 		return nil, err
 	}
@@ -97,6 +101,21 @@ func (s *Service) create(ctx context.Context, fn *sluice.Function, zip []byte) e
 		return err
 	}
 	return nil
+}
+
+// CannotAssumeRole is Lambda's error for an execution role it cannot
+// assume (InvalidParameterValueException, 400), for Config.AssumeRole to
+// return.
+func CannotAssumeRole() error {
+	return sluice.Errorf(sluice.EInvalidParameter, "The role defined for the function cannot be assumed by Lambda.")
+}
+
+// assumeRole asks Config.AssumeRole whether Lambda may assume role.
+func (s *Service) assumeRole(role string) error {
+	if s.cfg.AssumeRole == nil {
+		return nil
+	}
+	return s.cfg.AssumeRole(s.cfg.Scope, role)
 }
 
 // stamp marks fn as a new, successfully applied revision.
@@ -233,6 +252,7 @@ func (s *Service) stageCode(ctx context.Context, name string, u *CodeUpdate) (*s
 // applied at once. revisionID, when not nil, must be $LATEST's current
 // RevisionId. change must leave the function valid. Errors: those of
 // FunctionName; ENotFound; EPrecondition for a stale revisionID;
+// Config.AssumeRole's when change gives the function another Role;
 // EConflict while an update is in progress or when a concurrent change
 // won.
 func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref sluice.FunctionRef, revisionID *string, change func(*sluice.Function)) (*sluice.Function, error) {
@@ -246,6 +266,11 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref sluice.Fu
 	}
 	next := cur.Clone()
 	change(next)
+	if next.Role != cur.Role {
+		if err := s.assumeRole(next.Role); err != nil {
+			return nil, err
+		}
+	}
 	s.stamp(next)
 	// A new runtime that is not ready yet (its first function here) is
 	// deployed like new code: InProgress while it is provisioned, the

@@ -72,6 +72,12 @@ type Config struct {
 	// Rand draws the number in [0, 1) that picks the version of an
 	// invocation through a weighted alias; nil means math/rand/v2.
 	Rand func() float64
+	// AssumeRole says whether Lambda may assume roleARN, the execution
+	// role a CreateFunction or UpdateFunctionConfiguration gives a
+	// function of scope (its syntax is the adapter's to check). Its error
+	// is the operation's as is; AWS's, when the role cannot be assumed,
+	// is CannotAssumeRole(). nil accepts every role.
+	AssumeRole func(scope sluice.Scope, roleARN string) error
 }
 
 // CodeStore is what the service needs of the deployment package store

@@ -409,3 +409,66 @@ func TestRouteWeights(t *testing.T) {
 	_, err = svc.CreateAlias(ctx, ref, &sluice.Alias{Name: "bad", FunctionVersion: sluice.LatestVersion, AdditionalVersionWeights: map[string]float64{"2": 0.3}})
 	wantCode(t, err, sluice.EInvalidParameter, "$LATEST is not supported for an alias pointing to more than 1 version")
 }
+
+// TestAssumeRole: CreateFunction and a role change in
+// UpdateFunctionConfiguration ask Config.AssumeRole, with the scope and
+// the role, and fail with its error as is, storing nothing; other
+// configuration changes do not ask.
+func TestAssumeRole(t *testing.T) {
+	f := newFixture(t)
+	const good, bad = "arn:aws:iam::123456789012:role/r", "arn:aws:iam::123456789012:role/missing"
+	var mu sync.Mutex
+	var asked []string
+	f.svc = service.New(service.Config{
+		Scope: testScope, Store: f.store, Code: f.code, Invoker: f.invoker, Runtimes: f.rt, Limits: f.limits,
+		AssumeRole: func(scope sluice.Scope, role string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if scope != testScope {
+				t.Errorf("AssumeRole asked in scope %v, want %v", scope, testScope)
+			}
+			asked = append(asked, role)
+			if role != good {
+				return service.CannotAssumeRole()
+			}
+			return nil
+		},
+	})
+	t.Cleanup(f.svc.Close)
+	askedRoles := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), asked...)
+	}
+	const msg = "The role defined for the function cannot be assumed by Lambda."
+
+	fn := service.NewFunction("refused")
+	fn.Runtime, fn.Handler, fn.Role = "provided.al2023", "bootstrap", bad
+	_, err := f.svc.CreateFunction(context.Background(), fn, makeZip(t, "x"), false)
+	wantCode(t, err, sluice.EInvalidParameter, msg)
+	if _, err := f.store.GetFunction(context.Background(), "refused"); sluice.ErrorCodeOf(err) != sluice.ENotFound {
+		t.Fatalf("a function whose role cannot be assumed was stored: %v", err)
+	}
+	if got := askedRoles(); !slices.Equal(got, []string{bad}) {
+		t.Fatalf("AssumeRole asked for %v, want [%s]", got, bad)
+	}
+
+	f.create("fn", "provided.al2023", false) // role good
+	f.settled("fn")
+	ref := sluice.FunctionRef{Name: "fn"}
+	_, err = f.svc.UpdateFunctionConfiguration(context.Background(), ref, nil, func(fn *sluice.Function) { fn.Role = bad })
+	wantCode(t, err, sluice.EInvalidParameter, msg)
+	if got, _ := f.store.GetFunction(context.Background(), "fn"); got.Role != good {
+		t.Fatalf("the refused role was stored: %s", got.Role)
+	}
+	n := len(askedRoles())
+	if _, err := f.svc.UpdateFunctionConfiguration(context.Background(), ref, nil, func(fn *sluice.Function) { fn.Timeout = 9 }); err != nil {
+		t.Fatal(err)
+	}
+	if got := askedRoles(); len(got) != n {
+		t.Fatalf("a change that keeps the role asked AssumeRole again: %v", got)
+	}
+	if got := askedRoles(); !slices.Equal(got, []string{bad, good, bad}) {
+		t.Fatalf("AssumeRole asked for %v, want [%s %s %s]", got, bad, good, bad)
+	}
+}

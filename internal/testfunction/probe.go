@@ -45,8 +45,9 @@ package main
 //	                             the abstract name)
 //	unixdial   {path}          → connects to the unix socket path, reads
 //	                             what it says: body
-//	lambda     {call, function} → calls sluice's API with the AWS SDK for Go
-//	                             v2 at $AWS_ENDPOINT_URL (or
+//	lambda     {call, function, var} → calls sluice's API with the AWS SDK
+//	                             for Go v2 at the endpoint in the variable
+//	                             var (default $AWS_ENDPOINT_URL, else
 //	                             $AWS_ENDPOINT_URL_LAMBDA), signed with the
 //	                             credentials of the environment: call "list"
 //	                             (default: names), "invoke" (status,
@@ -92,6 +93,9 @@ type probeEvent struct {
 	// Function (a name or an ARN).
 	Call     string `json:"call"`
 	Function string `json:"function"`
+	// Var names the variable holding the endpoint ("": AWS_ENDPOINT_URL,
+	// else AWS_ENDPOINT_URL_LAMBDA).
+	Var string `json:"var"`
 }
 
 type result map[string]any
@@ -127,15 +131,16 @@ func serveInside(network, addr string) result {
 	return ok("addr", ln.Addr().String())
 }
 
-// listFunctions calls ListFunctions at $AWS_ENDPOINT_URL_LAMBDA, as a
-// function that calls Lambda would.
+// lambdaCall calls sluice's API as a function that calls Lambda would.
 func lambdaCall(ev probeEvent) result {
-	endpoint := os.Getenv("AWS_ENDPOINT_URL")
-	if endpoint == "" {
+	var endpoint string
+	if ev.Var != "" {
+		endpoint = os.Getenv(ev.Var)
+	} else if endpoint = os.Getenv("AWS_ENDPOINT_URL"); endpoint == "" {
 		endpoint = os.Getenv("AWS_ENDPOINT_URL_LAMBDA")
 	}
 	if endpoint == "" {
-		return failed(errors.New("neither AWS_ENDPOINT_URL nor AWS_ENDPOINT_URL_LAMBDA is set"))
+		return failed(errors.New("the endpoint variable is not set"))
 	}
 	client := lambda.New(lambda.Options{
 		Region:       os.Getenv("AWS_REGION"),

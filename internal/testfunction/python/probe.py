@@ -10,6 +10,7 @@ lower case, as Go prints it>", "detail": "..."}.
   whoami        -> uid, gid, cwd
   procs         -> procs: [{pid, comm, uid}]
   alloc {mb}    -> allocates and touches mb MiB
+  env           -> env: the process's environment
 """
 import os
 
@@ -47,6 +48,8 @@ def handler(event, context):
                     continue
                 procs.append({"pid": int(name), "comm": comm, "uid": uid})
             return {"ok": True, "procs": procs}
+        if op == "env":
+            return {"ok": True, "env": dict(os.environ)}
         if op == "alloc":
             n = event["mb"] << 20
             b = bytearray(n)

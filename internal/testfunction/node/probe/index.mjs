@@ -35,6 +35,8 @@ export const handler = async (event) => {
         }
         return { ok: true, procs };
       }
+      case "env":
+        return { ok: true, env: { ...process.env } };
       case "alloc": {
         const b = Buffer.allocUnsafe(event.mb << 20);
         b.fill(1);
