@@ -68,9 +68,12 @@ type Config struct {
 	// its response (clientconn.go).
 	ClientWriteTimeout time.Duration
 	LogLevel           string
-	// AccessKeyID and SecretAccessKey are the one credential pair the API
-	// accepts (SigV4); functions receive them too.
+	// AccessKeyID and SecretAccessKey are the development key pair:
+	// administrator of AccountID when there is no AuthFile.
 	AccessKeyID, SecretAccessKey string
+	// AuthFile holds the accounts, keys, policies and roles (auth.go,
+	// internal/iam); re-read on SIGHUP. "" means the development key pair.
+	AuthFile string
 	// FunctionCredentialsTTL is how long the credentials of an execution
 	// environment are valid (credentials.go).
 	FunctionCredentialsTTL time.Duration
@@ -140,6 +143,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address of the Lambda API")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "where functions and their code are kept")
 	fs.StringVar(&c.Region, "region", c.Region, "region of the ARNs this server hands out")
+	fs.StringVar(&c.AuthFile, "auth-file", c.AuthFile, "JSON file of the accounts, access keys, policies and roles the server accepts (re-read on SIGHUP); without it, the development key test/test is administrator of --account-id")
 	fs.StringVar(&c.AccountID, "account-id", c.AccountID, "12-digit account id of the ARNs")
 	fs.IntVar(&c.MaxEnvironments, "max-environments", c.MaxEnvironments, "most execution environments alive at once (concurrency limit)")
 	fs.IntVar(&c.AccountConcurrency, "account-concurrency", c.AccountConcurrency, "the account's concurrent-execution limit (reserved concurrency is carved out of it)")
