@@ -497,7 +497,9 @@ func TestPermissionValidation(t *testing.T) {
 		{"invoked via URL without InvokeFunction", func(in *lambda.AddPermissionInput) {
 			in.Action, in.InvokedViaFunctionUrl = aws.String("lambda:*"), aws.Bool(true)
 		}, "InvalidParameterValueException", "InvokedViaFunctionUrl is only supported for lambda:InvokeFunction action"},
-		{"another account's ARN", func(in *lambda.AddPermissionInput) { in.FunctionName = aws.String("arn:aws:lambda:us-east-1:999999999999:function:fn") }, "AccessDeniedException", ""},
+		{"another account's ARN", func(in *lambda.AddPermissionInput) {
+			in.FunctionName = aws.String("arn:aws:lambda:us-east-1:999999999999:function:fn")
+		}, "AccessDeniedException", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			in := base()
