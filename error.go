@@ -36,6 +36,7 @@ const (
 	EEFSIO                ErrorCode = "efs_io"                 // EFSIOException, 410
 	EInvalidRuntime       ErrorCode = "invalid_runtime"        // InvalidRuntimeException, 502
 	ECodeStorageExceeded  ErrorCode = "code_storage_exceeded"  // CodeStorageExceededException, 400
+	EPolicyLengthExceeded ErrorCode = "policy_length_exceeded" // PolicyLengthExceededException, 400
 	EInternal             ErrorCode = "internal"               // ServiceException, 500
 	EServiceUnavailable   ErrorCode = "unavailable"            // ServiceException, 503 (shutting down)
 )

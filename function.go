@@ -91,6 +91,14 @@ type Function struct {
 	// last one that was applied successfully. It is nil otherwise, and
 	// always nil inside Previous.
 	Previous *Function
+
+	// Policy is the resource-based policy of this version ($LATEST or a
+	// published one), nil when it has none. Only FunctionStore.SetPolicy
+	// changes it: the other writes keep the stored one, and a published
+	// version starts without one. It is not part of the configuration
+	// (not in Fingerprint, not in RevisionID) and always nil inside
+	// Previous.
+	Policy *FunctionPolicy
 }
 
 // FileSystemConfig is one file system mount of a function.
@@ -154,6 +162,7 @@ func (f *Function) Clone() *Function {
 	if f.Previous != nil {
 		c.Previous = f.Previous.Clone()
 	}
+	c.Policy = f.Policy.Clone()
 	return &c
 }
 
@@ -170,6 +179,10 @@ type Alias struct {
 	// one entry.
 	AdditionalVersionWeights map[string]float64
 	RevisionID               string
+	// Policy is the alias's resource-based policy, nil when it has none.
+	// Only FunctionStore.SetPolicy changes it; UpdateAlias keeps the
+	// stored one.
+	Policy *FunctionPolicy
 }
 
 // Clone returns a deep copy of a.
@@ -181,6 +194,7 @@ func (a *Alias) Clone() *Alias {
 			c.AdditionalVersionWeights[k] = v
 		}
 	}
+	c.Policy = a.Policy.Clone()
 	return &c
 }
 
@@ -196,6 +210,13 @@ func (a *Alias) Clone() *Alias {
 // cannot be deleted, an alias cannot name a missing version, and deleting a
 // function deletes its versions, aliases and concurrency setting.
 //
+// Resource-based policies live inside the records they belong to
+// (Function.Policy of $LATEST and of each version, Alias.Policy), so they
+// go with them. Only SetPolicy changes one, with a compare-and-swap on the
+// policy's own RevisionID: UpdateFunction and UpdateAlias keep the stored
+// policy whatever the value they write holds, and PublishVersion stores a
+// version without one.
+//
 // Version numbers are the store's: they count up from 1 per function and
 // are never reused, even after a version (but not the function) was deleted.
 type FunctionStore interface {
@@ -210,8 +231,9 @@ type FunctionStore interface {
 	// order of their names.
 	ListFunctions(ctx context.Context, after string, limit int) ([]*Function, error)
 	// UpdateFunction replaces the $LATEST of the function named fn.Name if
-	// its stored RevisionID equals prevRevision. Errors: ENotFound;
-	// EPrecondition if the stored revision differs.
+	// its stored RevisionID equals prevRevision, keeping its stored
+	// Policy. Errors: ENotFound; EPrecondition if the stored revision
+	// differs.
 	UpdateFunction(ctx context.Context, fn *Function, prevRevision string) error
 	// DeleteFunction removes the named function with its versions, aliases
 	// and concurrency setting. Errors: ENotFound.
@@ -220,7 +242,8 @@ type FunctionStore interface {
 	// PublishVersion stores v (a snapshot of $LATEST, with its own
 	// RevisionID) as the function's next version, if the function's
 	// $LATEST still has RevisionID latestRevision. It sets v.Version to
-	// the new number and returns a copy of what it stored. Errors:
+	// the new number, stores no Policy (a new version has none) and
+	// returns a copy of what it stored. Errors:
 	// ENotFound; EPrecondition if $LATEST changed.
 	PublishVersion(ctx context.Context, v *Function, latestRevision string) (*Function, error)
 	// GetVersion returns a published version (a decimal number). Errors:
@@ -244,8 +267,8 @@ type FunctionStore interface {
 	// the function.
 	ListAliases(ctx context.Context, function, after string, limit int) ([]*Alias, error)
 	// UpdateAlias replaces the alias a.Name if its stored RevisionID equals
-	// prevRevision. Errors: ENotFound (alias, function or a version it
-	// routes to); EPrecondition.
+	// prevRevision, keeping its stored Policy. Errors: ENotFound (alias,
+	// function or a version it routes to); EPrecondition.
 	UpdateAlias(ctx context.Context, a *Alias, prevRevision string) error
 	// DeleteAlias removes an alias. Errors: ENotFound.
 	DeleteAlias(ctx context.Context, function, name string) error
@@ -257,4 +280,14 @@ type FunctionStore interface {
 	// ReservedConcurrency returns every function's reserved concurrency,
 	// by function name; functions without one are absent.
 	ReservedConcurrency(ctx context.Context) (map[string]int, error)
+
+	// SetPolicy replaces the resource-based policy of the function's
+	// $LATEST (qualifier "" or LatestVersion), of one of its published
+	// versions (a decimal number) or of one of its aliases (any other
+	// qualifier) with p (nil: none), if the stored policy's RevisionID is
+	// prevPolicyRevision ("" when it has no policy). It changes nothing
+	// else of the record, its RevisionID included. Errors: ENotFound for
+	// the function, the version or the alias; EPrecondition if the
+	// stored policy's revision differs.
+	SetPolicy(ctx context.Context, function, qualifier string, p *FunctionPolicy, prevPolicyRevision string) error
 }

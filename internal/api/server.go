@@ -8,7 +8,7 @@
 // sluice.Error into a Lambda error response (errors.go), and the handlers
 // that turn a request into service calls and their results into responses
 // (functions.go, list.go, versions.go, aliases.go, concurrency.go,
-// invoke.go, code.go). Every route goes through one wrapper (server.go,
+// policy.go, invoke.go, code.go). Every route goes through one wrapper (server.go,
 // transport.go) that assigns the request id, reads the body under a
 // per-operation size limit, verifies the SigV4 signature and renders the
 // error a handler returns.
@@ -129,6 +129,9 @@ func (s *Server) routes() {
 	s.handle("GET "+fns+"/{name}/aliases/{alias}", control("GetAlias"), s.getAlias)
 	s.handle("PUT "+fns+"/{name}/aliases/{alias}", control("UpdateAlias"), s.updateAlias)
 	s.handle("DELETE "+fns+"/{name}/aliases/{alias}", control("DeleteAlias"), s.deleteAlias)
+	s.handle("POST "+fns+"/{name}/policy", control("AddPermission"), s.addPermission)
+	s.handle("GET "+fns+"/{name}/policy", control("GetPolicy"), s.getPolicy)
+	s.handle("DELETE "+fns+"/{name}/policy/{sid}", control("RemovePermission"), s.removePermission)
 
 	s.handle("PUT /2017-10-31/functions/{name}/concurrency", control("PutFunctionConcurrency"), s.putFunctionConcurrency)
 	s.handle("DELETE /2017-10-31/functions/{name}/concurrency", control("DeleteFunctionConcurrency"), s.deleteFunctionConcurrency)

@@ -52,8 +52,8 @@ func TestErrorWireFormat(t *testing.T) {
 			map[string]any{"Type": "User", "message": "Could not parse request body into json: the body must be a JSON object, not array"}},
 		{"bad base64", http.MethodPut, "/2015-03-31/functions/f/code", `{"ZipFile":"***"}`, 400, "InvalidRequestContentException",
 			map[string]any{"Type": "User", "message": "Could not parse request body into json: a blob member is not valid base64 (illegal data at input byte 0)"}},
-		{"unknown operation", http.MethodPost, "/2015-03-31/functions/f/policy", "", 404, "UnknownOperationException",
-			map[string]any{"Type": "User", "Message": "sluice does not implement POST /2015-03-31/functions/f/policy"}},
+		{"unknown operation", http.MethodPost, "/2015-03-31/event-source-mappings", "", 404, "UnknownOperationException",
+			map[string]any{"Type": "User", "Message": "sluice does not implement POST /2015-03-31/event-source-mappings"}},
 		{"unknown subresource", http.MethodGet, "/2015-03-31/functions/f/nonexistent-subresource", "", 404, "UnknownOperationException",
 			map[string]any{"Type": "User", "Message": "sluice does not implement GET /2015-03-31/functions/f/nonexistent-subresource"}},
 		// ListAliases is an operation now: its errors are its own.

@@ -20,6 +20,10 @@
 //	urls            function name → bucket: qualifier key → function URL record
 //	url_ids         URL id → {function, qualifier key} of its URL
 //
+// A resource-based policy has no bucket: it is a member of the $LATEST,
+// version or alias record it belongs to (record.go), written by SetPolicy
+// (policy.go) and deleted with its record.
+//
 // Version keys are big-endian so that a cursor walks versions in numeric
 // order. The counter outlives the versions it numbered, so numbers are
 // never reused; DeleteFunction removes the function's key from every
@@ -319,15 +323,15 @@ func (s *Store) ListFunctions(ctx context.Context, after string, limit int) ([]*
 }
 
 // UpdateFunction replaces the function named fn.Name if its stored
-// RevisionID equals prevRevision. It leaves the function's versions,
-// aliases and concurrency setting alone. Errors: ENotFound; EPrecondition
-// if the stored revision differs.
+// RevisionID equals prevRevision, keeping its stored policy (fn.Policy is
+// ignored). It leaves the function's versions, aliases and concurrency
+// setting alone. Errors: ENotFound; EPrecondition if the stored revision
+// differs.
 func (s *Store) UpdateFunction(ctx context.Context, fn *sluice.Function, prevRevision string) error {
 	if err := checkWrite(ctx, fn); err != nil {
 		return err
 	}
-	value, err := encodeLatest(fn)
-	if err != nil {
+	if _, err := encodeLatest(fn); err != nil { // refuse a bad value before the transaction
 		return err
 	}
 	return s.update(func(b *buckets) error {
@@ -337,6 +341,12 @@ func (s *Store) UpdateFunction(ctx context.Context, fn *sluice.Function, prevRev
 		}
 		if stored.RevisionID != prevRevision {
 			return sluice.Errorf(sluice.EPrecondition, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction API to retrieve the latest Revision Id")
+		}
+		c := *fn // shallow: encode only reads it
+		c.Policy = stored.Policy
+		value, err := encodeLatest(&c)
+		if err != nil {
+			return err
 		}
 		return b.functions.Put([]byte(fn.Name), value)
 	})

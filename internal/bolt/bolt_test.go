@@ -245,11 +245,19 @@ func TestRecordFormat(t *testing.T) {
 	if err := s.SetReservedConcurrency(ctx, "fmt", 5); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.SetPolicy(ctx, "fmt", "", sluicetest.SamplePolicy("rev-pl", "a", "b", "c", "d"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPolicy(ctx, "fmt", "live", &sluice.FunctionPolicy{RevisionID: "rev-pa", Statements: []sluice.PermissionStatement{
+		{StatementID: "x", Action: "lambda:*", Principal: "123456789012"},
+	}}, ""); err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
 
 	record := func(version, rev, status, reason, reasonCode string) map[string]any {
 		return map[string]any{
-			"v":                              3.0,
+			"v":                              4.0,
 			"name":                           "fmt",
 			"version":                        version,
 			"runtime":                        fn.Runtime,
@@ -276,11 +284,24 @@ func TestRecordFormat(t *testing.T) {
 	}
 	latest := record("$LATEST", "rev-next", "InProgress", "updating", "Updating")
 	latest["previous"] = record("$LATEST", fn.RevisionID, "Successful", "", "")
+	latest["policy"] = map[string]any{
+		"revision_id": "rev-pl",
+		"statements": []any{
+			map[string]any{"sid": "a", "action": "lambda:InvokeFunction", "principal": "s3.amazonaws.com", "source_arn": "arn:aws:s3:::bucket-a"},
+			map[string]any{"sid": "b", "action": "lambda:InvokeFunction", "principal": "111122223333", "source_account": "111122223333"},
+			map[string]any{"sid": "c", "action": "lambda:InvokeFunctionUrl", "principal": "*", "function_url_auth_type": "NONE",
+				"event_source_token": "amzn1.ask.skill.ünïcode", "principal_org_id": "o-abcdefghij"},
+			map[string]any{"sid": "d", "action": "lambda:InvokeFunction", "principal": "arn:aws:iam::111122223333:role/caller", "invoked_via_function_url": true},
+		},
+	}
 	checkJSON(t, "$LATEST", getRaw(t, path, "functions", "fmt"), latest)
 	checkJSON(t, "version 1", getRawNested(t, path, "versions", "fmt", "\x00\x00\x00\x00\x00\x00\x00\x01"),
 		record("1", "rev-v1", "Successful", "", ""))
 	checkJSON(t, "alias", getRawNested(t, path, "aliases", "fmt", "live"), map[string]any{
-		"v":                          3.0,
+		"v": 4.0,
+		"policy": map[string]any{"revision_id": "rev-pa", "statements": []any{
+			map[string]any{"sid": "x", "action": "lambda:*", "principal": "123456789012"},
+		}},
 		"function_name":              "fmt",
 		"name":                       "live",
 		"function_version":           "1",
@@ -544,7 +565,7 @@ func TestOpenRefusesCorruptFiles(t *testing.T) {
 
 func TestUnreadableRecords(t *testing.T) {
 	for name, value := range map[string]string{
-		"newer":     `{"v":4,"name":"newer"}`,
+		"newer":     `{"v":5,"name":"newer"}`,
 		"notlatest": `{"v":2,"name":"notlatest","version":"3"}`,
 		"prevtime":  `{"v":2,"name":"prevtime","previous":{"v":2,"name":"prevtime","last_modified":"yesterday"}}`,
 		"nov":       `{"name":"nov"}`,
@@ -749,7 +770,7 @@ func TestUnreadableVersionsAndAliases(t *testing.T) {
 
 	for name, value := range map[string]string{
 		"json":          `{not json`,
-		"newer":         `{"v":4,"name":"fn","version":"1"}`,
+		"newer":         `{"v":5,"name":"fn","version":"1"}`,
 		"other-version": `{"v":2,"name":"fn","version":"2"}`,
 		"latest":        `{"v":2,"name":"fn","version":"$LATEST"}`,
 		"other-name":    `{"v":2,"name":"other","version":"1"}`,
@@ -767,7 +788,7 @@ func TestUnreadableVersionsAndAliases(t *testing.T) {
 	for name, value := range map[string]string{
 		"json":       `{not json`,
 		"v1":         `{"v":1,"function_name":"fn","name":"live"}`,
-		"newer":      `{"v":4,"function_name":"fn","name":"live"}`,
+		"newer":      `{"v":5,"function_name":"fn","name":"live"}`,
 		"other-name": `{"v":2,"function_name":"fn","name":"dead"}`,
 		"other-fn":   `{"v":2,"function_name":"fn2","name":"live"}`,
 	} {
@@ -1049,7 +1070,7 @@ func TestOpenRefusesSchema3WithoutURLBuckets(t *testing.T) {
 
 func TestUnreadableURLRecords(t *testing.T) {
 	for name, value := range map[string]string{
-		"newer":  `{"v":4,"function_name":"fn","qualifier":""}`,
+		"newer":  `{"v":5,"function_name":"fn","qualifier":""}`,
 		"older":  `{"v":2,"function_name":"fn","qualifier":""}`,
 		"other":  `{"v":3,"function_name":"someone-else","qualifier":""}`,
 		"json":   `{not json`,

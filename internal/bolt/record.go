@@ -14,8 +14,10 @@ import (
 // Version 1 records lack version, last_update_status_reason,
 // last_update_status_reason_code and previous; they read as a $LATEST
 // without them. Version 2 added them: a version 1 reader would drop the
-// configuration an in-progress update serves.
-const recordVersion = 3
+// configuration an in-progress update serves. Version 4 added policy (the
+// resource-based policy of a $LATEST, version or alias): a version 3
+// reader would drop it at the next write of the record.
+const recordVersion = 4
 
 // functionRecord is the stored form of a sluice.Function. Its JSON field
 // names are the file format: never rename one; add fields, and raise
@@ -50,6 +52,62 @@ type functionRecord struct {
 	// Previous is the nested record of Function.Previous (since v2),
 	// absent when it is nil. A nested record has no previous of its own.
 	Previous *functionRecord `json:"previous,omitempty"`
+	// Policy is Function.Policy (since v4), absent when it is nil. A
+	// nested record has none.
+	Policy *policyRecord `json:"policy,omitempty"`
+}
+
+// policyRecord is the stored form of a sluice.FunctionPolicy.
+type policyRecord struct {
+	RevisionID string            `json:"revision_id"`
+	Statements []statementRecord `json:"statements"`
+}
+
+// statementRecord is one sluice.PermissionStatement.
+type statementRecord struct {
+	Sid                   string `json:"sid"`
+	Action                string `json:"action"`
+	Principal             string `json:"principal"`
+	SourceARN             string `json:"source_arn,omitempty"`
+	SourceAccount         string `json:"source_account,omitempty"`
+	EventSourceToken      string `json:"event_source_token,omitempty"`
+	PrincipalOrgID        string `json:"principal_org_id,omitempty"`
+	FunctionURLAuthType   string `json:"function_url_auth_type,omitempty"`
+	InvokedViaFunctionURL bool   `json:"invoked_via_function_url,omitempty"`
+}
+
+// toPolicyRecord returns the record of p, nil for nil.
+func toPolicyRecord(p *sluice.FunctionPolicy) *policyRecord {
+	if p == nil {
+		return nil
+	}
+	r := &policyRecord{RevisionID: p.RevisionID, Statements: make([]statementRecord, len(p.Statements))}
+	for i, st := range p.Statements {
+		r.Statements[i] = statementRecord{
+			Sid: st.StatementID, Action: st.Action, Principal: st.Principal,
+			SourceARN: st.SourceARN, SourceAccount: st.SourceAccount, EventSourceToken: st.EventSourceToken,
+			PrincipalOrgID: st.PrincipalOrgID, FunctionURLAuthType: st.FunctionURLAuthType,
+			InvokedViaFunctionURL: st.InvokedViaFunctionURL,
+		}
+	}
+	return r
+}
+
+// fromPolicyRecord returns the policy r holds, nil for nil.
+func fromPolicyRecord(r *policyRecord) *sluice.FunctionPolicy {
+	if r == nil {
+		return nil
+	}
+	p := &sluice.FunctionPolicy{RevisionID: r.RevisionID, Statements: make([]sluice.PermissionStatement, len(r.Statements))}
+	for i, st := range r.Statements {
+		p.Statements[i] = sluice.PermissionStatement{
+			StatementID: st.Sid, Action: st.Action, Principal: st.Principal,
+			SourceARN: st.SourceARN, SourceAccount: st.SourceAccount, EventSourceToken: st.EventSourceToken,
+			PrincipalOrgID: st.PrincipalOrgID, FunctionURLAuthType: st.FunctionURLAuthType,
+			InvokedViaFunctionURL: st.InvokedViaFunctionURL,
+		}
+	}
+	return p
 }
 
 // fileSystemRecord is one sluice.FileSystemConfig.
@@ -68,6 +126,7 @@ type aliasRecord struct {
 	Description              string             `json:"description"`
 	AdditionalVersionWeights map[string]float64 `json:"additional_version_weights"`
 	RevisionID               string             `json:"revision_id"`
+	Policy                   *policyRecord      `json:"policy,omitempty"` // since v4
 }
 
 // toRecord returns the record of fn. A nested record (of a Previous) has no
@@ -104,6 +163,9 @@ func toRecord(fn *sluice.Function, nested bool) *functionRecord {
 	}
 	if fn.Previous != nil && !nested {
 		r.Previous = toRecord(fn.Previous, true)
+	}
+	if !nested {
+		r.Policy = toPolicyRecord(fn.Policy)
 	}
 	if nested && r.Version == "" {
 		r.Version = sluice.LatestVersion // Previous is a $LATEST
@@ -153,6 +215,9 @@ func fromRecord(key string, r *functionRecord, nested bool) (*sluice.Function, e
 		}
 		fn.Previous = prev
 	}
+	if !nested {
+		fn.Policy = fromPolicyRecord(r.Policy)
+	}
 	return fn, nil
 }
 
@@ -200,6 +265,7 @@ func encodeAlias(a *sluice.Alias) ([]byte, error) {
 		Description:              a.Description,
 		AdditionalVersionWeights: a.AdditionalVersionWeights,
 		RevisionID:               a.RevisionID,
+		Policy:                   toPolicyRecord(a.Policy),
 	})
 	if err != nil {
 		return nil, wrap(fmt.Errorf("encode alias %s:%s: %w", a.FunctionName, a.Name, err))
@@ -227,5 +293,6 @@ func decodeAlias(function, name string, value []byte) (*sluice.Alias, error) {
 		Description:              r.Description,
 		AdditionalVersionWeights: r.AdditionalVersionWeights,
 		RevisionID:               r.RevisionID,
+		Policy:                   fromPolicyRecord(r.Policy),
 	}, nil
 }

@@ -16,15 +16,15 @@ import (
 
 // PublishVersion stores v as the function's next version if the function's
 // $LATEST has RevisionID latestRevision, and returns a copy of what it
-// stored: v with Version set to the new number and no Previous. It does
-// not change v, nor the function's $LATEST. Errors: ENotFound;
-// EPrecondition if $LATEST changed.
+// stored: v with Version set to the new number, no Previous and no
+// Policy. It does not change v, nor the function's $LATEST. Errors:
+// ENotFound; EPrecondition if $LATEST changed.
 func (s *Store) PublishVersion(ctx context.Context, v *sluice.Function, latestRevision string) (*sluice.Function, error) {
 	if err := checkWrite(ctx, v); err != nil {
 		return nil, err
 	}
 	stored := v.Clone()
-	stored.Previous = nil
+	stored.Previous, stored.Policy = nil, nil
 	name := []byte(v.Name)
 	err := s.update(func(b *buckets) error {
 		latest, err := b.latest(v.Name)
@@ -221,14 +221,11 @@ func (s *Store) ListAliases(ctx context.Context, function, after string, limit i
 }
 
 // UpdateAlias replaces the alias a.Name of a.FunctionName if its stored
-// RevisionID equals prevRevision. Errors: ENotFound (function, alias or a
-// version it routes to); EPrecondition.
+// RevisionID equals prevRevision, keeping its stored policy (a.Policy is
+// ignored). Errors: ENotFound (function, alias or a version it routes
+// to); EPrecondition.
 func (s *Store) UpdateAlias(ctx context.Context, a *sluice.Alias, prevRevision string) error {
 	if err := checkAlias(ctx, a); err != nil {
-		return err
-	}
-	value, err := encodeAlias(a)
-	if err != nil {
 		return err
 	}
 	return s.update(func(b *buckets) error {
@@ -240,6 +237,12 @@ func (s *Store) UpdateAlias(ctx context.Context, a *sluice.Alias, prevRevision s
 			return sluice.Errorf(sluice.EPrecondition, "The Revision Id provided does not match the latest Revision Id. Call the GetAlias API to retrieve the latest Revision Id")
 		}
 		if err := b.checkRoutes(a); err != nil {
+			return err
+		}
+		c := *a // shallow: encodeAlias only reads it
+		c.Policy = stored.Policy
+		value, err := encodeAlias(&c)
+		if err != nil {
 			return err
 		}
 		return b.aliases.Bucket([]byte(a.FunctionName)).Put([]byte(a.Name), value)

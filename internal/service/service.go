@@ -8,8 +8,9 @@
 // (invoke.go), the control plane's rules (functions.go, versions.go,
 // aliases.go, concurrency.go): revision compare-and-swap, "an update is in
 // progress", alias and version rules, reserved-concurrency rules; the
-// background deployments and function states (deploy.go) and the garbage
-// collection of deployment packages (code.go).
+// resource-based policies (policy.go); the background deployments and
+// function states (deploy.go) and the garbage collection of deployment
+// packages (code.go).
 //
 // Methods take a context and plain Go values or root types
 // (sluice.Function, sluice.Alias, sluice.FunctionRef ...) and return root

@@ -132,6 +132,9 @@ func DiffFunction(want, got *sluice.Function) string {
 	if want.LastUpdateStatusReasonCode != got.LastUpdateStatusReasonCode {
 		add("LastUpdateStatusReasonCode", want.LastUpdateStatusReasonCode, got.LastUpdateStatusReasonCode)
 	}
+	if pd := DiffPolicy(want.Policy, got.Policy); pd != "" {
+		d = append(d, "Policy: "+pd)
+	}
 	switch {
 	case want.Previous == nil && got.Previous != nil:
 		d = append(d, fmt.Sprintf("Previous: got %+v, want nil", got.Previous))
@@ -189,6 +192,53 @@ func DiffAlias(want, got *sluice.Alias) string {
 	}
 	if want.RevisionID != got.RevisionID {
 		add("RevisionID", want.RevisionID, got.RevisionID)
+	}
+	if pd := DiffPolicy(want.Policy, got.Policy); pd != "" {
+		d = append(d, "Policy: "+pd)
+	}
+	return strings.Join(d, "; ")
+}
+
+// SamplePolicy returns a policy of revision rev with one statement per
+// sid, each with a different mix of members set (every member is set in
+// at least one of the first four).
+func SamplePolicy(rev string, sids ...string) *sluice.FunctionPolicy {
+	p := &sluice.FunctionPolicy{RevisionID: rev}
+	for i, sid := range sids {
+		st := sluice.PermissionStatement{StatementID: sid, Action: sluice.ActionInvokeFunction}
+		switch i % 4 {
+		case 0:
+			st.Principal, st.SourceARN = "s3.amazonaws.com", "arn:aws:s3:::bucket-"+sid
+		case 1:
+			st.Principal, st.SourceAccount = "111122223333", "111122223333"
+		case 2:
+			st.Principal, st.Action, st.FunctionURLAuthType = "*", sluice.ActionInvokeFunctionURL, sluice.URLAuthNone
+			st.EventSourceToken, st.PrincipalOrgID = "amzn1.ask.skill.ünïcode", "o-abcdefghij"
+		case 3:
+			st.Principal, st.InvokedViaFunctionURL = "arn:aws:iam::111122223333:role/caller", true
+		}
+		p.Statements = append(p.Statements, st)
+	}
+	return p
+}
+
+// DiffPolicy describes how got differs from want, or returns "" when they
+// are equal. nil (no policy) differs from a policy without statements.
+func DiffPolicy(want, got *sluice.FunctionPolicy) string {
+	switch {
+	case want == nil && got == nil:
+		return ""
+	case want == nil:
+		return fmt.Sprintf("got %+v, want nil", *got)
+	case got == nil:
+		return fmt.Sprintf("got nil, want %+v", *want)
+	}
+	var d []string
+	if want.RevisionID != got.RevisionID {
+		d = append(d, fmt.Sprintf("RevisionID: got %q, want %q", got.RevisionID, want.RevisionID))
+	}
+	if !slices.Equal(want.Statements, got.Statements) {
+		d = append(d, fmt.Sprintf("Statements: got %+v, want %+v", got.Statements, want.Statements))
 	}
 	return strings.Join(d, "; ")
 }

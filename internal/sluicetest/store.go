@@ -62,6 +62,14 @@ func StoreSuite(t *testing.T, open func(t *testing.T) sluice.FunctionStore) {
 		{"ConcurrentPublish", testConcurrentPublish},
 		{"ConcurrentAliasCAS", testConcurrentAliasCAS},
 		{"ConcurrentDeleteVersionAndAlias", testConcurrentDeleteVersionAndAlias},
+
+		{"PolicyRoundTrip", testPolicyRoundTrip},
+		{"PolicyCAS", testPolicyCAS},
+		{"PolicyNotFound", testPolicyNotFound},
+		{"PolicyKeptByUpdates", testPolicyKeptByUpdates},
+		{"PolicyNotPublished", testPolicyNotPublished},
+		{"PolicyGoesWithRecords", testPolicyGoesWithRecords},
+		{"PolicyCopies", testPolicyCopies},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,6 +221,32 @@ func DurableStoreSuite(t *testing.T, open func(t *testing.T, dir string) sluice.
 		if v := mustPublish(t, s, "fn", "rev-again-v1"); v.Version != "1" {
 			t.Errorf("first version of fn created again after reopen = %q, want 1", v.Version)
 		}
+	})
+
+	t.Run("PoliciesSurviveReopen", func(t *testing.T) {
+		ctx := t.Context()
+		dir := t.TempDir()
+		s, closeS := reopen(t, dir)
+		fn, v1, live := policyFixture(t, s, "fn")
+		fn.Policy, v1.Policy, live.Policy = SamplePolicy("rev-pl", "a", "b", "c", "d"), SamplePolicy("rev-pv", "v"), SamplePolicy("rev-pa", "x")
+		mustSetPolicy(t, s, "fn", "", fn.Policy, "")
+		mustSetPolicy(t, s, "fn", "1", v1.Policy, "")
+		mustSetPolicy(t, s, "fn", "live", live.Policy, "")
+		closeS()
+
+		s, closeS = reopen(t, dir)
+		checkGet(t, s, fn)
+		checkVersion(t, s, v1)
+		checkAlias(t, s, live)
+		// The compare-and-swap goes on from the persisted revisions.
+		wantCode(t, s.SetPolicy(ctx, "fn", "live", nil, ""), sluice.EPrecondition, "SetPolicy with a stale revision after reopen")
+		mustSetPolicy(t, s, "fn", "live", nil, "rev-pa")
+		live.Policy = nil
+		closeS()
+
+		s, _ = reopen(t, dir)
+		checkAlias(t, s, live)
+		checkGet(t, s, fn)
 	})
 
 	t.Run("EmptyReopen", func(t *testing.T) {

@@ -113,7 +113,11 @@ func (m *memStore) UpdateFunction(ctx context.Context, fn *sluice.Function, prev
 	if old.RevisionID != prevRevision && m.flaw != "no-cas" {
 		return sluice.Errorf(sluice.EPrecondition, "revision mismatch")
 	}
-	m.data.Fns[fn.Name] = fn.Clone()
+	next := fn.Clone()
+	if m.flaw != "update-writes-policy" {
+		next.Policy = old.Policy
+	}
+	m.data.Fns[fn.Name] = next
 	return nil
 }
 
@@ -153,6 +157,9 @@ func (m *memStore) PublishVersion(ctx context.Context, v *sluice.Function, lates
 	stored := v.Clone()
 	stored.Version = strconv.Itoa(n)
 	stored.Previous = nil
+	if m.flaw != "version-inherits-policy" {
+		stored.Policy = nil
+	}
 	if m.data.Versions[v.Name] == nil {
 		m.data.Versions[v.Name] = make(map[int]*sluice.Function)
 	}
@@ -317,7 +324,43 @@ func (m *memStore) UpdateAlias(ctx context.Context, a *sluice.Alias, prevRevisio
 	if err := m.checkRoutes(a); err != nil {
 		return err
 	}
-	m.data.Aliases[a.FunctionName][a.Name] = a.Clone()
+	next := a.Clone()
+	next.Policy = old.Policy
+	m.data.Aliases[a.FunctionName][a.Name] = next
+	return nil
+}
+
+func (m *memStore) SetPolicy(ctx context.Context, function, qualifier string, p *sluice.FunctionPolicy, prevPolicyRevision string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.data.Fns[function]; !ok {
+		return notFound("Function not found: %s", function)
+	}
+	var stored **sluice.FunctionPolicy
+	switch {
+	case qualifier == "" || qualifier == sluice.LatestVersion:
+		stored = &m.data.Fns[function].Policy
+	case sluice.IsVersionNumber(qualifier):
+		v, err := m.version(function, qualifier)
+		if err != nil {
+			return err
+		}
+		stored = &v.Policy
+	default:
+		a, ok := m.data.Aliases[function][qualifier]
+		if !ok {
+			return notFound("Alias not found: %s", qualifier)
+		}
+		stored = &a.Policy
+	}
+	have := ""
+	if *stored != nil {
+		have = (*stored).RevisionID
+	}
+	if have != prevPolicyRevision && m.flaw != "no-policy-cas" {
+		return sluice.Errorf(sluice.EPrecondition, "policy revision mismatch")
+	}
+	*stored = p.Clone()
 	return nil
 }
 
@@ -434,6 +477,9 @@ func TestSuiteCatchesFlaws(t *testing.T) {
 		"no-alias-cas":               "UpdateAliasWrongRevision",
 		"no-version-copy":            "VersionAndAliasCopies",
 		"concurrency-bumps-revision": "ReservedConcurrency",
+		"update-writes-policy":       "PolicyKeptByUpdates",
+		"version-inherits-policy":    "PolicyNotPublished",
+		"no-policy-cas":              "PolicyCAS",
 	} {
 		t.Run(flaw, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestFlawedStore$", "-test.v")
