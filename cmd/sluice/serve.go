@@ -132,8 +132,8 @@ func DefaultConfig() Config {
 func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address of the Lambda API")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "where functions and their code are kept")
-	fs.StringVar(&c.Region, "region", c.Region, "region of the ARNs this server hands out")
-	fs.StringVar(&c.AccountID, "account-id", c.AccountID, "12-digit account id of the ARNs")
+	fs.StringVar(&c.Region, "region", c.Region, "default region (every region a client signs for is a namespace of its own)")
+	fs.StringVar(&c.AccountID, "account-id", c.AccountID, "12-digit default account id")
 	fs.IntVar(&c.MaxEnvironments, "max-environments", c.MaxEnvironments, "most execution environments alive at once (concurrency limit)")
 	fs.IntVar(&c.AccountConcurrency, "account-concurrency", c.AccountConcurrency, "the account's concurrent-execution limit (reserved concurrency is carved out of it)")
 	fs.IntVar(&c.MaxStarting, "max-starting", c.MaxStarting, "most execution environments starting at once, the others wait their turn (0: two per CPU)")
