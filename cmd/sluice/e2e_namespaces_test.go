@@ -1,7 +1,11 @@
 package main
 
 import (
+	"compress/gzip"
 	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +187,61 @@ func TestE2ENamespacedURL(t *testing.T) {
 	// The default region's client does not see it.
 	_, err = ts.Client.GetFunctionUrlConfig(ctx(t), &lambda.GetFunctionUrlConfigInput{FunctionName: aws.String("web")})
 	apiError(t, err, "ResourceNotFoundException", "")
+}
+
+// TestE2EMigratesDataDir starts sluice on a data dir whose store was written
+// before namespaces (the schema 3 store of internal/bolt's tests): its
+// functions, versions, aliases, reserved concurrency and URLs are those of
+// the default scope (--region, --account-id), and of no other.
+func TestE2EMigratesDataDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f, err := os.Open(filepath.Join("..", "..", "internal", "bolt", "testdata", "schema3.db.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(storePath(dir), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, func(c *Config) { c.DataDir, c.Region = dir, "eu-central-1" })
+	central := lambdaclient.NewInRegion(ts.URL, "eu-central-1", ts.cfg.AccessKeyID, ts.cfg.SecretAccessKey)
+
+	list, err := central.ListFunctions(ctx(t), &lambda.ListFunctionsInput{FunctionVersion: types.FunctionVersionAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var arns []string
+	for _, fn := range list.Functions {
+		arns = append(arns, aws.ToString(fn.FunctionArn))
+	}
+	const prefix = "arn:aws:lambda:eu-central-1:000000000000:function:"
+	want := []string{prefix + "alpha", prefix + "alpha:1", prefix + "alpha:2", prefix + "beta", prefix + "beta:1", prefix + "gamma"}
+	if strings.Join(arns, " ") != strings.Join(want, " ") {
+		t.Errorf("ListFunctions in the default scope = %q, want %q", arns, want)
+	}
+	a, err := central.GetAlias(ctx(t), &lambda.GetAliasInput{FunctionName: aws.String("alpha"), Name: aws.String("live")})
+	if err != nil || aws.ToString(a.AliasArn) != prefix+"alpha:live" || a.RoutingConfig == nil || a.RoutingConfig.AdditionalVersionWeights["2"] != 0.25 {
+		t.Errorf("GetAlias(alpha, live) = %+v, %v", a, err)
+	}
+	c, err := central.GetFunctionConcurrency(ctx(t), &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String("alpha")})
+	if err != nil || aws.ToInt32(c.ReservedConcurrentExecutions) != 7 {
+		t.Errorf("GetFunctionConcurrency(alpha) = %+v, %v; want 7", c, err)
+	}
+	u, err := central.GetFunctionUrlConfig(ctx(t), &lambda.GetFunctionUrlConfigInput{FunctionName: aws.String("alpha"), Qualifier: aws.String("live")})
+	if err != nil || !strings.HasPrefix(aws.ToString(u.FunctionUrl), "http://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2.lambda-url.eu-central-1.localhost:") {
+		t.Errorf("GetFunctionUrlConfig(alpha:live) = %+v, %v", u, err)
+	}
+	// Nothing in another region.
+	if list, err := ts.Client.ListFunctions(ctx(t), &lambda.ListFunctionsInput{}); err != nil || len(list.Functions) != 0 {
+		t.Errorf("ListFunctions in us-east-1 = %v, %v; want none", list, err)
+	}
 }
