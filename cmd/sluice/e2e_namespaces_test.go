@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
@@ -187,6 +192,30 @@ func TestE2ENamespacedURL(t *testing.T) {
 	// The default region's client does not see it.
 	_, err = ts.Client.GetFunctionUrlConfig(ctx(t), &lambda.GetFunctionUrlConfigInput{FunctionName: aws.String("web")})
 	apiError(t, err, "ResourceNotFoundException", "")
+
+	// An AWS_IAM URL takes requests signed for its region only.
+	if _, err := west.UpdateFunctionUrlConfig(ctx(t), &lambda.UpdateFunctionUrlConfigInput{FunctionName: aws.String("web"), AuthType: types.FunctionUrlAuthTypeAwsIam}); err != nil {
+		t.Fatal(err)
+	}
+	for region, want := range map[string]int{"eu-west-1": 200, "us-east-1": 403} {
+		req, err := http.NewRequest("POST", fu, bytes.NewReader([]byte(`{}`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256([]byte(`{}`))
+		if err := v4.NewSigner().SignHTTP(ctx(t), aws.Credentials{AccessKeyID: ts.cfg.AccessKeyID, SecretAccessKey: ts.cfg.SecretAccessKey},
+			req, hex.EncodeToString(sum[:]), "lambda", region, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("AWS_IAM URL of eu-west-1 signed for %s: %d, want %d", region, resp.StatusCode, want)
+		}
+	}
 }
 
 // TestE2EMigratesDataDir starts sluice on a data dir whose store was written

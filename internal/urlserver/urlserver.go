@@ -196,7 +196,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPat
 			plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
 			return nil
 		}
-		if _, verr := s.cfg.Verifier.Verify(r, body); verr != nil {
+		sig, verr := s.cfg.Verifier.Verify(r, body)
+		if verr == nil && sig.Region != svc.Scope().Region {
+			// Signed for another region than the URL's: its credentials
+			// are not for this URL, as on AWS.
+			verr = fmt.Errorf("signed for region %q, the URL is in %q", sig.Region, svc.Scope().Region)
+		}
+		if verr != nil {
 			log.Info("function URL request refused", "err", verr)
 			plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
 			return nil
