@@ -84,6 +84,9 @@ type Output interface {
 
 // InvokeRequest asks an Invoker to run a resolved function.
 type InvokeRequest struct {
+	// Scope is the function's: its region and account (AWS_REGION, its
+	// concurrency accounting, its own execution environments).
+	Scope Scope
 	// Function is the version that runs (already resolved from an alias
 	// and, during an update, the configuration that serves).
 	Function   *Function
@@ -91,8 +94,11 @@ type InvokeRequest struct {
 }
 
 // EnvironmentKey is the key of a version's execution environments: warm
-// environments are kept, reused and retired per function version.
-func EnvironmentKey(function, version string) string { return function + ":" + version }
+// environments are kept, reused and retired per function version of one
+// scope, so that functions of the same name in two scopes never share one.
+func EnvironmentKey(scope Scope, function, version string) string {
+	return scope.String() + "/" + function + ":" + version
+}
 
 // Invoker runs functions.
 type Invoker interface {
@@ -104,12 +110,13 @@ type Invoker interface {
 	// InvokeAsync queues req (InvocationType Event) and returns at once.
 	InvokeAsync(req InvokeRequest) error
 	// Retire stops the idle execution environments of one version of the
-	// named function and marks its busy ones to stop when their invocation
-	// ends; called when $LATEST's code or configuration changes or a
-	// version or the function is deleted. Environments built from keep (a
-	// Function.Fingerprint; "" keeps none) are spared: an invocation that
-	// already runs the new deployment while the change settles stays warm.
-	Retire(functionName, version, keep string)
+	// named function of scope and marks its busy ones to stop when their
+	// invocation ends; called when $LATEST's code or configuration changes
+	// or a version or the function is deleted. Environments built from keep
+	// (a Function.Fingerprint; "" keeps none) are spared: an invocation
+	// that already runs the new deployment while the change settles stays
+	// warm.
+	Retire(scope Scope, functionName, version, keep string)
 }
 
 // Log attribute keys, for log/slog.

@@ -111,11 +111,42 @@ func ValidateQualifier(q string, v *Violations) bool {
 // ValidRole reports whether role is an IAM role ARN.
 func ValidRole(role string) bool { return roleRE.MatchString(role) }
 
-// Scope is where this server lives: the region and account of every ARN it
-// hands out.
+// Scope is a namespace of functions, as on AWS: a region of an account.
+// Every function lives in one scope, which its ARNs name; two scopes never
+// see each other's functions, and a name can be taken in each.
 type Scope struct {
 	Region  string
 	Account string
+}
+
+// RegionPattern is the pattern of a region, as in the Lambda model's
+// function ARN patterns.
+const RegionPattern = `(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}`
+
+var (
+	regionRE  = regexp.MustCompile(`^` + RegionPattern + `$`)
+	accountRE = regexp.MustCompile(`^\d{12}$`)
+)
+
+// ValidRegion reports whether region has the form of an AWS region (e.g.
+// us-east-1), the only form that fits in the function ARNs Lambda accepts.
+func ValidRegion(region string) bool { return regionRE.MatchString(region) }
+
+// ValidAccount reports whether account is an account id: 12 digits.
+func ValidAccount(account string) bool { return accountRE.MatchString(account) }
+
+// Valid reports whether s has a valid region and account.
+func (s Scope) Valid() bool { return ValidRegion(s.Region) && ValidAccount(s.Account) }
+
+// String returns "region/account".
+func (s Scope) String() string { return s.Region + "/" + s.Account }
+
+// ParseScope parses the String form of a scope. ok is false when s is not
+// the String of a valid Scope.
+func ParseScope(s string) (scope Scope, ok bool) {
+	region, account, found := strings.Cut(s, "/")
+	scope = Scope{Region: region, Account: account}
+	return scope, found && scope.Valid()
 }
 
 // FunctionARN returns the unqualified ARN of the named function.

@@ -261,7 +261,7 @@ func TestE2EReservedConcurrency(t *testing.T) {
 	put(1)
 	s := openStream(t, ts.Client, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("capped"), Payload: []byte(`{"chunks":3,"pauseMs":1000}`)})
 	s.firstChunk(t)
-	if got := ts.limits.InUseBy("capped"); got != 1 {
+	if got := ts.limits.For(ts.scope()).InUseBy("capped"); got != 1 {
 		t.Fatalf("in use while streaming: %d", got)
 	}
 	_, err = ts.Client.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("capped"), Payload: []byte(`{"chunks":1}`)})
@@ -269,8 +269,8 @@ func TestE2EReservedConcurrency(t *testing.T) {
 		t.Fatalf("second invoke while the stream holds the only slot: %v", err)
 	}
 	cleanComplete(t, s.finish(t))
-	if !eventually(5*time.Second, func() bool { return ts.limits.InUse() == 0 }) {
-		t.Fatalf("slot not released after the stream ended: %d in use", ts.limits.InUse())
+	if !eventually(5*time.Second, func() bool { return ts.limits.For(ts.scope()).InUse() == 0 }) {
+		t.Fatalf("slot not released after the stream ended: %d in use", ts.limits.For(ts.scope()).InUse())
 	}
 	succeeded(t, ts.invoke(t, "capped", `{"chunks":1}`))
 
@@ -357,8 +357,8 @@ func TestE2EBurst(t *testing.T) {
 	if otherErr != 0 || ran+throttled != n || ran == 0 || throttled == 0 {
 		t.Fatalf("burst: %d ran, %d throttled, %d other errors (first: %v)", ran, throttled, otherErr, firstOther)
 	}
-	if !eventually(10*time.Second, func() bool { return ts.limits.InUse() == 0 }) {
-		t.Fatalf("%d executions still counted after the burst", ts.limits.InUse())
+	if !eventually(10*time.Second, func() bool { return ts.limits.For(ts.scope()).InUse() == 0 }) {
+		t.Fatalf("%d executions still counted after the burst", ts.limits.For(ts.scope()).InUse())
 	}
 	live, idle := ts.pool.Stats()
 	if live > 50 || live != idle {

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/lambdaclient"
 	"github.com/sluice-dev/sluice/internal/runtimes/nodejs"
 )
@@ -92,6 +93,11 @@ type testServer struct {
 	cancel   context.CancelFunc
 	done     chan error
 	stopOnce sync.Once
+}
+
+// scope is the server's default scope (--region, --account-id).
+func (ts *testServer) scope() sluice.Scope {
+	return sluice.Scope{Region: ts.cfg.Region, Account: ts.cfg.AccountID}
 }
 
 // startServer runs sluice with DefaultConfig on 127.0.0.1:0 and a fresh

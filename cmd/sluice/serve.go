@@ -142,9 +142,9 @@ func DefaultConfig() Config {
 func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address of the Lambda API")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "where functions and their code are kept")
-	fs.StringVar(&c.Region, "region", c.Region, "region of the ARNs this server hands out")
+	fs.StringVar(&c.Region, "region", c.Region, "default region (every region a client signs for is a namespace of its own)")
 	fs.StringVar(&c.AuthFile, "auth-file", c.AuthFile, "JSON file of the accounts, access keys, policies and roles the server accepts (re-read on SIGHUP); without it, the development key test/test is administrator of --account-id")
-	fs.StringVar(&c.AccountID, "account-id", c.AccountID, "12-digit account id of the ARNs")
+	fs.StringVar(&c.AccountID, "account-id", c.AccountID, "12-digit default account id")
 	fs.IntVar(&c.MaxEnvironments, "max-environments", c.MaxEnvironments, "most execution environments alive at once (concurrency limit)")
 	fs.IntVar(&c.AccountConcurrency, "account-concurrency", c.AccountConcurrency, "the account's concurrent-execution limit (reserved concurrency is carved out of it)")
 	fs.IntVar(&c.MaxStarting, "max-starting", c.MaxStarting, "most execution environments starting at once, the others wait their turn (0: two per CPU)")
@@ -191,8 +191,8 @@ func (c Config) validate() error {
 	if len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "" {
 		return fmt.Errorf("--account-id must be 12 digits, got %q", c.AccountID)
 	}
-	if c.Region == "" {
-		return errors.New("--region must not be empty")
+	if !sluice.ValidRegion(c.Region) {
+		return fmt.Errorf("--region must be a region such as us-east-1 (pattern %s), got %q", sluice.RegionPattern, c.Region)
 	}
 	if c.DataDir == "" {
 		return errors.New("--data-dir must not be empty")
@@ -287,10 +287,10 @@ type Server struct {
 	store   *bolt.Store
 	pool    *pool.Pool[*sandbox.Env]
 	invoker *invoke.Invoker
-	limits  *concurrency.Limiter
+	limits  *concurrency.Limiters
 	iso     *sandbox.Isolation // nil when environments are not sandboxed
 	starts  *sandbox.StartGate
-	svc     *service.Service
+	svc     *service.Registry
 	runtime *runtimes.Registry
 	driver  sandbox.Driver
 	http    *http.Server
@@ -310,7 +310,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, err
 	}
-	store, err := openStore(cfg.DataDir)
+	scope := sluice.Scope{Region: cfg.Region, Account: cfg.AccountID}
+	store, err := openStore(cfg.DataDir, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -332,14 +333,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	}
 	driver := sandboxDriver(iso, tmp)
 	registry := runtimes.New(runtimesConfig(cfg, logger))
-	scope := sluice.Scope{Region: cfg.Region, Account: cfg.AccountID}
-	limits := concurrency.New(cfg.AccountConcurrency)
-	reserved, err := store.ReservedConcurrency(ctx)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	limits.Load(reserved)
+	// Concurrency is accounted per scope (an account in a region), each
+	// with the account limit; a scope's reservations are loaded when its
+	// Service is made (service.Registry).
+	limits := concurrency.NewLimiters(cfg.AccountConcurrency)
 	starts := sandbox.NewStartGate(cfg.MaxStarting, cfg.StartWait)
 	// Sandboxed environments are weighed by their memory (MB): together
 	// they fit in the parent cgroup's limit.
@@ -354,7 +351,6 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	}
 	warnCredentialsTTL(logger, cfg)
 	iv := invoke.New(invoke.Config{
-		Scope:  scope,
 		Code:   code,
 		Pool:   p,
 		Limits: limits,
@@ -372,28 +368,31 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		Credentials: functionCredentials(cfg),
 		Logger:      logger,
 	})
-	svc := service.New(service.Config{
-		Scope:    scope,
-		Store:    store,
-		URLs:     store,
-		NewURLID: furl.NewURLID,
-		Code:     code,
-		Invoker:  iv,
-		Logger:   logger,
-		Limits:   limits,
-		Runtimes: registry,
+	// Every region and account is a namespace of its own, with a
+	// Service of its own; --region and --account-id are the defaults.
+	svc := service.NewRegistry(service.RegistryConfig{
+		Default: scope,
+		Stores:  store,
+		Limits:  limits,
+		Service: service.Config{
+			NewURLID: furl.NewURLID,
+			Code:     code,
+			Invoker:  iv,
+			Logger:   logger,
+			Runtimes: registry,
 
-		CodeStorageLimit: cfg.CodeStorageLimit,
-		AssumeRole:       assumeRole(cfg),
+			CodeStorageLimit: cfg.CodeStorageLimit,
+			AssumeRole:       assumeRole(cfg),
+		},
 	})
 	warnCodeStorage(logger, cfg.DataDir, cfg.CodeStorageLimit)
 	verifier := &sigv4.Verifier{Secret: sigv4.StaticCredentials(cfg.AccessKeyID, cfg.SecretAccessKey), Service: "lambda"}
 	// One listener: function URL requests (by Host or /lambda-url/ path)
 	// go to the URL front end, everything else to the Lambda API.
 	handler := urlserver.New(urlserver.Config{
-		Service:  svc,
+		Services: svc,
 		Verifier: verifier,
-		Next:     api.New(api.Config{Service: svc, Verifier: verifier, Logger: logger, Runtimes: registry}),
+		Next:     api.New(api.Config{Services: svc, Verifier: verifier, Logger: logger, Runtimes: registry}),
 		Logger:   logger,
 	})
 	// A client that stops reading loses its response after
@@ -411,7 +410,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		iso.APIPort = ln.Addr().(*net.TCPAddr).Port
 		iso.ServeAPI = func(l net.Listener) { _ = httpSrv.Serve(boundWrites(l, cfg.ClientWriteTimeout)) }
 	}
-	// Deployments a crash or shutdown interrupted run again.
+	// Deployments a crash or shutdown interrupted run again, in every
+	// scope.
 	if err := svc.Resume(ctx); err != nil {
 		svc.Close()
 		ln.Close()

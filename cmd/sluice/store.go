@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/bolt"
 )
 
@@ -208,12 +209,13 @@ func lostStore(dataDir string) error {
 }
 
 // openStore opens the data dir's store for serve, refusing one that is
-// not whole with the way out.
-func openStore(dataDir string) (*bolt.Store, error) {
+// not whole with the way out. The functions of a store from before
+// namespaces move into scope, the default one.
+func openStore(dataDir string, scope sluice.Scope) (*bolt.Store, error) {
 	if err := lostStore(dataDir); err != nil {
 		return nil, fmt.Errorf("%v\n%s", err, wayOut(dataDir))
 	}
-	store, err := bolt.Open(storePath(dataDir))
+	store, err := bolt.Open(storePath(dataDir), scope)
 	if errors.Is(err, bolt.ErrNotWhole) {
 		return nil, fmt.Errorf("%v\n%s", err, wayOut(dataDir))
 	}

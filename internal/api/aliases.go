@@ -37,13 +37,17 @@ func (s *Server) createAlias(w http.ResponseWriter, r *http.Request, body []byte
 	if err := v.Err(); err != nil {
 		return err
 	}
-	a := &sluice.Alias{Name: *req.Name}
-	req.apply(a)
-	a, err := s.svc.CreateAlias(r.Context(), ref, a)
+	svc, err := s.service(r, ref)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, aliasConfigurationOf(s.scope, a))
+	a := &sluice.Alias{Name: *req.Name}
+	req.apply(a)
+	a, err = svc.CreateAlias(r.Context(), ref, a)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, aliasConfigurationOf(svc.Scope(), a))
 }
 
 // validate adds the model-constraint violations of the given members to v.
@@ -119,11 +123,15 @@ func (s *Server) getAlias(w http.ResponseWriter, r *http.Request, _ []byte) erro
 	if err := v.Err(); err != nil {
 		return err
 	}
-	a, err := s.svc.GetAlias(r.Context(), ref, name)
+	svc, err := s.service(r, ref)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, aliasConfigurationOf(s.scope, a))
+	a, err := svc.GetAlias(r.Context(), ref, name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, aliasConfigurationOf(svc.Scope(), a))
 }
 
 // updateAlias is UpdateAlias: PUT /2015-03-31/functions/{name}/aliases/{alias}.
@@ -140,11 +148,15 @@ func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, body []byte
 	if err := v.Err(); err != nil {
 		return err
 	}
-	a, err := s.svc.UpdateAlias(r.Context(), ref, name, req.RevisionID, req.apply)
+	svc, err := s.service(r, ref)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, aliasConfigurationOf(s.scope, a))
+	a, err := svc.UpdateAlias(r.Context(), ref, name, req.RevisionID, req.apply)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, aliasConfigurationOf(svc.Scope(), a))
 }
 
 // deleteAlias is DeleteAlias: DELETE /2015-03-31/functions/{name}/aliases/{alias}, 204.
@@ -155,7 +167,11 @@ func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request, _ []byte) e
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := s.svc.DeleteAlias(r.Context(), ref, name); err != nil {
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return err
+	}
+	if err := svc.DeleteAlias(r.Context(), ref, name); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -181,7 +197,11 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, _ []byte) e
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if _, err := s.svc.FunctionName(ref); err != nil {
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return err
+	}
+	if _, err := svc.FunctionName(ref); err != nil {
 		return err
 	}
 	after := ""
@@ -192,7 +212,7 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, _ []byte) e
 		}
 		after = string(b)
 	}
-	aliases, err := s.svc.ListAliases(r.Context(), ref, version, after)
+	aliases, err := svc.ListAliases(r.Context(), ref, version, after)
 	if err != nil {
 		return err
 	}
@@ -202,7 +222,7 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, _ []byte) e
 		resp.NextMarker = base64.RawURLEncoding.EncodeToString([]byte(aliases[len(aliases)-1].Name))
 	}
 	for _, a := range aliases {
-		resp.Aliases = append(resp.Aliases, aliasConfigurationOf(s.scope, a))
+		resp.Aliases = append(resp.Aliases, aliasConfigurationOf(svc.Scope(), a))
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }

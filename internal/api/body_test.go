@@ -19,7 +19,7 @@ func bodyServer(t *testing.T, limits api.BodyLimits) string {
 	t.Helper()
 	e := newEnv(t)
 	srv := httptest.NewServer(api.New(api.Config{
-		Service:  e.svc,
+		Services: e.reg,
 		Verifier: &sigv4.Verifier{Secret: sigv4.StaticCredentials("test", "test"), Service: "lambda"},
 		Bodies:   limits,
 	}))

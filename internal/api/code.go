@@ -150,7 +150,7 @@ func (s *Server) getCode(w http.ResponseWriter, r *http.Request, _ []byte) error
 	if !hexSHA256RE.MatchString(sha) {
 		return sluice.Errorf(sluice.ENotFound, "No deployment package %s", sha)
 	}
-	f, err := s.svc.OpenCode(sha)
+	f, err := s.cfg.Services.OpenCode(sha)
 	if errors.Is(err, fs.ErrNotExist) || sluice.ErrorCodeOf(err) == sluice.ENotFound {
 		return sluice.Errorf(sluice.ENotFound, "No deployment package %s", sha)
 	}

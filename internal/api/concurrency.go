@@ -33,7 +33,11 @@ func (s *Server) putFunctionConcurrency(w http.ResponseWriter, r *http.Request, 
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := s.svc.PutFunctionConcurrency(r.Context(), ref, n); err != nil {
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return err
+	}
+	if err := svc.PutFunctionConcurrency(r.Context(), ref, n); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, concurrencyBody{ReservedConcurrentExecutions: &n})
@@ -47,7 +51,11 @@ func (s *Server) getFunctionConcurrency(w http.ResponseWriter, r *http.Request, 
 	if err := v.Err(); err != nil {
 		return err
 	}
-	n, ok, err := s.svc.GetFunctionConcurrency(r.Context(), ref)
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return err
+	}
+	n, ok, err := svc.GetFunctionConcurrency(r.Context(), ref)
 	if err != nil {
 		return err
 	}
@@ -66,16 +74,25 @@ func (s *Server) deleteFunctionConcurrency(w http.ResponseWriter, r *http.Reques
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := s.svc.DeleteFunctionConcurrency(r.Context(), ref); err != nil {
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return err
+	}
+	if err := svc.DeleteFunctionConcurrency(r.Context(), ref); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// getAccountSettings is GetAccountSettings: GET /2016-08-19/account-settings.
+// getAccountSettings is GetAccountSettings: GET /2016-08-19/account-settings,
+// the caller's account in the region the request is signed for.
 func (s *Server) getAccountSettings(w http.ResponseWriter, r *http.Request, _ []byte) error {
-	u, err := s.svc.AccountSettings(r.Context())
+	svc, err := s.service(r, sluice.FunctionRef{})
+	if err != nil {
+		return err
+	}
+	u, err := svc.AccountSettings(r.Context())
 	if err != nil {
 		return err
 	}

@@ -19,22 +19,23 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, body []b
 	if err := decodeJSON(body, &req); err != nil {
 		return err
 	}
-	fn, err := s.newFunction(&req)
+	svc, fn, err := s.newFunction(r, &req)
 	if err != nil {
 		return err
 	}
 	// With Publish the version is published from the deployed package,
 	// so this request waits for the deployment.
-	fn, err = s.svc.CreateFunction(r.Context(), fn, req.Code.ZipFile, req.Publish != nil && *req.Publish)
+	fn, err = svc.CreateFunction(r.Context(), fn, req.Code.ZipFile, req.Publish != nil && *req.Publish)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, configurationOf(s.scope, fn))
+	return writeJSON(w, http.StatusCreated, configurationOf(svc.Scope(), fn))
 }
 
 // newFunction validates a CreateFunction request and returns the function
-// it describes, without code, revision or timestamps.
-func (s *Server) newFunction(req *createFunctionRequest) (*sluice.Function, error) {
+// it describes, without code, revision or timestamps, and the Service of
+// its scope.
+func (s *Server) newFunction(r *http.Request, req *createFunctionRequest) (*service.Service, *sluice.Function, error) {
 	var v sluice.Violations
 	var ref sluice.FunctionRef
 	if req.FunctionName == nil {
@@ -49,29 +50,33 @@ func (s *Server) newFunction(req *createFunctionRequest) (*sluice.Function, erro
 	req.validate(&v)
 	validateArchitectures(req.Architectures, &v)
 	if err := v.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	if ref.IsPlainName() && len(ref.Name) > sluice.MaxPlainNameLength {
-		return nil, sluice.Errorf(sluice.EInvalidParameter, "1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to %d", *req.FunctionName, sluice.MaxPlainNameLength)
+		return nil, nil, sluice.Errorf(sluice.EInvalidParameter, "1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to %d", *req.FunctionName, sluice.MaxPlainNameLength)
 	}
 	if ref.Qualifier != "" {
-		return nil, sluice.Errorf(sluice.EInvalidParameter, "The function name %s is qualified (:%s); CreateFunction takes an unqualified name", *req.FunctionName, ref.Qualifier)
+		return nil, nil, sluice.Errorf(sluice.EInvalidParameter, "The function name %s is qualified (:%s); CreateFunction takes an unqualified name", *req.FunctionName, ref.Qualifier)
 	}
-	if _, err := s.scope.Resolve(ref, ""); err != nil {
-		return nil, err
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := svc.Scope().Resolve(ref, ""); err != nil {
+		return nil, nil, err
 	}
 	if err := checkPackageType(req.PackageType); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if req.Runtime == nil || req.Handler == nil {
-		return nil, sluice.Errorf(sluice.EInvalidParameter, "Runtime and Handler are mandatory parameters for functions created with deployment packages.")
+		return nil, nil, sluice.Errorf(sluice.EInvalidParameter, "Runtime and Handler are mandatory parameters for functions created with deployment packages.")
 	}
 	if err := req.check(s.cfg.Runtimes); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := req.Code.check(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	fn := service.NewFunction(ref.Name)
@@ -79,21 +84,21 @@ func (s *Server) newFunction(req *createFunctionRequest) (*sluice.Function, erro
 	if req.Architectures != nil {
 		fn.Architectures = append([]string(nil), req.Architectures...)
 	}
-	return fn, nil
+	return svc, fn, nil
 }
 
 // getFunction is GetFunction: GET /2015-03-31/functions/{name}.
 func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, _ []byte) error {
-	t, err := s.lookup(r)
+	svc, t, err := s.lookup(r)
 	if err != nil {
 		return err
 	}
 	fn := t.Function
 	resp := getFunctionResponse{
-		Configuration: targetConfiguration(s.scope, t),
+		Configuration: targetConfiguration(svc.Scope(), t),
 		Code:          codeLocation{RepositoryType: "S3", Location: s.codeURL(r, fn.CodeSHA256)},
 	}
-	if n, ok := s.svc.ReservedConcurrency(fn.Name); ok {
+	if n, ok := svc.ReservedConcurrency(fn.Name); ok {
 		resp.Concurrency = &concurrencyBody{ReservedConcurrentExecutions: &n}
 	}
 	return writeJSON(w, http.StatusOK, resp)
@@ -102,22 +107,28 @@ func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, _ []byte) e
 // getFunctionConfiguration is GetFunctionConfiguration:
 // GET /2015-03-31/functions/{name}/configuration.
 func (s *Server) getFunctionConfiguration(w http.ResponseWriter, r *http.Request, _ []byte) error {
-	t, err := s.lookup(r)
+	svc, t, err := s.lookup(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, targetConfiguration(s.scope, t))
+	return writeJSON(w, http.StatusOK, targetConfiguration(svc.Scope(), t))
 }
 
 // lookup resolves the {name} and Qualifier of a read operation to the
-// version they name (for an alias, the version it points to).
-func (s *Server) lookup(r *http.Request) (*service.Target, error) {
+// version they name (for an alias, the version it points to), in the
+// Service of the request's scope.
+func (s *Server) lookup(r *http.Request) (*service.Service, *service.Target, error) {
 	var v sluice.Violations
 	ref, qualifier := parseRef(r, &v)
 	if err := v.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return s.svc.Resolve(r.Context(), ref, qualifier)
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := svc.Resolve(r.Context(), ref, qualifier)
+	return svc, t, err
 }
 
 // updateFunctionCode is UpdateFunctionCode:
@@ -133,13 +144,17 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, body
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if _, err := s.svc.FunctionName(ref); err != nil {
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return err
+	}
+	if _, err := svc.FunctionName(ref); err != nil {
 		return err
 	}
 	if err := req.functionCode.check(); err != nil {
 		return err
 	}
-	fn, err := s.svc.UpdateFunctionCode(r.Context(), ref, service.CodeUpdate{
+	fn, err := svc.UpdateFunctionCode(r.Context(), ref, service.CodeUpdate{
 		ZipFile:       req.ZipFile,
 		Architectures: req.Architectures,
 		RevisionID:    req.RevisionID,
@@ -149,7 +164,7 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, body
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, configurationOf(s.scope, fn))
+	return writeJSON(w, http.StatusOK, configurationOf(svc.Scope(), fn))
 }
 
 // updateFunctionConfiguration is UpdateFunctionConfiguration:
@@ -167,17 +182,21 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if _, err := s.svc.FunctionName(ref); err != nil {
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return err
+	}
+	if _, err := svc.FunctionName(ref); err != nil {
 		return err
 	}
 	if err := req.check(s.cfg.Runtimes); err != nil {
 		return err
 	}
-	fn, err := s.svc.UpdateFunctionConfiguration(r.Context(), ref, req.RevisionID, req.apply)
+	fn, err := svc.UpdateFunctionConfiguration(r.Context(), ref, req.RevisionID, req.apply)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, configurationOf(s.scope, fn))
+	return writeJSON(w, http.StatusOK, configurationOf(svc.Scope(), fn))
 }
 
 // validate adds the model-constraint violations of the given members,
@@ -252,7 +271,11 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, _ []byte
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := s.svc.DeleteFunction(r.Context(), ref, qualifier); err != nil {
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return err
+	}
+	if err := svc.DeleteFunction(r.Context(), ref, qualifier); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

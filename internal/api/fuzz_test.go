@@ -23,12 +23,13 @@ type nopInvoker struct{}
 func (nopInvoker) Invoke(context.Context, sluice.InvokeRequest) (sluice.Output, error) {
 	return nil, sluice.Errorf(sluice.EServiceUnavailable, "not in this test")
 }
-func (nopInvoker) InvokeAsync(sluice.InvokeRequest) error { return nil }
-func (nopInvoker) Retire(string, string, string)          {}
+func (nopInvoker) InvokeAsync(sluice.InvokeRequest) error      { return nil }
+func (nopInvoker) Retire(sluice.Scope, string, string, string) {}
 
 func fuzzServer(f *testing.F) *Server {
 	dir := f.TempDir()
-	store, err := bolt.Open(filepath.Join(dir, "db"))
+	scope := sluice.Scope{Region: "us-east-1", Account: "000000000000"}
+	store, err := bolt.Open(filepath.Join(dir, "db"), scope)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -37,13 +38,13 @@ func fuzzServer(f *testing.F) *Server {
 	if err != nil {
 		f.Fatal(err)
 	}
-	svc := service.New(service.Config{
-		Scope: sluice.Scope{Region: "us-east-1", Account: "000000000000"},
-		Store: store, Code: code, Invoker: nopInvoker{},
+	reg := service.NewRegistry(service.RegistryConfig{
+		Default: scope, Stores: store,
+		Service: service.Config{Code: code, Invoker: nopInvoker{}},
 	})
-	f.Cleanup(svc.Close)
+	f.Cleanup(reg.Close)
 	return New(Config{
-		Service:  svc,
+		Services: reg,
 		Verifier: &sigv4.Verifier{Secret: sigv4.StaticCredentials("test", "test")},
 		Logger:   slog.New(slog.DiscardHandler),
 	})

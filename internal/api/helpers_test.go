@@ -42,7 +42,8 @@ const (
 var testScope = sluice.Scope{Region: testRegion, Account: testAccount}
 
 // fakeInvoker is the data plane of these tests: it only records which
-// functions the control plane retired.
+// functions the control plane retired (name:version, with the scope in
+// front as in sluice.EnvironmentKey when it is not testScope).
 type fakeInvoker struct {
 	mu      sync.Mutex
 	retired []string
@@ -58,10 +59,14 @@ func (f *fakeInvoker) InvokeAsync(sluice.InvokeRequest) error {
 	return sluice.Errorf(sluice.EInternal, "fakeInvoker does not invoke")
 }
 
-func (f *fakeInvoker) Retire(name, version, _ string) {
+func (f *fakeInvoker) Retire(scope sluice.Scope, name, version, _ string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.retired = append(f.retired, sluice.EnvironmentKey(name, version))
+	key := name + ":" + version
+	if scope != testScope {
+		key = sluice.EnvironmentKey(scope, name, version)
+	}
+	f.retired = append(f.retired, key)
 	if f.changed != nil {
 		close(f.changed)
 		f.changed = nil
@@ -108,7 +113,8 @@ type env struct {
 	srv     *httptest.Server
 	client  *lambda.Client
 	api     *api.Server
-	svc     *service.Service
+	svc     *service.Service // testScope's
+	reg     *service.Registry
 	invoker *fakeInvoker
 	store   sluice.FunctionStore
 	code    *artifacts.Store
@@ -134,8 +140,27 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.offset += d
 }
 
-// envOption changes the configuration of the service behind the server.
+// envOption changes the configuration of the services behind the server
+// (its Store is testScope's).
 type envOption func(*service.Config)
+
+// testStores are the Namespaces of an env: the bolt store's, but for
+// testScope, whose functions are def's (the Store of the services'
+// configuration, which options may wrap).
+type testStores struct {
+	*bolt.Store
+	def sluice.FunctionStore
+}
+
+func (s testStores) In(scope sluice.Scope) sluice.Namespace {
+	if scope == testScope {
+		return struct {
+			sluice.FunctionStore
+			sluice.FunctionURLStore
+		}{s.def, s.Store}
+	}
+	return s.Store.In(scope)
+}
 
 // withStore wraps the store the server uses.
 func withStore(wrap func(sluice.FunctionStore) sluice.FunctionStore) envOption {
@@ -150,7 +175,7 @@ func withCodeStore(wrap func(service.CodeStore) service.CodeStore) envOption {
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	dir := t.TempDir()
-	store, err := bolt.Open(filepath.Join(dir, "sluice.db"))
+	store, err := bolt.Open(filepath.Join(dir, "sluice.db"), testScope)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,9 +196,12 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	e.svc = service.New(cfg)
+	e.reg = service.NewRegistry(service.RegistryConfig{Default: testScope, Stores: testStores{store, cfg.Store}, Service: cfg})
+	if e.svc, err = e.reg.Service(context.Background(), testScope); err != nil {
+		t.Fatal(err)
+	}
 	e.api = api.New(api.Config{
-		Service: e.svc,
+		Services: e.reg,
 		Verifier: &sigv4.Verifier{
 			Secret:  sigv4.StaticCredentials("test", "test"),
 			Service: "lambda",
@@ -184,7 +212,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Now:    e.clock.Now,
 	})
 	e.srv = httptest.NewServer(e.api)
-	t.Cleanup(e.svc.Close) // after the server: cleanups run last-in first-out
+	t.Cleanup(e.reg.Close) // after the server: cleanups run last-in first-out
 	t.Cleanup(e.srv.Close)
 	e.client = newClient(e.srv.URL, "test", "test")
 	return e

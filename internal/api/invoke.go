@@ -23,6 +23,8 @@ const (
 
 // invokeParams is a validated invoke request, before it runs.
 type invokeParams struct {
+	// svc is the Service of the request's scope.
+	svc *service.Service
 	// run is what runs: the version the qualifier and the alias's routing
 	// picked, as it serves now.
 	run            *service.Runnable
@@ -68,7 +70,10 @@ func (s *Server) parseInvoke(r *http.Request, body []byte, stream bool) (*invoke
 
 	ctx := r.Context()
 	var err error
-	if p.run, err = s.svc.ResolveRunnable(ctx, ref, qualifier); err != nil {
+	if p.svc, err = s.service(r, ref); err != nil {
+		return nil, err
+	}
+	if p.run, err = p.svc.ResolveRunnable(ctx, ref, qualifier); err != nil {
 		return nil, err
 	}
 	p.invocation = sluice.Invocation{RequestID: requestID(ctx)}
@@ -132,13 +137,13 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, body []byte) err
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case invokeEvent:
-		if err := s.svc.InvokeAsync(p.run, p.invocation); err != nil {
+		if err := p.svc.InvokeAsync(p.run, p.invocation); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusAccepted)
 		return nil
 	}
-	out, err := s.svc.Invoke(r.Context(), p.run, p.invocation)
+	out, err := p.svc.Invoke(r.Context(), p.run, p.invocation)
 	if err != nil {
 		return err
 	}
@@ -202,7 +207,7 @@ func (s *Server) invokeStream(w http.ResponseWriter, r *http.Request, body []byt
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	out, err := s.svc.Invoke(r.Context(), p.run, p.invocation)
+	out, err := p.svc.Invoke(r.Context(), p.run, p.invocation)
 	if err != nil {
 		return err
 	}

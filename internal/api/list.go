@@ -46,7 +46,11 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, _ []byte)
 		after = string(b)
 	}
 
-	fns, err := s.svc.ListFunctions(r.Context(), after, limit+1)
+	svc, err := s.service(r, sluice.FunctionRef{})
+	if err != nil {
+		return err
+	}
+	fns, err := svc.ListFunctions(r.Context(), after, limit+1)
 	if err != nil {
 		return err
 	}
@@ -57,18 +61,18 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, _ []byte)
 	}
 	all := query.Get("FunctionVersion") == "ALL"
 	for _, fn := range fns {
-		resp.Functions = append(resp.Functions, configurationOf(s.scope, fn))
+		resp.Functions = append(resp.Functions, configurationOf(svc.Scope(), fn))
 		if !all {
 			continue
 		}
 		// Only the published versions: after 0 skips $LATEST. A function
 		// deleted meanwhile has none.
-		versions, err := s.svc.ListVersions(r.Context(), sluice.FunctionRef{Name: fn.Name}, 0, 0)
+		versions, err := svc.ListVersions(r.Context(), sluice.FunctionRef{Name: fn.Name}, 0, 0)
 		if err != nil && sluice.ErrorCodeOf(err) != sluice.ENotFound {
 			return err
 		}
 		for _, v := range versions {
-			resp.Functions = append(resp.Functions, configurationOf(s.scope, v))
+			resp.Functions = append(resp.Functions, configurationOf(svc.Scope(), v))
 		}
 	}
 	return writeJSON(w, http.StatusOK, resp)

@@ -57,9 +57,13 @@ func (s *Server) addPermission(w http.ResponseWriter, r *http.Request, body []by
 		return err
 	}
 	var v sluice.Violations
-	_, qualifier := parseRef(r, &v)
+	ref, qualifier := parseRef(r, &v)
 	req.validate(&v)
 	if err := v.Err(); err != nil {
+		return err
+	}
+	svc, err := s.service(r, ref)
+	if err != nil {
 		return err
 	}
 	st := sluice.PermissionStatement{
@@ -73,7 +77,7 @@ func (s *Server) addPermission(w http.ResponseWriter, r *http.Request, body []by
 		FunctionURLAuthType:   deref(req.FunctionUrlAuthType),
 		InvokedViaFunctionURL: req.InvokedViaFunctionUrl != nil && *req.InvokedViaFunctionUrl,
 	}
-	statement, err := s.svc.AddPermission(r.Context(), r.PathValue("name"), qualifier, st, deref(req.RevisionId))
+	statement, err := svc.AddPermission(r.Context(), r.PathValue("name"), qualifier, st, deref(req.RevisionId))
 	if err != nil {
 		return err
 	}
@@ -158,13 +162,17 @@ func validateStatementID(sid string, re *regexp.Regexp, pattern string, v *sluic
 // 204.
 func (s *Server) removePermission(w http.ResponseWriter, r *http.Request, _ []byte) error {
 	var v sluice.Violations
-	_, qualifier := parseRef(r, &v)
+	ref, qualifier := parseRef(r, &v)
 	sid := r.PathValue("sid")
 	validateStatementID(sid, namespacedStatementIDRE, sluice.NamespacedStatementIDPattern, &v)
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := s.svc.RemovePermission(r.Context(), r.PathValue("name"), qualifier, sid, r.URL.Query().Get("RevisionId")); err != nil {
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return err
+	}
+	if err := svc.RemovePermission(r.Context(), r.PathValue("name"), qualifier, sid, r.URL.Query().Get("RevisionId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -175,11 +183,15 @@ func (s *Server) removePermission(w http.ResponseWriter, r *http.Request, _ []by
 // 200 {"Policy": "<the policy as a JSON string>", "RevisionId": ...}.
 func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request, _ []byte) error {
 	var v sluice.Violations
-	_, qualifier := parseRef(r, &v)
+	ref, qualifier := parseRef(r, &v)
 	if err := v.Err(); err != nil {
 		return err
 	}
-	policy, revision, err := s.svc.GetPolicy(r.Context(), r.PathValue("name"), qualifier)
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return err
+	}
+	policy, revision, err := svc.GetPolicy(r.Context(), r.PathValue("name"), qualifier)
 	if err != nil {
 		return err
 	}

@@ -29,11 +29,18 @@ import (
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
-// Config wires a Server. Service and Verifier are required.
+// Config wires a Server. Services and Verifier are required.
 type Config struct {
-	// Service is the application the API serves; its owner (cmd) starts
-	// and closes it.
-	Service *service.Service
+	// Services hands out the application the API serves, one Service per
+	// scope (scope.go); its owner (cmd) starts and closes it.
+	Services *service.Registry
+	// DefaultScope is the scope of a request that names none (a public
+	// one), and its Account the caller's when CallerAccount is nil; zero
+	// means Services.Default().
+	DefaultScope sluice.Scope
+	// CallerAccount returns the account of the caller who signed a
+	// request with sig; nil means DefaultScope's account for everyone.
+	CallerAccount func(sig *sigv4.Signature) string
 	// Verifier authenticates every API request (the code downloads carry
 	// a signature of the server's own, see code.go).
 	Verifier *sigv4.Verifier
@@ -55,8 +62,6 @@ type Server struct {
 	cfg    Config
 	bodies *bodyBudget
 	code   *codeSigner
-	svc    *service.Service
-	scope  sluice.Scope
 	log    *slog.Logger
 	mux    *http.ServeMux
 }
@@ -64,11 +69,11 @@ type Server struct {
 // New returns a Server for cfg. It panics when a required field is missing,
 // which is a wiring mistake.
 func New(cfg Config) *Server {
-	if cfg.Service == nil || cfg.Verifier == nil {
-		panic("api: Config.Service and Config.Verifier are required")
+	if cfg.Services == nil || cfg.Verifier == nil {
+		panic("api: Config.Services and Config.Verifier are required")
 	}
 	cfg.Bodies = cfg.Bodies.withDefaults()
-	s := &Server{cfg: cfg, bodies: &bodyBudget{limit: cfg.Bodies.InFlight}, code: newCodeSigner(cfg.Now), svc: cfg.Service, scope: cfg.Service.Scope(), log: cfg.Logger, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, bodies: &bodyBudget{limit: cfg.Bodies.InFlight}, code: newCodeSigner(cfg.Now), log: cfg.Logger, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -216,6 +221,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, h h
 	if !op.public {
 		sig, err := s.cfg.Verifier.Verify(r, body)
 		if err != nil {
+			return err
+		}
+		if err := checkRegion(sig); err != nil {
 			return err
 		}
 		r = r.WithContext(context.WithValue(r.Context(), signatureKey{}, sig))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/furl"
+	"github.com/sluice-dev/sluice/internal/service"
 )
 
 // CreateFunctionUrlConfig, GetFunctionUrlConfig, UpdateFunctionUrlConfig,
@@ -80,12 +81,12 @@ const (
 	viewRead                   // Get, List: everything, InvokeMode defaulted
 )
 
-func (s *Server) urlConfigurationOf(r *http.Request, c *sluice.FunctionURLConfig, view urlView) urlConfiguration {
+func urlConfigurationOf(r *http.Request, svc *service.Service, c *sluice.FunctionURLConfig, view urlView) urlConfiguration {
 	out := urlConfiguration{
 		AuthType:     c.AuthType,
 		CreationTime: c.CreationTime.UTC().Format(urlTimeLayout),
-		FunctionArn:  s.svc.URLFunctionARN(c),
-		FunctionUrl:  withScheme(r, furl.URL(c.URLID, s.svc.Scope().Region, requestPort(r))),
+		FunctionArn:  svc.URLFunctionARN(c),
+		FunctionUrl:  withScheme(r, furl.URL(c.URLID, svc.Scope().Region, requestPort(r))),
 		InvokeMode:   c.InvokeMode,
 	}
 	if view != viewCreated {
@@ -127,94 +128,99 @@ func withScheme(r *http.Request, u string) string {
 }
 
 // urlTarget parses {name} and the Qualifier parameter of a URL operation:
-// the qualifier, given either way, must be an alias name.
-func (s *Server) urlTarget(r *http.Request) (sluice.FunctionRef, string, error) {
+// the qualifier, given either way, must be an alias name. It returns them
+// with the Service of the request's scope.
+func (s *Server) urlTarget(r *http.Request) (*service.Service, sluice.FunctionRef, string, error) {
 	var v sluice.Violations
 	qualifier := r.URL.Query().Get("Qualifier")
 	furl.ValidateQualifier(qualifier, &v)
 	ref, _ := sluice.ParseFunctionName(r.PathValue("name"), &v)
 	if err := v.Err(); err != nil {
-		return ref, "", err
+		return nil, ref, "", err
 	}
 	if qualifier == "" && ref.Qualifier != "" {
 		// The qualifier came with the name (name:alias, or an ARN).
 		furl.ValidateQualifier(ref.Qualifier, &v)
 		if err := v.Err(); err != nil {
-			return ref, "", err
+			return nil, ref, "", err
 		}
 	}
-	return ref, qualifier, nil
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return nil, ref, "", err
+	}
+	return svc, ref, qualifier, nil
 }
 
 // parseURLRequest reads the target and the body of a create (or update)
 // and validates the members, in Lambda's order: body JSON, name and
 // qualifier, members.
-func (s *Server) parseURLRequest(r *http.Request, body []byte, create bool) (sluice.FunctionRef, string, furl.Input, error) {
+func (s *Server) parseURLRequest(r *http.Request, body []byte, create bool) (*service.Service, sluice.FunctionRef, string, furl.Input, error) {
 	var req urlRequest
 	if err := decodeJSON(body, &req); err != nil {
-		return sluice.FunctionRef{}, "", furl.Input{}, err
+		return nil, sluice.FunctionRef{}, "", furl.Input{}, err
 	}
-	ref, qualifier, err := s.urlTarget(r)
+	svc, ref, qualifier, err := s.urlTarget(r)
 	if err != nil {
-		return ref, "", furl.Input{}, err
+		return nil, ref, "", furl.Input{}, err
 	}
 	in := req.input()
-	return ref, qualifier, in, furl.Validate(in, create)
+	return svc, ref, qualifier, in, furl.Validate(in, create)
 }
 
 // createFunctionURLConfig is CreateFunctionUrlConfig:
 // POST /2021-10-31/functions/{name}/url, 201.
 func (s *Server) createFunctionURLConfig(w http.ResponseWriter, r *http.Request, body []byte) error {
-	ref, qualifier, in, err := s.parseURLRequest(r, body, true)
+	svc, ref, qualifier, in, err := s.parseURLRequest(r, body, true)
 	if err != nil {
 		return err
 	}
-	c, err := s.svc.CreateFunctionURL(r.Context(), ref, qualifier, furl.Apply(nil, in))
+	c, err := svc.CreateFunctionURL(r.Context(), ref, qualifier, furl.Apply(nil, in))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, s.urlConfigurationOf(r, c, viewCreated))
+	return writeJSON(w, http.StatusCreated, urlConfigurationOf(r, svc, c, viewCreated))
 }
 
 // getFunctionURLConfig is GetFunctionUrlConfig:
 // GET /2021-10-31/functions/{name}/url.
 func (s *Server) getFunctionURLConfig(w http.ResponseWriter, r *http.Request, _ []byte) error {
-	ref, qualifier, err := s.urlTarget(r)
+	svc, ref, qualifier, err := s.urlTarget(r)
 	if err != nil {
 		return err
 	}
-	c, err := s.svc.GetFunctionURL(r.Context(), ref, qualifier)
+	c, err := svc.GetFunctionURL(r.Context(), ref, qualifier)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.urlConfigurationOf(r, c, viewRead))
+	return writeJSON(w, http.StatusOK, urlConfigurationOf(r, svc, c, viewRead))
 }
 
 // updateFunctionURLConfig is UpdateFunctionUrlConfig:
 // PUT /2021-10-31/functions/{name}/url. Members the request leaves out
 // keep their values; a Cors member replaces the whole Cors.
 func (s *Server) updateFunctionURLConfig(w http.ResponseWriter, r *http.Request, body []byte) error {
-	ref, qualifier, in, err := s.parseURLRequest(r, body, false)
+	svc, ref, qualifier, in, err := s.parseURLRequest(r, body, false)
 	if err != nil {
 		return err
 	}
-	c, err := s.svc.UpdateFunctionURL(r.Context(), ref, qualifier, func(c *sluice.FunctionURLConfig) {
+	c, err := svc.UpdateFunctionURL(r.Context(), ref, qualifier, func(c *sluice.FunctionURLConfig) {
 		*c = *furl.Apply(c, in)
 	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.urlConfigurationOf(r, c, viewUpdated))
+	return writeJSON(w, http.StatusOK, urlConfigurationOf(r, svc, c, viewUpdated))
 }
 
 // deleteFunctionURLConfig is DeleteFunctionUrlConfig:
 // DELETE /2021-10-31/functions/{name}/url, 204.
 func (s *Server) deleteFunctionURLConfig(w http.ResponseWriter, r *http.Request, _ []byte) error {
-	ref, qualifier, err := s.urlTarget(r)
+	svc, ref, qualifier, err := s.urlTarget(r)
 	if err != nil {
 		return err
 	}
-	if err := s.svc.DeleteFunctionURL(r.Context(), ref, qualifier); err != nil {
+	if err := svc.DeleteFunctionURL(r.Context(), ref, qualifier); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -250,7 +256,11 @@ func (s *Server) listFunctionURLConfigs(w http.ResponseWriter, r *http.Request, 
 		}
 		after = string(b)
 	}
-	list, err := s.svc.ListFunctionURLs(r.Context(), ref, after, limit+1)
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return err
+	}
+	list, err := svc.ListFunctionURLs(r.Context(), ref, after, limit+1)
 	if err != nil {
 		return err
 	}
@@ -263,7 +273,7 @@ func (s *Server) listFunctionURLConfigs(w http.ResponseWriter, r *http.Request, 
 		resp.NextMarker = base64.RawURLEncoding.EncodeToString([]byte(list[len(list)-1].QualifierKey()))
 	}
 	for _, c := range list {
-		resp.FunctionUrlConfigs = append(resp.FunctionUrlConfigs, s.urlConfigurationOf(r, c, viewRead))
+		resp.FunctionUrlConfigs = append(resp.FunctionUrlConfigs, urlConfigurationOf(r, svc, c, viewRead))
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }

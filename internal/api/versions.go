@@ -23,7 +23,11 @@ func (s *Server) publishVersion(w http.ResponseWriter, r *http.Request, body []b
 	if err := v.Err(); err != nil {
 		return err
 	}
-	version, err := s.svc.PublishVersion(r.Context(), ref, service.Publish{
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return err
+	}
+	version, err := svc.PublishVersion(r.Context(), ref, service.Publish{
 		Description: req.Description,
 		RevisionID:  req.RevisionID,
 		CodeSHA256:  req.CodeSha256,
@@ -31,7 +35,7 @@ func (s *Server) publishVersion(w http.ResponseWriter, r *http.Request, body []b
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, configurationOf(s.scope, version))
+	return writeJSON(w, http.StatusCreated, configurationOf(svc.Scope(), version))
 }
 
 // listVersions is ListVersionsByFunction:
@@ -48,7 +52,11 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, _ []byte) 
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if _, err := s.svc.FunctionName(ref); err != nil {
+	svc, err := s.service(r, ref)
+	if err != nil {
+		return err
+	}
+	if _, err := svc.FunctionName(ref); err != nil {
 		return err
 	}
 	after := -1 // before $LATEST
@@ -63,7 +71,7 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, _ []byte) 
 		}
 		after = n
 	}
-	page, err := s.svc.ListVersions(r.Context(), ref, after, limit+1)
+	page, err := svc.ListVersions(r.Context(), ref, after, limit+1)
 	if err != nil {
 		return err
 	}
@@ -73,7 +81,7 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, _ []byte) 
 		resp.NextMarker = base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].VersionOrLatest()))
 	}
 	for _, fn := range page {
-		c := configurationOf(s.scope, fn)
+		c := configurationOf(svc.Scope(), fn)
 		if fn.VersionOrLatest() == sluice.LatestVersion {
 			c.FunctionArn += ":" + sluice.LatestVersion // Lambda qualifies it here
 		}

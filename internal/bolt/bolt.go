@@ -9,16 +9,27 @@
 // survives a crash. The same operations could be applied, in order, by a
 // replicated log.
 //
-// The file has these top-level buckets:
+// The file has these top-level buckets (schema version 4):
 //
 //	meta            schema_version → decimal schema version
+//	scopes          "region/account" → bucket: the scope's functions (below)
+//	url_ids         URL id → {region, account, function, qualifier key} of its URL
+//
+// and each scope's bucket holds:
+//
 //	functions       function name → $LATEST record
 //	versions        function name → bucket: 8-byte big-endian version number → version record
 //	aliases         function name → bucket: alias name → alias record
 //	version_counter function name → 8-byte big-endian number of the last version published
 //	concurrency     function name → decimal reserved concurrency
 //	urls            function name → bucket: qualifier key → function URL record
-//	url_ids         URL id → {function, qualifier key} of its URL
+//
+// A scope (sluice.Scope) is a namespace: a Store is the view of one scope
+// (Open returns the default scope's, In another's, on the same file), and
+// nothing of one scope is visible in another. A scope's bucket is created
+// by its first write; a read of a scope without one sees no functions.
+// url_ids is global, because a function URL request names its URL by id
+// alone (its Host or path): the entry says which scope holds the URL.
 //
 // A resource-based policy has no bucket: it is a member of the $LATEST,
 // version or alias record it belongs to (record.go), written by SetPolicy
@@ -50,12 +61,19 @@
 // version 1 or 2 file by creating them (empty). The version was raised for
 // the same reason: an older sluice would delete functions and aliases
 // without their URLs, leaving index entries that route to whatever takes
-// their names next.
+// their names next. 4 put every function into a scope: the six buckets of
+// functions moved, whole, from the top level into the bucket of the scope
+// given to Open (the --region and --account-id the file was served with),
+// and every url_ids entry gained that scope's region and account. The
+// migration is one transaction (bbolt's MoveBucket moves a bucket without
+// copying its pages), so a crash in the middle leaves the file as it was.
+// An older sluice would see a file without functions, and refuses it.
 package bolt
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -73,7 +91,7 @@ import (
 // SchemaVersion is the version of the file layout this package reads and
 // writes. Raise it, and migrate in Open, when the layout or the meaning of
 // a record changes incompatibly.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // lockTimeout is how long Open waits for the file lock another process
 // holds before giving up.
@@ -88,29 +106,39 @@ var (
 	bucketConcurrency    = []byte("concurrency")
 	bucketURLs           = []byte("urls")
 	bucketURLIDs         = []byte("url_ids")
+	bucketScopes         = []byte("scopes")
 	keySchema            = []byte("schema_version")
 
 	// bucketsV2 are the buckets schema version 2 added.
 	bucketsV2 = [][]byte{bucketVersions, bucketAliases, bucketVersionCounter, bucketConcurrency}
 	// bucketsV3 are the buckets schema version 3 added.
 	bucketsV3 = [][]byte{bucketURLs, bucketURLIDs}
+	// scopedBuckets are the buckets of each scope (schema version 4).
+	scopedBuckets = [][]byte{bucketFunctions, bucketVersions, bucketAliases, bucketVersionCounter, bucketConcurrency, bucketURLs}
 )
 
-// Store is a sluice.FunctionStore kept in one bbolt file. It is safe for
+// Store is the sluice.Namespace of one scope, kept in a bbolt file with
+// the functions of every other scope: Open returns the default scope's
+// Store, In the Store of any scope on the same file. It is safe for
 // concurrent use.
 type Store struct {
-	db *bbolt.DB
+	db    *bbolt.DB
+	scope sluice.Scope
 }
 
 var (
 	_ sluice.FunctionStore    = (*Store)(nil)
 	_ sluice.FunctionURLStore = (*Store)(nil)
+	_ sluice.Namespace        = (*Store)(nil)
+	_ sluice.Namespaces       = (*Store)(nil)
 )
 
 // Open opens the store in the database file at path, creating the file and
 // its parent directory if needed, and migrating a file of an older schema
-// version. Only one process can have a file open at a time: Open fails
-// after a second when another holds it.
+// version: the functions of a file from before namespaces (schema version
+// 3 or older) move into scope. The Store it returns is scope's. Only one
+// process can have a file open at a time: Open fails after a second when
+// another holds it.
 //
 // Open refuses a store that is not whole, with a *CheckError
 // (errors.Is(err, ErrNotWhole)): it runs Check's page walk and bbolt's
@@ -120,7 +148,10 @@ var (
 // where no store was before: once a store is open, Open writes a marker
 // next to it (MarkerPath), and a missing or empty file with the marker is
 // refused rather than replaced by an empty store.
-func Open(path string) (*Store, error) {
+func Open(path string, scope sluice.Scope) (*Store, error) {
+	if !scope.Valid() {
+		return nil, fmt.Errorf("bolt: open %s: invalid default scope %q (a region such as us-east-1 and a 12-digit account)", path, scope)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("bolt: create data dir: %w", err)
 	}
@@ -151,7 +182,7 @@ func Open(path string) (*Store, error) {
 			return nil, err
 		}
 	}
-	if err := db.Update(initSchema); err != nil {
+	if err := db.Update(func(tx *bbolt.Tx) error { return initSchema(tx, scope) }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
@@ -159,7 +190,61 @@ func Open(path string) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, scope: scope}, nil
+}
+
+// Scope returns the scope whose functions s holds.
+func (s *Store) Scope() sluice.Scope { return s.scope }
+
+// In returns the Store of scope's functions, on the same file as s. It is
+// closed with s (Close of either closes the file).
+func (s *Store) In(scope sluice.Scope) sluice.Namespace {
+	if scope == s.scope {
+		return s
+	}
+	return &Store{db: s.db, scope: scope}
+}
+
+// Scopes returns every scope that holds or has held a function, in order
+// of their String form.
+func (s *Store) Scopes(ctx context.Context) ([]sluice.Scope, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var scopes []sluice.Scope
+	err := wrap(s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketScopes)
+		if b == nil {
+			return errors.New("the scopes bucket is missing")
+		}
+		return b.ForEach(func(k, _ []byte) error {
+			scope, ok := sluice.ParseScope(string(k))
+			if !ok {
+				return fmt.Errorf("invalid scope %q", k)
+			}
+			scopes = append(scopes, scope)
+			return nil
+		})
+	}))
+	return scopes, err
+}
+
+// FunctionURLScope returns the scope of the function URL whose id is id.
+// Errors: ENotFound.
+func (s *Store) FunctionURLScope(ctx context.Context, id string) (sluice.Scope, error) {
+	if err := ctx.Err(); err != nil {
+		return sluice.Scope{}, err
+	}
+	var scope sluice.Scope
+	err := wrap(s.db.View(func(tx *bbolt.Tx) error {
+		ix, err := urlIndex(tx.Bucket(bucketURLIDs), id)
+		if err != nil {
+			return err
+		}
+		scope = ix.scope()
+		return nil
+	}))
+	return scope, err
 }
 
 // openError describes an error of bbolt.Open.
@@ -187,8 +272,8 @@ func writeMarker(path string) error {
 
 // initSchema creates the buckets of a new file, or checks that an existing
 // file has a schema version this package can read and migrates it to
-// SchemaVersion.
-func initSchema(tx *bbolt.Tx) error {
+// SchemaVersion, its functions into scope.
+func initSchema(tx *bbolt.Tx, scope sluice.Scope) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		// A new file has no buckets at all; one with other buckets but no
@@ -208,7 +293,7 @@ func initSchema(tx *bbolt.Tx) error {
 		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
 			return err
 		}
-		for _, name := range slices.Concat([][]byte{bucketFunctions}, bucketsV2, bucketsV3) {
+		for _, name := range [][]byte{bucketScopes, bucketURLIDs} {
 			if _, err := tx.CreateBucket(name); err != nil {
 				return err
 			}
@@ -223,7 +308,7 @@ func initSchema(tx *bbolt.Tx) error {
 	if v > SchemaVersion {
 		return fmt.Errorf("the database has schema version %d, newer than the version %d this sluice supports: it was written by a newer sluice; upgrade sluice to open it", v, SchemaVersion)
 	}
-	if tx.Bucket(bucketFunctions) == nil {
+	if v < 4 && tx.Bucket(bucketFunctions) == nil {
 		return errors.New("corrupt sluice database: the functions bucket is missing")
 	}
 	if v == 1 {
@@ -243,20 +328,112 @@ func initSchema(tx *bbolt.Tx) error {
 			}
 		}
 	}
+	if v <= 3 {
+		// Version 3 → 4: the functions move into scope.
+		if err := migrateToScopes(tx, scope); err != nil {
+			return fmt.Errorf("migrate schema version %d to 4: %w", v, err)
+		}
+	}
 	if v < SchemaVersion {
 		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
 			return fmt.Errorf("migrate schema version %d to %d: %w", v, SchemaVersion, err)
 		}
 	}
-	for _, name := range slices.Concat(bucketsV2, bucketsV3) {
+	return checkScopes(tx)
+}
+
+// migrateHook, when set (by tests), is called after each step of the
+// migration to schema version 4, inside its transaction; an error it
+// returns fails the migration.
+var migrateHook func(step string) error
+
+// migrateToScopes moves the buckets of a schema 3 file's functions into
+// the bucket of scope, and adds scope to every url_ids entry. It runs in
+// the transaction of Open: a failure or a crash anywhere in it leaves the
+// file as it was.
+func migrateToScopes(tx *bbolt.Tx, scope sluice.Scope) error {
+	for _, name := range scopedBuckets {
 		if tx.Bucket(name) == nil {
 			return fmt.Errorf("corrupt sluice database: the %s bucket is missing", name)
+		}
+	}
+	if tx.Bucket(bucketURLIDs) == nil {
+		return fmt.Errorf("corrupt sluice database: the %s bucket is missing", bucketURLIDs)
+	}
+	scopes, err := tx.CreateBucket(bucketScopes)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketScopes, err)
+	}
+	dst, err := scopes.CreateBucket([]byte(scope.String()))
+	if err != nil {
+		return fmt.Errorf("create the bucket of scope %s: %w", scope, err)
+	}
+	for _, name := range scopedBuckets {
+		if err := tx.MoveBucket(name, nil, dst); err != nil {
+			return fmt.Errorf("move bucket %s into scope %s: %w", name, scope, err)
+		}
+		if migrateHook != nil {
+			if err := migrateHook("moved " + string(name)); err != nil {
+				return err
+			}
+		}
+	}
+	ids := tx.Bucket(bucketURLIDs)
+	type entry struct{ k, v []byte }
+	var entries []entry // bbolt forbids writes to a bucket while ForEach walks it
+	err = ids.ForEach(func(k, v []byte) error {
+		var ix urlIndexRecord
+		if err := json.Unmarshal(v, &ix); err != nil {
+			return fmt.Errorf("decode url id %s: %w", k, err)
+		}
+		ix.Region, ix.Account = scope.Region, scope.Account
+		b, err := json.Marshal(ix)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, entry{slices.Clone(k), b})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := ids.Put(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	if migrateHook != nil {
+		if err := migrateHook("indexed"); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// Close closes the database file. Closing a closed Store does nothing.
+// checkScopes checks the buckets of a schema 4 file: meta, scopes and
+// url_ids, and each scope's buckets.
+func checkScopes(tx *bbolt.Tx) error {
+	for _, name := range [][]byte{bucketScopes, bucketURLIDs} {
+		if tx.Bucket(name) == nil {
+			return fmt.Errorf("corrupt sluice database: the %s bucket is missing", name)
+		}
+	}
+	return tx.Bucket(bucketScopes).ForEach(func(k, v []byte) error {
+		if _, ok := sluice.ParseScope(string(k)); !ok || v != nil {
+			return fmt.Errorf("corrupt sluice database: %q in the scopes bucket is not a scope's bucket", k)
+		}
+		sb := tx.Bucket(bucketScopes).Bucket(k)
+		for _, name := range scopedBuckets {
+			if sb.Bucket(name) == nil {
+				return fmt.Errorf("corrupt sluice database: the %s bucket of scope %s is missing", name, k)
+			}
+		}
+		return nil
+	})
+}
+
+// Close closes the database file, for s and every Store In made from the
+// same file. Closing a closed Store does nothing.
 func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("bolt: close: %w", err)
@@ -385,41 +562,72 @@ func (s *Store) DeleteFunction(ctx context.Context, name string) error {
 	})
 }
 
-// buckets are the top-level buckets, in one transaction.
+// buckets are the buckets of one scope, and the global url_ids, in one
+// transaction. In a read of a scope that has no bucket yet, the scope's
+// buckets are nil: it has no functions.
 type buckets struct {
-	functions, versions, aliases, counter, concurrency, urls, urlIDs *bbolt.Bucket
+	functions, versions, aliases, counter, concurrency, urls *bbolt.Bucket
+	urlIDs                                                   *bbolt.Bucket
+	scope                                                    sluice.Scope
 }
 
-func bucketsOf(tx *bbolt.Tx) (*buckets, error) {
-	b := &buckets{
-		functions:   tx.Bucket(bucketFunctions),
-		versions:    tx.Bucket(bucketVersions),
-		aliases:     tx.Bucket(bucketAliases),
-		counter:     tx.Bucket(bucketVersionCounter),
-		concurrency: tx.Bucket(bucketConcurrency),
-		urls:        tx.Bucket(bucketURLs),
-		urlIDs:      tx.Bucket(bucketURLIDs),
-	}
-	if b.functions == nil || b.versions == nil || b.aliases == nil || b.counter == nil || b.concurrency == nil || b.urls == nil || b.urlIDs == nil {
+// bucketsOf returns the buckets of scope in tx, creating the scope's when
+// create is set and it has none.
+func bucketsOf(tx *bbolt.Tx, scope sluice.Scope, create bool) (*buckets, error) {
+	scopes, urlIDs := tx.Bucket(bucketScopes), tx.Bucket(bucketURLIDs)
+	if scopes == nil || urlIDs == nil {
 		return nil, errors.New("a bucket is missing")
+	}
+	b := &buckets{urlIDs: urlIDs, scope: scope}
+	key := []byte(scope.String())
+	sb := scopes.Bucket(key)
+	if sb == nil {
+		if !create {
+			return b, nil
+		}
+		var err error
+		if sb, err = scopes.CreateBucket(key); err != nil {
+			return nil, err
+		}
+		for _, name := range scopedBuckets {
+			if _, err := sb.CreateBucket(name); err != nil {
+				return nil, err
+			}
+		}
+	}
+	b.functions = sb.Bucket(bucketFunctions)
+	b.versions = sb.Bucket(bucketVersions)
+	b.aliases = sb.Bucket(bucketAliases)
+	b.counter = sb.Bucket(bucketVersionCounter)
+	b.concurrency = sb.Bucket(bucketConcurrency)
+	b.urls = sb.Bucket(bucketURLs)
+	if b.functions == nil || b.versions == nil || b.aliases == nil || b.counter == nil || b.concurrency == nil || b.urls == nil {
+		return nil, fmt.Errorf("a bucket of scope %s is missing", scope)
 	}
 	return b, nil
 }
 
 // latest returns the $LATEST of the named function. Errors: ENotFound.
 func (b *buckets) latest(name string) (*sluice.Function, error) {
+	if b.functions == nil || name == "" {
+		return nil, notFound(name)
+	}
 	value := b.functions.Get([]byte(name))
-	if value == nil || name == "" {
+	if value == nil {
 		return nil, notFound(name)
 	}
 	return decode(name, sluice.LatestVersion, value)
 }
 
-// update runs fn in a read-write transaction. The transaction commits, and
-// is fsynced, only if fn returns nil.
+// update runs fn in a read-write transaction on the buckets of s's scope,
+// which it creates if needed. The transaction commits, and is fsynced,
+// only if fn returns nil (so a failed write leaves no empty scope behind).
 func (s *Store) update(fn func(*buckets) error) error {
+	if !s.scope.Valid() {
+		return sluice.Errorf(sluice.EInvalidParameter, "%q is not a valid scope: a region such as us-east-1 and a 12-digit account.", s.scope)
+	}
 	return wrap(s.db.Update(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := bucketsOf(tx, s.scope, true)
 		if err != nil {
 			return err
 		}
@@ -427,10 +635,10 @@ func (s *Store) update(fn func(*buckets) error) error {
 	}))
 }
 
-// view runs fn in a read-only transaction.
+// view runs fn in a read-only transaction on the buckets of s's scope.
 func (s *Store) view(fn func(*buckets) error) error {
 	return wrap(s.db.View(func(tx *bbolt.Tx) error {
-		b, err := bucketsOf(tx)
+		b, err := bucketsOf(tx, s.scope, false)
 		if err != nil {
 			return err
 		}

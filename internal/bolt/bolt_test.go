@@ -18,10 +18,46 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
+// testScope is the default scope of the tests' stores.
+var testScope = sluice.Scope{Region: "us-east-1", Account: "123456789012"}
+
+// scopedNames are the buckets of a scope (schema version 4).
+var scopedNames = []string{"functions", "versions", "aliases", "version_counter", "concurrency", "urls"}
+
+// bucketOf returns the bucket name of a file in tx: one of a scope's
+// (scopedNames) is testScope's when the file has scopes (schema version
+// 4), the top-level bucket otherwise. It is nil when missing; with create
+// set it is created (scopes first), as bolt would.
+func bucketOf(tx *bbolt.Tx, name string, create bool) (*bbolt.Bucket, error) {
+	if !slices.Contains(scopedNames, name) || tx.Bucket([]byte("scopes")) == nil {
+		if create {
+			return tx.CreateBucketIfNotExists([]byte(name))
+		}
+		return tx.Bucket([]byte(name)), nil
+	}
+	scopes := tx.Bucket([]byte("scopes"))
+	sb := scopes.Bucket([]byte(testScope.String()))
+	if sb == nil {
+		if !create {
+			return nil, nil
+		}
+		var err error
+		if sb, err = scopes.CreateBucket([]byte(testScope.String())); err != nil {
+			return nil, err
+		}
+		for _, n := range scopedNames {
+			if _, err := sb.CreateBucket([]byte(n)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return sb.Bucket([]byte(name)), nil
+}
+
 func openTemp(t *testing.T) (*bolt.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "sluice.db")
-	s, err := bolt.Open(path)
+	s, err := bolt.Open(path, testScope)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -43,7 +79,7 @@ func TestStoreSuite(t *testing.T) {
 func TestDurableStoreSuite(t *testing.T) {
 	sluicetest.DurableStoreSuite(t,
 		func(t *testing.T, dir string) sluice.FunctionStore {
-			s, err := bolt.Open(filepath.Join(dir, "sluice.db"))
+			s, err := bolt.Open(filepath.Join(dir, "sluice.db"), testScope)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -54,7 +90,7 @@ func TestDurableStoreSuite(t *testing.T) {
 
 func TestOpenCreatesParentDirAndPrivateFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data", "nested", "sluice.db")
-	s, err := bolt.Open(path)
+	s, err := bolt.Open(path, testScope)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -71,7 +107,7 @@ func TestOpenCreatesParentDirAndPrivateFile(t *testing.T) {
 func TestOpenTwiceTimesOut(t *testing.T) {
 	s, path := openTemp(t)
 	start := time.Now()
-	s2, err := bolt.Open(path)
+	s2, err := bolt.Open(path, testScope)
 	elapsed := time.Since(start)
 	if err == nil {
 		s2.Close()
@@ -90,7 +126,7 @@ func TestOpenTwiceTimesOut(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	s3, err := bolt.Open(path)
+	s3, err := bolt.Open(path, testScope)
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)
 	}
@@ -110,7 +146,7 @@ func setRaw(t *testing.T, path, bucket, key string, value []byte) {
 	}
 	defer db.Close()
 	err = db.Update(func(tx *bbolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists([]byte(bucket))
+		b, err := bucketOf(tx, bucket, true)
 		if err != nil {
 			return err
 		}
@@ -131,7 +167,7 @@ func getRaw(t *testing.T, path, bucket, key string) []byte {
 	defer db.Close()
 	var out []byte
 	err = db.View(func(tx *bbolt.Tx) error {
-		b := tx.Bucket([]byte(bucket))
+		b, _ := bucketOf(tx, bucket, false)
 		if b == nil {
 			t.Fatalf("bucket %s missing", bucket)
 		}
@@ -150,29 +186,29 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if got := string(getRaw(t, path, "meta", "schema_version")); got != "3" {
-		t.Fatalf("schema_version = %q, want %q", got, "3")
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "4" {
+		t.Fatalf("schema_version = %q, want %q", got, "4")
 	}
 
-	setRaw(t, path, "meta", "schema_version", []byte("4"))
-	s2, err := bolt.Open(path)
+	setRaw(t, path, "meta", "schema_version", []byte("5"))
+	s2, err := bolt.Open(path, testScope)
 	if err == nil {
 		s2.Close()
 		t.Fatal("Open of a file with a newer schema version succeeded")
 	}
-	for _, want := range []string{"schema version 4", "newer", "upgrade sluice"} {
+	for _, want := range []string{"schema version 5", "newer", "upgrade sluice"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error = %q, want it to contain %q", err, want)
 		}
 	}
 	// Open did not touch the file.
-	if got := string(getRaw(t, path, "meta", "schema_version")); got != "4" {
-		t.Errorf("schema_version after refused Open = %q, want %q", got, "4")
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "5" {
+		t.Errorf("schema_version after refused Open = %q, want %q", got, "5")
 	}
 
 	// The lock was released: the file can be opened again.
-	setRaw(t, path, "meta", "schema_version", []byte("3"))
-	s3, err := bolt.Open(path)
+	setRaw(t, path, "meta", "schema_version", []byte("4"))
+	s3, err := bolt.Open(path, testScope)
 	if err != nil {
 		t.Fatalf("Open after restoring the schema version: %v", err)
 	}
@@ -187,7 +223,7 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 
 	foreign := filepath.Join(dir, "foreign.db")
 	setRaw(t, foreign, "other", "k", []byte("v"))
-	if s, err := bolt.Open(foreign); err == nil {
+	if s, err := bolt.Open(foreign, testScope); err == nil {
 		s.Close()
 		t.Error("Open of a bbolt file without a meta bucket succeeded")
 	} else if !strings.Contains(err.Error(), "not a sluice database") {
@@ -196,7 +232,7 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 
 	badVersion := filepath.Join(dir, "bad-version.db")
 	setRaw(t, badVersion, "meta", "schema_version", []byte("one"))
-	if s, err := bolt.Open(badVersion); err == nil {
+	if s, err := bolt.Open(badVersion, testScope); err == nil {
 		s.Close()
 		t.Error("Open of a file with an unreadable schema version succeeded")
 	}
@@ -205,7 +241,7 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 	if err := os.WriteFile(garbage, []byte(strings.Repeat("not a database ", 1000)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := bolt.Open(garbage); err == nil {
+	if s, err := bolt.Open(garbage, testScope); err == nil {
 		s.Close()
 		t.Error("Open of a garbage file succeeded")
 	}
@@ -341,7 +377,7 @@ func getRawNested(t *testing.T, path, outer, inner, key string) []byte {
 	defer db.Close()
 	var out []byte
 	err = db.View(func(tx *bbolt.Tx) error {
-		b := tx.Bucket([]byte(outer))
+		b, _ := bucketOf(tx, outer, false)
 		if b == nil {
 			t.Fatalf("bucket %s missing", outer)
 		}
@@ -423,7 +459,7 @@ func TestOpenMigratesSchema1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sluice.db")
 	writeV1File(t, path, map[string]string{"old": v1Record, "bare": `{"v":1,"name":"bare"}`})
 
-	s, err := bolt.Open(path)
+	s, err := bolt.Open(path, testScope)
 	if err != nil {
 		t.Fatalf("Open of a schema 1 file: %v", err)
 	}
@@ -476,12 +512,12 @@ func TestOpenMigratesSchema1(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The file is schema 3 now, with every bucket; the old records were
-	// left as they were.
-	if got := string(getRaw(t, path, "meta", "schema_version")); got != "3" {
-		t.Errorf("schema_version after migration = %q, want 3", got)
+	// The file is schema 4 now, with every bucket, the functions' in the
+	// default scope; the old records were left as they were.
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "4" {
+		t.Errorf("schema_version after migration = %q, want 4", got)
 	}
-	if got, want := bucketNames(t, path), []string{"aliases", "concurrency", "functions", "meta", "url_ids", "urls", "version_counter", "versions"}; !slices.Equal(got, want) {
+	if got, want := bucketNames(t, path), []string{"meta", "scopes", "url_ids"}; !slices.Equal(got, want) {
 		t.Errorf("buckets after migration = %q, want %q", got, want)
 	}
 	if got := string(getRaw(t, path, "functions", "old")); got != v1Record {
@@ -489,7 +525,7 @@ func TestOpenMigratesSchema1(t *testing.T) {
 	}
 
 	// It opens again, without migrating, and kept what was written.
-	s, err = bolt.Open(path)
+	s, err = bolt.Open(path, testScope)
 	if err != nil {
 		t.Fatalf("second Open: %v", err)
 	}
@@ -530,7 +566,7 @@ func TestOpenRefusesCorruptFiles(t *testing.T) {
 	// leaves it as it was.
 	v1 := filepath.Join(dir, "v1.db")
 	writeV1File(t, v1, nil)
-	if s, err := bolt.Open(v1); err == nil {
+	if s, err := bolt.Open(v1, testScope); err == nil {
 		s.Close()
 		t.Error("Open of a schema 1 file without a functions bucket succeeded")
 	} else if !strings.Contains(err.Error(), "corrupt") {
@@ -542,11 +578,7 @@ func TestOpenRefusesCorruptFiles(t *testing.T) {
 
 	// A schema 2 file without one of the buckets schema 2 added.
 	v2 := filepath.Join(dir, "v2.db")
-	s, err := bolt.Open(v2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	writeV2File(t, v2)
 	db, err := bbolt.Open(v2, 0o600, &bbolt.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -555,11 +587,65 @@ func TestOpenRefusesCorruptFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	if s, err := bolt.Open(v2); err == nil {
+	if s, err := bolt.Open(v2, testScope); err == nil {
 		s.Close()
 		t.Error("Open of a schema 2 file without an aliases bucket succeeded")
 	} else if !strings.Contains(err.Error(), "aliases bucket is missing") {
 		t.Errorf("error = %q, want it to name the missing bucket", err)
+	}
+
+	// A schema 4 file whose scope lost one of its buckets.
+	v4 := filepath.Join(dir, "v4.db")
+	s, err := bolt.Open(v4, testScope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateFunction(t.Context(), sluicetest.SampleFunction("fn")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err = bbolt.Open(v4, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("scopes")).Bucket([]byte(testScope.String())).DeleteBucket([]byte("versions"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if s, err := bolt.Open(v4, testScope); err == nil {
+		s.Close()
+		t.Error("Open of a schema 4 file whose scope has no versions bucket succeeded")
+	} else if !strings.Contains(err.Error(), "versions bucket of scope "+testScope.String()+" is missing") {
+		t.Errorf("error = %q, want it to name the missing bucket", err)
+	}
+	if _, err := bolt.Check(v4); !errors.Is(err, bolt.ErrNotWhole) {
+		t.Errorf("Check of a schema 4 file whose scope has no versions bucket: %v, want ErrNotWhole", err)
+	}
+}
+
+// writeV2File writes a database file as schema version 2 left it: a meta
+// bucket, the functions bucket with one function, and the (empty) buckets
+// version 2 added.
+func writeV2File(t *testing.T, path string) {
+	t.Helper()
+	writeV1File(t, path, map[string]string{"old": v1Record})
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range []string{"versions", "aliases", "version_counter", "concurrency"} {
+			if _, err := tx.CreateBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte("2"))
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -577,7 +663,7 @@ func TestUnreadableRecords(t *testing.T) {
 			s, path := openTemp(t)
 			s.Close()
 			setRaw(t, path, "functions", name, []byte(value))
-			s, err := bolt.Open(path)
+			s, err := bolt.Open(path, testScope)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -759,7 +845,7 @@ func TestUnreadableVersionsAndAliases(t *testing.T) {
 	}
 	reopen := func(t *testing.T, path string) *bolt.Store {
 		t.Helper()
-		s, err := bolt.Open(path)
+		s, err := bolt.Open(path, testScope)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -854,7 +940,7 @@ func setRawNested(t *testing.T, path, outer, inner, key string, value []byte) {
 	}
 	defer db.Close()
 	err = db.Update(func(tx *bbolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists([]byte(outer))
+		b, err := bucketOf(tx, outer, true)
 		if err != nil {
 			return err
 		}
@@ -987,7 +1073,7 @@ func TestURLStoreSuite(t *testing.T) {
 func TestDurableURLStoreSuite(t *testing.T) {
 	sluicetest.DurableURLStoreSuite(t,
 		func(t *testing.T, dir string) sluicetest.URLStore {
-			s, err := bolt.Open(filepath.Join(dir, "sluice.db"))
+			s, err := bolt.Open(filepath.Join(dir, "sluice.db"), testScope)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -1000,34 +1086,18 @@ func TestDurableURLStoreSuite(t *testing.T) {
 // buckets) and checks that Open adds them and function URLs work.
 func TestOpenMigratesSchema2(t *testing.T) {
 	ctx := t.Context()
-	s, path := openTemp(t)
-	if err := s.CreateFunction(ctx, sluicetest.SampleFunction("fn")); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range []string{"urls", "url_ids"} {
-			if err := tx.DeleteBucket([]byte(b)); err != nil {
-				return err
-			}
-		}
-		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte("2"))
-	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := filepath.Join(t.TempDir(), "sluice.db")
+	writeV2File(t, path)
 
-	s, err = bolt.Open(path)
+	s, err := bolt.Open(path, testScope)
 	if err != nil {
 		t.Fatalf("Open of a schema 2 file: %v", err)
 	}
 	defer s.Close()
-	u := sluicetest.SampleURL("fn", "", sluicetest.URLID(1))
+	if _, err := s.GetFunction(ctx, "old"); err != nil {
+		t.Fatalf("GetFunction of the schema 2 function: %v", err)
+	}
+	u := sluicetest.SampleURL("old", "", sluicetest.URLID(1))
 	if err := s.CreateFunctionURL(ctx, u); err != nil {
 		t.Fatalf("CreateFunctionURL on a migrated file: %v", err)
 	}
@@ -1041,30 +1111,42 @@ func TestOpenMigratesSchema2(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := string(getRaw(t, path, "meta", "schema_version")); got != "3" {
-		t.Errorf("schema_version after migration = %q, want 3", got)
+	if got := string(getRaw(t, path, "meta", "schema_version")); got != "4" {
+		t.Errorf("schema_version after migration = %q, want 4", got)
 	}
 }
 
-// TestOpenRefusesSchema3WithoutURLBuckets: a schema 3 file must have the
+// TestOpenRefusesWithoutURLBuckets: a schema 3 or 4 file must have the
 // URL buckets.
-func TestOpenRefusesSchema3WithoutURLBuckets(t *testing.T) {
-	s, path := openTemp(t)
-	s.Close()
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket([]byte("url_ids")) })
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s, err := bolt.Open(path); err == nil {
-		s.Close()
-		t.Error("Open of a schema 3 file without a url_ids bucket succeeded")
-	} else if !strings.Contains(err.Error(), "url_ids bucket is missing") {
-		t.Errorf("error = %q, want it to name the missing bucket", err)
+func TestOpenRefusesWithoutURLBuckets(t *testing.T) {
+	for _, tc := range []struct{ name, bucket string }{{"schema 3", "urls"}, {"schema 3", "url_ids"}, {"schema 4", "url_ids"}} {
+		t.Run(tc.name+" "+tc.bucket, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "sluice.db")
+			if tc.name == "schema 3" {
+				writeSchema3File(t, path)
+			} else {
+				s, err := bolt.Open(path, testScope)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Close()
+			}
+			db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket([]byte(tc.bucket)) })
+			db.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s, err := bolt.Open(path, testScope); err == nil {
+				s.Close()
+				t.Errorf("Open of a %s file without a %s bucket succeeded", tc.name, tc.bucket)
+			} else if !strings.Contains(err.Error(), tc.bucket+" bucket is missing") {
+				t.Errorf("error = %q, want it to name the missing bucket", err)
+			}
+		})
 	}
 }
 
@@ -1093,13 +1175,14 @@ func TestUnreadableURLRecords(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = db.Update(func(tx *bbolt.Tx) error {
-				return tx.Bucket([]byte("urls")).Bucket([]byte("fn")).Put([]byte("$LATEST"), []byte(value))
+				urls, _ := bucketOf(tx, "urls", false)
+				return urls.Bucket([]byte("fn")).Put([]byte("$LATEST"), []byte(value))
 			})
 			db.Close()
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err = bolt.Open(path)
+			s, err = bolt.Open(path, testScope)
 			if err != nil {
 				t.Fatal(err)
 			}

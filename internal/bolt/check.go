@@ -111,9 +111,7 @@ func Check(path string) (*Report, error) {
 			return &CheckError{Path: path, Problems: []string{err.Error()}}
 		}
 		rep.Schema = v
-		if b := tx.Bucket(bucketFunctions); b != nil {
-			rep.Functions = b.Stats().KeyN
-		}
+		rep.Functions = countFunctions(tx, v)
 		return nil
 	})
 	if err != nil {
@@ -171,6 +169,9 @@ func schemaOf(tx *bbolt.Tx) (int, error) {
 	if version > SchemaVersion {
 		return version, fmt.Errorf("the database has schema version %d, newer than the version %d this sluice supports", version, SchemaVersion)
 	}
+	if version >= 4 {
+		return version, checkScopes(tx)
+	}
 	want := [][]byte{bucketFunctions}
 	if version >= 2 {
 		want = append(want, bucketsV2...)
@@ -184,6 +185,31 @@ func schemaOf(tx *bbolt.Tx) (int, error) {
 		}
 	}
 	return version, nil
+}
+
+// countFunctions returns the number of functions in a file of schema
+// version: of every scope since version 4.
+func countFunctions(tx *bbolt.Tx, version int) int {
+	if version < 4 {
+		if b := tx.Bucket(bucketFunctions); b != nil {
+			return b.Stats().KeyN
+		}
+		return 0
+	}
+	n := 0
+	scopes := tx.Bucket(bucketScopes)
+	if scopes == nil {
+		return 0
+	}
+	_ = scopes.ForEach(func(k, _ []byte) error {
+		if sb := scopes.Bucket(k); sb != nil {
+			if b := sb.Bucket(bucketFunctions); b != nil {
+				n += b.Stats().KeyN
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // safeOpen opens path with bbolt, turning a panic or a memory fault in

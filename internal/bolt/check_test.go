@@ -22,7 +22,7 @@ import (
 // transaction per function (so that both meta pages are written).
 func fillStore(t *testing.T, path string, n int) {
 	t.Helper()
-	s, err := bolt.Open(path)
+	s, err := bolt.Open(path, testScope)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -58,7 +58,8 @@ func functionsRoot(t *testing.T, path string) uint64 {
 	defer db.Close()
 	var root uint64
 	if err := db.View(func(tx *bbolt.Tx) error {
-		root = uint64(tx.Bucket([]byte("functions")).Root())
+		fns, _ := bucketOf(tx, "functions", false)
+		root = uint64(fns.Root())
 		if db.Info().PageSize != pageSize {
 			return fmt.Errorf("page size %d, the test assumes %d", db.Info().PageSize, pageSize)
 		}
@@ -160,7 +161,7 @@ func TestOpenRefusesCorruptStores(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s, err := bolt.Open(path)
+			s, err := bolt.Open(path, testScope)
 			if err == nil {
 				fns, _ := s.ListFunctions(context.Background(), "", 0)
 				s.Close()
@@ -206,7 +207,7 @@ func TestCheckWholeStore(t *testing.T) {
 	if _, err := bolt.Check(fresh); err != nil {
 		t.Errorf("Check of an empty file without marker (a store being created): %v", err)
 	}
-	s, err := bolt.Open(fresh)
+	s, err := bolt.Open(fresh, testScope)
 	if err != nil {
 		t.Fatalf("Open of an empty file without marker: %v", err)
 	}
@@ -229,7 +230,7 @@ func TestCheckWhileOpen(t *testing.T) {
 func TestBackupWhileWriting(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sluice.db")
-	s, err := bolt.Open(path)
+	s, err := bolt.Open(path, testScope)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,11 +280,14 @@ func TestRestoreKeepsTheBrokenStore(t *testing.T) {
 	path := filepath.Join(dir, "sluice.db")
 	fillStore(t, path, 10)
 	backup := filepath.Join(dir, "backup.db")
-	if _, err := bolt.BackupFile(path, backup); err != nil {
+	rep, err := bolt.BackupFile(path, backup)
+	if err != nil {
 		t.Fatalf("BackupFile: %v", err)
 	}
+	// Half of the pages in use (the file itself is larger: bbolt grows it
+	// ahead of them).
 	broken, _ := os.ReadFile(path)
-	broken = broken[:len(broken)/2]
+	broken = broken[:rep.Pages/2*pageSize]
 	if err := os.WriteFile(path, broken, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +310,7 @@ func TestRestoreKeepsTheBrokenStore(t *testing.T) {
 	if got, _ := os.ReadFile(aside); !bytes.Equal(got, broken) {
 		t.Errorf("the broken store was not kept aside at %q", aside)
 	}
-	s, err := bolt.Open(path)
+	s, err := bolt.Open(path, testScope)
 	if err != nil {
 		t.Fatalf("Open after Restore: %v", err)
 	}
@@ -361,7 +365,7 @@ func TestRepairOneCorruptMetaPage(t *testing.T) {
 //	go test -run '^$' -bench Open10000 -benchtime 20x ./internal/bolt
 func BenchmarkOpen10000Functions(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "sluice.db")
-	s, err := bolt.Open(path)
+	s, err := bolt.Open(path, testScope)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -376,7 +380,10 @@ func BenchmarkOpen10000Functions(b *testing.B) {
 		b.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		fns := tx.Bucket([]byte("functions"))
+		fns, err := bucketOf(tx, "functions", false)
+		if err != nil {
+			return err
+		}
 		v := bytes.Clone(fns.Get([]byte("fn-00000")))
 		for i := 1; i < 10000; i++ {
 			if err := fns.Put([]byte(fmt.Sprintf("fn-%05d", i)), v); err != nil {
@@ -396,7 +403,7 @@ func BenchmarkOpen10000Functions(b *testing.B) {
 	b.Logf("store of %d functions: %d bytes, %d pages", rep.Functions, rep.Size, rep.Pages)
 	b.Run("bolt.Open", func(b *testing.B) {
 		for b.Loop() {
-			s, err := bolt.Open(path)
+			s, err := bolt.Open(path, testScope)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -429,7 +436,7 @@ func BenchmarkOpen10000Functions(b *testing.B) {
 //	go test -run '^$' -fuzz FuzzOpenCorruptStore -fuzztime 60s ./internal/bolt
 func FuzzOpenCorruptStore(f *testing.F) {
 	path := filepath.Join(f.TempDir(), "seed.db")
-	s, err := bolt.Open(path)
+	s, err := bolt.Open(path, testScope)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -505,7 +512,7 @@ func openPatched(t *testing.T, file []byte, at uint32, patch []byte) bool {
 		t.Fatal(err)
 	}
 	_, checkErr := bolt.Check(path)
-	s, err := bolt.Open(path)
+	s, err := bolt.Open(path, testScope)
 	if err != nil {
 		return false
 	}

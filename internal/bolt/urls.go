@@ -37,8 +37,35 @@ type corsRecord struct {
 
 // urlIndexRecord is the value of a url_ids entry: where its URL is stored.
 type urlIndexRecord struct {
+	// Region and Account name the scope of the URL's function (since
+	// schema version 4).
+	Region       string `json:"region"`
+	Account      string `json:"account"`
 	FunctionName string `json:"function_name"`
 	QualifierKey string `json:"qualifier_key"`
+}
+
+func (ix *urlIndexRecord) scope() sluice.Scope {
+	return sluice.Scope{Region: ix.Region, Account: ix.Account}
+}
+
+// urlIndex returns the url_ids entry of id. Errors: ENotFound.
+func urlIndex(ids *bbolt.Bucket, id string) (*urlIndexRecord, error) {
+	var raw []byte
+	if ids != nil && id != "" && len(id) <= bbolt.MaxKeySize {
+		raw = ids.Get([]byte(id))
+	}
+	if raw == nil {
+		return nil, urlNotFound()
+	}
+	var ix urlIndexRecord
+	if err := json.Unmarshal(raw, &ix); err != nil {
+		return nil, fmt.Errorf("decode url id %s: %w", id, err)
+	}
+	if !ix.scope().Valid() {
+		return nil, fmt.Errorf("url id %s names the invalid scope %q", id, ix.scope())
+	}
+	return &ix, nil
 }
 
 // CreateFunctionURL stores a new URL configuration and its url_ids entry.
@@ -55,7 +82,7 @@ func (s *Store) CreateFunctionURL(ctx context.Context, c *sluice.FunctionURLConf
 	if err != nil {
 		return err
 	}
-	index, err := json.Marshal(urlIndexRecord{FunctionName: c.FunctionName, QualifierKey: c.QualifierKey()})
+	index, err := json.Marshal(urlIndexRecord{Region: s.scope.Region, Account: s.scope.Account, FunctionName: c.FunctionName, QualifierKey: c.QualifierKey()})
 	if err != nil {
 		return wrap(err)
 	}
@@ -100,25 +127,21 @@ func (s *Store) GetFunctionURL(ctx context.Context, function, qualifier string) 
 	return c, err
 }
 
-// GetFunctionURLByID returns the URL whose URL id is id. Errors: ENotFound.
+// GetFunctionURLByID returns the URL whose URL id is id, if it is one of
+// this scope's. Errors: ENotFound.
 func (s *Store) GetFunctionURLByID(ctx context.Context, id string) (*sluice.FunctionURLConfig, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var c *sluice.FunctionURLConfig
 	err := s.view(func(b *buckets) error {
-		var raw []byte
-		if id != "" && len(id) <= bbolt.MaxKeySize {
-			raw = b.urlIDs.Get([]byte(id))
+		ix, err := urlIndex(b.urlIDs, id)
+		if err != nil {
+			return err
 		}
-		if raw == nil {
-			return urlNotFound()
+		if ix.scope() != s.scope {
+			return urlNotFound() // another scope's
 		}
-		var ix urlIndexRecord
-		if err := json.Unmarshal(raw, &ix); err != nil {
-			return fmt.Errorf("decode url id %s: %w", id, err)
-		}
-		var err error
 		c, err = b.url(ix.FunctionName, ix.QualifierKey)
 		if err != nil {
 			return fmt.Errorf("url id %s names a missing URL %s:%s: %w", id, ix.FunctionName, ix.QualifierKey, err)
@@ -203,7 +226,7 @@ func (s *Store) ListFunctionURLs(ctx context.Context, function, after string, li
 // url returns the URL stored under a function and a qualifier key.
 // Errors: ENotFound.
 func (b *buckets) url(function, key string) (*sluice.FunctionURLConfig, error) {
-	if function == "" || len(function) > bbolt.MaxKeySize || len(key) > bbolt.MaxKeySize {
+	if b.urls == nil || function == "" || len(function) > bbolt.MaxKeySize || len(key) > bbolt.MaxKeySize {
 		return nil, urlNotFound()
 	}
 	urls := b.urls.Bucket([]byte(function))

@@ -313,7 +313,7 @@ func (s *Store) ReservedConcurrency(ctx context.Context) (map[string]int, error)
 
 // exists returns nil if the named function exists, ENotFound otherwise.
 func (b *buckets) exists(name string) error {
-	if name == "" || b.functions.Get([]byte(name)) == nil {
+	if name == "" || b.functions == nil || b.functions.Get([]byte(name)) == nil {
 		return notFound(name)
 	}
 	return nil
@@ -337,6 +337,9 @@ func (b *buckets) lastVersion(name []byte) (uint64, error) {
 func (b *buckets) version(name, version string) (*sluice.Function, error) {
 	n, ok := parseVersion(version)
 	if !ok {
+		return nil, versionNotFound(name, version)
+	}
+	if b.versions == nil {
 		return nil, versionNotFound(name, version)
 	}
 	versions := b.versions.Bucket([]byte(name))

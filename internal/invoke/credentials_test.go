@@ -113,7 +113,6 @@ var testScope = sluice.Scope{Region: "eu-west-1", Account: "111111111111"}
 func newInvoker(t *testing.T, credentials func(context.Context, sluice.Scope, *sluice.Function) (sluice.Credentials, error)) *Invoker {
 	t.Helper()
 	iv := New(Config{
-		Scope:       testScope,
 		Code:        newSelfCode(t),
 		Pool:        pool.New[*sandbox.Env](pool.Options{}),
 		Sandbox:     sandbox.Options{AccessKeyID: "test", SecretAccessKey: "test", APIEndpoint: "http://127.0.0.1:9000"},
@@ -131,7 +130,7 @@ func envFunction(timeout int) *sluice.Function {
 // invokeEnv invokes fn and returns the environment its runtime saw.
 func invokeEnv(t *testing.T, iv *Invoker, fn *sluice.Function) map[string]string {
 	t.Helper()
-	out, err := iv.Invoke(context.Background(), sluice.InvokeRequest{Function: fn, Invocation: sluice.Invocation{RequestID: sluice.NewRequestID(), Payload: []byte("{}")}})
+	out, err := iv.Invoke(context.Background(), sluice.InvokeRequest{Scope: testScope, Function: fn, Invocation: sluice.Invocation{RequestID: sluice.NewRequestID(), Payload: []byte("{}")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +198,7 @@ func TestCredentialsErrorIsInvokes(t *testing.T) {
 	want := sluice.Errorf(sluice.EAccessDenied, "no such role")
 	m := &minter{ttl: time.Hour, err: want}
 	iv := newInvoker(t, m.mint)
-	out, err := iv.Invoke(context.Background(), sluice.InvokeRequest{Function: envFunction(3), Invocation: sluice.Invocation{RequestID: "id"}})
+	out, err := iv.Invoke(context.Background(), sluice.InvokeRequest{Scope: testScope, Function: envFunction(3), Invocation: sluice.Invocation{RequestID: "id"}})
 	if out != nil || !errors.Is(err, want) || err != error(want) {
 		t.Fatalf("Invoke: %v %v, want the hook's error as is", out, err)
 	}

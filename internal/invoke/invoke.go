@@ -38,14 +38,14 @@ type CodeStore interface {
 
 // Config wires an Invoker.
 type Config struct {
-	Scope sluice.Scope
-	Code  CodeStore
-	Pool  *pool.Pool[*sandbox.Env]
+	Code CodeStore
+	Pool *pool.Pool[*sandbox.Env]
 	// Limits accounts for concurrent executions (account limit and
-	// reserved concurrency); nil means no accounting beyond the pool's
-	// cap. An execution holds its slot until its invocation ends: its
-	// Output is closed, or the function's timeout passed.
-	Limits  *concurrency.Limiter
+	// reserved concurrency) in each scope: an invocation counts in the
+	// Limiter of its request's Scope. nil means no accounting beyond the
+	// pool's cap. An execution holds its slot until its invocation ends:
+	// its Output is closed, or the function's timeout passed.
+	Limits  *concurrency.Limiters
 	Sandbox sandbox.Options
 	// Bootstrap says what an environment of a function runs (the runtime
 	// registry's Bootstrap); it is asked at each cold start, and its
@@ -131,7 +131,7 @@ func (iv *Invoker) invoke(ctx context.Context, req sluice.InvokeRequest) (starte
 	slot := func() {}
 	if iv.cfg.Limits != nil {
 		var err error
-		if slot, err = iv.cfg.Limits.Acquire(req.Function.Name); err != nil {
+		if slot, err = iv.cfg.Limits.For(req.Scope).Acquire(req.Function.Name); err != nil {
 			return started{}, err
 		}
 	}
@@ -144,11 +144,11 @@ func (iv *Invoker) invoke(ctx context.Context, req sluice.InvokeRequest) (starte
 	return started{Output: out, release: func() { lease.Release(true); slot() }}, nil
 }
 
-// start finds or launches an environment of the function's version and
-// hands it the invocation.
+// start finds or launches an environment of the function's version (in
+// its scope) and hands it the invocation.
 func (iv *Invoker) start(ctx context.Context, req sluice.InvokeRequest) (*pool.Lease[*sandbox.Env], *sandbox.Output, error) {
 	fn := req.Function
-	key := sluice.EnvironmentKey(fn.Name, fn.VersionOrLatest())
+	key := sluice.EnvironmentKey(req.Scope, fn.Name, fn.VersionOrLatest())
 	launch := func(ctx context.Context) (*sandbox.Env, error) {
 		var b sandbox.Bootstrap
 		if iv.cfg.Bootstrap != nil {
@@ -163,11 +163,11 @@ func (iv *Invoker) start(ctx context.Context, req sluice.InvokeRequest) (*pool.L
 		}
 		var cred sluice.Credentials
 		if iv.cfg.Credentials != nil {
-			if cred, err = iv.cfg.Credentials(ctx, iv.cfg.Scope, fn); err != nil {
+			if cred, err = iv.cfg.Credentials(ctx, req.Scope, fn); err != nil {
 				return nil, err
 			}
 		}
-		return sandbox.Start(ctx, sandbox.Spec{Function: fn, CodeDir: dir, Scope: iv.cfg.Scope, Bootstrap: b, Credentials: cred}, iv.cfg.Sandbox)
+		return sandbox.Start(ctx, sandbox.Spec{Function: fn, CodeDir: dir, Scope: req.Scope, Bootstrap: b, Credentials: cred}, iv.cfg.Sandbox)
 	}
 	// A warm environment can die while idle (its runtime exited after the
 	// previous invocation); nothing ran then, so take another one.
@@ -248,8 +248,8 @@ func (iv *Invoker) InvokeAsync(req sluice.InvokeRequest) error {
 }
 
 // Retire implements sluice.Invoker.
-func (iv *Invoker) Retire(functionName, version, keep string) {
-	iv.cfg.Pool.Retire(sluice.EnvironmentKey(functionName, version), keep)
+func (iv *Invoker) Retire(scope sluice.Scope, functionName, version, keep string) {
+	iv.cfg.Pool.Retire(sluice.EnvironmentKey(scope, functionName, version), keep)
 }
 
 // Shutdown refuses new invocations and waits for running ones until ctx

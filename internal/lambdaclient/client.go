@@ -25,8 +25,14 @@ import (
 // signing with the given key pair in region us-east-1, retrying nothing
 // (tests must see the first answer).
 func New(endpoint, accessKeyID, secret string) *lambda.Client {
+	return NewInRegion(endpoint, "us-east-1", accessKeyID, secret)
+}
+
+// NewInRegion is New signing for region: on sluice, as on AWS, the region
+// a client signs for is the region whose functions it sees.
+func NewInRegion(endpoint, region, accessKeyID, secret string) *lambda.Client {
 	return lambda.New(lambda.Options{
-		Region:           "us-east-1",
+		Region:           region,
 		Credentials:      credentials.NewStaticCredentialsProvider(accessKeyID, secret, ""),
 		BaseEndpoint:     aws.String(endpoint),
 		HTTPClient:       &http.Client{Transport: OwnBodies(http.DefaultTransport.(*http.Transport).Clone())},

@@ -395,7 +395,7 @@ func (e *Env) Function() *sluice.Function { return e.spec.Function }
 
 // Key and Revision identify what the Env runs, for the pool.
 func (e *Env) Key() string {
-	return sluice.EnvironmentKey(e.spec.Function.Name, e.spec.Function.VersionOrLatest())
+	return sluice.EnvironmentKey(e.spec.Scope, e.spec.Function.Name, e.spec.Function.VersionOrLatest())
 }
 func (e *Env) Revision() string { return e.fingerprint }
 

@@ -13,21 +13,21 @@ import (
 
 // putCode stores a package for the function name after the structural
 // checks (a package that is not a usable zip fails the operation) and the
-// code storage quota of its account (storage.go); the deployment unpacks
+// code storage quota of its scope (storage.go); the deployment unpacks
 // it. The caller holds codeMu and releases the package if the write that
 // was to reference it fails.
 func (s *Service) putCode(ctx context.Context, name string, zip []byte) (sha string, size int64, err error) {
 	if err := s.loadUsage(ctx); err != nil {
 		return "", 0, err
 	}
-	acct, limit := s.account(name), s.codeStorageLimit()
+	scope, limit := s.cfg.Scope, s.codeStorageLimit()
 	p, err := s.cfg.Code.PutAdmitted(zip, func(p artifacts.Package) error {
-		return s.usage.admit(acct, p, limit)
+		return s.usage.admit(scope, p, limit)
 	})
 	if err != nil {
 		return "", 0, err
 	}
-	s.usage.charge(acct, p.SHA256, p.StoredSize())
+	s.usage.charge(scope, p.SHA256, p.StoredSize())
 	return p.SHA256, p.Size, nil
 }
 
@@ -38,23 +38,39 @@ func (s *Service) OpenCode(sha string) (*os.File, error) {
 	return s.cfg.Code.Open(sha)
 }
 
-// releaseCode removes the package sha, which the function name used,
-// unless a stored function refers to it, and stops charging name's
-// account for it. The caller holds codeMu. Failures only leak a package, so they are
-// logged, not returned; the check runs even if the request was cancelled.
+// releaseCode stops charging the scope for the package sha, which the
+// function name used, unless a function of the scope refers to it, and
+// removes it unless a function of any scope does. The caller holds codeMu.
+// Failures only leak a package (or a charge), so they are logged, not
+// returned; the check runs even if the request was cancelled.
 func (s *Service) releaseCode(ctx context.Context, name, sha string) {
 	ctx = context.WithoutCancel(ctx)
 	log := s.logger(ctx)
-	used, err := s.codeInUse(ctx, sha)
+	here, err := codeInUse(ctx, s.cfg.Store, sha)
 	if err != nil {
 		log.Warn("code garbage collection: list functions", "sha256", sha, "err", err)
 		return
 	}
-	if used {
+	if here {
 		return
 	}
-	if s.usage.loaded {
-		s.usage.release(s.account(name), sha)
+	if s.usage.loaded[s.cfg.Scope] {
+		s.usage.release(s.cfg.Scope, sha)
+	}
+	stores, err := s.stores(ctx)
+	if err != nil {
+		log.Warn("code garbage collection: list scopes", "sha256", sha, "err", err)
+		return
+	}
+	for _, st := range stores {
+		used, err := codeInUse(ctx, st, sha)
+		if err != nil {
+			log.Warn("code garbage collection: list functions", "sha256", sha, "err", err)
+			return
+		}
+		if used {
+			return // another scope's
+		}
 	}
 	if err := s.cfg.Code.Remove(sha); err != nil {
 		log.Warn("code garbage collection: remove package", "sha256", sha, "err", err)
@@ -63,13 +79,13 @@ func (s *Service) releaseCode(ctx context.Context, name, sha string) {
 	log.Debug("removed unused package", "sha256", sha)
 }
 
-// codeInUse reports whether any stored function, version, or
-// configuration serving during an update refers to the package sha.
-func (s *Service) codeInUse(ctx context.Context, sha string) (bool, error) {
+// codeInUse reports whether any function, version, or configuration
+// serving during an update that store holds refers to the package sha.
+func codeInUse(ctx context.Context, store sluice.FunctionStore, sha string) (bool, error) {
 	const page = 1000
 	after := ""
 	for {
-		fns, err := s.cfg.Store.ListFunctions(ctx, after, page)
+		fns, err := store.ListFunctions(ctx, after, page)
 		if err != nil {
 			return true, err
 		}
@@ -77,7 +93,7 @@ func (s *Service) codeInUse(ctx context.Context, sha string) (bool, error) {
 			if fn.CodeSHA256 == sha || (fn.Previous != nil && fn.Previous.CodeSHA256 == sha) {
 				return true, nil
 			}
-			versions, err := s.cfg.Store.ListVersions(ctx, fn.Name, 0, 0)
+			versions, err := store.ListVersions(ctx, fn.Name, 0, 0)
 			if err != nil && sluice.ErrorCodeOf(err) != sluice.ENotFound {
 				return true, err
 			}

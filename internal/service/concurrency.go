@@ -98,14 +98,15 @@ type AccountUsage struct {
 	CodeStorageLimit int64
 }
 
-// AccountSettings returns the account's limits and usage.
+// AccountSettings returns the account's limits and usage in the scope's
+// region (on AWS both are per region).
 func (s *Service) AccountSettings(ctx context.Context) (AccountUsage, error) {
 	fns, err := s.cfg.Store.ListFunctions(ctx, "", 0)
 	if err != nil {
 		return AccountUsage{}, err
 	}
 	u := AccountUsage{FunctionCount: int64(len(fns))}
-	if u.TotalCodeSize, u.CodeStorageLimit, err = s.CodeStorage(ctx, s.cfg.Scope.Account); err != nil {
+	if u.TotalCodeSize, u.CodeStorageLimit, err = s.CodeStorage(ctx); err != nil {
 		return AccountUsage{}, err
 	}
 	u.ConcurrentExecutions = s.cfg.Limits.AccountLimit()

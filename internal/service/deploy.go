@@ -136,7 +136,7 @@ func (s *Service) deploy(ctx context.Context, name, rev string) (*sluice.Functio
 			s.releaseCode(ctx, name, fn.Previous.CodeSHA256)
 		}
 		// The environments of the previous configuration are stale now.
-		s.cfg.Invoker.Retire(name, sluice.LatestVersion, next.Fingerprint())
+		s.cfg.Invoker.Retire(s.cfg.Scope, name, sluice.LatestVersion, next.Fingerprint())
 	}
 	return next, nil
 }

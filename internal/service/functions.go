@@ -288,7 +288,7 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref sluice.Fu
 		s.startDeploy(next)
 		return next, nil
 	}
-	s.cfg.Invoker.Retire(next.Name, sluice.LatestVersion, next.Fingerprint())
+	s.cfg.Invoker.Retire(s.cfg.Scope, next.Name, sluice.LatestVersion, next.Fingerprint())
 	return next, nil
 }
 
@@ -350,10 +350,10 @@ func (s *Service) deleteAll(ctx context.Context, name string) error {
 	if cur.Previous != nil {
 		shas = append(shas, cur.Previous.CodeSHA256)
 	}
-	s.cfg.Invoker.Retire(name, sluice.LatestVersion, "")
+	s.cfg.Invoker.Retire(s.cfg.Scope, name, sluice.LatestVersion, "")
 	for _, v := range versions {
 		shas = append(shas, v.CodeSHA256)
-		s.cfg.Invoker.Retire(name, v.Version, "")
+		s.cfg.Invoker.Retire(s.cfg.Scope, name, v.Version, "")
 	}
 	slices.Sort(shas)
 	for _, sha := range slices.Compact(shas) {
@@ -377,7 +377,7 @@ func (s *Service) deleteVersion(ctx context.Context, name, version string) error
 	default: // EConflict names the aliases that route to the version
 		return err
 	}
-	s.cfg.Invoker.Retire(name, version, "")
+	s.cfg.Invoker.Retire(s.cfg.Scope, name, version, "")
 	s.releaseCode(ctx, name, v.CodeSHA256)
 	return nil
 }

@@ -36,5 +36,5 @@ func (s *Service) request(r *Runnable, inv sluice.Invocation) sluice.InvokeReque
 	if inv.TraceID == "" {
 		inv.TraceID = sluice.NewTraceID(time.Now())
 	}
-	return sluice.InvokeRequest{Function: r.Function, Invocation: inv}
+	return sluice.InvokeRequest{Scope: s.cfg.Scope, Function: r.Function, Invocation: inv}
 }

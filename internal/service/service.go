@@ -39,9 +39,9 @@ import (
 // Config wires a Service. Store, Code and Invoker are required.
 type Config struct {
 	// Scope is the region and account of every ARN the service hands out
-	// and accepts.
+	// and accepts: the namespace whose functions it serves.
 	Scope sluice.Scope
-	// Store keeps the function configurations.
+	// Store keeps the function configurations of Scope.
 	Store sluice.FunctionStore
 	// URLs keeps the function URL configurations; nil means the store
 	// has none (the URL operations then answer that nothing exists).
@@ -63,12 +63,13 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock of LastModified; nil means time.Now.
 	Now func() time.Time
-	// Limits is the concurrency accounting the concurrency operations
-	// configure; nil means an account limit of
+	// Limits is the concurrency accounting of Scope, which the
+	// concurrency operations configure; nil means an account limit of
 	// concurrency.DefaultAccountLimit.
 	Limits *concurrency.Limiter
 	// CodeStorageLimit is the most storage the packages of one account
-	// may take, in bytes (storage.go); 0 means DefaultCodeStorageLimit.
+	// may take in one region (Scope), in bytes (storage.go); 0 means
+	// DefaultCodeStorageLimit.
 	CodeStorageLimit int64
 	// Rand draws the number in [0, 1) that picks the version of an
 	// invocation through a weighted alias; nil means math/rand/v2.
@@ -134,20 +135,35 @@ type Service struct {
 	// codeMu serialises every decision to store or remove a deployment
 	// package together with the store write that references or releases
 	// it, so that a concurrent create that uploads the same package cannot
-	// lose it to the garbage collection of another request.
-	codeMu sync.Mutex
-	// usage is what each account's packages take (storage.go); codeMu
+	// lose it to the garbage collection of another request. Packages are
+	// stored once for every scope, so the Services of a Registry share it.
+	codeMu *sync.Mutex
+	// usage is what each scope's packages take (storage.go); codeMu
 	// guards it.
-	usage codeUsage
+	usage *codeUsage
+	// stores returns the stores of every scope, whose functions keep a
+	// package from the garbage collection (code.go).
+	stores func(context.Context) ([]sluice.FunctionStore, error)
 }
 
-// New returns a Service for cfg. It panics when a required field is
-// missing, which is a wiring mistake.
+// New returns a Service for cfg, the only scope of its packages. It
+// panics when a required field is missing, which is a wiring mistake. A
+// Registry makes the Services of many scopes, which share the packages.
 func New(cfg Config) *Service {
+	return newService(cfg, &sync.Mutex{}, &codeUsage{}, nil)
+}
+
+// newService returns a Service for cfg that shares codeMu and usage with
+// the Services of the other scopes, whose stores (with cfg.Store) stores
+// returns; nil stores means cfg.Store is the only one.
+func newService(cfg Config, codeMu *sync.Mutex, usage *codeUsage, stores func(context.Context) ([]sluice.FunctionStore, error)) *Service {
 	if cfg.Store == nil || cfg.Code == nil || cfg.Invoker == nil {
 		panic("service: Config.Store, Config.Code and Config.Invoker are required")
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand}
+	s := &Service{cfg: cfg, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, codeMu: codeMu, usage: usage, stores: stores}
+	if s.stores == nil {
+		s.stores = func(context.Context) ([]sluice.FunctionStore, error) { return []sluice.FunctionStore{s.cfg.Store}, nil }
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

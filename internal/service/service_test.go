@@ -43,10 +43,16 @@ func (r *recordingInvoker) InvokeAsync(req sluice.InvokeRequest) error {
 	return nil
 }
 
-func (r *recordingInvoker) Retire(name, version, _ string) {
+// Retire records name:version, with the scope in front (as in
+// sluice.EnvironmentKey) when it is not testScope.
+func (r *recordingInvoker) Retire(scope sluice.Scope, name, version, _ string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.retired = append(r.retired, sluice.EnvironmentKey(name, version))
+	key := name + ":" + version
+	if scope != testScope {
+		key = sluice.EnvironmentKey(scope, name, version)
+	}
+	r.retired = append(r.retired, key)
 }
 
 // runtimes is a Config.Runtimes whose Prepare the test controls.
@@ -103,7 +109,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	store, err := bolt.Open(filepath.Join(dir, "sluice.db"))
+	store, err := bolt.Open(filepath.Join(dir, "sluice.db"), testScope)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,28 +9,29 @@ import (
 )
 
 // Code storage: each account may keep at most Config.CodeStorageLimit
-// bytes of deployment packages, Lambda's "function and layer storage"
-// quota (CodeStorageExceededException), so that packages cannot fill the
-// disk.
+// bytes of deployment packages in each region (each scope), Lambda's
+// "function and layer storage" quota (CodeStorageExceededException), so
+// that packages cannot fill the disk.
 //
 // What counts is what the packages take on this disk: a package's
 // artifacts.Package.StoredSize, its zip and its unpacked tree as the
 // central directory declares them (the unpacking never writes more). A
-// package is charged once per account however many functions, versions
-// and updates in progress of that account use it, since the store keeps
+// package is charged once per scope however many functions, versions
+// and updates in progress of that scope use it, since the store keeps
 // it once. Lambda counts the zipped size of every version instead; see
-// docs/decisions.md.
+// docs/decisions.md. A package that two scopes use is charged to both (it
+// is stored once), and removed when no scope uses it any more.
 //
 // A package is judged before anything is written (CreateFunction,
 // UpdateFunctionCode, DryRun included): one that would take the account
 // over its limit is refused, nothing stored or unpacked. Publishing a
 // version stores nothing, so it is never refused. A package is no longer
-// charged once no function of the account uses it (releaseCode), when its
+// charged once no function of the scope uses it (releaseCode), when its
 // last user is deleted or replaced.
 //
 // The charges are not stored: they are derived from the functions in the
-// store and the packages on disk, at the first operation that needs them
-// after a start (load). Every change happens under codeMu.
+// store and the packages on disk, at the first operation of a scope that
+// needs them after a start (load). Every change happens under codeMu.
 
 // DefaultCodeStorageLimit is Lambda's default code storage quota, 75 GB.
 const DefaultCodeStorageLimit int64 = 75 << 30
@@ -38,13 +39,14 @@ const DefaultCodeStorageLimit int64 = 75 << 30
 // codeStorageMessage is Lambda's message for CodeStorageExceededException.
 const codeStorageMessage = "Code storage limit exceeded."
 
-// codeUsage is what each account is charged for its packages.
+// codeUsage is what each scope is charged for its packages.
 type codeUsage struct {
-	loaded bool
-	// charges maps an account id to the packages its functions use, each
-	// to its StoredSize.
-	charges map[string]map[string]int64
-	totals  map[string]int64
+	// loaded has the scopes whose charges are known.
+	loaded map[sluice.Scope]bool
+	// charges maps a scope to the packages its functions use, each to its
+	// StoredSize.
+	charges map[sluice.Scope]map[string]int64
+	totals  map[sluice.Scope]int64
 }
 
 // codeStorageLimit is the limit of each account.
@@ -55,17 +57,15 @@ func (s *Service) codeStorageLimit() int64 {
 	return DefaultCodeStorageLimit
 }
 
-// account is the account that owns the function name. There is one
-// today, the scope's; issue 10 will take it from the function's ARN.
-func (s *Service) account(string) string { return s.cfg.Scope.Account }
-
-// loadUsage computes the charges from the store, once. The caller holds
-// codeMu.
+// loadUsage computes the charges of the service's scope from its store,
+// once. The caller holds codeMu.
 func (s *Service) loadUsage(ctx context.Context) error {
-	if s.usage.loaded {
+	scope := s.cfg.Scope
+	if s.usage.loaded[scope] {
 		return nil
 	}
-	u := codeUsage{charges: map[string]map[string]int64{}, totals: map[string]int64{}}
+	charges := map[string]int64{}
+	var total int64
 	const page = 1000
 	after := ""
 	for {
@@ -74,7 +74,6 @@ func (s *Service) loadUsage(ctx context.Context) error {
 			return err
 		}
 		for _, fn := range fns {
-			acct := s.account(fn.Name)
 			shas := []string{fn.CodeSHA256}
 			if fn.Previous != nil {
 				shas = append(shas, fn.Previous.CodeSHA256)
@@ -87,10 +86,12 @@ func (s *Service) loadUsage(ctx context.Context) error {
 				shas = append(shas, v.CodeSHA256)
 			}
 			for _, sha := range shas {
-				if _, ok := u.charges[acct][sha]; ok || sha == "" {
+				if _, ok := charges[sha]; ok || sha == "" {
 					continue
 				}
-				u.charge(acct, sha, s.storedSize(ctx, sha, fn.CodeSize))
+				n := s.storedSize(ctx, sha, fn.CodeSize)
+				charges[sha] = n
+				total += n
 			}
 		}
 		if len(fns) < page {
@@ -98,8 +99,11 @@ func (s *Service) loadUsage(ctx context.Context) error {
 		}
 		after = fns[len(fns)-1].Name
 	}
-	u.loaded = true
-	s.usage = u
+	u := s.usage
+	if u.loaded == nil {
+		u.loaded, u.charges, u.totals = map[sluice.Scope]bool{}, map[sluice.Scope]map[string]int64{}, map[sluice.Scope]int64{}
+	}
+	u.loaded[scope], u.charges[scope], u.totals[scope] = true, charges, total
 	return nil
 }
 
@@ -115,46 +119,44 @@ func (s *Service) storedSize(ctx context.Context, sha string, codeSize int64) in
 	return p.StoredSize()
 }
 
-func (u *codeUsage) charge(acct, sha string, n int64) {
-	if u.charges[acct] == nil {
-		u.charges[acct] = map[string]int64{}
-	}
-	if _, ok := u.charges[acct][sha]; ok {
+// charge charges scope, whose charges are loaded, for the package sha.
+func (u *codeUsage) charge(scope sluice.Scope, sha string, n int64) {
+	if _, ok := u.charges[scope][sha]; ok {
 		return
 	}
-	u.charges[acct][sha] = n
-	u.totals[acct] += n
+	u.charges[scope][sha] = n
+	u.totals[scope] += n
 }
 
-func (u *codeUsage) release(acct, sha string) {
-	n, ok := u.charges[acct][sha]
+func (u *codeUsage) release(scope sluice.Scope, sha string) {
+	n, ok := u.charges[scope][sha]
 	if !ok {
 		return
 	}
-	delete(u.charges[acct], sha)
-	u.totals[acct] -= n
+	delete(u.charges[scope], sha)
+	u.totals[scope] -= n
 }
 
-// admit refuses package p for acct when charging it would take the
-// account over limit; a package the account already uses costs nothing.
-func (u *codeUsage) admit(acct string, p artifacts.Package, limit int64) error {
-	if _, ok := u.charges[acct][p.SHA256]; ok {
+// admit refuses package p for scope when charging it would take the
+// scope over limit; a package the scope already uses costs nothing.
+func (u *codeUsage) admit(scope sluice.Scope, p artifacts.Package, limit int64) error {
+	if _, ok := u.charges[scope][p.SHA256]; ok {
 		return nil
 	}
-	if n := p.StoredSize(); n > limit-u.totals[acct] {
+	if n := p.StoredSize(); n > limit-u.totals[scope] {
 		return &sluice.Error{Code: sluice.ECodeStorageExceeded, Message: codeStorageMessage,
-			Err: fmt.Errorf("account %s: package %s takes %d bytes, %d of %d are in use", acct, p.SHA256, n, u.totals[acct], limit)}
+			Err: fmt.Errorf("scope %s: package %s takes %d bytes, %d of %d are in use", scope, p.SHA256, n, u.totals[scope], limit)}
 	}
 	return nil
 }
 
-// CodeStorage returns the code storage of the account: what its packages
-// take (see above) and its limit.
-func (s *Service) CodeStorage(ctx context.Context, account string) (used, limit int64, err error) {
+// CodeStorage returns the code storage of the service's scope (an account
+// in a region): what its packages take (see above) and its limit.
+func (s *Service) CodeStorage(ctx context.Context) (used, limit int64, err error) {
 	s.codeMu.Lock()
 	defer s.codeMu.Unlock()
 	if err := s.loadUsage(ctx); err != nil {
 		return 0, 0, err
 	}
-	return s.usage.totals[account], s.codeStorageLimit(), nil
+	return s.usage.totals[s.cfg.Scope], s.codeStorageLimit(), nil
 }

@@ -29,7 +29,7 @@ func newQuotaFixture(t *testing.T, n int64) *fixture {
 // usage returns the account's code storage in use, checking its limit.
 func (f *fixture) usage(svc *service.Service) int64 {
 	f.t.Helper()
-	used, limit, err := svc.CodeStorage(context.Background(), testScope.Account)
+	used, limit, err := svc.CodeStorage(context.Background())
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestCodeStorageSurvivesRestart(t *testing.T) {
 // Without a limit, the account gets Lambda's 75 GB.
 func TestCodeStorageDefault(t *testing.T) {
 	f := newFixture(t)
-	_, limit, err := f.svc.CodeStorage(context.Background(), testScope.Account)
+	_, limit, err := f.svc.CodeStorage(context.Background())
 	if err != nil || limit != 80530636800 {
 		t.Errorf("default limit = %d, %v; want 80530636800", limit, err)
 	}

@@ -5,10 +5,12 @@
 // the name), is a function URL request; every other request goes to the
 // next handler (the Lambda API).
 //
-// One request: find the URL and what it invokes now (service.URLTarget),
-// answer a CORS preflight from the URL's configuration, read the body (6 MB
-// at most), verify SigV4 for AWS_IAM URLs, build the payload format 2.0
-// event (furl.Event), invoke, and answer:
+// One request: find the URL, in whichever scope (region and account) it
+// is, and what it invokes now (service.Registry.URLTarget; a host-style
+// request names a region, which must be the URL's), answer a CORS
+// preflight from the URL's configuration, read the body (6 MB at most),
+// verify SigV4 for AWS_IAM URLs, build the payload format 2.0 event
+// (furl.Event), invoke, and answer:
 //
 //   - BUFFERED: the function's response mapped as AWS maps it
 //     (furl.MapBuffered);
@@ -41,9 +43,10 @@ import (
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
 
-// Config wires a Server. Service and Next are required.
+// Config wires a Server. Services and Next are required.
 type Config struct {
-	Service *service.Service
+	// Services finds the URL of an id in every scope, and serves it.
+	Services *service.Registry
 	// Verifier authenticates requests to AWS_IAM URLs (service lambda).
 	// nil refuses every request to an AWS_IAM URL.
 	Verifier *sigv4.Verifier
@@ -65,8 +68,8 @@ type Server struct {
 // New returns a Server for cfg; it panics when a required field is
 // missing, which is a wiring mistake.
 func New(cfg Config) *Server {
-	if cfg.Service == nil || cfg.Next == nil {
-		panic("urlserver: Config.Service and Config.Next are required")
+	if cfg.Services == nil || cfg.Next == nil {
+		panic("urlserver: Config.Services and Config.Next are required")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
@@ -95,28 +98,26 @@ const (
 )
 
 // match reports whether r is a function URL request: its URL id, the path
-// the function sees ("" = the request's own) and the domain name of the
-// event.
-func (s *Server) match(r *http.Request) (urlID, rawPath, domain string, ok bool) {
+// the function sees ("" = the request's own), the domain name of the
+// event ("" for a path-style request, whose domain is the URL's) and the
+// region a host-style request names ("" for a path-style one).
+func (s *Server) match(r *http.Request) (urlID, rawPath, domain, region string, ok bool) {
 	if id, region, ok := furl.ParseHost(r.Host); ok {
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
-		if region != s.cfg.Service.Scope().Region {
-			id = "" // another region's URL: no URL of this server
-		}
-		return id, "", strings.ToLower(host), true
+		return id, "", strings.ToLower(host), region, true
 	}
 	if id, path, ok := furl.ParsePath(r.URL.EscapedPath()); ok {
-		return id, path, id + ".lambda-url." + s.cfg.Service.Scope().Region + ".localhost", true
+		return id, path, "", "", true
 	}
-	return "", "", "", false
+	return "", "", "", "", false
 }
 
 // ServeHTTP serves function URL requests and hands the rest to Next.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id, rawPath, domain, ok := s.match(r)
+	id, rawPath, domain, region, ok := s.match(r)
 	if !ok {
 		s.cfg.Next.ServeHTTP(w, r)
 		return
@@ -124,7 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := sluice.NewRequestID()
 	w.Header().Set(headerRequestID, reqID)
 	log := s.log.With(sluice.LogKeyRequestID, reqID, "url_id", id, "host", r.Host)
-	if err := s.serve(w, r, reqID, id, rawPath, domain, log); err != nil {
+	if err := s.serve(w, r, reqID, id, rawPath, domain, region, log); err != nil {
 		log.Warn("function URL request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 }
@@ -140,14 +141,18 @@ func plain(w http.ResponseWriter, status int, errType, contentType, body string)
 	_, _ = io.WriteString(w, body)
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPath, domain string, log *slog.Logger) error {
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPath, domain, region string, log *slog.Logger) error {
 	arrived := s.now()
 	ctx := service.WithLogger(r.Context(), log)
+	var svc *service.Service
 	var cfg *sluice.FunctionURLConfig
 	var run *service.Runnable
 	err := service.ErrNoURL
 	if id != "" {
-		cfg, run, err = s.cfg.Service.URLTarget(ctx, id)
+		svc, cfg, run, err = s.cfg.Services.URLTarget(ctx, id)
+	}
+	if err == nil && region != "" && region != svc.Scope().Region {
+		err = service.ErrNoURL // the URL of another region: none in this one
 	}
 	switch {
 	case errors.Is(err, service.ErrNoURL):
@@ -191,12 +196,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPat
 			plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
 			return nil
 		}
-		if _, verr := s.cfg.Verifier.Verify(r, body); verr != nil {
+		sig, verr := s.cfg.Verifier.Verify(r, body)
+		if verr == nil && sig.Region != svc.Scope().Region {
+			// Signed for another region than the URL's: its credentials
+			// are not for this URL, as on AWS.
+			verr = fmt.Errorf("signed for region %q, the URL is in %q", sig.Region, svc.Scope().Region)
+		}
+		if verr != nil {
 			log.Info("function URL request refused", "err", verr)
 			plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
 			return nil
 		}
-		scope := s.cfg.Service.Scope()
+		scope := svc.Scope()
 		account = scope.Account
 		key := accessKeyOf(r)
 		caller = &furl.IAMCaller{
@@ -205,6 +216,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPat
 		}
 	}
 
+	if domain == "" {
+		domain = id + ".lambda-url." + svc.Scope().Region + ".localhost"
+	}
 	event, err := furl.Event(r, body, furl.EventContext{
 		Config: cfg, AccountID: account, RequestID: reqID, SourceIP: sourceIP(r),
 		Caller: caller, RawPath: rawPath, DomainName: domain, Time: arrived,
@@ -213,7 +227,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPat
 		plain(w, http.StatusBadRequest, "", "application/json", `{"Message":"Bad Request"}`)
 		return err
 	}
-	out, err := s.cfg.Service.Invoke(ctx, run, sluice.Invocation{RequestID: reqID, Payload: event})
+	out, err := svc.Invoke(ctx, run, sluice.Invocation{RequestID: reqID, Payload: event})
 	if err != nil {
 		return s.platformError(w, err, log)
 	}
