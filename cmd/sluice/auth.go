@@ -5,8 +5,11 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/iam"
@@ -149,4 +152,22 @@ func (a *authn) Credentials(_ context.Context, scope sluice.Scope, fn *sluice.Fu
 		name = "unknown"
 	}
 	return a.minter.Mint(scope.Account, name, fn.Name, a.cfg.FunctionCredentialsTTL), nil
+}
+
+// reloadOnHUP re-reads the auth file on every SIGHUP until ctx ends; a
+// file that does not load is logged and the identities in use stay.
+func (a *authn) reloadOnHUP(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := a.Reload(); err != nil {
+				a.log.Error("SIGHUP: the auth file was not reloaded; the identities loaded before stay", "err", err)
+			}
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -9,8 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"time"
-
-	"github.com/sluice-dev/sluice"
 )
 
 // Function credentials: each execution environment gets temporary
@@ -52,28 +49,6 @@ func warnCredentialsTTL(log *slog.Logger, cfg Config) {
 	if cfg.FunctionCredentialsTTL < longestTimeout {
 		log.Warn("function credentials expire sooner than the longest function timeout: a function whose timeout is longer than --function-credentials-ttl can see its credentials expire while it runs, and its environments are never reused", "function_credentials_ttl", cfg.FunctionCredentialsTTL)
 	}
-}
-
-// functionCredentials returns the invoker's Credentials hook: the
-// credentials of an environment of fn, in scope. In the development default
-// it is the development key pair (administrator of the default account),
-// without a session token, expiring after --function-credentials-ttl so
-// that environments are replaced as they will be with minted credentials.
-func functionCredentials(cfg Config) func(ctx context.Context, scope sluice.Scope, fn *sluice.Function) (sluice.Credentials, error) {
-	return func(ctx context.Context, scope sluice.Scope, fn *sluice.Function) (sluice.Credentials, error) {
-		return sluice.Credentials{
-			AccessKeyID:     cfg.AccessKeyID,
-			SecretAccessKey: cfg.SecretAccessKey,
-			Expiration:      time.Now().Add(cfg.FunctionCredentialsTTL),
-		}, nil
-	}
-}
-
-// assumeRole returns the service's AssumeRole hook, which says whether
-// Lambda may assume a function's execution role (service.CannotAssumeRole
-// when not); nil, in the development default, accepts every role.
-func assumeRole(cfg Config) func(scope sluice.Scope, roleARN string) error {
-	return nil
 }
 
 // apiEndpoint is the URL at which a process on this host's network reaches

@@ -295,6 +295,7 @@ type Server struct {
 	driver  sandbox.Driver
 	http    *http.Server
 	ln      net.Listener
+	auth    *authn
 }
 
 // Open opens the data directory and binds the listener; Serve serves.
@@ -306,6 +307,13 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	tlsConf, err := serverTLS(cfg, logger)
 	if err != nil {
 		return nil, err
+	}
+	auth, err := newAuthn(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if auth.Development() {
+		logger.Warn("running with development credentials: access key test, secret test, administrator of account "+cfg.AccountID+"; anyone who reaches this server can do anything (use --auth-file to share it)", "account", cfg.AccountID)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, err
@@ -365,7 +373,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			Starts:           starts,
 		},
 		Bootstrap:   registry.Bootstrap,
-		Credentials: functionCredentials(cfg),
+		Credentials: auth.Credentials,
 		Logger:      logger,
 	})
 	// Every region and account is a namespace of its own, with a
@@ -382,18 +390,19 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			Runtimes: registry,
 
 			CodeStorageLimit: cfg.CodeStorageLimit,
-			AssumeRole:       assumeRole(cfg),
+			AssumeRole:       auth.AssumeRole,
 		},
 	})
 	warnCodeStorage(logger, cfg.DataDir, cfg.CodeStorageLimit)
-	verifier := &sigv4.Verifier{Secret: sigv4.StaticCredentials(cfg.AccessKeyID, cfg.SecretAccessKey), Service: "lambda"}
+	verifier := &sigv4.Verifier{Secret: auth.Secret, Service: "lambda"}
 	// One listener: function URL requests (by Host or /lambda-url/ path)
 	// go to the URL front end, everything else to the Lambda API.
 	handler := urlserver.New(urlserver.Config{
-		Services: svc,
-		Verifier: verifier,
-		Next:     api.New(api.Config{Services: svc, Verifier: verifier, Logger: logger, Runtimes: registry}),
-		Logger:   logger,
+		Services:  svc,
+		Verifier:  verifier,
+		Principal: auth.Principal,
+		Next:      api.New(api.Config{Services: svc, Verifier: verifier, Principal: auth.Principal, Logger: logger, Runtimes: registry}),
+		Logger:    logger,
 	})
 	// A client that stops reading loses its response after
 	// ClientWriteTimeout; the function's timeout ends its invocation
@@ -421,6 +430,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	}
 	return &Server{
 		cfg:     cfg,
+		auth:    auth,
 		log:     logger,
 		store:   store,
 		pool:    p,
@@ -448,6 +458,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	reaperCtx, stopReaper := context.WithCancel(context.Background())
 	wg.Add(1)
 	go func() { defer wg.Done(); s.pool.Run(reaperCtx) }()
+
+	if s.auth.path != "" {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.auth.reloadOnHUP(reaperCtx) }()
+	}
 
 	if s.cfg.BackupDir != "" {
 		b := &backups{store: s.store, dir: s.cfg.BackupDir, interval: s.cfg.BackupInterval, keep: s.cfg.BackupKeep, log: s.log}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/sluice-dev/sluice"
@@ -24,7 +25,10 @@ func (s *Server) defaultScope() sluice.Scope {
 
 // callerAccount is the account of the caller who signed sig (nil: a
 // public request).
-func (s *Server) callerAccount(sig *sigv4.Signature) string {
+func (s *Server) callerAccount(ctx context.Context, sig *sigv4.Signature) string {
+	if p := principalOf(ctx); p != nil {
+		return p.Account
+	}
 	if sig != nil && s.cfg.CallerAccount != nil {
 		return s.cfg.CallerAccount(sig)
 	}
@@ -39,7 +43,7 @@ func (s *Server) scopeOf(r *http.Request, ref sluice.FunctionRef) (scope sluice.
 	if sig != nil {
 		scope.Region = sig.Region
 	}
-	caller = s.callerAccount(sig)
+	caller = s.callerAccount(r.Context(), sig)
 	scope.Account = caller
 	if ref.Account != "" {
 		scope.Account = ref.Account
@@ -55,12 +59,31 @@ func (s *Server) scopeOf(r *http.Request, ref sluice.FunctionRef) (scope sluice.
 // function ARN of another account than the caller's is refused as it was
 // before namespaces: the caller's own scope answers it, and its Resolve
 // says AccessDeniedException.
+//
+// With Config.Principal, it authorizes the request first (authz.go): a
+// caller acts in another account when that account's resource policy lets
+// it, and in its own as its identity policy (or a resource policy) allows.
 func (s *Server) service(r *http.Request, ref sluice.FunctionRef) (*service.Service, error) {
 	scope, caller := s.scopeOf(r, ref)
-	if scope.Account != caller {
+	if s.cfg.Principal == nil || signatureOf(r.Context()) == nil {
+		if scope.Account != caller {
+			scope.Account = caller
+		}
+		return s.cfg.Services.Service(r.Context(), scope)
+	}
+	if ref.Region != "" && ref.Region != scope.Region {
+		// Answered by the Service as Lambda does ("not reachable in
+		// this region"), in the caller's own scope.
 		scope.Account = caller
 	}
-	return s.cfg.Services.Service(r.Context(), scope)
+	svc, err := s.cfg.Services.Service(r.Context(), scope)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(r, scope, ref, svc); err != nil {
+		return nil, err
+	}
+	return svc, nil
 }
 
 // checkRegion refuses a signature scoped to what is not a region: the

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice"
+	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/service"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
@@ -40,7 +41,13 @@ type Config struct {
 	DefaultScope sluice.Scope
 	// CallerAccount returns the account of the caller who signed a
 	// request with sig; nil means DefaultScope's account for everyone.
+	// Principal, when set, decides instead.
 	CallerAccount func(sig *sigv4.Signature) string
+	// Principal returns who signed a verified request (authz.go); nil
+	// means no authorization: every caller acts in its own account (its
+	// CallerAccount) with every permission there, and another account's
+	// functions are refused.
+	Principal func(sig *sigv4.Signature) (*iam.Principal, error)
 	// Verifier authenticates every API request (the code downloads carry
 	// a signature of the server's own, see code.go).
 	Verifier *sigv4.Verifier
@@ -226,7 +233,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, h h
 		if err := checkRegion(sig); err != nil {
 			return err
 		}
-		r = r.WithContext(context.WithValue(r.Context(), signatureKey{}, sig))
+		ctx := context.WithValue(r.Context(), signatureKey{}, sig)
+		if s.cfg.Principal != nil {
+			p, err := s.cfg.Principal(sig)
+			if err != nil {
+				return err
+			}
+			ctx = context.WithValue(ctx, principalKey{}, p)
+		}
+		r = r.WithContext(context.WithValue(ctx, operationKey{}, op.name))
 	}
 	return h(w, r, body)
 }

@@ -15,9 +15,9 @@ const module = "github.com/sluice-dev/sluice"
 // (non-test code). A package missing here may import nothing of ours.
 var allowed = map[string][]string{
 	"":                         {},
-	"cmd/sluice":               {"", "internal/api", "internal/artifacts", "internal/bolt", "internal/cgroup", "internal/concurrency", "internal/furl", "internal/invoke", "internal/pool", "internal/runtimes", "internal/runtimes/nodejs", "internal/runtimes/python", "internal/sandbox", "internal/sandboxnet", "internal/service", "internal/sigv4", "internal/urlserver"},
+	"cmd/sluice":               {"", "internal/api", "internal/artifacts", "internal/bolt", "internal/cgroup", "internal/concurrency", "internal/furl", "internal/invoke", "internal/pool", "internal/runtimes", "internal/runtimes/nodejs", "internal/runtimes/python", "internal/sandbox", "internal/sandboxnet", "internal/service", "internal/sigv4", "internal/iam", "internal/urlserver"},
 	"cmd/sluicebench":          {"", "internal/eventstream", "internal/lambdaclient"},
-	"internal/api":             {"", "internal/artifacts", "internal/concurrency", "internal/eventstream", "internal/furl", "internal/service", "internal/sigv4"},
+	"internal/api":             {"", "internal/artifacts", "internal/concurrency", "internal/eventstream", "internal/furl", "internal/service", "internal/sigv4", "internal/iam"},
 	"internal/invoke":          {"", "internal/pool", "internal/sandbox", "internal/concurrency"},
 	"internal/concurrency":     {""},
 	"internal/pool":            {""},
@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	"internal/archtest":        {},
 	"internal/runtimes/nodejs": {},
 	"internal/runtimes":        {"", "internal/sandbox"},
-	"internal/urlserver":       {"", "internal/furl", "internal/service", "internal/sigv4"},
+	"internal/urlserver":       {"", "internal/furl", "internal/iam", "internal/service", "internal/sigv4"},
 	"internal/furl":            {""},
 	"internal/service":         {"", "internal/artifacts", "internal/concurrency"},
 	"internal/browsertest":     {},

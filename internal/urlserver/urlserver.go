@@ -28,6 +28,7 @@
 package urlserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,7 @@ import (
 
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/furl"
+	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/service"
 	"github.com/sluice-dev/sluice/internal/sigv4"
 )
@@ -50,6 +52,11 @@ type Config struct {
 	// Verifier authenticates requests to AWS_IAM URLs (service lambda).
 	// nil refuses every request to an AWS_IAM URL.
 	Verifier *sigv4.Verifier
+	// Principal returns who signed a request to an AWS_IAM URL; it must
+	// then be allowed lambda:InvokeFunctionUrl on the URL's function
+	// (iam.Authorize, with the function's resource-based policy). nil:
+	// every verified request is allowed (the URL's own account).
+	Principal func(sig *sigv4.Signature) (*iam.Principal, error)
 	// Next serves every request that is not a function URL's.
 	Next http.Handler
 	// Logger receives the request log; nil discards it.
@@ -213,6 +220,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPat
 		caller = &furl.IAMCaller{
 			AccessKey: key, AccountID: scope.Account, CallerID: key,
 			UserARN: "arn:aws:iam::" + scope.Account + ":root", UserID: scope.Account,
+		}
+		if s.cfg.Principal != nil {
+			p, err := s.authorize(ctx, svc, cfg, sig)
+			if err != nil {
+				log.Info("function URL request refused", "err", err)
+				plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
+				return nil
+			}
+			account = p.Account
+			caller = &furl.IAMCaller{AccessKey: key, AccountID: p.Account, CallerID: key, UserARN: p.ARN, UserID: key}
 		}
 	}
 
@@ -390,4 +407,22 @@ func accessKeyOf(r *http.Request) string {
 	}
 	key, _, _ := strings.Cut(cred, "/")
 	return key
+}
+
+// authorize decides whether the signer of sig may invoke the URL c of svc's
+// scope: lambda:InvokeFunctionUrl on the URL's function ARN (its alias's
+// when it has one), with lambda:FunctionUrlAuthType AWS_IAM, against the
+// caller's identity policy and the function's resource-based policy.
+func (s *Server) authorize(ctx context.Context, svc *service.Service, c *sluice.FunctionURLConfig, sig *sigv4.Signature) (*iam.Principal, error) {
+	p, err := s.cfg.Principal(sig)
+	if err != nil {
+		return nil, err
+	}
+	req := iam.Request{Action: "lambda:InvokeFunctionUrl", Resource: svc.URLFunctionARN(c),
+		Context: map[string]string{"lambda:FunctionUrlAuthType": sluice.URLAuthIAM, "lambda:FunctionArn": svc.Scope().FunctionARN(c.FunctionName)}}
+	var policy *iam.Policy
+	if doc, err := svc.ResourcePolicy(ctx, c.FunctionName, c.Qualifier); err == nil && doc != "" {
+		policy, _ = iam.ParseResourcePolicy([]byte(doc))
+	}
+	return p, iam.Authorize(p, svc.Scope().Account, policy, req)
 }

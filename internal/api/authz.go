@@ -1,0 +1,98 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/sluice-dev/sluice"
+	"github.com/sluice-dev/sluice/internal/iam"
+	"github.com/sluice-dev/sluice/internal/service"
+)
+
+// Authorization: every signed request acts as a Principal (Config.Principal,
+// looked up once in serve), and every operation that touches a scope goes
+// through service (scope.go), which asks authorize whether the principal
+// may do the operation's action (lambda:<operation name>, as IAM names
+// Lambda's actions) on the resource the request names: the function ARN,
+// qualified when the request gives a version or alias, or "*" for the
+// account-wide operations (ListFunctions, GetAccountSettings). The
+// function's resource-based policy (AddPermission) is read only when the
+// identity side does not decide alone: for another account's function, or
+// when the caller's own policy allows nothing (AddPermission writes only
+// Allow statements, so it can never deny what an identity allows).
+
+// principalKey is the context key of the caller's *iam.Principal.
+type principalKey struct{}
+
+// principalOf is the caller of the request whose context is ctx, nil for
+// public requests or without Config.Principal.
+func principalOf(ctx context.Context) *iam.Principal {
+	p, _ := ctx.Value(principalKey{}).(*iam.Principal)
+	return p
+}
+
+// operationKey is the context key of the request's operation name.
+type operationKey struct{}
+
+func operationOf(ctx context.Context) string {
+	op, _ := ctx.Value(operationKey{}).(string)
+	return op
+}
+
+// resourceOf is the ARN r acts on in scope: ref's function, qualified by
+// ref's qualifier, the Qualifier parameter or the {alias} of the path;
+// "*" when r names no function.
+func resourceOf(r *http.Request, scope sluice.Scope, ref sluice.FunctionRef) (resource, function string) {
+	if ref.Name == "" {
+		return "*", ""
+	}
+	function = scope.FunctionARN(ref.Name)
+	q := ref.Qualifier
+	if q == "" {
+		q = r.URL.Query().Get("Qualifier")
+	}
+	if q == "" {
+		q = r.PathValue("alias")
+	}
+	if q == "" {
+		return function, function
+	}
+	return function + ":" + q, function
+}
+
+// authorize decides whether r's caller may do r's operation on ref in
+// scope, whose Service is svc. It returns nil or AccessDeniedException.
+// A denial does not say whether the function exists: the resource policy
+// of a missing function is no policy.
+func (s *Server) authorize(r *http.Request, scope sluice.Scope, ref sluice.FunctionRef, svc *service.Service) error {
+	caller := principalOf(r.Context())
+	resource, function := resourceOf(r, scope, ref)
+	req := iam.Request{Action: "lambda:" + operationOf(r.Context()), Resource: resource}
+	if function != "" {
+		req.Context = map[string]string{"lambda:FunctionArn": function}
+	}
+	if caller != nil && caller.Account == scope.Account {
+		switch {
+		case caller.Admin:
+			return nil
+		case caller.Policy.Identity(req) == iam.Allow:
+			return nil
+		}
+	}
+	var policy *iam.Policy
+	if ref.Name != "" {
+		q := ref.Qualifier
+		if q == "" {
+			q = r.URL.Query().Get("Qualifier")
+		}
+		if q == "" {
+			q = r.PathValue("alias")
+		}
+		if doc, err := svc.ResourcePolicy(r.Context(), ref.Name, q); err == nil && doc != "" {
+			// The service wrote the document; one it cannot read back
+			// grants nothing.
+			policy, _ = iam.ParseResourcePolicy([]byte(doc))
+		}
+	}
+	return iam.Authorize(caller, scope.Account, policy, req)
+}
