@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -435,3 +437,108 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// TestAuthFileClients: the JS SDK v3, boto3 and the AWS CLI against a
+// server with an auth file: the right key works, a wrong secret and an
+// unknown key are refused with AWS's codes, account B invokes A's function
+// only between AddPermission and RemovePermission, and a key whose policy
+// denies invoking cannot invoke (either API) but can GetFunction.
+func TestAuthFileClients(t *testing.T) {
+	t.Parallel()
+	ts := startAuthServer(t, nil)
+	a := clientAs(ts, keyAdminA, secretAdminA, "", "us-east-1")
+	want := map[string]string{
+		"a list": "ok 200", "wrong secret": "InvalidSignatureException", "unknown key": "UnrecognizedClientException",
+		"b invoke before": "AccessDeniedException", "a add permission": "ok 201",
+		"b invoke granted": "ok 200", "b dry run granted": "ok 204", "b stream granted": "ok 200",
+		"a remove permission": "ok 204", "b invoke removed": "AccessDeniedException",
+		"denied invoke": "AccessDeniedException", "denied stream": "AccessDeniedException", "denied get": "ok 200",
+	}
+	node, jsDir := jsClient(t)
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, prog, script string }{
+		{"js", node, filepath.Join(jsDir, "auth.mjs")},
+		{"boto3", python, filepath.Join(clientsDir, "python", "auth.py")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			arn := createAs(t, a, "clients-"+c.name, "echo", "arn:aws:iam::"+acctA+":role/invoke-one")
+			cx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+			defer cancel()
+			cmd := exec.CommandContext(cx, c.prog, c.script, ts.URL, arn, keyAdminA, secretAdminA, keyAdminB, secretAdminB, keyNoInvA, secretNoInvA, acctB)
+			cmd.Env = clientEnv(nil)
+			if cmd.Dir, err = filepath.Abs(filepath.Dir(c.script)); err != nil {
+				t.Fatal(err)
+			}
+			script, err := filepath.Abs(c.script)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Args[1] = script
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%s: %v\n%s%s", c.script, err, out, stderr.String())
+			}
+			var got map[string]string
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("%s printed %q: %v", c.script, out, err)
+			}
+			for k, w := range want {
+				if got[k] != w {
+					t.Errorf("%s: %q, want %q", k, got[k], w)
+				}
+			}
+		})
+	}
+	t.Run("aws cli", func(t *testing.T) {
+		awsBin, err := exec.LookPath("aws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		arn := createAs(t, a, "clients-cli", "echo", "arn:aws:iam::"+acctA+":role/invoke-one")
+		home := t.TempDir()
+		cli := func(key, secret string, args ...string) (string, error) {
+			cx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+			defer cancel()
+			cmd := exec.CommandContext(cx, awsBin, append(args, "--endpoint-url", ts.URL, "--output", "json")...)
+			cmd.Env = clientEnv(map[string]string{"HOME": home, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
+				"AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1"})
+			cmd.Dir = home
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		if out, err := cli(keyAdminA, secretAdminA, "lambda", "get-function", "--function-name", arn); err != nil {
+			t.Errorf("the right key: %v %s", err, out)
+		}
+		for _, c := range []struct{ key, secret, want string }{
+			{keyAdminA, "wrong", "InvalidSignatureException"},
+			{"AKIAUNKNOWNUNKNOWN00", "x", "UnrecognizedClientException"},
+		} {
+			if out, err := cli(c.key, c.secret, "lambda", "list-functions"); err == nil || !strings.Contains(out, c.want) {
+				t.Errorf("key %s: %v %s, want %s", c.key, err, out, c.want)
+			}
+		}
+		invokeB := func() (string, error) {
+			return cli(keyAdminB, secretAdminB, "lambda", "invoke", "--function-name", arn, filepath.Join(home, "out.json"))
+		}
+		if out, err := invokeB(); err == nil || !strings.Contains(out, "AccessDeniedException") {
+			t.Errorf("B before AddPermission: %v %s", err, out)
+		}
+		if out, err := cli(keyAdminA, secretAdminA, "lambda", "add-permission", "--function-name", arn, "--statement-id", "b",
+			"--action", "lambda:InvokeFunction", "--principal", acctB); err != nil {
+			t.Fatalf("add-permission: %v %s", err, out)
+		}
+		if out, err := invokeB(); err != nil {
+			t.Errorf("B after AddPermission: %v %s", err, out)
+		}
+		if out, err := cli(keyAdminA, secretAdminA, "lambda", "remove-permission", "--function-name", arn, "--statement-id", "b"); err != nil {
+			t.Fatalf("remove-permission: %v %s", err, out)
+		}
+		if out, err := invokeB(); err == nil || !strings.Contains(out, "AccessDeniedException") {
+			t.Errorf("B after RemovePermission: %v %s", err, out)
+		}
+	})
+}
