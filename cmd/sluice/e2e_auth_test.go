@@ -542,3 +542,52 @@ func TestAuthFileClients(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthFileFunctionURL: an AWS_IAM function URL of account A takes
+// requests signed by A's keys as their policy allows, and by account B's
+// only while A's resource policy grants lambda:InvokeFunctionUrl.
+func TestAuthFileFunctionURL(t *testing.T) {
+	t.Parallel()
+	ts := startAuthServer(t, nil)
+	a := clientAs(ts, keyAdminA, secretAdminA, "", "us-east-1")
+	createAs(t, a, "private", "urlreply", "arn:aws:iam::"+acctA+":role/invoke-one")
+	out, err := a.CreateFunctionUrlConfig(ctx(t), &lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String("private"), AuthType: types.FunctionUrlAuthTypeAwsIam})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := aws.ToString(out.FunctionUrl) + "event"
+	hc := ts.urlClient()
+	call := func(key, secret string) int {
+		body := []byte(`{}`)
+		req, _ := http.NewRequest("POST", u, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret},
+			req, sha256Hex(string(body)), "lambda", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := call(keyAdminA, secretAdminA); st != http.StatusOK {
+		t.Errorf("A's administrator: %d, want 200", st)
+	}
+	if st := call(keyAdminB, secretAdminB); st != http.StatusForbidden {
+		t.Errorf("B without a grant: %d, want 403", st)
+	}
+	if _, err := a.AddPermission(ctx(t), &lambda.AddPermissionInput{
+		FunctionName: aws.String("private"), StatementId: aws.String("b-url"), Action: aws.String("lambda:InvokeFunctionUrl"),
+		Principal: aws.String(acctB), FunctionUrlAuthType: types.FunctionUrlAuthTypeAwsIam,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if st := call(keyAdminB, secretAdminB); st != http.StatusOK {
+		t.Errorf("B granted lambda:InvokeFunctionUrl: %d, want 200", st)
+	}
+	if st := call(keyNoInvA, secretNoInvA); st != http.StatusOK {
+		t.Errorf("A's key that may not InvokeFunction but may lambda:*: %d, want 200 (InvokeFunctionUrl is another action)", st)
+	}
+}
