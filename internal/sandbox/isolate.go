@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -663,7 +664,7 @@ func listenIn(pid int, addr string) (net.Listener, error) {
 			runtime.UnlockOSThread()
 			return
 		}
-		ln, lerr := net.Listen("tcp", addr)
+		ln, lerr := listenWhenUp(addr)
 		if err := setns(int(self.Fd())); err != nil {
 			if ln != nil {
 				ln.Close()
@@ -679,6 +680,28 @@ func listenIn(pid int, addr string) (net.Listener, error) {
 }
 
 func setns(fd int) error { return unix.Setns(fd, unix.CLONE_NEWNET) }
+
+// addressWait bounds how long listenWhenUp waits for its address.
+const addressWait = 5 * time.Second
+
+// listenWhenUp listens on addr in the network namespace of the calling
+// thread, waiting while the address is not (yet) the namespace's: bwrap's
+// child sets its loopback up (address, then link) while the parent has
+// already reported the child's pid, and a listen that falls between the two
+// fails with EADDRNOTAVAIL. A burst of 1,000 cold starts on 2 busy cores hit
+// that window once per run (a 500 to the client).
+func listenWhenUp(addr string) (net.Listener, error) {
+	deadline := time.Now().Add(addressWait)
+	pause := 100 * time.Microsecond
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil || !errors.Is(err, syscall.EADDRNOTAVAIL) || time.Now().After(deadline) {
+			return ln, err
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 10*time.Millisecond)
+	}
+}
 
 // startGated is cmd.Start for a sandbox with a network namespace of its
 // own: it starts bwrap with --info-fd 3 and --block-fd 4, reads the
