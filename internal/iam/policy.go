@@ -216,27 +216,14 @@ func (p *Policy) statementFrom(st *Statement, v *jvalue, path string) error {
 		}
 	}
 
-	act, hasA := f["Action"]
-	nact, hasNA := f["NotAction"]
-	var actions strList
-	var actPath string
-	switch {
-	case hasA && hasNA:
-		return errAt(path, "has both Action and NotAction; use one")
-	case hasA:
-		actPath = join(path, "Action")
-		if st.action, err = stringOrList(act, actPath); err != nil {
-			return err
-		}
-		actions = st.action
-	case hasNA:
-		actPath = join(path, "NotAction")
-		if st.notAction, err = stringOrList(nact, actPath); err != nil {
-			return err
-		}
-		actions = st.notAction
-	default:
-		return errAt(path, "missing required element \"Action\" (or \"NotAction\")")
+	actions, actPath, negated, err := oneOf(f, path, "Action")
+	if err != nil {
+		return err
+	}
+	if negated {
+		st.notAction = actions
+	} else {
+		st.action = actions
 	}
 	st.actionLower = make([]string, len(actions.vals))
 	for i, a := range actions.vals {
@@ -250,27 +237,14 @@ func (p *Policy) statementFrom(st *Statement, v *jvalue, path string) error {
 		st.actionLower[i] = strings.ToLower(a)
 	}
 
-	res, hasR := f["Resource"]
-	nres, hasNR := f["NotResource"]
-	var resources strList
-	var resPath string
-	switch {
-	case hasR && hasNR:
-		return errAt(path, "has both Resource and NotResource; use one")
-	case hasR:
-		resPath = join(path, "Resource")
-		if st.resource, err = stringOrList(res, resPath); err != nil {
-			return err
-		}
-		resources = st.resource
-	case hasNR:
-		resPath = join(path, "NotResource")
-		if st.notResource, err = stringOrList(nres, resPath); err != nil {
-			return err
-		}
-		resources = st.notResource
-	default:
-		return errAt(path, "missing required element \"Resource\" (or \"NotResource\")")
+	resources, resPath, negated, err := oneOf(f, path, "Resource")
+	if err != nil {
+		return err
+	}
+	if negated {
+		st.notResource = resources
+	} else {
+		st.resource = resources
 	}
 	for i, r := range resources.vals {
 		at := resPath
@@ -404,4 +378,25 @@ func (st *Statement) appendJSON(b []byte) []byte {
 		b = appendConditions(b, st.conditions)
 	}
 	return append(b, '}')
+}
+
+// oneOf reads the element name or its negation "Not"+name of a statement
+// (exactly one of them, a string or a list of strings): the values, the
+// path of the element, and whether it was the negation.
+func oneOf(f map[string]*jvalue, path, name string) (vals strList, at string, negated bool, err error) {
+	v, has := f[name]
+	nv, hasNot := f["Not"+name]
+	switch {
+	case has && hasNot:
+		return vals, "", false, errAt(path, "has both %s and Not%s; use one", name, name)
+	case has:
+		at = join(path, name)
+		vals, err = stringOrList(v, at)
+		return vals, at, false, err
+	case hasNot:
+		at = join(path, "Not"+name)
+		vals, err = stringOrList(nv, at)
+		return vals, at, true, err
+	}
+	return vals, "", false, errAt(path, "missing required element %q (or \"Not%s\")", name, name)
 }
