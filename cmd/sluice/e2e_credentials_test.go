@@ -77,22 +77,24 @@ func TestE2EFunctionCredentials(t *testing.T) {
 	})
 }
 
-// TestE2EFunctionCredentialsExpire: with --function-credentials-ttl 2s and
+// TestE2EFunctionCredentialsExpire: with --function-credentials-ttl 6s and
 // a function whose timeout is 1 s, an environment is not reused once
 // another invocation could outlast its credentials: the next invocation
 // runs in a new environment (a new log stream) and the old one is stopped.
 func TestE2EFunctionCredentialsExpire(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, func(c *Config) { c.FunctionCredentialsTTL = 2 * time.Second })
+	// Usable for 6 s - 1 s timeout - 0.6 s margin = 4.4 s after minting:
+	// time enough for the first invocation on a loaded machine.
+	ts := startServer(t, func(c *Config) { c.FunctionCredentialsTTL = 6 * time.Second })
 	ts.createFunction(t, "brief", "env", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(1) })
 	first := ts.invokeEnv(t, "brief")
 	procs := runtimesOf(ts.cfg.DataDir)
 	if len(procs) != 1 {
 		t.Fatalf("%d runtime processes after one invocation, want 1: %+v", len(procs), procs)
 	}
-	// Past 2 s - 1 s timeout - 0.2 s margin after the credentials were
-	// minted.
-	time.Sleep(1500 * time.Millisecond)
+	// Past those 4.4 s after the credentials were minted (before the
+	// first invocation).
+	time.Sleep(4600 * time.Millisecond)
 	second := ts.invokeEnv(t, "brief")
 	if second["AWS_LAMBDA_LOG_STREAM_NAME"] == first["AWS_LAMBDA_LOG_STREAM_NAME"] {
 		t.Fatalf("the environment %s ran again with credentials about to expire", first["AWS_LAMBDA_LOG_STREAM_NAME"])
