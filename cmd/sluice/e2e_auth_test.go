@@ -343,7 +343,8 @@ func TestAuthFileFunctionRole(t *testing.T) {
 // role until they expire, then ExpiredTokenException.
 func TestAuthFileCredentialsExpire(t *testing.T) {
 	t.Parallel()
-	const ttl = 3 * time.Second
+	// Long enough for a cold start and two calls on a loaded machine.
+	const ttl = 8 * time.Second
 	ts := startAuthServer(t, func(c *Config) { c.FunctionCredentialsTTL = ttl })
 	a := clientAs(ts, keyAdminA, secretAdminA, "", "us-east-1")
 	createAs(t, a, testAuthFileInvokeTarget, "env", "arn:aws:iam::"+acctA+":role/invoke-one")
