@@ -99,6 +99,65 @@ type Function struct {
 	// (not in Fingerprint, not in RevisionID) and always nil inside
 	// Previous.
 	Policy *FunctionPolicy
+
+	// Settings are what TagResource, PutFunctionRecursionConfig and
+	// PutRuntimeManagementConfig set: only FunctionStore.SetSettings (and
+	// CreateFunction) change them, the other writes keep the stored ones.
+	// Tags and RecursiveLoop belong to the function and are held by its
+	// $LATEST only; a published version keeps its own runtime management
+	// settings. Not part of the configuration (not in Fingerprint, not in
+	// RevisionID); always zero inside Previous.
+	Settings FunctionSettings
+}
+
+// FunctionSettings are the settings of a function (or of one of its
+// versions) that are not part of its configuration.
+type FunctionSettings struct {
+	// Tags are the function's tags (TagResource), nil when it has none.
+	Tags map[string]string
+	// RecursiveLoop is RecursiveLoopAllow or RecursiveLoopTerminate; ""
+	// reads as RecursiveLoopTerminate.
+	RecursiveLoop string
+	// UpdateRuntimeOn is one of the UpdateRuntimeOn* values; "" reads as
+	// UpdateRuntimeOnAuto.
+	UpdateRuntimeOn string
+	// RuntimeVersionARN is the runtime version pinned with
+	// UpdateRuntimeOnManual, "" otherwise.
+	RuntimeVersionARN string
+}
+
+// Values of FunctionSettings and their limits, as Lambda has them.
+const (
+	RecursiveLoopAllow     = "Allow"
+	RecursiveLoopTerminate = "Terminate"
+
+	UpdateRuntimeOnAuto           = "Auto"
+	UpdateRuntimeOnManual         = "Manual"
+	UpdateRuntimeOnFunctionUpdate = "FunctionUpdate"
+
+	// MaxTags is the number of tags a function may have.
+	MaxTags = 50
+	// MaxTagKeyLength and MaxTagValueLength are the length limits of a
+	// tag's key and value (Lambda's documented tag restrictions).
+	MaxTagKeyLength   = 128
+	MaxTagValueLength = 256
+	// RuntimeVersionARNPattern is the pattern of RuntimeVersionArn
+	// (26 to 2048 characters).
+	RuntimeVersionARNPattern  = `^arn:(aws[a-zA-Z0-9-]*):lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}::runtime:.+$`
+	MinRuntimeVersionARNLength = 26
+	MaxRuntimeVersionARNLength = 2048
+)
+
+// Clone returns a deep copy of s.
+func (s FunctionSettings) Clone() FunctionSettings {
+	if s.Tags != nil {
+		tags := make(map[string]string, len(s.Tags))
+		for k, v := range s.Tags {
+			tags[k] = v
+		}
+		s.Tags = tags
+	}
+	return s
 }
 
 // FileSystemConfig is one file system mount of a function.
@@ -163,6 +222,7 @@ func (f *Function) Clone() *Function {
 		c.Previous = f.Previous.Clone()
 	}
 	c.Policy = f.Policy.Clone()
+	c.Settings = f.Settings.Clone()
 	return &c
 }
 
@@ -290,4 +350,12 @@ type FunctionStore interface {
 	// the function, the version or the alias; EPrecondition if the
 	// stored policy's revision differs.
 	SetPolicy(ctx context.Context, function, qualifier string, p *FunctionPolicy, prevPolicyRevision string) error
+
+	// SetSettings calls update with the stored Settings of the function's
+	// $LATEST (qualifier "" or LatestVersion) or of one of its published
+	// versions (a decimal number) and stores what update leaves in it,
+	// atomically; an error of update is returned and nothing is stored.
+	// It changes nothing else of the record, its RevisionID included.
+	// Errors: ENotFound for the function or the version.
+	SetSettings(ctx context.Context, function, qualifier string, update func(*FunctionSettings) error) error
 }

@@ -500,8 +500,8 @@ func (s *Store) ListFunctions(ctx context.Context, after string, limit int) ([]*
 }
 
 // UpdateFunction replaces the function named fn.Name if its stored
-// RevisionID equals prevRevision, keeping its stored policy (fn.Policy is
-// ignored). It leaves the function's versions, aliases and concurrency
+// RevisionID equals prevRevision, keeping its stored policy and settings
+// (fn.Policy and fn.Settings are ignored). It leaves the function's versions, aliases and concurrency
 // setting alone. Errors: ENotFound; EPrecondition if the stored revision
 // differs.
 func (s *Store) UpdateFunction(ctx context.Context, fn *sluice.Function, prevRevision string) error {
@@ -520,7 +520,7 @@ func (s *Store) UpdateFunction(ctx context.Context, fn *sluice.Function, prevRev
 			return sluice.Errorf(sluice.EPrecondition, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction API to retrieve the latest Revision Id")
 		}
 		c := *fn // shallow: encode only reads it
-		c.Policy = stored.Policy
+		c.Policy, c.Settings = stored.Policy, stored.Settings
 		value, err := encodeLatest(&c)
 		if err != nil {
 			return err

@@ -16,8 +16,10 @@ import (
 // without them. Version 2 added them: a version 1 reader would drop the
 // configuration an in-progress update serves. Version 4 added policy (the
 // resource-based policy of a $LATEST, version or alias): a version 3
-// reader would drop it at the next write of the record.
-const recordVersion = 4
+// reader would drop it at the next write of the record. Version 5 added
+// settings (tags, recursion and runtime management settings), which a
+// version 4 reader would drop the same way.
+const recordVersion = 5
 
 // functionRecord is the stored form of a sluice.Function. Its JSON field
 // names are the file format: never rename one; add fields, and raise
@@ -55,6 +57,37 @@ type functionRecord struct {
 	// Policy is Function.Policy (since v4), absent when it is nil. A
 	// nested record has none.
 	Policy *policyRecord `json:"policy,omitempty"`
+	// Settings is Function.Settings (since v5), absent when it is zero.
+	// A nested record has none.
+	Settings *settingsRecord `json:"settings,omitempty"`
+}
+
+// settingsRecord is the stored form of a sluice.FunctionSettings.
+type settingsRecord struct {
+	Tags              map[string]string `json:"tags,omitempty"`
+	RecursiveLoop     string            `json:"recursive_loop,omitempty"`
+	UpdateRuntimeOn   string            `json:"update_runtime_on,omitempty"`
+	RuntimeVersionARN string            `json:"runtime_version_arn,omitempty"`
+}
+
+// toSettingsRecord returns the record of s, nil when s is zero.
+func toSettingsRecord(s sluice.FunctionSettings) *settingsRecord {
+	if len(s.Tags) == 0 && s.RecursiveLoop == "" && s.UpdateRuntimeOn == "" && s.RuntimeVersionARN == "" {
+		return nil
+	}
+	return &settingsRecord{Tags: s.Tags, RecursiveLoop: s.RecursiveLoop, UpdateRuntimeOn: s.UpdateRuntimeOn, RuntimeVersionARN: s.RuntimeVersionARN}
+}
+
+// fromSettingsRecord returns the settings r holds, zero for nil.
+func fromSettingsRecord(r *settingsRecord) sluice.FunctionSettings {
+	if r == nil {
+		return sluice.FunctionSettings{}
+	}
+	s := sluice.FunctionSettings{RecursiveLoop: r.RecursiveLoop, UpdateRuntimeOn: r.UpdateRuntimeOn, RuntimeVersionARN: r.RuntimeVersionARN}
+	if len(r.Tags) > 0 {
+		s.Tags = r.Tags
+	}
+	return s
 }
 
 // policyRecord is the stored form of a sluice.FunctionPolicy.
@@ -166,6 +199,7 @@ func toRecord(fn *sluice.Function, nested bool) *functionRecord {
 	}
 	if !nested {
 		r.Policy = toPolicyRecord(fn.Policy)
+		r.Settings = toSettingsRecord(fn.Settings)
 	}
 	if nested && r.Version == "" {
 		r.Version = sluice.LatestVersion // Previous is a $LATEST
@@ -217,6 +251,7 @@ func fromRecord(key string, r *functionRecord, nested bool) (*sluice.Function, e
 	}
 	if !nested {
 		fn.Policy = fromPolicyRecord(r.Policy)
+		fn.Settings = fromSettingsRecord(r.Settings)
 	}
 	return fn, nil
 }

@@ -25,6 +25,10 @@ func (s *Store) PublishVersion(ctx context.Context, v *sluice.Function, latestRe
 	}
 	stored := v.Clone()
 	stored.Previous, stored.Policy = nil, nil
+	// Tags and the recursion setting belong to the function ($LATEST);
+	// the version keeps the runtime management settings it was
+	// published with.
+	stored.Settings.Tags, stored.Settings.RecursiveLoop = nil, ""
 	name := []byte(v.Name)
 	err := s.update(func(b *buckets) error {
 		latest, err := b.latest(v.Name)
