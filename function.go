@@ -143,7 +143,7 @@ const (
 	MaxTagValueLength = 256
 	// RuntimeVersionARNPattern is the pattern of RuntimeVersionArn
 	// (26 to 2048 characters).
-	RuntimeVersionARNPattern  = `^arn:(aws[a-zA-Z0-9-]*):lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}::runtime:.+$`
+	RuntimeVersionARNPattern   = `^arn:(aws[a-zA-Z0-9-]*):lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1}::runtime:.+$`
 	MinRuntimeVersionARNLength = 26
 	MaxRuntimeVersionARNLength = 2048
 )

@@ -23,6 +23,12 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, body []b
 	if err != nil {
 		return err
 	}
+	if err := validateTags(req.Tags, new(sluice.Violations)); err != nil {
+		return err
+	}
+	if len(req.Tags) > 0 {
+		fn.Settings.Tags = req.Tags
+	}
 	// With Publish the version is published from the deployed package,
 	// so this request waits for the deployment.
 	fn, err = svc.CreateFunction(r.Context(), fn, req.Code.ZipFile, req.Publish != nil && *req.Publish)
@@ -101,6 +107,7 @@ func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, _ []byte) e
 	if n, ok := svc.ReservedConcurrency(fn.Name); ok {
 		resp.Concurrency = &concurrencyBody{ReservedConcurrentExecutions: &n}
 	}
+	resp.Tags = svc.Tags(r.Context(), fn.Name)
 	return writeJSON(w, http.StatusOK, resp)
 }
 

@@ -151,6 +151,15 @@ func (s *Server) routes() {
 	s.handle("GET /2016-08-19/account-settings", control("GetAccountSettings"), s.getAccountSettings)
 	s.handle("GET /2016-08-19/account-settings/{$}", control("GetAccountSettings"), s.getAccountSettings)
 
+	s.handle("POST /2017-03-31/tags/{arn}", control("TagResource"), s.tagResourceOp)
+	s.handle("DELETE /2017-03-31/tags/{arn}", control("UntagResource"), s.untagResourceOp)
+	s.handle("GET /2017-03-31/tags/{arn}", control("ListTags"), s.listTagsOp)
+	s.handle("GET /2020-06-30/functions/{name}/code-signing-config", control("GetFunctionCodeSigningConfig"), s.getFunctionCodeSigningConfig)
+	s.handle("GET /2021-07-20/functions/{name}/runtime-management-config", control("GetRuntimeManagementConfig"), s.getRuntimeManagementConfig)
+	s.handle("PUT /2021-07-20/functions/{name}/runtime-management-config", control("PutRuntimeManagementConfig"), s.putRuntimeManagementConfig)
+	s.handle("GET /2024-08-31/functions/{name}/recursion-config", control("GetFunctionRecursionConfig"), s.getFunctionRecursionConfig)
+	s.handle("PUT /2024-08-31/functions/{name}/recursion-config", control("PutFunctionRecursionConfig"), s.putFunctionRecursionConfig)
+
 	const urls = "/2021-10-31/functions/{name}"
 	s.handle("POST "+urls+"/url", control("CreateFunctionUrlConfig"), s.createFunctionURLConfig)
 	s.handle("GET "+urls+"/url", control("GetFunctionUrlConfig"), s.getFunctionURLConfig)

@@ -17,6 +17,8 @@ type createFunctionRequest struct {
 	Publish       *bool         `json:"Publish"`
 	PackageType   *string       `json:"PackageType"`
 	Architectures []string      `json:"Architectures"`
+	// Tags are the function's first tags (TagResource's rules).
+	Tags map[string]string `json:"Tags"`
 	functionSettings
 }
 
@@ -135,6 +137,9 @@ type getFunctionResponse struct {
 	Configuration functionConfiguration `json:"Configuration"`
 	Code          codeLocation          `json:"Code"`
 	Concurrency   *concurrencyBody      `json:"Concurrency,omitempty"`
+	// Tags are the function's tags, absent when it has none (as AWS
+	// answers).
+	Tags map[string]string `json:"Tags,omitempty"`
 }
 
 // concurrencyBody is the body of PutFunctionConcurrency (request and
