@@ -293,7 +293,7 @@ func TestRecordFormat(t *testing.T) {
 
 	record := func(version, rev, status, reason, reasonCode string) map[string]any {
 		return map[string]any{
-			"v":                              4.0,
+			"v":                              5.0,
 			"name":                           "fmt",
 			"version":                        version,
 			"runtime":                        fn.Runtime,
@@ -334,7 +334,7 @@ func TestRecordFormat(t *testing.T) {
 	checkJSON(t, "version 1", getRawNested(t, path, "versions", "fmt", "\x00\x00\x00\x00\x00\x00\x00\x01"),
 		record("1", "rev-v1", "Successful", "", ""))
 	checkJSON(t, "alias", getRawNested(t, path, "aliases", "fmt", "live"), map[string]any{
-		"v": 4.0,
+		"v": 5.0,
 		"policy": map[string]any{"revision_id": "rev-pa", "statements": []any{
 			map[string]any{"sid": "x", "action": "lambda:*", "principal": "123456789012"},
 		}},
@@ -651,7 +651,7 @@ func writeV2File(t *testing.T, path string) {
 
 func TestUnreadableRecords(t *testing.T) {
 	for name, value := range map[string]string{
-		"newer":     `{"v":5,"name":"newer"}`,
+		"newer":     `{"v":6,"name":"newer"}`,
 		"notlatest": `{"v":2,"name":"notlatest","version":"3"}`,
 		"prevtime":  `{"v":2,"name":"prevtime","previous":{"v":2,"name":"prevtime","last_modified":"yesterday"}}`,
 		"nov":       `{"name":"nov"}`,
@@ -856,7 +856,7 @@ func TestUnreadableVersionsAndAliases(t *testing.T) {
 
 	for name, value := range map[string]string{
 		"json":          `{not json`,
-		"newer":         `{"v":5,"name":"fn","version":"1"}`,
+		"newer":         `{"v":6,"name":"fn","version":"1"}`,
 		"other-version": `{"v":2,"name":"fn","version":"2"}`,
 		"latest":        `{"v":2,"name":"fn","version":"$LATEST"}`,
 		"other-name":    `{"v":2,"name":"other","version":"1"}`,
@@ -874,7 +874,7 @@ func TestUnreadableVersionsAndAliases(t *testing.T) {
 	for name, value := range map[string]string{
 		"json":       `{not json`,
 		"v1":         `{"v":1,"function_name":"fn","name":"live"}`,
-		"newer":      `{"v":5,"function_name":"fn","name":"live"}`,
+		"newer":      `{"v":6,"function_name":"fn","name":"live"}`,
 		"other-name": `{"v":2,"function_name":"fn","name":"dead"}`,
 		"other-fn":   `{"v":2,"function_name":"fn2","name":"live"}`,
 	} {
@@ -1152,7 +1152,7 @@ func TestOpenRefusesWithoutURLBuckets(t *testing.T) {
 
 func TestUnreadableURLRecords(t *testing.T) {
 	for name, value := range map[string]string{
-		"newer":  `{"v":5,"function_name":"fn","qualifier":""}`,
+		"newer":  `{"v":6,"function_name":"fn","qualifier":""}`,
 		"older":  `{"v":2,"function_name":"fn","qualifier":""}`,
 		"other":  `{"v":3,"function_name":"someone-else","qualifier":""}`,
 		"json":   `{not json`,

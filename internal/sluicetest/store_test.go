@@ -364,6 +364,28 @@ func (m *memStore) SetPolicy(ctx context.Context, function, qualifier string, p 
 	return nil
 }
 
+func (m *memStore) SetSettings(ctx context.Context, function, qualifier string, update func(*sluice.FunctionSettings) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.data.Fns[function]; !ok {
+		return notFound("Function not found: %s", function)
+	}
+	fn := m.data.Fns[function]
+	if qualifier != "" && qualifier != sluice.LatestVersion {
+		v, err := m.version(function, qualifier)
+		if err != nil {
+			return err
+		}
+		fn = v
+	}
+	next := fn.Settings.Clone()
+	if err := update(&next); err != nil {
+		return err
+	}
+	fn.Settings = next.Clone()
+	return nil
+}
+
 func (m *memStore) DeleteAlias(ctx context.Context, function, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
