@@ -71,6 +71,9 @@ type Server struct {
 	code   *codeSigner
 	log    *slog.Logger
 	mux    *http.ServeMux
+	// operations are the operation names of the routes, in the order
+	// routes registers them (docs/operations.md is checked against them).
+	operations []string
 }
 
 // New returns a Server for cfg. It panics when a required field is missing,
@@ -182,6 +185,7 @@ func (s *Server) routes() {
 type handlerFunc func(w http.ResponseWriter, r *http.Request, body []byte) error
 
 func (s *Server) handle(pattern string, op operation, h handlerFunc) {
+	s.operations = append(s.operations, op.name)
 	s.mux.Handle(pattern, s.wrap(op, h))
 }
 
