@@ -1,0 +1,221 @@
+package parity_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// replays maps an excerpt file to its cases' call sequences, each the
+// sequence of LocalStack's test of that name (test_lambda_api.py at the
+// excerpt's commit), with LocalStack's fixtures done by hand:
+// create_lambda_function is a CreateFunction (python3.12 unless the test
+// says otherwise, role any ARN) followed by the function_active_v2 waiter.
+var replays = map[string]map[string]replay{
+	"test_lambda_api.excerpt.json": {
+		"TestLambdaFunction::test_function_lifecycle":            functionLifecycle,
+		"TestLambdaFunction::test_redundant_updates":             redundantUpdates,
+		"TestLambdaFunction::test_delete_on_nonexisting_version": deleteOnNonexistingVersion,
+		"TestLambdaFunction::test_ops_on_nonexisting_version[get_function]": func(r *run) {
+			name := r.fixture("i-exist", func(in *lambda.CreateFunctionInput) { in.Description = aws.String("Initial description") })
+			r.snap("version_not_found_exception", func() error {
+				_, err := r.c.GetFunction(r.ctx, &lambda.GetFunctionInput{FunctionName: &name, Qualifier: aws.String("1221")})
+				return err
+			})
+		},
+		"TestLambdaFunction::test_ops_on_nonexisting_version[get_function_configuration]": func(r *run) {
+			name := r.fixture("i-exist", func(in *lambda.CreateFunctionInput) { in.Description = aws.String("Initial description") })
+			r.snap("version_not_found_exception", func() error {
+				_, err := r.c.GetFunctionConfiguration(r.ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name, Qualifier: aws.String("1221")})
+				return err
+			})
+		},
+		"TestLambdaFunction::test_ops_on_nonexisting_fn[delete_function]": nonexisting(func(r *run, name string) error {
+			_, err := r.c.DeleteFunction(r.ctx, &lambda.DeleteFunctionInput{FunctionName: &name})
+			return err
+		}),
+		"TestLambdaFunction::test_ops_on_nonexisting_fn[get_function]": nonexisting(func(r *run, name string) error {
+			_, err := r.c.GetFunction(r.ctx, &lambda.GetFunctionInput{FunctionName: &name})
+			return err
+		}),
+		"TestLambdaFunction::test_ops_on_nonexisting_fn[get_function_configuration]": nonexisting(func(r *run, name string) error {
+			_, err := r.c.GetFunctionConfiguration(r.ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name})
+			return err
+		}),
+		"TestLambdaFunction::test_ops_on_nonexisting_fn[get_function_url_config]": nonexisting(func(r *run, name string) error {
+			_, err := r.c.GetFunctionUrlConfig(r.ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: &name})
+			return err
+		}),
+		"TestLambdaFunction::test_ops_on_nonexisting_fn[get_function_concurrency]": nonexisting(func(r *run, name string) error {
+			_, err := r.c.GetFunctionConcurrency(r.ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: &name})
+			return err
+		}),
+	},
+}
+
+// echoHandler and versionHandler stand for LocalStack's
+// lambda_echo.py and lambda_version.py (their content is not compared).
+const (
+	echoHandler    = "def handler(event, context):\n    return event\n"
+	versionHandler = "import os\n\ndef handler(event, context):\n    return {\"version\": \"v2\"}\n"
+)
+
+func pyZip(src string) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("handler.py")
+	if err != nil {
+		panic(err)
+	}
+	w.Write([]byte(src))
+	if err := zw.Close(); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+func uid() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// create is LocalStack's create_lambda_function fixture without its
+// waiter: a CreateFunction of the echo handler.
+func (r *run) create(prefix string, opts ...func(*lambda.CreateFunctionInput)) (string, func() error) {
+	name := prefix + "-" + uid()
+	in := &lambda.CreateFunctionInput{
+		FunctionName: &name,
+		Runtime:      types.RuntimePython312,
+		Role:         aws.String(role),
+		Handler:      aws.String("handler.handler"),
+		Code:         &types.FunctionCode{ZipFile: pyZip(echoHandler)},
+		Timeout:      aws.Int32(30), // the fixture's default
+	}
+	for _, o := range opts {
+		o(in)
+	}
+	return name, func() error { _, err := r.c.CreateFunction(r.ctx, in); return err }
+}
+
+// fixture is create_lambda_function: create, then wait until Active. A
+// failure is logged and the replay goes on (its differences are the report).
+func (r *run) fixture(prefix string, opts ...func(*lambda.CreateFunctionInput)) string {
+	r.t.Helper()
+	name, create := r.create(prefix, opts...)
+	if err := create(); err != nil {
+		r.t.Logf("create_lambda_function fixture: %v", err)
+	}
+	r.waitActive(name)
+	return name
+}
+
+func nonexisting(call func(r *run, name string) error) replay {
+	return func(r *run) {
+		name := "i-dont-exist-" + uid()
+		r.snap("not_found_exception", func() error { return call(r, name) })
+	}
+}
+
+func functionLifecycle(r *run) {
+	name, create := r.create("fn", func(in *lambda.CreateFunctionInput) {
+		in.MemorySize = aws.Int32(256)
+		in.Timeout = aws.Int32(5)
+	})
+	// the fixture returns {"CreateEventSourceMappingResponse": None,
+	// "CreateFunctionResponse": ...}; the snapshot keeps that shape
+	r.snap("create_response", create)
+	resp := r.got["create_response"]
+	r.got["create_response"] = map[string]any{"CreateEventSourceMappingResponse": nil, "CreateFunctionResponse": resp}
+	r.waitActive(name)
+	r.snap("get_function_response", func() error {
+		_, err := r.c.GetFunction(r.ctx, &lambda.GetFunctionInput{FunctionName: &name})
+		return err
+	})
+	r.snap("update_func_conf_response", func() error {
+		_, err := r.c.UpdateFunctionConfiguration(r.ctx, &lambda.UpdateFunctionConfigurationInput{
+			FunctionName: &name,
+			Runtime:      types.RuntimePython311,
+			Description:  aws.String("Changed-Description"),
+			MemorySize:   aws.Int32(512),
+			Timeout:      aws.Int32(10),
+			Environment:  &types.Environment{Variables: map[string]string{"ENV_A": "a"}},
+		})
+		return err
+	})
+	r.waitUpdated(name)
+	r.snap("get_function_response_postupdate", func() error {
+		_, err := r.c.GetFunction(r.ctx, &lambda.GetFunctionInput{FunctionName: &name})
+		return err
+	})
+	r.snap("update_code_response", func() error {
+		_, err := r.c.UpdateFunctionCode(r.ctx, &lambda.UpdateFunctionCodeInput{FunctionName: &name, ZipFile: pyZip(versionHandler)})
+		return err
+	})
+	r.waitUpdated(name)
+	r.snap("get_function_response_postcodeupdate", func() error {
+		_, err := r.c.GetFunction(r.ctx, &lambda.GetFunctionInput{FunctionName: &name})
+		return err
+	})
+	r.snap("delete_response", func() error {
+		_, err := r.c.DeleteFunction(r.ctx, &lambda.DeleteFunctionInput{FunctionName: &name})
+		return err
+	})
+	// botocore's DeleteFunction output has StatusCode, bound to the HTTP status
+	del := r.got["delete_response"].(map[string]any)
+	del["StatusCode"] = del["ResponseMetadata"].(map[string]any)["HTTPStatusCode"]
+	r.snap("delete_postdelete", func() error {
+		_, err := r.c.DeleteFunction(r.ctx, &lambda.DeleteFunctionInput{FunctionName: &name})
+		return err
+	})
+}
+
+func redundantUpdates(r *run) {
+	name, create := r.create("fn", func(in *lambda.CreateFunctionInput) { in.Description = aws.String("Initial description") })
+	r.snap("create_response", create)
+	r.got["create_response"] = map[string]any{"CreateEventSourceMappingResponse": nil, "CreateFunctionResponse": r.got["create_response"]}
+	r.waitActive(name) // the fixture's waiter
+	update := func() error {
+		_, err := r.c.UpdateFunctionConfiguration(r.ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: &name, Description: aws.String("1st update description")})
+		return err
+	}
+	get := func() error {
+		_, err := r.c.GetFunction(r.ctx, &lambda.GetFunctionInput{FunctionName: &name})
+		return err
+	}
+	r.snap("first_update_result", update)
+	r.waitUpdated(name)
+	r.snap("get_fn_config_result", func() error {
+		_, err := r.c.GetFunctionConfiguration(r.ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name})
+		return err
+	})
+	r.snap("get_fn_result", get)
+	r.snap("redundant_update_result", update)
+	r.waitUpdated(name)
+	r.snap("get_fn_result_after_redundant_update", get)
+}
+
+func deleteOnNonexistingVersion(r *run) {
+	name := r.fixture("i-exist", func(in *lambda.CreateFunctionInput) { in.Description = aws.String("Initial description") })
+	del := func(q *string) error {
+		_, err := r.c.DeleteFunction(r.ctx, &lambda.DeleteFunctionInput{FunctionName: &name, Qualifier: q})
+		return err
+	}
+	// "it seems delete function on a random qualifier is idempotent": the
+	// recording has no snapshot of these, the test asserts they succeed
+	r.snap("delete_random_qualifier_1", func() error { return del(aws.String("1233")) })
+	r.snap("delete_random_qualifier_2", func() error { return del(aws.String("1233")) })
+	r.snap("delete_function", func() error { return del(nil) })
+	for _, k := range []string{"delete_random_qualifier_1", "delete_random_qualifier_2", "delete_function"} {
+		if st := r.got[k].(map[string]any)["ResponseMetadata"].(map[string]any)["HTTPStatusCode"]; st != float64(204) {
+			r.t.Logf("MISMATCH %s: AWS answers 204 (boto3 raised nothing), sluice %v: %s", k, st, short(r.got[k]))
+		}
+	}
+	r.snap("delete_function_response_non_existent", func() error { return del(nil) })
+	r.snap("delete_function_response_non_existent_with_qualifier", func() error { return del(aws.String("1233")) })
+}
