@@ -118,9 +118,6 @@ func (w testLog) Write(p []byte) (int, error) {
 // its figures: every stream complete byte-exact, a time to first byte, a
 // peak RSS. It asserts nothing about speed.
 func TestBurstSmoke(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs sluice")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var stdout bytes.Buffer
