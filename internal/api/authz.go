@@ -39,25 +39,17 @@ func operationOf(ctx context.Context) string {
 	return op
 }
 
-// resourceOf is the ARN r acts on in scope: ref's function, qualified by
-// ref's qualifier, the Qualifier parameter or the {alias} of the path;
-// "*" when r names no function.
-func resourceOf(r *http.Request, scope sluice.Scope, ref sluice.FunctionRef) (resource, function string) {
-	if ref.Name == "" {
-		return "*", ""
+// qualifierOf is the version or alias r names for ref: ref's own
+// qualifier, the Qualifier parameter or the {alias} of the path ("" for
+// none).
+func qualifierOf(r *http.Request, ref sluice.FunctionRef) string {
+	if ref.Qualifier != "" {
+		return ref.Qualifier
 	}
-	function = scope.FunctionARN(ref.Name)
-	q := ref.Qualifier
-	if q == "" {
-		q = r.URL.Query().Get("Qualifier")
+	if q := r.URL.Query().Get("Qualifier"); q != "" {
+		return q
 	}
-	if q == "" {
-		q = r.PathValue("alias")
-	}
-	if q == "" {
-		return function, function
-	}
-	return function + ":" + q, function
+	return r.PathValue("alias")
 }
 
 // authorize decides whether r's caller may do r's operation on ref in
@@ -66,29 +58,24 @@ func resourceOf(r *http.Request, scope sluice.Scope, ref sluice.FunctionRef) (re
 // of a missing function is no policy.
 func (s *Server) authorize(r *http.Request, scope sluice.Scope, ref sluice.FunctionRef, svc *service.Service) error {
 	caller := principalOf(r.Context())
-	resource, function := resourceOf(r, scope, ref)
-	req := iam.Request{Action: "lambda:" + operationOf(r.Context()), Resource: resource}
-	if function != "" {
-		req.Context = map[string]string{"lambda:FunctionArn": function}
+	if caller != nil && caller.Admin && caller.Account == scope.Account {
+		return nil // nothing to evaluate: the administrator of its own account
 	}
-	if caller != nil && caller.Account == scope.Account {
-		switch {
-		case caller.Admin:
-			return nil
-		case caller.Policy.Identity(req) == iam.Allow:
-			return nil
+	req := iam.Request{Action: "lambda:" + operationOf(r.Context()), Resource: "*"}
+	var qualifier string
+	if ref.Name != "" {
+		function := scope.FunctionARN(ref.Name)
+		req.Resource, req.Context = function, map[string]string{"lambda:FunctionArn": function}
+		if qualifier = qualifierOf(r, ref); qualifier != "" {
+			req.Resource += ":" + qualifier
 		}
+	}
+	if caller != nil && caller.Account == scope.Account && caller.Policy.Identity(req) == iam.Allow {
+		return nil
 	}
 	var policy *iam.Policy
 	if ref.Name != "" {
-		q := ref.Qualifier
-		if q == "" {
-			q = r.URL.Query().Get("Qualifier")
-		}
-		if q == "" {
-			q = r.PathValue("alias")
-		}
-		if doc, err := svc.ResourcePolicy(r.Context(), ref.Name, q); err == nil && doc != "" {
+		if doc, err := svc.ResourcePolicy(r.Context(), ref.Name, qualifier); err == nil && doc != "" {
 			// The service wrote the document; one it cannot read back
 			// grants nothing.
 			policy, _ = iam.ParseResourcePolicy([]byte(doc))

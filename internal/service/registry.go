@@ -72,16 +72,16 @@ func (r *Registry) Default() sluice.Scope { return r.cfg.Default }
 // Errors: EInvalidParameter for a scope that is not valid (see
 // sluice.Scope.Valid); EServiceUnavailable after Close; the store's.
 func (r *Registry) Service(ctx context.Context, scope sluice.Scope) (*Service, error) {
-	if !scope.Valid() {
-		return nil, sluice.Errorf(sluice.EInvalidParameter, "%q is not a valid scope: a region such as us-east-1 and a 12-digit account.", scope)
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return nil, sluice.Errorf(sluice.EServiceUnavailable, "sluice is shutting down")
 	}
 	if s, ok := r.services[scope]; ok {
-		return s, nil
+		return s, nil // valid: checked when it was made
+	}
+	if !scope.Valid() {
+		return nil, sluice.Errorf(sluice.EInvalidParameter, "%q is not a valid scope: a region such as us-east-1 and a 12-digit account.", scope)
 	}
 	store := r.cfg.Stores.In(scope)
 	reserved, err := store.ReservedConcurrency(ctx)
