@@ -33,7 +33,7 @@ var allowed = map[string][]string{
 	"internal/eventstream":     {},
 	"internal/sluicetest":      {""},
 	"internal/lambdaclient":    {},
-	"internal/parity":          {}, // test-only: its tests import api, service, bolt, artifacts, sigv4, lambdaclient
+	"internal/parity":          {}, // the harness imports no sluice package; its tests import api, service, bolt, artifacts, sigv4, lambdaclient
 	"internal/testfunction":    {},
 	"internal/archtest":        {},
 	"internal/runtimes/nodejs": {},

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/sluice-dev/sluice/internal/parity"
 )
 
 // replays maps an excerpt file to its cases' call sequences, each the
@@ -16,46 +18,46 @@ import (
 // excerpt's commit), with LocalStack's fixtures done by hand:
 // create_lambda_function is a CreateFunction (python3.12 unless the test
 // says otherwise, role any ARN) followed by the function_active_v2 waiter.
-var replays = map[string]map[string]replay{
-	"test_lambda_api.excerpt.json": {
+func init() {
+	register("test_lambda_api.excerpt.json", map[string]replay{
 		"TestLambdaFunction::test_function_lifecycle":            functionLifecycle,
 		"TestLambdaFunction::test_redundant_updates":             redundantUpdates,
 		"TestLambdaFunction::test_delete_on_nonexisting_version": deleteOnNonexistingVersion,
 		"TestLambdaFunction::test_ops_on_nonexisting_version[get_function]": func(r *run) {
 			name := r.fixture("i-exist", func(in *lambda.CreateFunctionInput) { in.Description = aws.String("Initial description") })
-			r.snap("version_not_found_exception", func() error {
-				_, err := r.c.GetFunction(r.ctx, &lambda.GetFunctionInput{FunctionName: &name, Qualifier: aws.String("1221")})
+			r.Snap("version_not_found_exception", func() error {
+				_, err := r.C.GetFunction(r.Ctx, &lambda.GetFunctionInput{FunctionName: &name, Qualifier: aws.String("1221")})
 				return err
 			})
 		},
 		"TestLambdaFunction::test_ops_on_nonexisting_version[get_function_configuration]": func(r *run) {
 			name := r.fixture("i-exist", func(in *lambda.CreateFunctionInput) { in.Description = aws.String("Initial description") })
-			r.snap("version_not_found_exception", func() error {
-				_, err := r.c.GetFunctionConfiguration(r.ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name, Qualifier: aws.String("1221")})
+			r.Snap("version_not_found_exception", func() error {
+				_, err := r.C.GetFunctionConfiguration(r.Ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name, Qualifier: aws.String("1221")})
 				return err
 			})
 		},
 		"TestLambdaFunction::test_ops_on_nonexisting_fn[delete_function]": nonexisting(func(r *run, name string) error {
-			_, err := r.c.DeleteFunction(r.ctx, &lambda.DeleteFunctionInput{FunctionName: &name})
+			_, err := r.C.DeleteFunction(r.Ctx, &lambda.DeleteFunctionInput{FunctionName: &name})
 			return err
 		}),
 		"TestLambdaFunction::test_ops_on_nonexisting_fn[get_function]": nonexisting(func(r *run, name string) error {
-			_, err := r.c.GetFunction(r.ctx, &lambda.GetFunctionInput{FunctionName: &name})
+			_, err := r.C.GetFunction(r.Ctx, &lambda.GetFunctionInput{FunctionName: &name})
 			return err
 		}),
 		"TestLambdaFunction::test_ops_on_nonexisting_fn[get_function_configuration]": nonexisting(func(r *run, name string) error {
-			_, err := r.c.GetFunctionConfiguration(r.ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name})
+			_, err := r.C.GetFunctionConfiguration(r.Ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name})
 			return err
 		}),
 		"TestLambdaFunction::test_ops_on_nonexisting_fn[get_function_url_config]": nonexisting(func(r *run, name string) error {
-			_, err := r.c.GetFunctionUrlConfig(r.ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: &name})
+			_, err := r.C.GetFunctionUrlConfig(r.Ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: &name})
 			return err
 		}),
 		"TestLambdaFunction::test_ops_on_nonexisting_fn[get_function_concurrency]": nonexisting(func(r *run, name string) error {
-			_, err := r.c.GetFunctionConcurrency(r.ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: &name})
+			_, err := r.C.GetFunctionConcurrency(r.Ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: &name})
 			return err
 		}),
-	},
+	})
 }
 
 // echoHandler and versionHandler stand for LocalStack's
@@ -100,25 +102,25 @@ func (r *run) create(prefix string, opts ...func(*lambda.CreateFunctionInput)) (
 	for _, o := range opts {
 		o(in)
 	}
-	return name, func() error { _, err := r.c.CreateFunction(r.ctx, in); return err }
+	return name, func() error { _, err := r.C.CreateFunction(r.Ctx, in); return err }
 }
 
 // fixture is create_lambda_function: create, then wait until Active. A
 // failure is logged and the replay goes on (its differences are the report).
 func (r *run) fixture(prefix string, opts ...func(*lambda.CreateFunctionInput)) string {
-	r.t.Helper()
+	r.T.Helper()
 	name, create := r.create(prefix, opts...)
 	if err := create(); err != nil {
-		r.t.Logf("create_lambda_function fixture: %v", err)
+		r.T.Logf("create_lambda_function fixture: %v", err)
 	}
-	r.waitActive(name)
+	r.WaitActive(name)
 	return name
 }
 
 func nonexisting(call func(r *run, name string) error) replay {
 	return func(r *run) {
 		name := "i-dont-exist-" + uid()
-		r.snap("not_found_exception", func() error { return call(r, name) })
+		r.Snap("not_found_exception", func() error { return call(r, name) })
 	}
 }
 
@@ -129,16 +131,16 @@ func functionLifecycle(r *run) {
 	})
 	// the fixture returns {"CreateEventSourceMappingResponse": None,
 	// "CreateFunctionResponse": ...}; the snapshot keeps that shape
-	r.snap("create_response", create)
-	resp := r.got["create_response"]
-	r.got["create_response"] = map[string]any{"CreateEventSourceMappingResponse": nil, "CreateFunctionResponse": resp}
-	r.waitActive(name)
-	r.snap("get_function_response", func() error {
-		_, err := r.c.GetFunction(r.ctx, &lambda.GetFunctionInput{FunctionName: &name})
+	r.Snap("create_response", create)
+	resp := r.Got["create_response"]
+	r.Got["create_response"] = map[string]any{"CreateEventSourceMappingResponse": nil, "CreateFunctionResponse": resp}
+	r.WaitActive(name)
+	r.Snap("get_function_response", func() error {
+		_, err := r.C.GetFunction(r.Ctx, &lambda.GetFunctionInput{FunctionName: &name})
 		return err
 	})
-	r.snap("update_func_conf_response", func() error {
-		_, err := r.c.UpdateFunctionConfiguration(r.ctx, &lambda.UpdateFunctionConfigurationInput{
+	r.Snap("update_func_conf_response", func() error {
+		_, err := r.C.UpdateFunctionConfiguration(r.Ctx, &lambda.UpdateFunctionConfigurationInput{
 			FunctionName: &name,
 			Runtime:      types.RuntimePython311,
 			Description:  aws.String("Changed-Description"),
@@ -148,74 +150,74 @@ func functionLifecycle(r *run) {
 		})
 		return err
 	})
-	r.waitUpdated(name)
-	r.snap("get_function_response_postupdate", func() error {
-		_, err := r.c.GetFunction(r.ctx, &lambda.GetFunctionInput{FunctionName: &name})
+	r.WaitUpdated(name)
+	r.Snap("get_function_response_postupdate", func() error {
+		_, err := r.C.GetFunction(r.Ctx, &lambda.GetFunctionInput{FunctionName: &name})
 		return err
 	})
-	r.snap("update_code_response", func() error {
-		_, err := r.c.UpdateFunctionCode(r.ctx, &lambda.UpdateFunctionCodeInput{FunctionName: &name, ZipFile: pyZip(versionHandler)})
+	r.Snap("update_code_response", func() error {
+		_, err := r.C.UpdateFunctionCode(r.Ctx, &lambda.UpdateFunctionCodeInput{FunctionName: &name, ZipFile: pyZip(versionHandler)})
 		return err
 	})
-	r.waitUpdated(name)
-	r.snap("get_function_response_postcodeupdate", func() error {
-		_, err := r.c.GetFunction(r.ctx, &lambda.GetFunctionInput{FunctionName: &name})
+	r.WaitUpdated(name)
+	r.Snap("get_function_response_postcodeupdate", func() error {
+		_, err := r.C.GetFunction(r.Ctx, &lambda.GetFunctionInput{FunctionName: &name})
 		return err
 	})
-	r.snap("delete_response", func() error {
-		_, err := r.c.DeleteFunction(r.ctx, &lambda.DeleteFunctionInput{FunctionName: &name})
+	r.Snap("delete_response", func() error {
+		_, err := r.C.DeleteFunction(r.Ctx, &lambda.DeleteFunctionInput{FunctionName: &name})
 		return err
 	})
 	// botocore's DeleteFunction output has StatusCode, bound to the HTTP status
-	del := r.got["delete_response"].(map[string]any)
+	del := r.Got["delete_response"].(map[string]any)
 	del["StatusCode"] = del["ResponseMetadata"].(map[string]any)["HTTPStatusCode"]
-	r.snap("delete_postdelete", func() error {
-		_, err := r.c.DeleteFunction(r.ctx, &lambda.DeleteFunctionInput{FunctionName: &name})
+	r.Snap("delete_postdelete", func() error {
+		_, err := r.C.DeleteFunction(r.Ctx, &lambda.DeleteFunctionInput{FunctionName: &name})
 		return err
 	})
 }
 
 func redundantUpdates(r *run) {
 	name, create := r.create("fn", func(in *lambda.CreateFunctionInput) { in.Description = aws.String("Initial description") })
-	r.snap("create_response", create)
-	r.got["create_response"] = map[string]any{"CreateEventSourceMappingResponse": nil, "CreateFunctionResponse": r.got["create_response"]}
-	r.waitActive(name) // the fixture's waiter
+	r.Snap("create_response", create)
+	r.Got["create_response"] = map[string]any{"CreateEventSourceMappingResponse": nil, "CreateFunctionResponse": r.Got["create_response"]}
+	r.WaitActive(name) // the fixture's waiter
 	update := func() error {
-		_, err := r.c.UpdateFunctionConfiguration(r.ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: &name, Description: aws.String("1st update description")})
+		_, err := r.C.UpdateFunctionConfiguration(r.Ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: &name, Description: aws.String("1st update description")})
 		return err
 	}
 	get := func() error {
-		_, err := r.c.GetFunction(r.ctx, &lambda.GetFunctionInput{FunctionName: &name})
+		_, err := r.C.GetFunction(r.Ctx, &lambda.GetFunctionInput{FunctionName: &name})
 		return err
 	}
-	r.snap("first_update_result", update)
-	r.waitUpdated(name)
-	r.snap("get_fn_config_result", func() error {
-		_, err := r.c.GetFunctionConfiguration(r.ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name})
+	r.Snap("first_update_result", update)
+	r.WaitUpdated(name)
+	r.Snap("get_fn_config_result", func() error {
+		_, err := r.C.GetFunctionConfiguration(r.Ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name})
 		return err
 	})
-	r.snap("get_fn_result", get)
-	r.snap("redundant_update_result", update)
-	r.waitUpdated(name)
-	r.snap("get_fn_result_after_redundant_update", get)
+	r.Snap("get_fn_result", get)
+	r.Snap("redundant_update_result", update)
+	r.WaitUpdated(name)
+	r.Snap("get_fn_result_after_redundant_update", get)
 }
 
 func deleteOnNonexistingVersion(r *run) {
 	name := r.fixture("i-exist", func(in *lambda.CreateFunctionInput) { in.Description = aws.String("Initial description") })
 	del := func(q *string) error {
-		_, err := r.c.DeleteFunction(r.ctx, &lambda.DeleteFunctionInput{FunctionName: &name, Qualifier: q})
+		_, err := r.C.DeleteFunction(r.Ctx, &lambda.DeleteFunctionInput{FunctionName: &name, Qualifier: q})
 		return err
 	}
 	// "it seems delete function on a random qualifier is idempotent": the
 	// recording has no snapshot of these, the test asserts they succeed
-	r.snap("delete_random_qualifier_1", func() error { return del(aws.String("1233")) })
-	r.snap("delete_random_qualifier_2", func() error { return del(aws.String("1233")) })
-	r.snap("delete_function", func() error { return del(nil) })
+	r.Snap("delete_random_qualifier_1", func() error { return del(aws.String("1233")) })
+	r.Snap("delete_random_qualifier_2", func() error { return del(aws.String("1233")) })
+	r.Snap("delete_function", func() error { return del(nil) })
 	for _, k := range []string{"delete_random_qualifier_1", "delete_random_qualifier_2", "delete_function"} {
-		if st := r.got[k].(map[string]any)["ResponseMetadata"].(map[string]any)["HTTPStatusCode"]; st != float64(204) {
-			r.t.Logf("MISMATCH %s: AWS answers 204 (boto3 raised nothing), sluice %v: %s", k, st, short(r.got[k]))
+		if st := r.Got[k].(map[string]any)["ResponseMetadata"].(map[string]any)["HTTPStatusCode"]; st != float64(204) {
+			r.T.Errorf("MISMATCH %s: AWS answers 204 (boto3 raised nothing), sluice %v: %s", k, st, parity.Short(r.Got[k]))
 		}
 	}
-	r.snap("delete_function_response_non_existent", func() error { return del(nil) })
-	r.snap("delete_function_response_non_existent_with_qualifier", func() error { return del(aws.String("1233")) })
+	r.Snap("delete_function_response_non_existent", func() error { return del(nil) })
+	r.Snap("delete_function_response_non_existent_with_qualifier", func() error { return del(aws.String("1233")) })
 }

@@ -1,13 +1,14 @@
 // Package parity replays call sequences recorded against real AWS Lambda
 // (LocalStack's snapshot files, copied as excerpts into testdata with
-// their source path and commit) against a sluice API server on a loopback
-// port, through the Go SDK, and reports every difference in status, error
-// code, normalised message and response fields, one line each.
+// their source path and commit) against sluice through the Go SDK, and
+// reports every difference in status, error code, normalised message and
+// response fields, one line each.
 //
-// The package has no code of its own: the harness is parity_test.go, the
-// replays are cases_test.go. A case fails the test only when it is listed
-// in testdata/expected-to-match.txt; every other case only logs its
-// differences (see NOTES in the branch and docs/decisions.md for why).
-// inventory.py lists which of LocalStack's snapshot tests call only
-// operations sluice implements.
+// The package holds the harness (Recorder, Run, Diff, Deviations); its
+// tests replay the control-plane cases against an API server on a
+// loopback port (parity_test.go, cases_*_test.go), and cmd/sluice's
+// tests replay the invocation cases against a whole server. Every
+// difference fails the test unless testdata/deviations.tsv names it as a
+// deviation documented in docs/decisions.md. inventory.py lists which of
+// LocalStack's snapshot tests call only operations sluice implements.
 package parity
