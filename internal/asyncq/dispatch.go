@@ -312,6 +312,9 @@ func (d *dispatcher) start(ks *keyState) bool {
 		out := d.deliver(d.ctx, ev)
 		c := completion{ks: ks, entry: string(entry)}
 		_, done := out.(Done)
+		if _, p := out.(*Done); p {
+			done = true
+		}
 		if out == nil || (!done && d.ctx.Err() != nil) {
 			d.results <- c // abandoned: left as it is
 			return
@@ -370,6 +373,18 @@ func (d *dispatcher) nextWake() (time.Time, bool) {
 // failure it returns until when the event should be held back.
 func (q *Queue) record(ev Event, entry []byte, out Outcome) (time.Time, error) {
 	key := []byte(ev.Key)
+	switch o := out.(type) { // the pointers are Outcomes too
+	case *Done:
+		out = Done{}
+	case *Retry:
+		if o != nil {
+			out = *o
+		}
+	case *Throttled:
+		if o != nil {
+			out = *o
+		}
+	}
 	switch o := out.(type) {
 	case Done:
 		err := q.submit(context.Background(), func(tx *bbolt.Tx) error { return deleteEntry(tx, key, entry) })

@@ -335,7 +335,7 @@ func TestPerKeyLimit(t *testing.T) {
 		peak[ev.Key] = max(peak[ev.Key], cur[ev.Key])
 		peakTotal = max(peakTotal, total)
 		mu.Unlock()
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 		mu.Lock()
 		cur[ev.Key]--
 		total--
@@ -352,6 +352,27 @@ func TestPerKeyLimit(t *testing.T) {
 	}
 	if peak["free"] < 3 || peakTotal > 6 {
 		t.Errorf("peak of the free key %d (want > 2), of all %d (want <= 6)", peak["free"], peakTotal)
+	}
+	waitLen(t, q, 0)
+}
+
+// Pointers to outcomes are outcomes too.
+func TestPointerOutcomes(t *testing.T) {
+	q := open(t, filepath.Join(t.TempDir(), "q.db"), Options{})
+	put(t, q, Event{ID: "x", Key: "k"})
+	rec := newRecorder()
+	run(t, q, func(ctx context.Context, ev Event) Outcome {
+		switch rec.add(ev) {
+		case 1:
+			return &Retry{}
+		case 2:
+			return &Throttled{}
+		}
+		return &Done{}
+	})
+	evs := rec.wait(t, 3, 10*time.Second)
+	if evs[1].Attempts != 1 || evs[2].Attempts != 1 {
+		t.Fatalf("attempts %d, %d; want 1, 1", evs[1].Attempts, evs[2].Attempts)
 	}
 	waitLen(t, q, 0)
 }
