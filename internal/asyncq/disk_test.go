@@ -93,6 +93,15 @@ func TestFullDisk(t *testing.T) {
 		t.Fatalf("Len = %d, want the %d accepted", q.Len(), n)
 	}
 
+	// A restart on the full disk: the queue opens, with what was accepted.
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	q = open(t, path, Options{})
+	if q.Len() != n {
+		t.Fatalf("Len = %d after reopening on the full disk, want the %d accepted", q.Len(), n)
+	}
+
 	// Room again: Puts succeed, and everything accepted is delivered, by
 	// a reopened queue.
 	if err := os.Remove(filepath.Join(dir, "filler")); err != nil {
@@ -145,8 +154,9 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-// Outcomes that cannot be recorded on a full disk leave the event queued,
-// held back in memory, and it is delivered again.
+// An outcome that cannot be recorded on a full disk is tried again until
+// it is: the event is not delivered again meanwhile, and is then as the
+// outcome said.
 func TestFullDiskOutcome(t *testing.T) {
 	dir := mountSmall(t, 4<<20)
 	path := filepath.Join(dir, "q.db")
@@ -159,22 +169,27 @@ func TestFullDiskOutcome(t *testing.T) {
 		if rec.add(ev) == 2 {
 			return Done{}
 		}
-		return Retry{Data: make([]byte, 1<<20)} // cannot be stored
+		return Retry{Data: make([]byte, 1<<20)} // cannot be stored while the disk is full
 	})
-	rec.wait(t, 1, 10e9)
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "recording a delivery's outcome"); time.Sleep(10 * time.Millisecond) {
+	rec.wait(t, 1, 10*time.Second)
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(logs.String(), "recording a delivery's outcome") < 2; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no error logged for the Retry that cannot be stored; log: %s", logs.String())
+			t.Fatalf("the Retry that cannot be stored was not tried twice in 10s; log: %s", logs.String())
 		}
+	}
+	if n := len(rec.events()); n != 1 {
+		t.Fatalf("%d deliveries while the outcome of the first could not be recorded, want 1", n)
 	}
 	t.Logf("logged: %s", logs.String())
 	if err := os.Remove(filepath.Join(dir, "filler")); err != nil {
 		t.Fatal(err)
 	}
-	evs := rec.wait(t, 2, 30e9)
+	evs := rec.wait(t, 2, 30*time.Second)
 	stop()
-	if evs[1].ID != "x" || evs[1].Attempts != 0 || len(evs[1].Data) != 8<<10 {
-		t.Fatalf("redelivered %s with Attempts %d and %d bytes, want x, 0 and the original 8 KiB (the Retry was not recorded)", evs[1].ID, evs[1].Attempts, len(evs[1].Data))
+	if evs[1].ID != "x" || evs[1].Attempts != 1 || len(evs[1].Data) != 1<<20 {
+		t.Fatalf("redelivered %s with Attempts %d and %d bytes, want x, 1 and the Retry's 1 MiB", evs[1].ID, evs[1].Attempts, len(evs[1].Data))
 	}
-	waitLen(t, q, 0)
+	if q.Len() != 0 {
+		t.Fatalf("Len = %d, want 0", q.Len())
+	}
 }

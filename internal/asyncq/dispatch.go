@@ -3,6 +3,7 @@ package asyncq
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -47,9 +48,9 @@ type keyState struct {
 	stale bool      // head must be read again from the file
 	head  []byte    // entry key of the next event not busy; nil: none
 	due   time.Time // head's due time
-	// busy holds the entries being delivered (zero time) and those held
-	// back until a time because their outcome could not be recorded.
-	busy     map[string]time.Time
+	// busy holds the entries being delivered (or whose outcome is being
+	// recorded).
+	busy     map[string]struct{}
 	inflight int
 }
 
@@ -57,13 +58,11 @@ type keyState struct {
 type completion struct {
 	ks    *keyState
 	entry string
-	hold  time.Time // not zero: keep the entry busy until then
 }
 
-// holdAfterFailure is how long an event whose outcome could not be
-// recorded (a full disk) is held back in memory before it is delivered
-// again, at the least.
-const holdAfterFailure = 5 * time.Second
+// recordRetry is how long a delivery whose outcome could not be recorded
+// (a full disk) waits before it tries again.
+const recordRetry = 2 * time.Second
 
 // Run is the dispatcher: it delivers due events, round-robin over the
 // keys that have them, at most Options.MaxInFlight at once and at most
@@ -128,7 +127,7 @@ type dispatcher struct {
 func (d *dispatcher) add(name string) *keyState {
 	ks := d.keys[name]
 	if ks == nil {
-		ks = &keyState{name: name, busy: make(map[string]time.Time)}
+		ks = &keyState{name: name, busy: make(map[string]struct{})}
 		d.keys[name] = ks
 		d.ring = append(d.ring, ks)
 	}
@@ -199,7 +198,6 @@ func (d *dispatcher) dispatchOne(now time.Time) bool {
 	for i := 0; i < n; i++ {
 		idx := (d.next + i) % n
 		ks := d.ring[idx]
-		d.release(ks, now)
 		if d.limited(ks) {
 			continue
 		}
@@ -224,16 +222,6 @@ func (d *dispatcher) dispatchOne(now time.Time) bool {
 		}
 	}
 	return false
-}
-
-// release ends the holds of ks that have passed.
-func (d *dispatcher) release(ks *keyState, now time.Time) {
-	for e, until := range ks.busy {
-		if !until.IsZero() && !until.After(now) {
-			delete(ks.busy, e)
-			ks.stale = true
-		}
-	}
 }
 
 func (d *dispatcher) forget(ks *keyState) {
@@ -305,23 +293,32 @@ func (d *dispatcher) start(ks *keyState) bool {
 		d.q.removeEntry(ks.name, entry)
 		return false
 	}
-	ks.busy[string(entry)] = time.Time{}
+	ks.busy[string(entry)] = struct{}{}
 	ks.inflight++
 	d.inflight++
 	go func() {
-		out := d.deliver(d.ctx, ev)
+		out := normalize(d.deliver(d.ctx, ev))
 		c := completion{ks: ks, entry: string(entry)}
 		_, done := out.(Done)
-		if _, p := out.(*Done); p {
-			done = true
-		}
 		if out == nil || (!done && d.ctx.Err() != nil) {
 			d.results <- c // abandoned: left as it is
 			return
 		}
-		if hold, err := d.q.record(ev, entry, out); err != nil {
-			d.q.log.Error("asyncq: recording a delivery's outcome; the event stays queued and is delivered again", "key", ev.Key, "id", ev.ID, "err", err)
-			c.hold = hold
+		// An outcome that cannot be recorded (a full disk) is tried again
+		// until it is, or until shutdown: the delivery keeps its slot
+		// meanwhile, so a disk that takes nothing more stops deliveries
+		// instead of repeating them.
+		for err := d.q.record(ev, entry, out); err != nil; err = d.q.record(ev, entry, out) {
+			d.q.log.Error("asyncq: recording a delivery's outcome; trying again", "key", ev.Key, "id", ev.ID, "err", err)
+			t := time.NewTimer(recordRetry)
+			select {
+			case <-t.C:
+				continue
+			case <-d.ctx.Done():
+				t.Stop()
+			}
+			d.q.log.Error("asyncq: shutting down before a delivery's outcome was recorded; the event stays queued as it was", "key", ev.Key, "id", ev.ID)
+			break
 		}
 		d.results <- c
 	}()
@@ -332,11 +329,7 @@ func (d *dispatcher) complete(c completion) {
 	ks := c.ks
 	ks.inflight--
 	d.inflight--
-	if c.hold.IsZero() {
-		delete(ks.busy, c.entry)
-	} else {
-		ks.busy[c.entry] = c.hold
-	}
+	delete(ks.busy, c.entry)
 	ks.stale = true
 	if d.keys[ks.name] != ks {
 		// forgotten while its delivery ran (cannot happen: a busy key is
@@ -346,8 +339,7 @@ func (d *dispatcher) complete(c completion) {
 }
 
 // nextWake is the earliest time something may become deliverable
-// without a Put or a completion: the due time of a head under its limit,
-// or the end of a hold.
+// without a Put or a completion: the due time of a head under its limit.
 func (d *dispatcher) nextWake() (time.Time, bool) {
 	var at time.Time
 	ok := false
@@ -357,11 +349,6 @@ func (d *dispatcher) nextWake() (time.Time, bool) {
 		}
 	}
 	for _, ks := range d.ring {
-		for _, until := range ks.busy {
-			if !until.IsZero() {
-				min(until)
-			}
-		}
 		if d.inflight < d.q.opts.MaxInFlight && ks.head != nil && !ks.stale && !d.limited(ks) {
 			min(ks.due)
 		}
@@ -369,30 +356,39 @@ func (d *dispatcher) nextWake() (time.Time, bool) {
 	return at, ok
 }
 
-// record writes the outcome of ev's delivery (stored under entry). On
-// failure it returns until when the event should be held back.
-func (q *Queue) record(ev Event, entry []byte, out Outcome) (time.Time, error) {
-	key := []byte(ev.Key)
-	switch o := out.(type) { // the pointers are Outcomes too
+// normalize returns out as Done{}, Retry or Throttled, or nil for
+// anything else (nil, a nil pointer).
+func normalize(out Outcome) Outcome {
+	switch o := out.(type) {
+	case Done, Retry, Throttled:
+		return o
 	case *Done:
-		out = Done{}
+		if o != nil {
+			return Done{}
+		}
 	case *Retry:
 		if o != nil {
-			out = *o
+			return *o
 		}
 	case *Throttled:
 		if o != nil {
-			out = *o
+			return *o
 		}
 	}
+	return nil
+}
+
+// record writes the outcome (normalized, not nil) of ev's delivery,
+// stored under entry.
+func (q *Queue) record(ev Event, entry []byte, out Outcome) error {
+	key := []byte(ev.Key)
 	switch o := out.(type) {
 	case Done:
 		err := q.submit(context.Background(), func(tx *bbolt.Tx) error { return deleteEntry(tx, key, entry) })
-		if err != nil {
-			return time.Now().Add(holdAfterFailure), err
+		if err == nil {
+			q.count.Add(-1)
 		}
-		q.count.Add(-1)
-		return time.Time{}, nil
+		return err
 	case Retry:
 		ev.Attempts++
 		if o.Data != nil {
@@ -402,16 +398,16 @@ func (q *Queue) record(ev Event, entry []byte, out Outcome) (time.Time, error) {
 	case Throttled:
 		return q.move(ev, key, entry, o.At)
 	}
-	return time.Now().Add(holdAfterFailure), errors.New("asyncq: unknown outcome")
+	return fmt.Errorf("asyncq: unknown outcome %T", out)
 }
 
 // move stores ev again, due at at, in place of entry.
-func (q *Queue) move(ev Event, key, entry []byte, at time.Time) (time.Time, error) {
+func (q *Queue) move(ev Event, key, entry []byte, at time.Time) error {
 	if at.IsZero() {
 		at = time.Now()
 	}
 	val := encode(ev)
-	err := q.submit(context.Background(), func(tx *bbolt.Tx) error {
+	return q.submit(context.Background(), func(tx *bbolt.Tx) error {
 		keys := tx.Bucket(keysBucket)
 		b, err := keys.CreateBucketIfNotExists(key)
 		if err != nil {
@@ -426,14 +422,6 @@ func (q *Queue) move(ev Event, key, entry []byte, at time.Time) (time.Time, erro
 		}
 		return b.Put(entryKey(at, seq), val)
 	})
-	if err != nil {
-		hold := time.Now().Add(holdAfterFailure)
-		if at.After(hold) {
-			hold = at
-		}
-		return hold, err
-	}
-	return time.Time{}, nil
 }
 
 // removeEntry deletes one entry (an event that cannot be decoded).

@@ -95,6 +95,8 @@ type Queue struct {
 	touched map[string]struct{} // keys put to since the dispatcher last looked
 }
 
+var errNew = errors.New("a new file")
+
 var (
 	keysBucket = []byte("keys")
 	metaBucket = []byte("meta")
@@ -121,27 +123,37 @@ func Open(path string, opts Options) (*Queue, error) {
 		return nil, fmt.Errorf("asyncq: open %s: %w", path, err)
 	}
 	var n int64
-	err = db.Update(func(tx *bbolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(metaBucket)
-		if err != nil {
-			return err
-		}
-		if v := meta.Get(versionKey); v == nil {
-			if err := meta.Put(versionKey, []byte{formatVersion}); err != nil {
-				return err
-			}
-		} else if len(v) != 1 || v[0] != formatVersion {
-			return fmt.Errorf("the file is of format %v, this sluice reads %d", v, formatVersion)
-		}
-		keys, err := tx.CreateBucketIfNotExists(keysBucket)
-		if err != nil {
-			return err
-		}
+	count := func(tx *bbolt.Tx) error {
+		keys := tx.Bucket(keysBucket)
 		return keys.ForEachBucket(func(k []byte) error {
 			n += int64(keys.Bucket(k).Stats().KeyN)
 			return nil
 		})
+	}
+	// A file made before is only read, so that it opens on a full disk.
+	err = db.View(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(metaBucket)
+		if meta == nil || tx.Bucket(keysBucket) == nil {
+			return errNew
+		}
+		if v := meta.Get(versionKey); len(v) != 1 || v[0] != formatVersion {
+			return fmt.Errorf("the file is of format %v, this sluice reads %d", v, formatVersion)
+		}
+		return count(tx)
 	})
+	if err == errNew {
+		err = db.Update(func(tx *bbolt.Tx) error {
+			meta, err := tx.CreateBucketIfNotExists(metaBucket)
+			if err != nil {
+				return err
+			}
+			if err := meta.Put(versionKey, []byte{formatVersion}); err != nil {
+				return err
+			}
+			_, err = tx.CreateBucketIfNotExists(keysBucket)
+			return err
+		})
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("asyncq: open %s: %w", path, err)
