@@ -42,7 +42,7 @@ type Deliver func(ctx context.Context, ev Event) Outcome
 
 // keyState is the dispatcher's memory of one key with queued events:
 // where its next deliverable event is, and which of its events are
-// being delivered or held back.
+// being delivered.
 type keyState struct {
 	name  string
 	stale bool      // head must be read again from the file
