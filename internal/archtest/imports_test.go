@@ -27,6 +27,7 @@ var allowed = map[string][]string{
 	"internal/peercred":        {},
 	"internal/runtimeapi":      {""},
 	"internal/bolt":            {""},
+	"internal/asyncq":          {},
 	"internal/artifacts":       {""},
 	"internal/sigv4":           {""},
 	"internal/iam":             {""},
