@@ -108,6 +108,14 @@ type Function struct {
 	// settings. Not part of the configuration (not in Fingerprint, not in
 	// RevisionID); always zero inside Previous.
 	Settings FunctionSettings
+
+	// EventInvokeConfig is the asynchronous invocation configuration of
+	// this version ($LATEST or a published one), nil when it has none.
+	// Only FunctionStore.SetEventInvokeConfig changes it: the other writes
+	// keep the stored one, and a published version starts without one.
+	// Not part of the configuration (not in Fingerprint, not in
+	// RevisionID); always nil inside Previous.
+	EventInvokeConfig *EventInvokeConfig
 }
 
 // FunctionSettings are the settings of a function (or of one of its
@@ -223,6 +231,7 @@ func (f *Function) Clone() *Function {
 	}
 	c.Policy = f.Policy.Clone()
 	c.Settings = f.Settings.Clone()
+	c.EventInvokeConfig = f.EventInvokeConfig.Clone()
 	return &c
 }
 
@@ -243,6 +252,11 @@ type Alias struct {
 	// Only FunctionStore.SetPolicy changes it; UpdateAlias keeps the
 	// stored one.
 	Policy *FunctionPolicy
+	// EventInvokeConfig is the alias's asynchronous invocation
+	// configuration, nil when it has none. Only
+	// FunctionStore.SetEventInvokeConfig changes it; UpdateAlias keeps the
+	// stored one.
+	EventInvokeConfig *EventInvokeConfig
 }
 
 // Clone returns a deep copy of a.
@@ -255,6 +269,7 @@ func (a *Alias) Clone() *Alias {
 		}
 	}
 	c.Policy = a.Policy.Clone()
+	c.EventInvokeConfig = a.EventInvokeConfig.Clone()
 	return &c
 }
 
@@ -275,7 +290,9 @@ func (a *Alias) Clone() *Alias {
 // go with them. Only SetPolicy changes one, with a compare-and-swap on the
 // policy's own RevisionID: UpdateFunction and UpdateAlias keep the stored
 // policy whatever the value they write holds, and PublishVersion stores a
-// version without one.
+// version without one. Asynchronous invocation configurations
+// (EventInvokeConfig) live inside their records the same way, changed only
+// by SetEventInvokeConfig.
 //
 // Version numbers are the store's: they count up from 1 per function and
 // are never reused, even after a version (but not the function) was deleted.
@@ -358,4 +375,14 @@ type FunctionStore interface {
 	// It changes nothing else of the record, its RevisionID included.
 	// Errors: ENotFound for the function or the version.
 	SetSettings(ctx context.Context, function, qualifier string, update func(*FunctionSettings) error) error
+
+	// SetEventInvokeConfig calls update with a copy of the stored
+	// EventInvokeConfig (nil when there is none) of the function's
+	// $LATEST (qualifier "" or LatestVersion), of one of its published
+	// versions (a decimal number) or of one of its aliases (any other
+	// qualifier), and stores what update returns (nil: none),
+	// atomically; an error of update is returned and nothing is stored.
+	// It changes nothing else of the record, its RevisionID included.
+	// Errors: ENotFound for the function, the version or the alias.
+	SetEventInvokeConfig(ctx context.Context, function, qualifier string, update func(*EventInvokeConfig) (*EventInvokeConfig, error)) error
 }

@@ -216,11 +216,16 @@ func (c *functionSettings) validate(v *sluice.Violations) {
 	validateEnvironmentKeys(c.Environment, v)
 	validateEphemeralStorage(c.EphemeralStorage, v)
 	validateFileSystems(c.FileSystemConfigs, v)
+	validateDeadLetterConfig(c.DeadLetterConfig, v)
 }
 
 // check applies the rules beyond the model (InvalidParameterValueException):
-// supported runtime, environment size and reserved keys.
+// supported runtime, environment size and reserved keys, no dead-letter
+// queue.
 func (c *functionSettings) check(rt Runtimes) error {
+	if err := checkDeadLetterConfig(c.DeadLetterConfig); err != nil {
+		return err
+	}
 	if c.Runtime != nil {
 		if err := checkRuntime(rt, *c.Runtime); err != nil {
 			return err

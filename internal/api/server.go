@@ -8,7 +8,7 @@
 // sluice.Error into a Lambda error response (errors.go), and the handlers
 // that turn a request into service calls and their results into responses
 // (functions.go, list.go, versions.go, aliases.go, concurrency.go,
-// policy.go, invoke.go, code.go). Every route goes through one wrapper (server.go,
+// policy.go, eventconfig.go, invoke.go, code.go). Every route goes through one wrapper (server.go,
 // transport.go) that assigns the request id, reads the body under a
 // per-operation size limit, verifies the SigV4 signature and renders the
 // error a handler returns.
@@ -162,6 +162,13 @@ func (s *Server) routes() {
 	s.handle("PUT /2021-07-20/functions/{name}/runtime-management-config", control("PutRuntimeManagementConfig"), s.putRuntimeManagementConfig)
 	s.handle("GET /2024-08-31/functions/{name}/recursion-config", control("GetFunctionRecursionConfig"), s.getFunctionRecursionConfig)
 	s.handle("PUT /2024-08-31/functions/{name}/recursion-config", control("PutFunctionRecursionConfig"), s.putFunctionRecursionConfig)
+
+	const eic = "/2019-09-25/functions/{name}/event-invoke-config"
+	s.handle("PUT "+eic, control("PutFunctionEventInvokeConfig"), s.putFunctionEventInvokeConfig)
+	s.handle("POST "+eic, control("UpdateFunctionEventInvokeConfig"), s.updateFunctionEventInvokeConfig)
+	s.handle("GET "+eic, control("GetFunctionEventInvokeConfig"), s.getFunctionEventInvokeConfig)
+	s.handle("DELETE "+eic, control("DeleteFunctionEventInvokeConfig"), s.deleteFunctionEventInvokeConfig)
+	s.handle("GET "+eic+"/list", control("ListFunctionEventInvokeConfigs"), s.listFunctionEventInvokeConfigs)
 
 	const urls = "/2021-10-31/functions/{name}"
 	s.handle("POST "+urls+"/url", control("CreateFunctionUrlConfig"), s.createFunctionURLConfig)

@@ -37,6 +37,8 @@ type functionSettings struct {
 	Environment       *environment          `json:"Environment"`
 	EphemeralStorage  *ephemeralStorageSpec `json:"EphemeralStorage"`
 	FileSystemConfigs []fileSystemConfig    `json:"FileSystemConfigs"`
+	// DeadLetterConfig is refused unless empty (eventconfig.go).
+	DeadLetterConfig *deadLetterConfig `json:"DeadLetterConfig"`
 }
 
 // fileSystemConfig is one FileSystemConfigs member, in and out.

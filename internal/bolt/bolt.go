@@ -33,7 +33,9 @@
 //
 // A resource-based policy has no bucket: it is a member of the $LATEST,
 // version or alias record it belongs to (record.go), written by SetPolicy
-// (policy.go) and deleted with its record.
+// (policy.go) and deleted with its record; so is an asynchronous
+// invocation configuration (EventInvokeConfig, SetEventInvokeConfig in
+// eventconfig.go).
 //
 // Version keys are big-endian so that a cursor walks versions in numeric
 // order. The counter outlives the versions it numbered, so numbers are
@@ -501,7 +503,7 @@ func (s *Store) ListFunctions(ctx context.Context, after string, limit int) ([]*
 
 // UpdateFunction replaces the function named fn.Name if its stored
 // RevisionID equals prevRevision, keeping its stored policy and settings
-// (fn.Policy and fn.Settings are ignored). It leaves the function's versions, aliases and concurrency
+// (fn.Policy, fn.Settings and fn.EventInvokeConfig are ignored). It leaves the function's versions, aliases and concurrency
 // setting alone. Errors: ENotFound; EPrecondition if the stored revision
 // differs.
 func (s *Store) UpdateFunction(ctx context.Context, fn *sluice.Function, prevRevision string) error {
@@ -520,7 +522,7 @@ func (s *Store) UpdateFunction(ctx context.Context, fn *sluice.Function, prevRev
 			return sluice.Errorf(sluice.EPrecondition, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction API to retrieve the latest Revision Id")
 		}
 		c := *fn // shallow: encode only reads it
-		c.Policy, c.Settings = stored.Policy, stored.Settings
+		c.Policy, c.Settings, c.EventInvokeConfig = stored.Policy, stored.Settings, stored.EventInvokeConfig
 		value, err := encodeLatest(&c)
 		if err != nil {
 			return err

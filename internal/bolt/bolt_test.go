@@ -289,11 +289,23 @@ func TestRecordFormat(t *testing.T) {
 	}}, ""); err != nil {
 		t.Fatal(err)
 	}
+	zero, sixty := 0, 60
+	eicTime := time.Date(2024, 5, 17, 9, 30, 15, 500_000_000, time.UTC)
+	if err := s.SetEventInvokeConfig(ctx, "fmt", "", func(*sluice.EventInvokeConfig) (*sluice.EventInvokeConfig, error) {
+		return &sluice.EventInvokeConfig{MaximumEventAgeInSeconds: &sixty}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetEventInvokeConfig(ctx, "fmt", "live", func(*sluice.EventInvokeConfig) (*sluice.EventInvokeConfig, error) {
+		return &sluice.EventInvokeConfig{MaximumRetryAttempts: &zero, OnFailure: "arn:aws:lambda:us-east-1:123456789012:function:dlq:live", LastModified: eicTime}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
 
 	record := func(version, rev, status, reason, reasonCode string) map[string]any {
 		return map[string]any{
-			"v":                              5.0,
+			"v":                              6.0,
 			"name":                           "fmt",
 			"version":                        version,
 			"runtime":                        fn.Runtime,
@@ -320,6 +332,7 @@ func TestRecordFormat(t *testing.T) {
 	}
 	latest := record("$LATEST", "rev-next", "InProgress", "updating", "Updating")
 	latest["previous"] = record("$LATEST", fn.RevisionID, "Successful", "", "")
+	latest["event_invoke_config"] = map[string]any{"maximum_event_age_in_seconds": 60.0}
 	latest["policy"] = map[string]any{
 		"revision_id": "rev-pl",
 		"statements": []any{
@@ -334,7 +347,9 @@ func TestRecordFormat(t *testing.T) {
 	checkJSON(t, "version 1", getRawNested(t, path, "versions", "fmt", "\x00\x00\x00\x00\x00\x00\x00\x01"),
 		record("1", "rev-v1", "Successful", "", ""))
 	checkJSON(t, "alias", getRawNested(t, path, "aliases", "fmt", "live"), map[string]any{
-		"v": 5.0,
+		"v": 6.0,
+		"event_invoke_config": map[string]any{"maximum_retry_attempts": 0.0, "on_failure": "arn:aws:lambda:us-east-1:123456789012:function:dlq:live",
+			"last_modified": "2024-05-17T09:30:15.5Z"},
 		"policy": map[string]any{"revision_id": "rev-pa", "statements": []any{
 			map[string]any{"sid": "x", "action": "lambda:*", "principal": "123456789012"},
 		}},
@@ -651,7 +666,7 @@ func writeV2File(t *testing.T, path string) {
 
 func TestUnreadableRecords(t *testing.T) {
 	for name, value := range map[string]string{
-		"newer":     `{"v":6,"name":"newer"}`,
+		"newer":     `{"v":99,"name":"newer"}`,
 		"notlatest": `{"v":2,"name":"notlatest","version":"3"}`,
 		"prevtime":  `{"v":2,"name":"prevtime","previous":{"v":2,"name":"prevtime","last_modified":"yesterday"}}`,
 		"nov":       `{"name":"nov"}`,
@@ -856,7 +871,7 @@ func TestUnreadableVersionsAndAliases(t *testing.T) {
 
 	for name, value := range map[string]string{
 		"json":          `{not json`,
-		"newer":         `{"v":6,"name":"fn","version":"1"}`,
+		"newer":         `{"v":99,"name":"fn","version":"1"}`,
 		"other-version": `{"v":2,"name":"fn","version":"2"}`,
 		"latest":        `{"v":2,"name":"fn","version":"$LATEST"}`,
 		"other-name":    `{"v":2,"name":"other","version":"1"}`,
@@ -874,7 +889,7 @@ func TestUnreadableVersionsAndAliases(t *testing.T) {
 	for name, value := range map[string]string{
 		"json":       `{not json`,
 		"v1":         `{"v":1,"function_name":"fn","name":"live"}`,
-		"newer":      `{"v":6,"function_name":"fn","name":"live"}`,
+		"newer":      `{"v":99,"function_name":"fn","name":"live"}`,
 		"other-name": `{"v":2,"function_name":"fn","name":"dead"}`,
 		"other-fn":   `{"v":2,"function_name":"fn2","name":"live"}`,
 	} {
@@ -1152,7 +1167,7 @@ func TestOpenRefusesWithoutURLBuckets(t *testing.T) {
 
 func TestUnreadableURLRecords(t *testing.T) {
 	for name, value := range map[string]string{
-		"newer":  `{"v":6,"function_name":"fn","qualifier":""}`,
+		"newer":  `{"v":99,"function_name":"fn","qualifier":""}`,
 		"older":  `{"v":2,"function_name":"fn","qualifier":""}`,
 		"other":  `{"v":3,"function_name":"someone-else","qualifier":""}`,
 		"json":   `{not json`,

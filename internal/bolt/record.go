@@ -18,8 +18,10 @@ import (
 // resource-based policy of a $LATEST, version or alias): a version 3
 // reader would drop it at the next write of the record. Version 5 added
 // settings (tags, recursion and runtime management settings), which a
-// version 4 reader would drop the same way.
-const recordVersion = 5
+// version 4 reader would drop the same way. Version 6 added
+// event_invoke_config (the asynchronous invocation configuration of a
+// $LATEST, version or alias), for the same reason.
+const recordVersion = 6
 
 // functionRecord is the stored form of a sluice.Function. Its JSON field
 // names are the file format: never rename one; add fields, and raise
@@ -60,6 +62,9 @@ type functionRecord struct {
 	// Settings is Function.Settings (since v5), absent when it is zero.
 	// A nested record has none.
 	Settings *settingsRecord `json:"settings,omitempty"`
+	// EventInvokeConfig is Function.EventInvokeConfig (since v6), absent
+	// when it is nil. A nested record has none.
+	EventInvokeConfig *eventInvokeConfigRecord `json:"event_invoke_config,omitempty"`
 }
 
 // settingsRecord is the stored form of a sluice.FunctionSettings.
@@ -160,6 +165,8 @@ type aliasRecord struct {
 	AdditionalVersionWeights map[string]float64 `json:"additional_version_weights"`
 	RevisionID               string             `json:"revision_id"`
 	Policy                   *policyRecord      `json:"policy,omitempty"` // since v4
+	// EventInvokeConfig is Alias.EventInvokeConfig (since v6).
+	EventInvokeConfig *eventInvokeConfigRecord `json:"event_invoke_config,omitempty"`
 }
 
 // toRecord returns the record of fn. A nested record (of a Previous) has no
@@ -200,6 +207,7 @@ func toRecord(fn *sluice.Function, nested bool) *functionRecord {
 	if !nested {
 		r.Policy = toPolicyRecord(fn.Policy)
 		r.Settings = toSettingsRecord(fn.Settings)
+		r.EventInvokeConfig = toEventInvokeConfigRecord(fn.EventInvokeConfig)
 	}
 	if nested && r.Version == "" {
 		r.Version = sluice.LatestVersion // Previous is a $LATEST
@@ -252,6 +260,11 @@ func fromRecord(key string, r *functionRecord, nested bool) (*sluice.Function, e
 	if !nested {
 		fn.Policy = fromPolicyRecord(r.Policy)
 		fn.Settings = fromSettingsRecord(r.Settings)
+		eic, err := fromEventInvokeConfigRecord(key, r.EventInvokeConfig)
+		if err != nil {
+			return nil, err
+		}
+		fn.EventInvokeConfig = eic
 	}
 	return fn, nil
 }
@@ -301,6 +314,7 @@ func encodeAlias(a *sluice.Alias) ([]byte, error) {
 		AdditionalVersionWeights: a.AdditionalVersionWeights,
 		RevisionID:               a.RevisionID,
 		Policy:                   toPolicyRecord(a.Policy),
+		EventInvokeConfig:        toEventInvokeConfigRecord(a.EventInvokeConfig),
 	})
 	if err != nil {
 		return nil, wrap(fmt.Errorf("encode alias %s:%s: %w", a.FunctionName, a.Name, err))
@@ -321,7 +335,12 @@ func decodeAlias(function, name string, value []byte) (*sluice.Alias, error) {
 	if r.FunctionName != function || r.Name != name {
 		return nil, wrap(fmt.Errorf("decode alias %s:%s: record holds alias %s:%s", function, name, r.FunctionName, r.Name))
 	}
+	eic, err := fromEventInvokeConfigRecord(function+":"+name, r.EventInvokeConfig)
+	if err != nil {
+		return nil, err
+	}
 	return &sluice.Alias{
+		EventInvokeConfig:        eic,
 		FunctionName:             r.FunctionName,
 		Name:                     r.Name,
 		FunctionVersion:          r.FunctionVersion,

@@ -16,15 +16,15 @@ import (
 
 // PublishVersion stores v as the function's next version if the function's
 // $LATEST has RevisionID latestRevision, and returns a copy of what it
-// stored: v with Version set to the new number, no Previous and no
-// Policy. It does not change v, nor the function's $LATEST. Errors:
+// stored: v with Version set to the new number, no Previous, no Policy
+// and no EventInvokeConfig. It does not change v, nor the function's $LATEST. Errors:
 // ENotFound; EPrecondition if $LATEST changed.
 func (s *Store) PublishVersion(ctx context.Context, v *sluice.Function, latestRevision string) (*sluice.Function, error) {
 	if err := checkWrite(ctx, v); err != nil {
 		return nil, err
 	}
 	stored := v.Clone()
-	stored.Previous, stored.Policy = nil, nil
+	stored.Previous, stored.Policy, stored.EventInvokeConfig = nil, nil, nil
 	// Tags and the recursion setting belong to the function ($LATEST);
 	// the version keeps the runtime management settings it was
 	// published with.
@@ -225,8 +225,8 @@ func (s *Store) ListAliases(ctx context.Context, function, after string, limit i
 }
 
 // UpdateAlias replaces the alias a.Name of a.FunctionName if its stored
-// RevisionID equals prevRevision, keeping its stored policy (a.Policy is
-// ignored). Errors: ENotFound (function, alias or a version it routes
+// RevisionID equals prevRevision, keeping its stored policy and event
+// invoke configuration (a.Policy and a.EventInvokeConfig are ignored). Errors: ENotFound (function, alias or a version it routes
 // to); EPrecondition.
 func (s *Store) UpdateAlias(ctx context.Context, a *sluice.Alias, prevRevision string) error {
 	if err := checkAlias(ctx, a); err != nil {
@@ -244,7 +244,7 @@ func (s *Store) UpdateAlias(ctx context.Context, a *sluice.Alias, prevRevision s
 			return err
 		}
 		c := *a // shallow: encodeAlias only reads it
-		c.Policy = stored.Policy
+		c.Policy, c.EventInvokeConfig = stored.Policy, stored.EventInvokeConfig
 		value, err := encodeAlias(&c)
 		if err != nil {
 			return err

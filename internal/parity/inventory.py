@@ -33,6 +33,9 @@ IMPLEMENTED = {
     "create_function_url_config", "get_function_url_config", "update_function_url_config",
     "delete_function_url_config", "list_function_url_configs",
     "invoke", "invoke_with_response_stream",
+    "put_function_event_invoke_config", "update_function_event_invoke_config",
+    "get_function_event_invoke_config", "delete_function_event_invoke_config",
+    "list_function_event_invoke_configs",
     # waiters/paginators resolve to the operations above
     "get_waiter", "get_paginator", "exceptions", "meta",
 }

@@ -135,6 +135,9 @@ func DiffFunction(want, got *sluice.Function) string {
 	if pd := DiffPolicy(want.Policy, got.Policy); pd != "" {
 		d = append(d, "Policy: "+pd)
 	}
+	if ed := DiffEventInvokeConfig(want.EventInvokeConfig, got.EventInvokeConfig); ed != "" {
+		d = append(d, "EventInvokeConfig: "+ed)
+	}
 	switch {
 	case want.Previous == nil && got.Previous != nil:
 		d = append(d, fmt.Sprintf("Previous: got %+v, want nil", got.Previous))
@@ -195,6 +198,9 @@ func DiffAlias(want, got *sluice.Alias) string {
 	}
 	if pd := DiffPolicy(want.Policy, got.Policy); pd != "" {
 		d = append(d, "Policy: "+pd)
+	}
+	if ed := DiffEventInvokeConfig(want.EventInvokeConfig, got.EventInvokeConfig); ed != "" {
+		d = append(d, "EventInvokeConfig: "+ed)
 	}
 	return strings.Join(d, "; ")
 }

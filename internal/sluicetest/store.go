@@ -70,6 +70,14 @@ func StoreSuite(t *testing.T, open func(t *testing.T) sluice.FunctionStore) {
 		{"PolicyNotPublished", testPolicyNotPublished},
 		{"PolicyGoesWithRecords", testPolicyGoesWithRecords},
 		{"PolicyCopies", testPolicyCopies},
+
+		{"EventInvokeConfigRoundTrip", testEventInvokeConfigRoundTrip},
+		{"EventInvokeConfigUpdateError", testEventInvokeConfigUpdateError},
+		{"EventInvokeConfigNotFound", testEventInvokeConfigNotFound},
+		{"EventInvokeConfigKeptByUpdates", testEventInvokeConfigKeptByUpdates},
+		{"EventInvokeConfigNotPublished", testEventInvokeConfigNotPublished},
+		{"EventInvokeConfigGoesWithRecords", testEventInvokeConfigGoesWithRecords},
+		{"EventInvokeConfigCopies", testEventInvokeConfigCopies},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,6 +250,30 @@ func DurableStoreSuite(t *testing.T, open func(t *testing.T, dir string) sluice.
 		wantCode(t, s.SetPolicy(ctx, "fn", "live", nil, ""), sluice.EPrecondition, "SetPolicy with a stale revision after reopen")
 		mustSetPolicy(t, s, "fn", "live", nil, "rev-pa")
 		live.Policy = nil
+		closeS()
+
+		s, _ = reopen(t, dir)
+		checkAlias(t, s, live)
+		checkGet(t, s, fn)
+	})
+
+	t.Run("EventInvokeConfigsSurviveReopen", func(t *testing.T) {
+		dir := t.TempDir()
+		s, closeS := reopen(t, dir)
+		fn, v1, live := policyFixture(t, s, "fn")
+		fn.EventInvokeConfig, v1.EventInvokeConfig, live.EventInvokeConfig = SampleEventInvokeConfig(1), SampleEventInvokeConfig(2), SampleEventInvokeConfig(3)
+		live.EventInvokeConfig.MaximumEventAgeInSeconds = nil // unset stays unset
+		mustSetEventInvokeConfig(t, s, "fn", "", fn.EventInvokeConfig)
+		mustSetEventInvokeConfig(t, s, "fn", "1", v1.EventInvokeConfig)
+		mustSetEventInvokeConfig(t, s, "fn", "live", live.EventInvokeConfig)
+		closeS()
+
+		s, closeS = reopen(t, dir)
+		checkGet(t, s, fn)
+		checkVersion(t, s, v1)
+		checkAlias(t, s, live)
+		mustSetEventInvokeConfig(t, s, "fn", "live", nil)
+		live.EventInvokeConfig = nil
 		closeS()
 
 		s, _ = reopen(t, dir)

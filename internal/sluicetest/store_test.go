@@ -117,6 +117,9 @@ func (m *memStore) UpdateFunction(ctx context.Context, fn *sluice.Function, prev
 	if m.flaw != "update-writes-policy" {
 		next.Policy = old.Policy
 	}
+	if m.flaw != "update-writes-eic" {
+		next.EventInvokeConfig = old.EventInvokeConfig
+	}
 	m.data.Fns[fn.Name] = next
 	return nil
 }
@@ -159,6 +162,9 @@ func (m *memStore) PublishVersion(ctx context.Context, v *sluice.Function, lates
 	stored.Previous = nil
 	if m.flaw != "version-inherits-policy" {
 		stored.Policy = nil
+	}
+	if m.flaw != "version-inherits-eic" {
+		stored.EventInvokeConfig = nil
 	}
 	if m.data.Versions[v.Name] == nil {
 		m.data.Versions[v.Name] = make(map[int]*sluice.Function)
@@ -325,7 +331,7 @@ func (m *memStore) UpdateAlias(ctx context.Context, a *sluice.Alias, prevRevisio
 		return err
 	}
 	next := a.Clone()
-	next.Policy = old.Policy
+	next.Policy, next.EventInvokeConfig = old.Policy, old.EventInvokeConfig
 	m.data.Aliases[a.FunctionName][a.Name] = next
 	return nil
 }
@@ -383,6 +389,41 @@ func (m *memStore) SetSettings(ctx context.Context, function, qualifier string, 
 		return err
 	}
 	fn.Settings = next.Clone()
+	return nil
+}
+
+func (m *memStore) SetEventInvokeConfig(ctx context.Context, function, qualifier string, update func(*sluice.EventInvokeConfig) (*sluice.EventInvokeConfig, error)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.data.Fns[function]; !ok {
+		return notFound("Function not found: %s", function)
+	}
+	var stored **sluice.EventInvokeConfig
+	switch {
+	case qualifier == "" || qualifier == sluice.LatestVersion:
+		stored = &m.data.Fns[function].EventInvokeConfig
+	case sluice.IsVersionNumber(qualifier):
+		v, err := m.version(function, qualifier)
+		if err != nil {
+			return err
+		}
+		stored = &v.EventInvokeConfig
+	default:
+		a, ok := m.data.Aliases[function][qualifier]
+		if !ok {
+			return notFound("Alias not found: %s", qualifier)
+		}
+		stored = &a.EventInvokeConfig
+	}
+	in := (*stored).Clone()
+	if m.flaw == "eic-shared" {
+		in = *stored
+	}
+	next, err := update(in)
+	if err != nil {
+		return err
+	}
+	*stored = next.Clone()
 	return nil
 }
 
@@ -502,6 +543,9 @@ func TestSuiteCatchesFlaws(t *testing.T) {
 		"update-writes-policy":       "PolicyKeptByUpdates",
 		"version-inherits-policy":    "PolicyNotPublished",
 		"no-policy-cas":              "PolicyCAS",
+		"update-writes-eic":          "EventInvokeConfigKeptByUpdates",
+		"version-inherits-eic":       "EventInvokeConfigNotPublished",
+		"eic-shared":                 "EventInvokeConfigCopies",
 	} {
 		t.Run(flaw, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestFlawedStore$", "-test.v")
