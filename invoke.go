@@ -119,6 +119,26 @@ type Invoker interface {
 	Retire(scope Scope, functionName, version, keep string)
 }
 
+// QueuedEvent is an accepted asynchronous invocation (InvocationType
+// Event): the function as the caller named it, resolved again when the
+// event is delivered.
+type QueuedEvent struct {
+	Scope     Scope
+	Function  string // the function's name
+	Qualifier string // as the caller gave it; "" for none
+	// Invocation carries the RequestID, InvokedFunctionARN, Payload,
+	// ClientContext and TraceID (with the lineage of this invocation).
+	Invocation Invocation
+}
+
+// EventQueue keeps accepted Event invocations until they are delivered.
+type EventQueue interface {
+	// Enqueue stores ev durably: once it returns nil, the event is
+	// delivered at least once, whatever happens to the process. An error
+	// means it was not accepted.
+	Enqueue(ctx context.Context, ev QueuedEvent) error
+}
+
 // Log attribute keys, for log/slog.
 const (
 	LogKeyRequestID = "request_id"

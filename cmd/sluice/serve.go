@@ -18,6 +18,8 @@ import (
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/api"
 	"github.com/sluice-dev/sluice/internal/artifacts"
+	"github.com/sluice-dev/sluice/internal/async"
+	"github.com/sluice-dev/sluice/internal/asyncq"
 	"github.com/sluice-dev/sluice/internal/bolt"
 	"github.com/sluice-dev/sluice/internal/concurrency"
 	"github.com/sluice-dev/sluice/internal/furl"
@@ -63,6 +65,11 @@ type Config struct {
 	// arn:...:access-point/fsap-x is the directory EFSDir/fsap-x.
 	EFSDir        string
 	ShutdownGrace time.Duration
+	// AsyncRetryBase is how long after a function error an Event
+	// invocation is retried (the second retry waits twice as long).
+	AsyncRetryBase time.Duration
+	// MaxAsyncDeliveries is how many queued Event invocations run at once.
+	MaxAsyncDeliveries int
 	// ClientWriteTimeout bounds each write of a response to an API or
 	// function URL client: a client that takes nothing for this long loses
 	// its response (clientconn.go).
@@ -126,6 +133,8 @@ func DefaultConfig() Config {
 		IdleTimeout:             pool.DefaultIdleTimeout,
 		StartWait:               sandbox.DefaultStartWait,
 		ShutdownGrace:           10 * time.Second,
+		AsyncRetryBase:          time.Minute,
+		MaxAsyncDeliveries:      64,
 		ClientWriteTimeout:      DefaultClientWriteTimeout,
 		LogLevel:                "info",
 		AccessKeyID:             "test",
@@ -151,6 +160,8 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.StartWait, "start-wait", c.StartWait, "how long a cold start may wait for its turn before the invocation gets TooManyRequestsException")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long an idle execution environment is kept warm")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "how long in-flight invocations may run after SIGINT/SIGTERM")
+	fs.DurationVar(&c.AsyncRetryBase, "async-retry-base", c.AsyncRetryBase, "how long after a function error an Event invocation is retried (the second retry waits twice as long); Lambda's is about a minute")
+	fs.IntVar(&c.MaxAsyncDeliveries, "max-async-deliveries", c.MaxAsyncDeliveries, "how many queued Event invocations run at once, all functions together")
 	fs.DurationVar(&c.ClientWriteTimeout, "client-write-timeout", c.ClientWriteTimeout, "how long a client may take nothing of a response before it loses it (the function goes on, its output discarded)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.Sandbox, "sandbox", c.Sandbox, "isolation of execution environments: auto, bwrap or none")
@@ -196,6 +207,12 @@ func (c Config) validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("--data-dir must not be empty")
+	}
+	if c.AsyncRetryBase <= 0 {
+		return fmt.Errorf("--async-retry-base must be positive, got %s", c.AsyncRetryBase)
+	}
+	if c.MaxAsyncDeliveries <= 0 {
+		return fmt.Errorf("--max-async-deliveries must be positive, got %d", c.MaxAsyncDeliveries)
 	}
 	switch c.Sandbox {
 	case "auto", "bwrap", "none":
@@ -291,6 +308,8 @@ type Server struct {
 	iso     *sandbox.Isolation // nil when environments are not sandboxed
 	starts  *sandbox.StartGate
 	svc     *service.Registry
+	events  *asyncq.Queue
+	async   *async.Dispatcher
 	runtime *runtimes.Registry
 	driver  sandbox.Driver
 	http    *http.Server
@@ -328,15 +347,35 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		store.Close()
 		return nil, err
 	}
+	// Accepted Event invocations live in a file of their own, so that
+	// the queue's fsyncs never wait for the control plane's or the other
+	// way round (docs/decisions.md, "The durable event queue").
+	var reg *service.Registry // set below; the queue's limit asks it
+	events, err := asyncq.Open(filepath.Join(cfg.DataDir, "events.db"), asyncq.Options{
+		Logger:        logger,
+		MaxInFlight:   cfg.MaxAsyncDeliveries,
+		ShutdownGrace: cfg.ShutdownGrace,
+		Limit: func(key string) int {
+			if reg == nil {
+				return 0
+			}
+			return async.Limit(reg)(key)
+		},
+	})
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("the event queue: %w", err)
+	}
+	closeStores := func() { events.Close(); store.Close() }
 	tmp := filepath.Join(cfg.DataDir, "tmp")
 	_ = os.RemoveAll(tmp) // scratch space of environments of an earlier run
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		store.Close()
+		closeStores()
 		return nil, err
 	}
 	iso, hostLim, err := isolation(ctx, cfg, logger)
 	if err != nil {
-		store.Close()
+		closeStores()
 		return nil, fmt.Errorf("--sandbox %s: %w", cfg.Sandbox, err)
 	}
 	driver := sandboxDriver(iso, tmp)
@@ -354,7 +393,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
 		closeNet(iso, logger)
-		store.Close()
+		closeStores()
 		return nil, err
 	}
 	warnCredentialsTTL(logger, cfg)
@@ -378,6 +417,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	})
 	// Every region and account is a namespace of its own, with a
 	// Service of its own; --region and --account-id are the defaults.
+	var dispatcher *async.Dispatcher // made once the registry is
 	svc := service.NewRegistry(service.RegistryConfig{
 		Default: scope,
 		Stores:  store,
@@ -386,6 +426,9 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			NewURLID: furl.NewURLID,
 			Code:     code,
 			Invoker:  iv,
+			Events: eventQueueFunc(func(ctx context.Context, ev sluice.QueuedEvent) error {
+				return dispatcher.Enqueue(ctx, ev)
+			}),
 			Logger:   logger,
 			Runtimes: registry,
 
@@ -393,6 +436,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			AssumeRole:       auth.AssumeRole,
 		},
 	})
+	reg = svc
+	dispatcher = async.New(async.Config{Queue: events, Services: svc, RetryBase: cfg.AsyncRetryBase, Logger: logger})
 	warnCodeStorage(logger, cfg.DataDir, cfg.CodeStorageLimit)
 	verifier := &sigv4.Verifier{Secret: auth.Secret, Service: "lambda"}
 	// One listener: function URL requests (by Host or /lambda-url/ path)
@@ -425,7 +470,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		svc.Close()
 		ln.Close()
 		closeNet(iso, logger)
-		store.Close()
+		closeStores()
 		return nil, err
 	}
 	return &Server{
@@ -436,6 +481,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		pool:    p,
 		invoker: iv,
 		svc:     svc,
+		events:  events,
+		async:   dispatcher,
 		runtime: registry,
 		limits:  limits,
 		iso:     iso,
@@ -445,6 +492,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		http:    httpSrv,
 	}, nil
 }
+
+// eventQueueFunc is a function as a sluice.EventQueue.
+type eventQueueFunc func(ctx context.Context, ev sluice.QueuedEvent) error
+
+func (f eventQueueFunc) Enqueue(ctx context.Context, ev sluice.QueuedEvent) error { return f(ctx, ev) }
 
 // Addr is the address the Lambda API listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
@@ -470,6 +522,18 @@ func (s *Server) Serve(ctx context.Context) error {
 		go func() { defer wg.Done(); b.run(reaperCtx) }()
 	}
 
+	// The dispatcher of Event invocations: it stops with the shutdown
+	// (deliveries under way get ShutdownGrace, what is unfinished stays
+	// queued for the next start).
+	asyncCtx, stopAsync := context.WithCancel(context.Background())
+	asyncDone := make(chan struct{})
+	go func() {
+		defer close(asyncDone)
+		if err := s.async.Run(asyncCtx); err != nil {
+			s.log.Error("event invocations are not delivered", "err", err)
+		}
+	}()
+
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	var serveErr error
@@ -490,6 +554,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	// turn are refused, so that closing the pool does not wait for them.
 	graceOver := context.AfterFunc(grace, s.starts.Close)
 	defer graceOver()
+	stopAsync() // its deliveries under way go on for the grace period
 	s.invoker.Shutdown(grace)
 	select {
 	case <-httpDone:
@@ -497,6 +562,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.http.Close()
 		<-httpDone
 	}
+	<-asyncDone
 	stopReaper()
 	wg.Wait()
 	s.svc.Close()     // waits for deployments in progress
@@ -512,6 +578,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		_ = s.iso.Guard.Stop()
 	}
 	closeNet(s.iso, s.log) // every environment is gone
+	if err := s.events.Close(); err != nil && serveErr == nil {
+		serveErr = err
+	}
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}

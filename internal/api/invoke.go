@@ -138,7 +138,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, body []byte) err
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case invokeEvent:
-		if err := p.svc.InvokeAsync(p.run, p.invocation); err != nil {
+		if err := p.svc.InvokeAsync(r.Context(), p.run, p.invocation); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusAccepted)

@@ -28,7 +28,9 @@ func (s *Service) Invoke(ctx context.Context, r *Runnable, inv sluice.Invocation
 // is accepted and dropped). Events are queued, not throttled, unless the
 // function may not run at all (reserved concurrency 0): EThrottled with
 // Reason ReservedFunctionConcurrentInvocationLimitExceeded, as on Lambda.
-func (s *Service) InvokeAsync(r *Runnable, inv sluice.Invocation) error {
+// With Config.Events, the event is durable (queued on disk) when it
+// returns nil; an error means it was not accepted.
+func (s *Service) InvokeAsync(ctx context.Context, r *Runnable, inv sluice.Invocation) error {
 	if n, ok := s.cfg.Limits.Reserved(r.Function.Name); ok && n == 0 {
 		return &sluice.Error{Code: sluice.EThrottled, Reason: concurrency.ReasonReserved, Message: concurrency.ThrottleMessage}
 	}
@@ -37,7 +39,20 @@ func (s *Service) InvokeAsync(r *Runnable, inv sluice.Invocation) error {
 		return err // nil: a recursive loop's event is accepted and dropped
 	}
 	inv.TraceID = trace
-	return s.cfg.Invoker.InvokeAsync(s.request(r, inv))
+	req := s.request(r, inv)
+	if s.cfg.Events != nil {
+		return s.cfg.Events.Enqueue(ctx, sluice.QueuedEvent{
+			Scope: s.cfg.Scope, Function: r.Function.Name, Qualifier: r.Target.Qualifier, Invocation: req.Invocation,
+		})
+	}
+	return s.cfg.Invoker.InvokeAsync(req)
+}
+
+// InvokeEvent runs a queued Event invocation (sluice.QueuedEvent, its
+// lineage already extended when it was accepted) as Invoke does, for the
+// asynchronous dispatcher (internal/async).
+func (s *Service) InvokeEvent(ctx context.Context, r *Runnable, inv sluice.Invocation) (sluice.Output, error) {
+	return s.cfg.Invoker.Invoke(ctx, s.request(r, inv))
 }
 
 func (s *Service) request(r *Runnable, inv sluice.Invocation) sluice.InvokeRequest {

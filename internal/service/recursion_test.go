@@ -77,7 +77,7 @@ func TestLineage(t *testing.T) {
 	if sluice.ErrorCodeOf(err) != sluice.ERecursiveInvocation {
 		t.Fatalf("Invoke of the 17th hop: %v, want ERecursiveInvocation", err)
 	}
-	if err := f.svc.InvokeAsync(run, sluice.Invocation{RequestID: "r2", Payload: []byte("{}"), TraceID: at16}); err != nil {
+	if err := f.svc.InvokeAsync(context.Background(), run, sluice.Invocation{RequestID: "r2", Payload: []byte("{}"), TraceID: at16}); err != nil {
 		t.Fatalf("InvokeAsync of the 17th hop: %v, want it accepted (and dropped)", err)
 	}
 	f.invoker.mu.Lock()
@@ -87,7 +87,7 @@ func TestLineage(t *testing.T) {
 		t.Fatalf("the stopped invocations reached the invoker (%d, %d)", runs, async)
 	}
 	at15 := clientTrace + ";Lineage=15:" + hash + ":0"
-	if err := f.svc.InvokeAsync(run, sluice.Invocation{RequestID: "r3", Payload: []byte("{}"), TraceID: at15}); err != nil {
+	if err := f.svc.InvokeAsync(context.Background(), run, sluice.Invocation{RequestID: "r3", Payload: []byte("{}"), TraceID: at15}); err != nil {
 		t.Fatal(err)
 	}
 	f.invoker.mu.Lock()

@@ -55,6 +55,9 @@ type Config struct {
 	// Invoker runs functions; the service calls its Retire method after
 	// every change to a function.
 	Invoker sluice.Invoker
+	// Events, when not nil, keeps accepted Event invocations durably
+	// (internal/async); nil runs them with Invoker.InvokeAsync.
+	Events sluice.EventQueue
 	// Runtimes prepares what a function's runtime needs before the
 	// function settles Active; nil means there is nothing to prepare.
 	Runtimes Runtimes

@@ -356,12 +356,12 @@ func TestInvokeTarget(t *testing.T) {
 	if err := f.svc.PutFunctionConcurrency(ctx, sluice.FunctionRef{Name: "fn"}, 0); err != nil {
 		t.Fatal(err)
 	}
-	err = f.svc.InvokeAsync(run, sluice.Invocation{RequestID: "r2"})
+	err = f.svc.InvokeAsync(context.Background(), run, sluice.Invocation{RequestID: "r2"})
 	wantCode(t, err, sluice.EThrottled, concurrency.ThrottleMessage)
 	if err := f.svc.DeleteFunctionConcurrency(ctx, sluice.FunctionRef{Name: "fn"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.InvokeAsync(run, sluice.Invocation{RequestID: "r3"}); err != nil {
+	if err := f.svc.InvokeAsync(context.Background(), run, sluice.Invocation{RequestID: "r3"}); err != nil {
 		t.Fatal(err)
 	}
 }

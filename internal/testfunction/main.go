@@ -137,6 +137,10 @@ func main() {
 		lambda.Start(probe)
 	case "recurse":
 		lambda.Start(recurse)
+	case "record":
+		lambda.Start(record)
+	case "sink":
+		lambda.Start(sink)
 	case "big":
 		lambda.Start(func(ev streamEvent) (io.Reader, error) {
 			if ev.MB == 0 {
