@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -316,4 +317,33 @@ func TestE2EAsyncFairness(t *testing.T) {
 	if other[0].start.IsZero() {
 		t.Fatal("no start time")
 	}
+}
+
+// TestE2EAsyncQueueCap: past --max-queued-events, Event invocations are
+// refused with TooManyRequestsException (429), not accepted and lost, and
+// accepted again once the queue drains.
+func TestE2EAsyncQueueCap(t *testing.T) {
+	t.Parallel()
+	dir := recordDir(t)
+	ts := startServer(t, func(c *Config) { c.MaxQueuedEvents = 3 })
+	ts.createFunction(t, "slow", "record", withRecordDir(dir))
+	if _, err := ts.Client.PutFunctionConcurrency(ctx(t), &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("slow"), ReservedConcurrentExecutions: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		invokeEvent(t, ts, "slow", `{"id":"cap","ms":1500}`)
+	}
+	_, err := ts.Client.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("slow"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"id":"cap"}`)})
+	var tooMany *types.TooManyRequestsException
+	if !errors.As(err, &tooMany) {
+		t.Fatalf("the 4th event: %v, want TooManyRequestsException", err)
+	}
+	waitAttempts(t, dir, "cap", 3, 60*time.Second)
+	if !eventually(10*time.Second, func() bool {
+		_, err := ts.Client.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("slow"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"id":"cap"}`)})
+		return err == nil
+	}) {
+		t.Fatal("Event invocations are still refused after the queue drained")
+	}
+	waitAttempts(t, dir, "cap", 4, 60*time.Second)
 }

@@ -70,6 +70,8 @@ type Config struct {
 	AsyncRetryBase time.Duration
 	// MaxAsyncDeliveries is how many queued Event invocations run at once.
 	MaxAsyncDeliveries int
+	// MaxQueuedEvents caps the Event invocations waiting (429 past it).
+	MaxQueuedEvents int
 	// ClientWriteTimeout bounds each write of a response to an API or
 	// function URL client: a client that takes nothing for this long loses
 	// its response (clientconn.go).
@@ -135,6 +137,7 @@ func DefaultConfig() Config {
 		ShutdownGrace:           10 * time.Second,
 		AsyncRetryBase:          time.Minute,
 		MaxAsyncDeliveries:      64,
+		MaxQueuedEvents:         1_000_000,
 		ClientWriteTimeout:      DefaultClientWriteTimeout,
 		LogLevel:                "info",
 		AccessKeyID:             "test",
@@ -162,6 +165,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "how long in-flight invocations may run after SIGINT/SIGTERM")
 	fs.DurationVar(&c.AsyncRetryBase, "async-retry-base", c.AsyncRetryBase, "how long after a function error an Event invocation is retried (the second retry waits twice as long); Lambda's is about a minute")
 	fs.IntVar(&c.MaxAsyncDeliveries, "max-async-deliveries", c.MaxAsyncDeliveries, "how many queued Event invocations run at once, all functions together")
+	fs.IntVar(&c.MaxQueuedEvents, "max-queued-events", c.MaxQueuedEvents, "how many Event invocations may wait in the queue, all functions together; past it they get TooManyRequestsException (0: no limit but the disk)")
 	fs.DurationVar(&c.ClientWriteTimeout, "client-write-timeout", c.ClientWriteTimeout, "how long a client may take nothing of a response before it loses it (the function goes on, its output discarded)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.Sandbox, "sandbox", c.Sandbox, "isolation of execution environments: auto, bwrap or none")
@@ -437,7 +441,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		},
 	})
 	reg = svc
-	dispatcher = async.New(async.Config{Queue: events, Services: svc, RetryBase: cfg.AsyncRetryBase, Logger: logger})
+	dispatcher = async.New(async.Config{Queue: events, Services: svc, RetryBase: cfg.AsyncRetryBase, MaxQueued: cfg.MaxQueuedEvents, Logger: logger})
 	warnCodeStorage(logger, cfg.DataDir, cfg.CodeStorageLimit)
 	verifier := &sigv4.Verifier{Secret: auth.Secret, Service: "lambda"}
 	// One listener: function URL requests (by Host or /lambda-url/ path)

@@ -41,7 +41,12 @@ type Config struct {
 	// ThrottleWait is how long a throttled event waits before it is
 	// tried again; 0 means a second.
 	ThrottleWait time.Duration
-	Logger       *slog.Logger
+	// MaxQueued caps the events waiting in the queue, all functions
+	// together: past it, Event invocations are refused with
+	// TooManyRequestsException (429) until the queue drains, so that a
+	// client cannot fill the disk with events. 0 means no cap.
+	MaxQueued int
+	Logger    *slog.Logger
 	// Now is the clock of event ages and record timestamps; nil is
 	// time.Now.
 	Now func() time.Time
@@ -126,6 +131,9 @@ func splitKey(key string) (sluice.Scope, string, bool) {
 // returns nil. An error (a full or broken disk) means it was not stored:
 // EInternal, so the caller answers 500 rather than 202.
 func (d *Dispatcher) Enqueue(ctx context.Context, ev sluice.QueuedEvent) error {
+	if d.cfg.MaxQueued > 0 && d.cfg.Queue.Len() >= d.cfg.MaxQueued {
+		return sluice.Errorf(sluice.EThrottled, "Rate Exceeded. sluice's queue of asynchronous invocations is full (%d events); try again later.", d.cfg.MaxQueued)
+	}
 	rec := record{
 		Region: ev.Scope.Region, Account: ev.Scope.Account, Function: ev.Function, Qualifier: ev.Qualifier,
 		RequestID: ev.Invocation.RequestID, InvokedARN: ev.Invocation.InvokedFunctionARN, TraceID: ev.Invocation.TraceID,
