@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -298,8 +299,17 @@ func TestE2EAsyncFairness(t *testing.T) {
 		out := ts.invoke(t, "echo", `{}`)
 		succeeded(t, out)
 	})
+	// One context for all the calls (ctx(t) registers a cleanup per call,
+	// which would weigh in the heap figure).
+	callCtx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
 	heapBefore := heapInUse()
-	took := from16(t, n, func() { invokeEvent(t, ts, "busy", `{"id":"busy","ms":5}`) })
+	took := from16(t, n, func() {
+		out, err := ts.Client.Invoke(callCtx, &lambda.InvokeInput{FunctionName: aws.String("busy"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"id":"busy","ms":5}`)})
+		if err != nil || out.StatusCode != 202 {
+			t.Errorf("Event invoke: %v", err)
+		}
+	})
 	t.Logf("FIGURE heap in use (server and test in one process, after GC): %.1f MiB before queueing, %.1f MiB with the backlog queued (%d events on disk: %d)",
 		heapBefore, heapInUse(), n, ts.Server.events.Len())
 	t.Logf("FIGURE %d Event invocations accepted by 16 clients in %s (%.0f/s, each fsync'd before its 202); synchronous Invoke of a warm function by 16 clients: %.0f/s",
