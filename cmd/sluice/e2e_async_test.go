@@ -314,16 +314,15 @@ func TestE2EAsyncFairness(t *testing.T) {
 		heapBefore, heapInUse(), n, ts.Server.events.Len())
 	t.Logf("FIGURE %d Event invocations accepted by 16 clients in %s (%.0f/s, each fsync'd before its 202); synchronous Invoke of a warm function by 16 clients: %.0f/s",
 		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), float64(syncN)/syncTook.Seconds())
+	accepted := time.Now()
 	invokeEvent(t, ts, "other", `{"id":"other"}`)
 	other := waitAttempts(t, dir, "other", 1, 60*time.Second)
 	busy := attempts(t, dir, "busy")
 	if len(busy) >= n {
 		t.Fatalf("the backlog (%d) was worked off before the other function's event ran: the test proves nothing", n)
 	}
-	t.Logf("FIGURE the other function's event ran after %d of %d backlog events", len(busy), n)
-	if other[0].start.IsZero() {
-		t.Fatal("no start time")
-	}
+	t.Logf("FIGURE the other function's event ran %s after its 202, with %d of the %d backlog events still queued",
+		other[0].start.Sub(accepted).Round(time.Millisecond), ts.Server.events.Len(), n)
 }
 
 // TestE2EAsyncQueueCap: past --max-queued-events, Event invocations are
