@@ -121,6 +121,8 @@ func BotoShape(e Exchange) map[string]any {
 	if len(bytes.TrimSpace(e.Body)) > 0 {
 		if err := json.Unmarshal(e.Body, &m); err != nil {
 			m = map[string]any{"<undecodable body>": string(e.Body)}
+		} else if m == nil { // the body is JSON null
+			m = map[string]any{}
 		}
 	}
 	if e.Status >= 300 {
