@@ -63,15 +63,6 @@ var exclusive = map[string]bool{
 	"TestLambdaBehavior::test_lambda_invoke_no_timeout": true,
 }
 
-// knownOnMain are differences of control-plane responses that the
-// integrator fixes on main while this suite is written (issue 11): they
-// are logged, not failed, and each must explain a difference, so that the
-// list empties itself when the fixes arrive.
-var knownOnMain = parity.Deviations{
-	{Case: regexp.MustCompile(`.`), Diff: regexp.MustCompile(`^[a-z_-]+(\.CreateFunctionResponse)?\.RuntimeVersionConfig: missing in sluice`), Decision: "RuntimeVersionConfig.RuntimeVersionArn missing"},
-	{Case: regexp.MustCompile(`.`), Diff: regexp.MustCompile(`^[a-z_-]+(\.CreateFunctionResponse)?\.Environment: missing in sluice \(AWS: \{"Variables":\{\}\}\)`), Decision: "empty Environment missing"},
-}
-
 // functionLogs keeps each function's log stream (where AWS has its
 // CloudWatch log group).
 type functionLogs struct {
@@ -144,7 +135,6 @@ func TestParityInvoke(t *testing.T) {
 	var (
 		mu                           sync.Mutex
 		used                         = map[*parity.Deviation]bool{}
-		usedKnown                    = map[*parity.Deviation]bool{}
 		exchanges, matched, clean, n int
 	)
 	names := make([]string, 0, len(invokeReplays))
@@ -190,11 +180,6 @@ func TestParityInvoke(t *testing.T) {
 					t.Logf("DEVIATION %s: %s (docs/decisions.md: %s)", name, d, dev.Decision)
 					continue
 				}
-				if k := knownOnMain.Explain(id, d); k != nil {
-					usedKnown[k] = true
-					t.Logf("KNOWN %s: %s (being fixed on main: %s)", name, d, k.Decision)
-					continue
-				}
 				t.Errorf("MISMATCH %s (validated %s): %s", name, rc.LastValidated, d)
 			}
 		})
@@ -216,11 +201,6 @@ func TestParityInvoke(t *testing.T) {
 			}
 		}
 	})
-	for i := range knownOnMain {
-		if !usedKnown[&knownOnMain[i]] && (flag.Lookup("test.run") == nil || flag.Lookup("test.run").Value.String() == "") {
-			t.Errorf("knownOnMain: %s / %s explains no difference: fixed, remove it", knownOnMain[i].Case, knownOnMain[i].Diff)
-		}
-	}
 	// a deviation of these cases that explains no difference is stale
 	if f := flag.Lookup("test.run"); f == nil || f.Value.String() == "" || f.Value.String() == "TestParityInvoke" {
 		for i := range devs {
@@ -254,9 +234,9 @@ func paritySource(t *testing.T, file, handler string) []byte {
 	return zipFiles(map[string][]byte{module + filepath.Ext(file): b}, 0o644)
 }
 
-// fn is LocalStack's create_lambda_function fixture's CreateFunction:
-// the file as module "handler" (or the handler's module), memory 128,
-// timeout 30.
+// fn is LocalStack's create_lambda_function fixture's CreateFunction
+// (testutil.create_lambda_function): the file as module "handler" (or the
+// handler's module), timeout 30, Environment and Tags always given.
 type fn struct {
 	file, runtime, handler string
 	timeout                int32
@@ -279,10 +259,11 @@ func (r *invokeRun) createInput(prefix string, f fn) *lambda.CreateFunctionInput
 		Role:         aws.String(parityRole),
 		Code:         &types.FunctionCode{ZipFile: paritySource(r.t, f.file, f.handler)},
 		Timeout:      aws.Int32(f.timeout),
-		MemorySize:   aws.Int32(128),
+		Environment:  &types.Environment{Variables: f.env},
+		Tags:         map[string]string{},
 	}
-	if f.env != nil {
-		in.Environment = &types.Environment{Variables: f.env}
+	if f.env == nil {
+		in.Environment.Variables = map[string]string{}
 	}
 	if f.arch != "" {
 		in.Architectures = []types.Architecture{f.arch}

@@ -139,10 +139,46 @@ func BotoShape(e Exchange) map[string]any {
 			msg, _ = m["Message"].(string)
 		}
 		delete(m, "__type")
+		if !modeledErrors[code] {
+			// botocore parses the members of the body only for an
+			// error of the service's model; of any other (e.g.
+			// ValidationException) it keeps Error alone
+			m = map[string]any{}
+		}
 		m["Error"] = map[string]any{"Code": code, "Message": msg}
 	}
 	m["ResponseMetadata"] = map[string]any{"HTTPHeaders": map[string]any{}, "HTTPStatusCode": float64(e.Status)}
 	return m
+}
+
+// modeledErrors are the errors of the Lambda model (the SDK's
+// types/errors.go): botocore parses their bodies' members into the
+// response.
+var modeledErrors = map[string]bool{}
+
+func init() {
+	for _, name := range strings.Fields(`AliasLimitExceededException CallbackTimeoutException
+		CapacityProviderLimitExceededException CodeArtifactUserDeletedException
+		CodeArtifactUserFailedException CodeArtifactUserPendingException
+		CodeSigningConfigNotFoundException CodeStorageExceededException
+		CodeVerificationFailedException DurableExecutionAlreadyStartedException EFSIOException
+		EFSMountConnectivityException EFSMountFailureException EFSMountTimeoutException
+		ENILimitReachedException ENINotReadyException
+		FunctionVersionsPerCapacityProviderLimitExceededException InvalidCodeSignatureException
+		InvalidParameterValueException InvalidRequestContentException InvalidRuntimeException
+		InvalidSecurityGroupIDException InvalidSubnetIDException InvalidZipFileException
+		KMSAccessDeniedException KMSDisabledException KMSInvalidStateException KMSNotFoundException
+		ModeNotSupportedException NoPublishedVersionException PolicyLengthExceededException
+		PreconditionFailedException ProvisionedConcurrencyConfigNotFoundException
+		PublicPolicyException RecursiveInvocationException RequestTooLargeException
+		ResourceConflictException ResourceInUseException ResourceNotFoundException
+		ResourceNotReadyException SerializedRequestEntityTooLargeException ServiceException
+		ServiceQuotaExceededException SnapStartException SnapStartNotReadyException
+		SnapStartRegenerationFailureException SnapStartTimeoutException
+		SubnetIPAddressLimitReachedException TooManyRequestsException
+		UnsupportedMediaTypeException`) {
+		modeledErrors[name] = true
+	}
 }
 
 // WaitActive and WaitUpdated are botocore's function_active_v2 and
