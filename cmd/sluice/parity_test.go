@@ -504,6 +504,10 @@ func init() {
 		})
 		codeSha256(r.Got["update_function_code_response"])
 	}
+	invokeReplays["TestLambdaBehavior::test_runtime_ulimits"] = func(r *invokeRun) {
+		name := r.fixture("test_lambda_ulimits", fn{file: "lambda_ulimits.py", runtime: "python3.12"}, "")
+		r.invoke("invoke_runtime_ulimits", &lambda.InvokeInput{FunctionName: &name})
+	}
 	invokeReplays["TestRequestIdHandling::test_request_id_invoke"] = func(r *invokeRun) {
 		name := r.fixture("test_lambda", fn{file: "lambda_request_id.py", runtime: "python3.12"}, "")
 		r.invoke("invoke_result", &lambda.InvokeInput{FunctionName: &name})
