@@ -64,6 +64,12 @@ func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+func (r *Recorder) reset() {
+	r.mu.Lock()
+	r.last = Exchange{}
+	r.mu.Unlock()
+}
+
 func (r *Recorder) Last() Exchange {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -99,9 +105,22 @@ func NewRun(t TB, ctx context.Context, c *lambda.Client, rec *Recorder) *Run {
 // Snap calls f (one SDK call; its result and error are not looked at:
 // the raw response is) and keeps the response as boto3 would have
 // parsed it under key.
+//
+// A call the SDK refuses before sending it (a required member missing)
+// is kept as {"<no request sent>": error}: never as the response of the
+// call before it.
 func (r *Run) Snap(key string, f func() error) {
-	_ = f()
-	r.Got[key] = BotoShape(r.Rec.Last())
+	r.Rec.reset()
+	err := f()
+	if last := r.Rec.Last(); last.Status != 0 {
+		r.Got[key] = BotoShape(last)
+	} else {
+		msg := "no error"
+		if err != nil {
+			msg = err.Error()
+		}
+		r.Got[key] = map[string]any{"<no request sent>": msg}
+	}
 	r.Order = append(r.Order, key)
 }
 
@@ -137,10 +156,48 @@ func BotoShape(e Exchange) map[string]any {
 			msg, _ = m["Message"].(string)
 		}
 		delete(m, "__type")
+		if !modeled[code] {
+			// botocore adds the body's members to the parsed error
+			// only for the exceptions the model has (with their shape's
+			// members); another error (ValidationException, ...) is
+			// Error and ResponseMetadata alone
+			m = map[string]any{}
+		}
 		m["Error"] = map[string]any{"Code": code, "Message": msg}
 	}
 	m["ResponseMetadata"] = map[string]any{"HTTPHeaders": map[string]any{}, "HTTPStatusCode": float64(e.Status)}
 	return m
+}
+
+// modeled are the exceptions of Lambda's model (botocore's
+// data/lambda/2015-03-31/service-2.json, shapes with "exception": true).
+var modeled = map[string]bool{}
+
+func init() {
+	for _, name := range strings.Fields(`AliasLimitExceededException CallbackTimeoutException
+		CapacityProviderLimitExceededException CodeArtifactUserDeletedException
+		CodeArtifactUserFailedException CodeArtifactUserPendingException
+		CodeSigningConfigNotFoundException CodeStorageExceededException
+		CodeVerificationFailedException DurableExecutionAlreadyStartedException
+		EC2AccessDeniedException EC2ThrottledException EC2UnexpectedException EFSIOException
+		EFSMountConnectivityException EFSMountFailureException EFSMountTimeoutException
+		ENILimitReachedException ENINotReadyException
+		FunctionVersionsPerCapacityProviderLimitExceededException InvalidCodeSignatureException
+		InvalidParameterValueException InvalidRequestContentException InvalidRuntimeException
+		InvalidSecurityGroupIDException InvalidSubnetIDException InvalidZipFileException
+		KMSAccessDeniedException KMSDisabledException KMSInvalidStateException KMSNotFoundException
+		ModeNotSupportedException NoPublishedVersionException PolicyLengthExceededException
+		PreconditionFailedException ProvisionedConcurrencyConfigNotFoundException
+		PublicPolicyException RecursiveInvocationException RequestTooLargeException
+		ResourceConflictException ResourceInUseException ResourceNotFoundException
+		ResourceNotReadyException S3FilesMountConnectivityException S3FilesMountFailureException
+		S3FilesMountTimeoutException SerializedRequestEntityTooLargeException ServiceException
+		ServiceQuotaExceededException SnapStartException SnapStartNotReadyException
+		SnapStartRegenerationFailureException SnapStartTimeoutException
+		SubnetIPAddressLimitReachedException TooManyRequestsException
+		UnsupportedMediaTypeException`) {
+		modeled[name] = true
+	}
 }
 
 // WaitActive and WaitUpdated are botocore's function_active_v2 and
