@@ -35,14 +35,16 @@ func init() {
 		"TestLambdaAccountSettings::test_account_settings":                               accountSettings,
 		"TestLambdaAccountSettings::test_account_settings_total_code_size_config_update": totalCodeSizeConfigUpdate,
 
-		"TestLambdaTag::test_create_tag_on_fn_create":         createTagOnFnCreate,
-		"TestLambdaTag::test_tag_nonexisting_resource":        tagNonexistingResource,
-		"TestLambdaTag::test_tag_lifecycle[lambda_function]":  tagLifecycleFunction,
-		"TestLambdaTag::test_tag_exceptions[lambda_function]": tagExceptionsFunction,
-		"TestLambdaTags::test_tag_exceptions":                 tagsExceptions,
-		"TestLambdaTags::test_tag_limits":                     tagsLimits,
-		"TestLambdaTags::test_tag_lifecycle":                  tagsLifecycle,
-		"TestLambdaTags::test_tag_versions":                   tagsVersions,
+		"TestLambdaTag::test_create_tag_on_fn_create":              createTagOnFnCreate,
+		"TestLambdaTag::test_tag_nonexisting_resource":             tagNonexistingResource,
+		"TestLambdaTag::test_tag_lifecycle[lambda_function]":       tagLifecycleFunction,
+		"TestLambdaTag::test_tag_exceptions[lambda_function]":      tagExceptions("function"),
+		"TestLambdaTag::test_tag_exceptions[event_source_mapping]": tagExceptions("event-source-mapping"),
+		"TestLambdaTag::test_tag_exceptions[capacity_provider]":    tagExceptions("capacity-provider"),
+		"TestLambdaTags::test_tag_exceptions":                      tagsExceptions,
+		"TestLambdaTags::test_tag_limits":                          tagsLimits,
+		"TestLambdaTags::test_tag_lifecycle":                       tagsLifecycle,
+		"TestLambdaTags::test_tag_versions":                        tagsVersions,
 
 		"TestLambdaRecursion::test_put_function_recursion_config_allow": func(r *run) {
 			name := r.fixture("recursion-test", recursionFixture)
@@ -339,17 +341,19 @@ func tagLifecycleFunction(r *run) {
 	r.listTags("untag_existing_and_nonexisting_response_listtags", arn)
 }
 
-// tagExceptionsFunction: the ARN of a function that does not exist
-// (named by a uuid, long_uid), then with ":alias" and with "foobar" in
-// place of "function".
-func tagExceptionsFunction(r *run) {
-	name := uuid()
-	arn := "arn:aws:lambda:" + scope.Region + ":" + scope.Account + ":function:" + name
-	r.tag("not_found_exception_tag", arn, map[string]string{"A": "B"})
-	r.untag("not_found_exception_untag", arn, "A")
-	r.listTags("not_found_exception_list", arn)
-	r.listTags("aliased_arn_exception", arn+":alias")
-	r.listTags("invalid_arn_exception", "arn:aws:lambda:"+scope.Region+":"+scope.Account+":foobar:"+name)
+// tagExceptions: the ARN of a resource of the given type that does not
+// exist (named by a uuid, long_uid), then with ":alias" and with "foobar"
+// in place of the type.
+func tagExceptions(resource string) replay {
+	return func(r *run) {
+		name := uuid()
+		arn := "arn:aws:lambda:" + scope.Region + ":" + scope.Account + ":" + resource + ":" + name
+		r.tag("not_found_exception_tag", arn, map[string]string{"A": "B"})
+		r.untag("not_found_exception_untag", arn, "A")
+		r.listTags("not_found_exception_list", arn)
+		r.listTags("aliased_arn_exception", arn+":alias")
+		r.listTags("invalid_arn_exception", "arn:aws:lambda:"+scope.Region+":"+scope.Account+":foobar:"+name)
+	}
 }
 
 func tagsExceptions(r *run) {
