@@ -32,12 +32,15 @@ func init() {
 	register("misc.excerpt.json", map[string]replay{
 		"TestLambdaReservedConcurrency::test_function_concurrency_exceptions":            functionConcurrencyExceptions,
 		"TestLambdaReservedConcurrency::test_function_concurrency":                       functionConcurrency,
+		"TestLambdaReservedConcurrency::test_function_concurrency_limits":                functionConcurrencyLimits,
 		"TestLambdaAccountSettings::test_account_settings":                               accountSettings,
 		"TestLambdaAccountSettings::test_account_settings_total_code_size_config_update": totalCodeSizeConfigUpdate,
 
-		"TestLambdaTag::test_create_tag_on_fn_create":              createTagOnFnCreate,
-		"TestLambdaTag::test_tag_nonexisting_resource":             tagNonexistingResource,
-		"TestLambdaTag::test_tag_lifecycle[lambda_function]":       tagLifecycleFunction,
+		"TestLambdaTag::test_create_tag_on_fn_create":        createTagOnFnCreate,
+		"TestLambdaTag::test_tag_nonexisting_resource":       tagNonexistingResource,
+		"TestLambdaTag::test_tag_lifecycle[lambda_function]": tagLifecycleFunction,
+		// the recording of the test before it was parametrized (2024)
+		"TestLambdaTag::test_tag_lifecycle":                        tagLifecycleFunction,
 		"TestLambdaTag::test_tag_exceptions[lambda_function]":      tagExceptions("function"),
 		"TestLambdaTag::test_tag_exceptions[event_source_mapping]": tagExceptions("event-source-mapping"),
 		"TestLambdaTag::test_tag_exceptions[capacity_provider]":    tagExceptions("capacity-provider"),
@@ -223,6 +226,26 @@ func functionConcurrency(r *run) {
 	if err == nil && *out.ReservedConcurrentExecutions != max {
 		r.T.Errorf("MISMATCH put_function_concurrency %d: answered %d", max, *out.ReservedConcurrentExecutions)
 	}
+}
+
+// functionConcurrencyLimits: reserving more than the account's limit,
+// then all of it, both leave less than the minimum unreserved.
+func functionConcurrencyLimits(r *run) {
+	name := r.fixture("lambda_func")
+	settings, err := r.C.GetAccountSettings(r.Ctx, &lambda.GetAccountSettingsInput{})
+	r.mustSucceed("get_account_settings", err)
+	if err != nil {
+		return
+	}
+	limit := settings.AccountLimit.ConcurrentExecutions
+	put := func(key string, n int32) {
+		r.Snap(key, func() error {
+			_, err := r.C.PutFunctionConcurrency(r.Ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: &name, ReservedConcurrentExecutions: &n})
+			return err
+		})
+	}
+	put("put_function_concurrency_account_limit_exceeded", limit+1)
+	put("put_function_concurrency_below_unreserved_min_value", limit)
 }
 
 // accountSettings: the test snapshots the sorted key names of
