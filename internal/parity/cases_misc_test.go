@@ -1,8 +1,6 @@
 package parity_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -267,9 +265,9 @@ func accountSettings(r *run) {
 	}
 }
 
-// nodeHandler stands for LocalStack's functions/lambda_handler.js (its
+// lambdaHandlerJS is LocalStack's functions/lambda_handler.js (its
 // content, so that its package's size is alike).
-const nodeHandler = `exports.handler = async (event) => {
+const lambdaHandlerJS = `exports.handler = async (event) => {
    console.log(JSON.stringify(event))
    return {
      statusCode: 200,
@@ -299,7 +297,7 @@ func totalCodeSizeConfigUpdate(r *run) {
 	size0 := total("before")
 	name := r.fixture("lambda_func", func(in *lambda.CreateFunctionInput) {
 		in.Runtime = types.RuntimeNodejs18x
-		in.Code = &types.FunctionCode{ZipFile: jsZip(nodeHandler)}
+		in.Code = &types.FunctionCode{ZipFile: nodeZip("index.js", lambdaHandlerJS)}
 	})
 	size1 := total("after create_function")
 	value("is_total_code_size_diff_create_function_more_than_200", size1-size0 > 200)
@@ -313,20 +311,6 @@ func totalCodeSizeConfigUpdate(r *run) {
 	r.WaitActive(name)
 	size3 := total("after publish_version")
 	value("is_total_code_size_diff_publish_version_after_config_update_more_than_200", size3-size2 > 200)
-}
-
-func jsZip(src string) []byte {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.Create("index.js")
-	if err != nil {
-		panic(err)
-	}
-	w.Write([]byte(src))
-	if err := zw.Close(); err != nil {
-		panic(err)
-	}
-	return buf.Bytes()
 }
 
 func createTagOnFnCreate(r *run) {

@@ -163,11 +163,10 @@ func BotoShape(e Exchange) map[string]any {
 			msg, _ = m["Message"].(string)
 		}
 		delete(m, "__type")
-		if !modeled[code] {
-			// botocore adds the body's members to the parsed error
-			// only for the exceptions the model has (with their shape's
-			// members); another error (ValidationException, ...) is
-			// Error and ResponseMetadata alone
+		if !modeledErrors[code] {
+			// botocore parses the members of the body only for an
+			// error of the service's model; of any other (e.g.
+			// ValidationException) it keeps Error alone
 			m = map[string]any{}
 		}
 		m["Error"] = map[string]any{"Code": code, "Message": msg}
@@ -176,17 +175,17 @@ func BotoShape(e Exchange) map[string]any {
 	return m
 }
 
-// modeled are the exceptions of Lambda's model (botocore's
-// data/lambda/2015-03-31/service-2.json, shapes with "exception": true).
-var modeled = map[string]bool{}
+// modeledErrors are the errors of the Lambda model (the SDK's
+// types/errors.go): botocore parses their bodies' members into the
+// response.
+var modeledErrors = map[string]bool{}
 
 func init() {
 	for _, name := range strings.Fields(`AliasLimitExceededException CallbackTimeoutException
 		CapacityProviderLimitExceededException CodeArtifactUserDeletedException
 		CodeArtifactUserFailedException CodeArtifactUserPendingException
 		CodeSigningConfigNotFoundException CodeStorageExceededException
-		CodeVerificationFailedException DurableExecutionAlreadyStartedException
-		EC2AccessDeniedException EC2ThrottledException EC2UnexpectedException EFSIOException
+		CodeVerificationFailedException DurableExecutionAlreadyStartedException EFSIOException
 		EFSMountConnectivityException EFSMountFailureException EFSMountTimeoutException
 		ENILimitReachedException ENINotReadyException
 		FunctionVersionsPerCapacityProviderLimitExceededException InvalidCodeSignatureException
@@ -197,13 +196,12 @@ func init() {
 		PreconditionFailedException ProvisionedConcurrencyConfigNotFoundException
 		PublicPolicyException RecursiveInvocationException RequestTooLargeException
 		ResourceConflictException ResourceInUseException ResourceNotFoundException
-		ResourceNotReadyException S3FilesMountConnectivityException S3FilesMountFailureException
-		S3FilesMountTimeoutException SerializedRequestEntityTooLargeException ServiceException
+		ResourceNotReadyException SerializedRequestEntityTooLargeException ServiceException
 		ServiceQuotaExceededException SnapStartException SnapStartNotReadyException
 		SnapStartRegenerationFailureException SnapStartTimeoutException
 		SubnetIPAddressLimitReachedException TooManyRequestsException
 		UnsupportedMediaTypeException`) {
-		modeled[name] = true
+		modeledErrors[name] = true
 	}
 }
 
