@@ -37,6 +37,7 @@ const (
 	EInvalidRuntime       ErrorCode = "invalid_runtime"        // InvalidRuntimeException, 502
 	ECodeStorageExceeded  ErrorCode = "code_storage_exceeded"  // CodeStorageExceededException, 400
 	EPolicyLengthExceeded ErrorCode = "policy_length_exceeded" // PolicyLengthExceededException, 400
+	ERecursiveInvocation  ErrorCode = "recursive_invocation"   // RecursiveInvocationException, 400
 	EInternal             ErrorCode = "internal"               // ServiceException, 500
 	EServiceUnavailable   ErrorCode = "unavailable"            // ServiceException, 503 (shutting down)
 )

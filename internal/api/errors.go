@@ -77,6 +77,8 @@ func specOf(code sluice.ErrorCode) (spec errorSpec, ok bool) {
 		return errorSpec{http.StatusGone, "EFSIOException", user, "Message"}, true
 	case sluice.ECodeStorageExceeded:
 		return errorSpec{http.StatusBadRequest, "CodeStorageExceededException", user, "message"}, true
+	case sluice.ERecursiveInvocation:
+		return errorSpec{http.StatusBadRequest, "RecursiveInvocationException", user, "Message"}, true
 	case sluice.EPolicyLengthExceeded:
 		return errorSpec{http.StatusBadRequest, "PolicyLengthExceededException", user, "message"}, true
 	case sluice.EInvalidRuntime:
