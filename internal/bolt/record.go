@@ -60,6 +60,10 @@ type functionRecord struct {
 	// Settings is Function.Settings (since v5), absent when it is zero.
 	// A nested record has none.
 	Settings *settingsRecord `json:"settings,omitempty"`
+	// PublishedFrom is Function.PublishedFrom (since v5, optional: a
+	// reader that drops it only makes the next PublishVersion compare
+	// code and settings as before).
+	PublishedFrom string `json:"published_from,omitempty"`
 }
 
 // settingsRecord is the stored form of a sluice.FunctionSettings.
@@ -187,6 +191,7 @@ func toRecord(fn *sluice.Function, nested bool) *functionRecord {
 		LastUpdateStatus:           fn.LastUpdateStatus,
 		LastUpdateStatusReason:     fn.LastUpdateStatusReason,
 		LastUpdateStatusReasonCode: fn.LastUpdateStatusReasonCode,
+		PublishedFrom:              fn.PublishedFrom,
 	}
 	if !fn.LastModified.IsZero() {
 		r.LastModified = fn.LastModified.UTC().Format(time.RFC3339Nano)
@@ -231,6 +236,7 @@ func fromRecord(key string, r *functionRecord, nested bool) (*sluice.Function, e
 		LastUpdateStatus:           r.LastUpdateStatus,
 		LastUpdateStatusReason:     r.LastUpdateStatusReason,
 		LastUpdateStatusReasonCode: r.LastUpdateStatusReasonCode,
+		PublishedFrom:              r.PublishedFrom,
 	}
 	for _, c := range r.FileSystems {
 		fn.FileSystemConfigs = append(fn.FileSystemConfigs, sluice.FileSystemConfig{ARN: c.ARN, LocalMountPath: c.LocalMountPath})

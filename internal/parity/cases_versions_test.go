@@ -10,7 +10,13 @@ import (
 
 // The versions, aliases and revisions cases of test_lambda_api.py
 // (classes TestLambdaVersions, TestLambdaAlias, TestLambdaRevisions,
-// TestPartialARNMatching), recorded in versions.excerpt.json.
+// TestPartialARNMatching), recorded in versions.excerpt.json. Not
+// replayed: TestPartialARNMatching::test_cross_region_arn_function_access
+// (despite its name, LocalStack's secondary_aws_client is another account
+// in the same region, tests/conftest.py: a GetFunction by full ARN from a
+// second account, which passed with LocalStack's validation credentials
+// and snapshots nothing; the harness serves one account with one key, and
+// sluice answers another account's caller by its authorization rules).
 func init() {
 	register("versions.excerpt.json", map[string]replay{
 		"TestLambdaVersions::test_publish_version_on_create":                  publishVersionOnCreate,
@@ -24,7 +30,6 @@ func init() {
 		"TestLambdaRevisions::test_function_revisions_basic":                  functionRevisionsBasic,
 		"TestLambdaRevisions::test_function_revisions_version_and_alias":      functionRevisionsVersionAndAlias,
 		"TestPartialARNMatching::test_update_function_configuration_full_arn": updateFunctionConfigurationFullARN,
-		"TestPartialARNMatching::test_cross_region_arn_function_access":       crossRegionARNFunctionAccess,
 	})
 }
 
@@ -404,18 +409,4 @@ func updateFunctionConfigurationFullARN(r *run) {
 		r.must("update_function_configuration "+n, err)
 		r.WaitUpdated(name)
 	}
-}
-
-func crossRegionARNFunctionAccess(r *run) {
-	name, create := r.create("fn", func(in *lambda.CreateFunctionInput) {
-		in.MemorySize = aws.Int32(256)
-		in.Timeout = aws.Int32(5)
-	})
-	r.Snap("create_response", create)
-	r.WaitActive(name)
-	full := r.field("create_response", "FunctionArn")
-	// secondary_aws_client: the same account in another region
-	other := lambda.New(r.C.Options(), func(o *lambda.Options) { o.Region = "eu-west-1" })
-	_, err := other.GetFunction(r.Ctx, &lambda.GetFunctionInput{FunctionName: &full})
-	r.must("get_function by ARN from another region", err)
 }
