@@ -193,8 +193,8 @@ func (f *Function) Serving() *Function {
 
 // SameDeployment reports whether f and g would run identically: the same
 // code and the same configuration (Description, revision, timestamps and
-// states aside). PublishVersion uses it to return the newest version
-// instead of publishing an unchanged one.
+// states aside). PublishVersion uses it for versions stored without
+// PublishedFrom (see ConfigurationFingerprint).
 func (f *Function) SameDeployment(g *Function) bool { return f.Fingerprint() == g.Fingerprint() }
 
 // ConfigurationFingerprint identifies f's code and whole configuration:
