@@ -77,14 +77,6 @@ func (r *run) field(key, name string) string {
 	return s
 }
 
-// must reports a call the test expects to succeed (boto3 would raise).
-func (r *run) must(what string, err error) {
-	r.T.Helper()
-	if err != nil {
-		r.T.Errorf("MISMATCH %s: AWS succeeds, sluice: %v", what, err)
-	}
-}
-
 func (r *run) getFunction(key, name string, qualifier *string) {
 	r.Snap(key, func() error {
 		_, err := r.C.GetFunction(r.Ctx, &lambda.GetFunctionInput{FunctionName: &name, Qualifier: qualifier})
@@ -158,8 +150,10 @@ func versionLifecycle(r *run) {
 	r.publish("second_publish_response", &lambda.PublishVersionInput{FunctionName: &name})
 	r.publish("third_publish_response", &lambda.PublishVersionInput{FunctionName: &name, Description: aws.String("Third version description :)))")})
 	r.listVersions("list_versions_result_after_third_publish", name)
-	_, err := r.C.DeleteFunction(r.Ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(name + ":" + v)})
-	r.must("delete_function of version "+v, err)
+	r.must("delete_function of version "+v, func() error {
+		_, err := r.C.DeleteFunction(r.Ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(name + ":" + v)})
+		return err
+	})
 	r.listVersions("list_versions_result_after_deletion_of_first_version", name)
 }
 
@@ -186,10 +180,12 @@ func aliasLifecycle(r *run) {
 		in.Environment = &types.Environment{Variables: map[string]string{"testenv": "staging"}}
 	})
 	r.publish("publish_v1", &lambda.PublishVersionInput{FunctionName: &name})
-	_, err := r.C.UpdateFunctionConfiguration(r.Ctx, &lambda.UpdateFunctionConfigurationInput{
-		FunctionName: &name, Environment: &types.Environment{Variables: map[string]string{"testenv": "prod"}},
+	r.must("update_function_configuration", func() error {
+		_, err := r.C.UpdateFunctionConfiguration(r.Ctx, &lambda.UpdateFunctionConfigurationInput{
+			FunctionName: &name, Environment: &types.Environment{Variables: map[string]string{"testenv": "prod"}},
+		})
+		return err
 	})
-	r.must("update_function_configuration", err)
 	r.WaitUpdated(name)
 	r.publish("publish_v2", &lambda.PublishVersionInput{FunctionName: &name})
 	r.createAlias("create_alias_1_1", &lambda.CreateAliasInput{
@@ -289,10 +285,12 @@ func notfoundAndInvalidRoutingconfigs(r *run) {
 		in.Environment = &types.Environment{Variables: map[string]string{"testenv": "staging"}}
 	})
 	r.publish("publish_v1", &lambda.PublishVersionInput{FunctionName: &name})
-	_, err := r.C.UpdateFunctionConfiguration(r.Ctx, &lambda.UpdateFunctionConfigurationInput{
-		FunctionName: &name, Environment: &types.Environment{Variables: map[string]string{"testenv": "prod"}},
+	r.must("update_function_configuration", func() error {
+		_, err := r.C.UpdateFunctionConfiguration(r.Ctx, &lambda.UpdateFunctionConfigurationInput{
+			FunctionName: &name, Environment: &types.Environment{Variables: map[string]string{"testenv": "prod"}},
+		})
+		return err
 	})
-	r.must("update_function_configuration", err)
 	r.WaitUpdated(name)
 	r.publish("publish_v2", &lambda.PublishVersionInput{FunctionName: &name})
 	alias := func(key, fn, aliasName, version string, w map[string]float64) {
@@ -399,14 +397,16 @@ func updateFunctionConfigurationFullARN(r *run) {
 	parts := strings.Split(full, ":")
 	partial := strings.Join(parts[max(0, len(parts)-3):], ":")
 	for _, n := range []string{full, name, partial} {
-		_, err := r.C.UpdateFunctionConfiguration(r.Ctx, &lambda.UpdateFunctionConfigurationInput{
-			FunctionName: aws.String(n),
-			Description:  aws.String("Changed-Description"),
-			MemorySize:   aws.Int32(512),
-			Timeout:      aws.Int32(10),
-			Environment:  &types.Environment{Variables: map[string]string{"ENV_A": "a"}},
+		r.must("update_function_configuration "+n, func() error {
+			_, err := r.C.UpdateFunctionConfiguration(r.Ctx, &lambda.UpdateFunctionConfigurationInput{
+				FunctionName: aws.String(n),
+				Description:  aws.String("Changed-Description"),
+				MemorySize:   aws.Int32(512),
+				Timeout:      aws.Int32(10),
+				Environment:  &types.Environment{Variables: map[string]string{"ENV_A": "a"}},
+			})
+			return err
 		})
-		r.must("update_function_configuration "+n, err)
 		r.WaitUpdated(name)
 	}
 }

@@ -138,9 +138,9 @@ func BotoShape(e Exchange) map[string]any {
 		}
 		delete(m, "__type")
 		if !modeledErrors[code] {
-			// botocore parses the body members of the model's
-			// errors only; of another (ValidationException) it
-			// keeps Error alone
+			// botocore parses the members of the body only for an
+			// error of the service's model; of any other (e.g.
+			// ValidationException) it keeps Error alone
 			m = map[string]any{}
 		}
 		m["Error"] = map[string]any{"Code": code, "Message": msg}
@@ -149,33 +149,35 @@ func BotoShape(e Exchange) map[string]any {
 	return m
 }
 
-// modeledErrors are the error shapes of the Lambda model (the Go SDK's
-// lambda/types/errors.go, v1.114.3): botocore parses their body members
-// into the response (Type, message ...), and only theirs.
-var modeledErrors = func() map[string]bool {
-	m := map[string]bool{}
-	for _, c := range strings.Fields(`AliasLimitExceededException CallbackTimeoutException
-		CapacityProviderLimitExceededException CodeArtifactUserDeletedException CodeArtifactUserFailedException
-		CodeArtifactUserPendingException CodeSigningConfigNotFoundException CodeStorageExceededException
-		CodeVerificationFailedException DurableExecutionAlreadyStartedException EC2AccessDeniedException
-		EC2ThrottledException EC2UnexpectedException EFSIOException EFSMountConnectivityException
-		EFSMountFailureException EFSMountTimeoutException ENILimitReachedException ENINotReadyException
+// modeledErrors are the errors of the Lambda model (the SDK's
+// types/errors.go): botocore parses their bodies' members into the
+// response.
+var modeledErrors = map[string]bool{}
+
+func init() {
+	for _, name := range strings.Fields(`AliasLimitExceededException CallbackTimeoutException
+		CapacityProviderLimitExceededException CodeArtifactUserDeletedException
+		CodeArtifactUserFailedException CodeArtifactUserPendingException
+		CodeSigningConfigNotFoundException CodeStorageExceededException
+		CodeVerificationFailedException DurableExecutionAlreadyStartedException EFSIOException
+		EFSMountConnectivityException EFSMountFailureException EFSMountTimeoutException
+		ENILimitReachedException ENINotReadyException
 		FunctionVersionsPerCapacityProviderLimitExceededException InvalidCodeSignatureException
 		InvalidParameterValueException InvalidRequestContentException InvalidRuntimeException
-		InvalidSecurityGroupIDException InvalidSubnetIDException InvalidZipFileException KMSAccessDeniedException
-		KMSDisabledException KMSInvalidStateException KMSNotFoundException ModeNotSupportedException
-		NoPublishedVersionException PolicyLengthExceededException PreconditionFailedException
-		ProvisionedConcurrencyConfigNotFoundException PublicPolicyException RecursiveInvocationException
-		RequestTooLargeException ResourceConflictException ResourceInUseException ResourceNotFoundException
-		ResourceNotReadyException S3FilesMountConnectivityException S3FilesMountFailureException
-		S3FilesMountTimeoutException SerializedRequestEntityTooLargeException ServiceException
+		InvalidSecurityGroupIDException InvalidSubnetIDException InvalidZipFileException
+		KMSAccessDeniedException KMSDisabledException KMSInvalidStateException KMSNotFoundException
+		ModeNotSupportedException NoPublishedVersionException PolicyLengthExceededException
+		PreconditionFailedException ProvisionedConcurrencyConfigNotFoundException
+		PublicPolicyException RecursiveInvocationException RequestTooLargeException
+		ResourceConflictException ResourceInUseException ResourceNotFoundException
+		ResourceNotReadyException SerializedRequestEntityTooLargeException ServiceException
 		ServiceQuotaExceededException SnapStartException SnapStartNotReadyException
-		SnapStartRegenerationFailureException SnapStartTimeoutException SubnetIPAddressLimitReachedException
-		TooManyRequestsException UnsupportedMediaTypeException`) {
-		m[c] = true
+		SnapStartRegenerationFailureException SnapStartTimeoutException
+		SubnetIPAddressLimitReachedException TooManyRequestsException
+		UnsupportedMediaTypeException`) {
+		modeledErrors[name] = true
 	}
-	return m
-}()
+}
 
 // WaitActive and WaitUpdated are botocore's function_active_v2 and
 // function_updated_v2 waiters.

@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api"
 	"github.com/sluice-dev/sluice/internal/artifacts"
 	"github.com/sluice-dev/sluice/internal/bolt"
+	"github.com/sluice-dev/sluice/internal/furl"
 	"github.com/sluice-dev/sluice/internal/lambdaclient"
 	"github.com/sluice-dev/sluice/internal/parity"
 	"github.com/sluice-dev/sluice/internal/service"
@@ -51,7 +52,7 @@ func (nopInvoker) Retire(sluice.Scope, string, string, string) {}
 type recordedRuntimes struct{}
 
 func (recordedRuntimes) Names() []string {
-	return []string{"provided.al2023", "python3.8", "python3.11", "python3.12", "python3.13"}
+	return []string{"nodejs20.x", "provided.al2023", "python3.8", "python3.11", "python3.12", "python3.13"}
 }
 func (r recordedRuntimes) Supported(rt string) bool { return slices.Contains(r.Names(), rt) }
 
@@ -75,7 +76,7 @@ func newServer(t *testing.T) *server {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	cfg := service.Config{Scope: scope, Store: store, Code: code, Invoker: nopInvoker{}, Logger: logger}
+	cfg := service.Config{Scope: scope, Store: store, Code: code, Invoker: nopInvoker{}, Logger: logger, NewURLID: furl.NewURLID}
 	reg := service.NewRegistry(service.RegistryConfig{Default: scope, Stores: store, Service: cfg})
 	srv := httptest.NewServer(api.New(api.Config{
 		Services: reg,
