@@ -103,6 +103,12 @@ type Function struct {
 	// Previous.
 	Policy *FunctionPolicy
 
+	// PublishedFrom is, for a published version, the
+	// ConfigurationFingerprint of the $LATEST it was published from ("" for
+	// $LATEST, and for versions stored before sluice kept it):
+	// PublishVersion publishes again only when $LATEST's has changed since.
+	PublishedFrom string
+
 	// Settings are what TagResource, PutFunctionRecursionConfig and
 	// PutRuntimeManagementConfig set: only FunctionStore.SetSettings (and
 	// CreateFunction) change them, the other writes keep the stored ones.
@@ -214,9 +220,19 @@ func (f *Function) Serving() *Function {
 
 // SameDeployment reports whether f and g would run identically: the same
 // code and the same configuration (Description, revision, timestamps and
-// states aside). PublishVersion uses it to return the newest version
-// instead of publishing an unchanged one.
+// states aside). PublishVersion uses it for versions stored without
+// PublishedFrom (see ConfigurationFingerprint).
 func (f *Function) SameDeployment(g *Function) bool { return f.Fingerprint() == g.Fingerprint() }
+
+// ConfigurationFingerprint identifies f's code and whole configuration:
+// its Fingerprint and its Description, what UpdateFunctionCode and
+// UpdateFunctionConfiguration change. Lambda publishes a new version
+// when it differs from the one the newest version was published from.
+func (f *Function) ConfigurationFingerprint() string {
+	b, _ := json.Marshal([]string{f.Fingerprint(), f.Description})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
 
 // Fingerprint identifies what an execution environment of f is built from:
 // its code and every setting a runtime sees. Environments are reused only

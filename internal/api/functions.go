@@ -31,11 +31,21 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, body []b
 	}
 	// With Publish the version is published from the deployed package,
 	// so this request waits for the deployment.
-	fn, err = svc.CreateFunction(r.Context(), fn, req.Code.ZipFile, req.Publish != nil && *req.Publish)
+	publish := req.Publish != nil && *req.Publish
+	created, err := svc.CreateFunction(r.Context(), fn, req.Code.ZipFile, publish)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, configurationOf(svc.Scope(), fn))
+	if !publish {
+		return writeJSON(w, http.StatusCreated, configurationOf(svc.Scope(), created))
+	}
+	// Lambda answers the $LATEST it stored (Pending, its first
+	// RevisionId, the unqualified ARN) with the number of the version
+	// being published from it; fn is that $LATEST, as CreateFunction
+	// stored it.
+	c := configurationOf(svc.Scope(), fn)
+	c.Version = created.Version
+	return writeJSON(w, http.StatusCreated, c)
 }
 
 // newFunction validates a CreateFunction request and returns the function

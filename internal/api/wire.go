@@ -98,7 +98,7 @@ type functionConfiguration struct {
 	Environment      *environmentOut `json:"Environment,omitempty"`
 	TracingConfig    tracingConfig   `json:"TracingConfig"`
 	RevisionID       string          `json:"RevisionId"`
-	State            string          `json:"State"`
+	State            string          `json:"State,omitempty"` // never empty but in list items
 	StateReason      string          `json:"StateReason,omitempty"`
 	StateReasonCode  string          `json:"StateReasonCode,omitempty"`
 	LastUpdateStatus string          `json:"LastUpdateStatus,omitempty"`
@@ -114,7 +114,7 @@ type functionConfiguration struct {
 	SnapStart         snapStart           `json:"SnapStart"`
 	// RuntimeVersionConfig is in every configuration on AWS: the runtime
 	// version the function runs (see runtimeVersionARN).
-	RuntimeVersionConfig runtimeVersionConfig `json:"RuntimeVersionConfig"`
+	RuntimeVersionConfig *runtimeVersionConfig `json:"RuntimeVersionConfig,omitempty"`
 }
 
 type runtimeVersionConfig struct {
@@ -319,7 +319,7 @@ func configurationOf(scope sluice.Scope, fn *sluice.Function) functionConfigurat
 	if c.Architectures == nil {
 		c.Architectures = []string{service.DefaultArchitecture}
 	}
-	c.RuntimeVersionConfig.RuntimeVersionArn = fn.Settings.RuntimeVersionARN
+	c.RuntimeVersionConfig = &runtimeVersionConfig{RuntimeVersionArn: fn.Settings.RuntimeVersionARN}
 	if c.RuntimeVersionConfig.RuntimeVersionArn == "" {
 		c.RuntimeVersionConfig.RuntimeVersionArn = runtimeVersionARN(scope.Region, fn.Runtime, c.Architectures[0])
 	}

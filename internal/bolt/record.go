@@ -63,6 +63,10 @@ type functionRecord struct {
 	Settings *settingsRecord `json:"settings,omitempty"`
 	// Logging is Function.Logging (since v6), absent when it is zero.
 	Logging *loggingRecord `json:"logging,omitempty"`
+	// PublishedFrom is Function.PublishedFrom (since v6, optional: a
+	// reader that drops it only makes the next PublishVersion compare
+	// code and settings as before).
+	PublishedFrom string `json:"published_from,omitempty"`
 }
 
 // loggingRecord is the stored form of a sluice.LoggingConfig.
@@ -198,6 +202,7 @@ func toRecord(fn *sluice.Function, nested bool) *functionRecord {
 		LastUpdateStatus:           fn.LastUpdateStatus,
 		LastUpdateStatusReason:     fn.LastUpdateStatusReason,
 		LastUpdateStatusReasonCode: fn.LastUpdateStatusReasonCode,
+		PublishedFrom:              fn.PublishedFrom,
 	}
 	if !fn.LastModified.IsZero() {
 		r.LastModified = fn.LastModified.UTC().Format(time.RFC3339Nano)
@@ -246,6 +251,7 @@ func fromRecord(key string, r *functionRecord, nested bool) (*sluice.Function, e
 		LastUpdateStatus:           r.LastUpdateStatus,
 		LastUpdateStatusReason:     r.LastUpdateStatusReason,
 		LastUpdateStatusReasonCode: r.LastUpdateStatusReasonCode,
+		PublishedFrom:              r.PublishedFrom,
 	}
 	for _, c := range r.FileSystems {
 		fn.FileSystemConfigs = append(fn.FileSystemConfigs, sluice.FileSystemConfig{ARN: c.ARN, LocalMountPath: c.LocalMountPath})

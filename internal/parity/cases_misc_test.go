@@ -114,12 +114,6 @@ func recursionFixture(in *lambda.CreateFunctionInput) {
 	in.Description = aws.String("Lambda with recursion test")
 }
 
-// wrapFixture gives a CreateFunction response kept under key the shape
-// of create_lambda_function's result.
-func (r *run) wrapFixture(key string) {
-	r.Got[key] = map[string]any{"CreateEventSourceMappingResponse": nil, "CreateFunctionResponse": r.Got[key]}
-}
-
 // arnOf is the function ARN GetFunction answers for name.
 func (r *run) arnOf(name string) string {
 	r.T.Helper()
@@ -148,13 +142,6 @@ func (r *run) untag(key, arn string, keys ...string) {
 func (r *run) listTags(key, arn string) {
 	r.Snap(key, func() error {
 		_, err := r.C.ListTags(r.Ctx, &lambda.ListTagsInput{Resource: &arn})
-		return err
-	})
-}
-
-func (r *run) getFunction(key, name string) {
-	r.Snap(key, func() error {
-		_, err := r.C.GetFunction(r.Ctx, &lambda.GetFunctionInput{FunctionName: &name})
 		return err
 	})
 }
@@ -316,13 +303,13 @@ func totalCodeSizeConfigUpdate(r *run) {
 func createTagOnFnCreate(r *run) {
 	tag := "tag-" + uid()
 	name := r.fixture("fn", func(in *lambda.CreateFunctionInput) { in.Tags = map[string]string{"testtag": tag} })
-	r.getFunction("get_function_result", name)
+	r.getFunction("get_function_result", name, nil)
 	r.listTags("list_tags_result", r.arnOf(name))
 }
 
 func tagNonexistingResource(r *run) {
 	arn := r.arnOf(r.fixture("fn"))
-	r.getFunction("pre_delete_get_function", arn)
+	r.getFunction("pre_delete_get_function", arn, nil)
 	_, err := r.C.DeleteFunction(r.Ctx, &lambda.DeleteFunctionInput{FunctionName: &arn})
 	r.mustSucceed("delete_function", err)
 	r.tag("not_found_exception_tag", arn, map[string]string{"A": "B"})
@@ -410,7 +397,7 @@ func tagsLimits(r *run) {
 	r.tag("tag_lambda_too_many_tags", arn, manyTags(51))
 	r.tag("tag_response", arn, manyTags(50))
 	r.listTags("list_tags_response", arn)
-	r.getFunction("get_fn_response", name)
+	r.getFunction("get_fn_response", name, nil)
 	r.tag("tag_lambda_too_many_tags_additional", arn, map[string]string{"a_key": "a_value"})
 	other := "fn-tag-" + uid()
 	r.Snap("create_function_invalid_tags", func() error {
@@ -432,7 +419,7 @@ func tagsLifecycle(r *run) {
 	arn := r.arnOf(name)
 	both := func(suffix string) {
 		r.listTags("list_tags_response_"+suffix, arn)
-		r.getFunction("get_fn_response_"+suffix, arn)
+		r.getFunction("get_fn_response_"+suffix, arn, nil)
 	}
 	both("postfncreate")
 	r.tag("tag_resource_response", arn, map[string]string{"key_b": "value_b", "key_c": "value_c", "key_d": "value_d", "key_e": "value_e"})
@@ -479,7 +466,7 @@ func loggingConfigCase(r *run, create, update *types.LoggingConfig) string {
 	r.Snap("create_response", call)
 	r.wrapFixture("create_response")
 	r.WaitActive(name) // the fixture's waiter, then the test's
-	r.getFunction("get_function_response", name)
+	r.getFunction("get_function_response", name, nil)
 	r.Snap("function_config", func() error {
 		_, err := r.C.GetFunctionConfiguration(r.Ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &name})
 		return err
@@ -544,7 +531,7 @@ func init() {
 				return err
 			})
 			get("get_function_concurrency_updated")
-			r.getFunction("get_function_concurrency_info", name)
+			r.getFunction("get_function_concurrency_info", name, nil)
 			_, err := r.C.DeleteFunctionConcurrency(r.Ctx, &lambda.DeleteFunctionConcurrencyInput{FunctionName: &name})
 			r.mustSucceed("delete_function_concurrency", err)
 			get("get_function_concurrency_deleted")

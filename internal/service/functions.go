@@ -50,7 +50,8 @@ func (s *Service) FunctionName(ref sluice.FunctionRef) (string, error) {
 // Pending until its deployment (deploy.go) settles it; without publish the
 // deployment runs in the background and CreateFunction returns the
 // Pending function, with publish it runs in this call and CreateFunction
-// returns the version it published. Errors: Config.AssumeRole's for
+// returns the version it published; fn then still holds the $LATEST as it
+// was stored (Pending), which Lambda's answer shows. Errors: Config.AssumeRole's for
 // fn.Role, before anything else; EConflict when the function exists; the
 // package store's errors (EInvalidZip ...); with publish, a failed
 // deployment: EInvalidZip for the package, EInvalidParameter for the
