@@ -188,6 +188,7 @@ func TestE2EWarmReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ts.waitUpdated(t, "warm") // InProgress until it settles, as on AWS
 	third := ts.invokeEnv(t, "warm")
 	if third["NEW_VAR"] != "new" {
 		t.Fatalf("after UpdateFunctionConfiguration the function does not see NEW_VAR: %q", third["NEW_VAR"])

@@ -61,6 +61,7 @@ func TestE2ERuntimeDies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		ts.waitUpdated(t, "panic")
 		out := ts.invoke(t, "panic", `{"fine":true}`)
 		succeeded(t, out)
 		if string(out.Payload) != `{"fine":true}` {

@@ -118,6 +118,11 @@ func TestScopesAreNamespaces(t *testing.T) {
 	if _, err := west.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("fn"), Description: aws.String("west")}); err != nil {
 		t.Fatal(err)
 	}
+	if err := lambda.NewFunctionUpdatedV2Waiter(west, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 5*time.Millisecond, 50*time.Millisecond
+	}).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("fn")}, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	if got, _ := east.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("fn")}); aws.ToString(got.Description) == "west" {
 		t.Error("an update in eu-west-1 changed the function of us-east-1")
 	}

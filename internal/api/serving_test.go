@@ -128,6 +128,7 @@ func TestWeightedRoutingDraw(t *testing.T) {
 	if _, err := e.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("routed"), Timeout: aws.Int32(9)}); err != nil {
 		t.Fatal(err)
 	}
+	e.waitUpdated("routed")
 	if _, err := e.client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("routed")}); err != nil {
 		t.Fatal(err)
 	}

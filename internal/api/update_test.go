@@ -508,17 +508,29 @@ func TestUpdateFunctionConfiguration(t *testing.T) {
 	if aws.ToString(out.CodeSha256) != aws.ToString(created.CodeSha256) {
 		t.Error("CodeSha256 changed")
 	}
-	// A configuration change is applied at once.
-	if out.State != types.StateActive || out.LastUpdateStatus != types.LastUpdateStatusSuccessful ||
-		out.LastUpdateStatusReason != nil || out.LastUpdateStatusReasonCode != "" {
-		t.Errorf("State/LastUpdateStatus = %s/%s (%q, %q), want Active/Successful",
+	// As on AWS, the change is InProgress, then settles with a new
+	// RevisionId (LocalStack's recording of test_function_lifecycle).
+	if out.State != types.StateActive || out.LastUpdateStatus != types.LastUpdateStatusInProgress ||
+		aws.ToString(out.LastUpdateStatusReason) != "The function is being created." || out.LastUpdateStatusReasonCode != "Creating" {
+		t.Errorf("State/LastUpdateStatus = %s/%s (%q, %q), want Active/InProgress (The function is being created., Creating)",
 			out.State, out.LastUpdateStatus, aws.ToString(out.LastUpdateStatusReason), out.LastUpdateStatusReasonCode)
 	}
-	if r := e.invoker.Retired(); !slices.Equal(r, []string{"configured:$LATEST"}) {
+	settled := e.waitUpdated("configured").Configuration
+	if settled.LastUpdateStatus != types.LastUpdateStatusSuccessful || settled.LastUpdateStatusReason != nil || settled.LastUpdateStatusReasonCode != "" {
+		t.Errorf("settled: %s (%q, %q), want Successful", settled.LastUpdateStatus, aws.ToString(settled.LastUpdateStatusReason), settled.LastUpdateStatusReasonCode)
+	}
+	if aws.ToString(settled.RevisionId) == aws.ToString(out.RevisionId) {
+		t.Error("the RevisionId did not change when the update settled")
+	}
+	if aws.ToInt32(settled.Timeout) != 60 {
+		t.Errorf("settled Timeout = %d, want 60", aws.ToInt32(settled.Timeout))
+	}
+	if r := e.invoker.waitRetired(t, 1); !slices.Equal(r, []string{"configured:$LATEST"}) {
 		t.Errorf("retired %v, want [configured:$LATEST]", r)
 	}
 
-	// {"Variables":{}} clears the environment.
+	// {"Variables":{}} clears the environment; AWS then answers
+	// Environment with no variables.
 	cleared, err := e.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
 		FunctionName: aws.String("configured"),
 		Environment:  &types.Environment{Variables: map[string]string{}},
@@ -526,18 +538,15 @@ func TestUpdateFunctionConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cleared.Environment != nil {
-		t.Errorf("Environment = %+v, want none", cleared.Environment)
+	if cleared.Environment == nil || len(cleared.Environment.Variables) != 0 {
+		t.Errorf("Environment = %+v, want {Variables: {}}", cleared.Environment)
 	}
-	got, err := e.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("configured")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Environment != nil || aws.ToInt32(got.Timeout) != 60 || aws.ToString(got.RevisionId) != aws.ToString(cleared.RevisionId) ||
+	got := e.waitUpdated("configured").Configuration
+	if got.Environment == nil || len(got.Environment.Variables) != 0 || aws.ToInt32(got.Timeout) != 60 ||
 		got.LastUpdateStatus != types.LastUpdateStatusSuccessful {
 		t.Errorf("stored configuration: %+v", got)
 	}
-	if r := e.invoker.Retired(); !slices.Equal(r, []string{"configured:$LATEST", "configured:$LATEST"}) {
+	if r := e.invoker.waitRetired(t, 2); !slices.Equal(r, []string{"configured:$LATEST", "configured:$LATEST"}) {
 		t.Errorf("retired %v", r)
 	}
 

@@ -277,11 +277,9 @@ func (c *functionCode) check() error {
 	return nil
 }
 
-// cloneEnv returns a copy of vars, nil when empty.
+// cloneEnv returns a copy of vars, never nil: an Environment given
+// without variables is kept as set (AWS answers it as {"Variables": {}}).
 func cloneEnv(vars map[string]string) map[string]string {
-	if len(vars) == 0 {
-		return nil
-	}
 	c := make(map[string]string, len(vars))
 	for k, val := range vars {
 		c[k] = val

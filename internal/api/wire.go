@@ -1,6 +1,9 @@
 package api
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/service"
 )
@@ -108,6 +111,13 @@ type functionConfiguration struct {
 	FileSystemConfigs []fileSystemConfig  `json:"FileSystemConfigs,omitempty"`
 	LoggingConfig     loggingConfig       `json:"LoggingConfig"`
 	SnapStart         snapStart           `json:"SnapStart"`
+	// RuntimeVersionConfig is in every configuration on AWS: the runtime
+	// version the function runs (see runtimeVersionARN).
+	RuntimeVersionConfig runtimeVersionConfig `json:"RuntimeVersionConfig"`
+}
+
+type runtimeVersionConfig struct {
+	RuntimeVersionArn string `json:"RuntimeVersionArn"`
 }
 
 type environmentOut struct {
@@ -250,6 +260,16 @@ type listFunctionsResponse struct {
 // e.g. "2026-11-24T20:07:30.123+0000".
 const lastModifiedLayout = "2006-01-02T15:04:05.000-0700"
 
+// runtimeVersionARN is the RuntimeVersionArn sluice answers for a
+// runtime: AWS names a runtime version by a 64-digit hex id
+// ("arn:aws:lambda:us-east-1::runtime:<id>"); sluice's runtimes have no
+// versions of their own, so the id is the SHA-256 of the runtime's name,
+// the same for every function of that runtime, different per runtime.
+func runtimeVersionARN(region, runtime string) string {
+	sum := sha256.Sum256([]byte("sluice runtime " + runtime))
+	return "arn:aws:lambda:" + region + "::runtime:" + hex.EncodeToString(sum[:])
+}
+
 // configurationOf renders fn in the Lambda wire shape. A published
 // version's FunctionArn is qualified with its number, $LATEST's is not.
 func configurationOf(scope sluice.Scope, fn *sluice.Function) functionConfiguration {
@@ -286,8 +306,13 @@ func configurationOf(scope sluice.Scope, fn *sluice.Function) functionConfigurat
 		LoggingConfig:    loggingConfig{LogFormat: "Text", LogGroup: "/aws/lambda/" + fn.Name},
 		SnapStart:        snapStart{ApplyOn: "None", OptimizationStatus: "Off"},
 	}
-	if len(fn.Environment) > 0 {
+	// AWS answers Environment whenever it was set, even to no variables
+	if fn.Environment != nil {
 		c.Environment = &environmentOut{Variables: fn.Environment}
+	}
+	c.RuntimeVersionConfig.RuntimeVersionArn = fn.Settings.RuntimeVersionARN
+	if c.RuntimeVersionConfig.RuntimeVersionArn == "" {
+		c.RuntimeVersionConfig.RuntimeVersionArn = runtimeVersionARN(scope.Region, fn.Runtime)
 	}
 	for _, f := range fn.FileSystemConfigs {
 		c.FileSystemConfigs = append(c.FileSystemConfigs, fileSystemConfig{Arn: f.ARN, LocalMountPath: f.LocalMountPath})

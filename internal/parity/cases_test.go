@@ -98,6 +98,9 @@ func (r *run) create(prefix string, opts ...func(*lambda.CreateFunctionInput)) (
 		Handler:      aws.String("handler.handler"),
 		Code:         &types.FunctionCode{ZipFile: pyZip(echoHandler)},
 		Timeout:      aws.Int32(30), // the fixture's default
+		// testutil.create_lambda_function always sends these two
+		Environment: &types.Environment{Variables: map[string]string{}},
+		Tags:        map[string]string{},
 	}
 	for _, o := range opts {
 		o(in)

@@ -248,13 +248,14 @@ func (s *Service) stageCode(ctx context.Context, name string, u *CodeUpdate) (*s
 }
 
 // UpdateFunctionConfiguration applies change to a copy of $LATEST and
-// writes it: a configuration change has nothing to unpack, so it is
-// applied at once. revisionID, when not nil, must be $LATEST's current
-// RevisionId. change must leave the function valid. Errors: those of
-// FunctionName; ENotFound; EPrecondition for a stale revisionID;
-// Config.AssumeRole's when change gives the function another Role;
-// EConflict while an update is in progress or when a concurrent change
-// won.
+// writes it InProgress, as Lambda does: a deployment settles it
+// (Successful, a new RevisionId) once its runtime is ready, the previous
+// configuration serving invocations meanwhile. revisionID, when not nil,
+// must be $LATEST's current RevisionId. change must leave the function
+// valid. Errors: those of FunctionName; ENotFound; EPrecondition for a
+// stale revisionID; Config.AssumeRole's when change gives the function
+// another Role; EConflict while an update is in progress or when a
+// concurrent change won.
 func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref sluice.FunctionRef, revisionID *string, change func(*sluice.Function)) (*sluice.Function, error) {
 	name, err := s.FunctionName(ref)
 	if err != nil {
@@ -272,23 +273,13 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref sluice.Fu
 		}
 	}
 	s.stamp(next)
-	// A new runtime that is not ready yet (its first function here) is
-	// deployed like new code: InProgress while it is provisioned, the
-	// previous configuration serving meanwhile.
-	deploy := next.Runtime != cur.Runtime && s.cfg.Runtimes != nil && !s.cfg.Runtimes.Ready(next.Runtime)
-	if deploy {
-		next.Previous = cur
-		next.LastUpdateStatus = sluice.UpdateInProgress
-		next.LastUpdateStatusReason, next.LastUpdateStatusReasonCode = reasonCreating, reasonCodeCreating
-	}
+	next.Previous = cur
+	next.LastUpdateStatus = sluice.UpdateInProgress
+	next.LastUpdateStatusReason, next.LastUpdateStatusReasonCode = reasonCreating, reasonCodeCreating
 	if err := s.replace(ctx, next, cur, revisionID != nil); err != nil {
 		return nil, err
 	}
-	if deploy {
-		s.startDeploy(next)
-		return next, nil
-	}
-	s.cfg.Invoker.Retire(s.cfg.Scope, next.Name, sluice.LatestVersion, next.Fingerprint())
+	s.startDeploy(next)
 	return next, nil
 }
 
@@ -362,7 +353,8 @@ func (s *Service) deleteAll(ctx context.Context, name string) error {
 	return nil
 }
 
-// deleteVersion deletes one published version.
+// deleteVersion deletes one published version; a version that does not
+// exist is no error (AWS answers 204).
 func (s *Service) deleteVersion(ctx context.Context, name, version string) error {
 	s.codeMu.Lock()
 	defer s.codeMu.Unlock()
@@ -373,7 +365,15 @@ func (s *Service) deleteVersion(ctx context.Context, name, version string) error
 	switch sluice.ErrorCodeOf(err) {
 	case "":
 	case sluice.ENotFound:
-		return s.notFound(name, version)
+		// As on AWS: deleting a version that does not exist (or no longer
+		// does) succeeds; a missing function is named without qualifier.
+		if _, err := s.cfg.Store.GetFunction(ctx, name); err != nil {
+			if sluice.ErrorCodeOf(err) == sluice.ENotFound {
+				return s.notFound(name, "")
+			}
+			return err
+		}
+		return nil
 	default: // EConflict names the aliases that route to the version
 		return err
 	}

@@ -393,6 +393,7 @@ func TestRouteWeights(t *testing.T) {
 	if _, err := svc.UpdateFunctionConfiguration(ctx, ref, nil, func(fn *sluice.Function) { fn.Timeout = 9 }); err != nil {
 		t.Fatal(err)
 	}
+	f.settled("fn")
 	if _, err := svc.PublishVersion(ctx, ref, service.Publish{}); err != nil {
 		t.Fatal(err)
 	}
