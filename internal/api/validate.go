@@ -242,7 +242,25 @@ func (p providedOnly) Supported(runtime string) bool {
 	return slices.Contains(p.Names(), runtime)
 }
 
-// checkRuntime rejects runtimes sluice cannot run.
+// awsRuntimeEnum is the set of runtimes AWS accepts in CreateFunction and
+// UpdateFunctionConfiguration, in the order of its message for any other
+// value (as recorded from AWS on 2026-01-12; see docs/decisions.md).
+const awsRuntimeEnum = "[nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, nodejs24.x, nodejs22.x, java25, python3.10, python3.11, java21, ruby3.3, ruby3.4, ruby3.2, python3.8, python3.9, java17, nodejs16.x, dotnet10, dotnet8, java11, dotnet6, nodejs18.x, provided.al2, java8.al2]"
+
+var awsRuntimes = strings.Split(strings.Trim(awsRuntimeEnum, "[]"), ", ")
+
+// retiredRuntimes are the values of the Lambda model's Runtime enum that
+// AWS no longer accepts for creating or updating a function: it answers
+// them with its deprecation message, not the enum message.
+var retiredRuntimes = []string{
+	"nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x",
+	"java8", "python2.7", "python3.6", "python3.7", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1",
+	"dotnetcore3.1", "dotnet7", "go1.x", "ruby2.5", "ruby2.7", "provided",
+}
+
+// checkRuntime rejects runtimes sluice cannot run: with AWS's messages
+// for a runtime AWS retired and for a value that is no runtime of AWS's,
+// with sluice's for a runtime of AWS's this server does not provide.
 func checkRuntime(rt Runtimes, runtime string) error {
 	if rt == nil {
 		rt = providedOnly{}
@@ -250,6 +268,13 @@ func checkRuntime(rt Runtimes, runtime string) error {
 	if rt.Supported(runtime) {
 		return nil
 	}
+	if slices.Contains(retiredRuntimes, runtime) {
+		return sluice.Errorf(sluice.EInvalidParameter, "The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.", runtime)
+	}
+	if !slices.Contains(awsRuntimes, runtime) {
+		return sluice.Errorf(sluice.EInvalidParameter, "Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: %s or be a valid ARN", runtime, awsRuntimeEnum)
+	}
+	// a runtime of AWS's that this server does not provide
 	return sluice.Errorf(sluice.EInvalidParameter, "The runtime parameter of %s is not supported by sluice; supported runtimes: %s", runtime, strings.Join(rt.Names(), ", "))
 }
 

@@ -51,7 +51,7 @@ func (nopInvoker) Retire(sluice.Scope, string, string, string) {}
 type recordedRuntimes struct{}
 
 func (recordedRuntimes) Names() []string {
-	return []string{"provided.al2023", "python3.11", "python3.12", "python3.13"}
+	return []string{"provided.al2023", "python3.9", "python3.11", "python3.12", "python3.13"}
 }
 func (r recordedRuntimes) Supported(rt string) bool { return slices.Contains(r.Names(), rt) }
 

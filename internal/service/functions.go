@@ -307,6 +307,14 @@ func (s *Service) DeleteFunction(ctx context.Context, ref sluice.FunctionRef, qu
 	case sluice.IsVersionNumber(q):
 		return s.deleteVersion(ctx, ref.Name, q)
 	default:
+		// an alias, or no version: AWS names a missing function first
+		// (unqualified), as for a missing version
+		if _, err := s.cfg.Store.GetFunction(ctx, ref.Name); err != nil {
+			if sluice.ErrorCodeOf(err) == sluice.ENotFound {
+				return s.notFound(ref.Name, "")
+			}
+			return err
+		}
 		return sluice.Errorf(sluice.EInvalidParameter, "Deletion of aliases is not currently supported.")
 	}
 }
