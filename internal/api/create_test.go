@@ -251,7 +251,10 @@ func TestCreateFunctionInvalidZip(t *testing.T) {
 	in := createInput(t, "broken")
 	in.Code.ZipFile = []byte("this is not a zip file")
 	_, err := e.client.CreateFunction(context.Background(), in)
-	wantTyped[*types.InvalidZipFileException](t, err)
+	// at create time AWS answers 400 InvalidParameterValueException
+	// (recorded: test_create_lambda_exceptions), not InvalidZipFileException
+	wantTyped[*types.InvalidParameterValueException](t, err)
+	wantAPIError(t, err, "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again.")
 	if _, err := e.client.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String("broken")}); err == nil {
 		t.Fatal("a function with a broken package was stored")
 	}

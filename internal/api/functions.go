@@ -227,7 +227,7 @@ func (c *functionSettings) check(rt Runtimes) error {
 		}
 	}
 	if c.Environment != nil {
-		return checkEnvironment(c.Environment.Variables)
+		return checkEnvironment(c.Environment)
 	}
 	return nil
 }

@@ -174,26 +174,58 @@ func validateEnvironmentKeys(env *environment, v *sluice.Violations) {
 }
 
 // checkEnvironment applies the semantic limits of environment variables:
-// no reserved names, at most 4 KB in total (the sum of the lengths of the
-// names and values).
-func checkEnvironment(vars map[string]string) error {
+// no reserved names, and at most 4 KB measured as AWS measures them: the
+// compact JSON object of the variables, in the order of the request.
+func checkEnvironment(env *environment) error {
 	var reserved []string
-	size := 0
-	for k, val := range vars {
+	for k := range env.Variables {
 		if slices.Contains(reservedEnvKeys, k) {
 			reserved = append(reserved, k)
 		}
-		size += len(k) + len(val)
 	}
 	if len(reserved) > 0 {
 		sort.Strings(reserved)
 		return sluice.Errorf(sluice.EInvalidParameter, "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", strings.Join(reserved, ", "))
 	}
-	if size > sluice.MaxEnvironmentBytes {
-		measured, _ := marshalJSON(vars) // sorted keys, compact
+	if measured := measureEnvironment(env); len(measured) > sluice.MaxEnvironmentBytes {
 		return sluice.Errorf(sluice.EInvalidParameter, "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %s", measured)
 	}
 	return nil
+}
+
+// measureEnvironment is the string AWS measures: {"name":"value",...}
+// in the request's order (names the order misses, sorted, after).
+func measureEnvironment(env *environment) string {
+	names := make([]string, 0, len(env.Variables))
+	seen := map[string]bool{}
+	for _, k := range env.order {
+		if _, ok := env.Variables[k]; ok && !seen[k] {
+			seen[k] = true
+			names = append(names, k)
+		}
+	}
+	var rest []string
+	for k := range env.Variables {
+		if !seen[k] {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	names = append(names, rest...)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kj, _ := marshalJSON(k)
+		vj, _ := marshalJSON(env.Variables[k])
+		b.Write(kj)
+		b.WriteByte(':')
+		b.Write(vj)
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // Patterns of FileSystemConfigs, from the Lambda model.
@@ -297,7 +329,7 @@ func (c *functionCode) check() error {
 		return sluice.Errorf(sluice.EInvalidParameter, "Please provide a source for function code.")
 	}
 	if len(zip) > sluice.MaxZipSize {
-		return sluice.Errorf(sluice.EEntityTooLarge, "Zipped deployment packages must be smaller than %d bytes when uploaded directly; this one has %d bytes", sluice.MaxZipSize, len(zip))
+		return sluice.Errorf(sluice.EEntityTooLarge, "Zipped size must be smaller than %d bytes", sluice.MaxZipSize)
 	}
 	return nil
 }

@@ -1,15 +1,21 @@
 package parity_test
 
 import (
+	"context"
+	"encoding/json"
+	"io"
 	"archive/zip"
 	"bytes"
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // The remaining cases of LocalStack's TestLambdaFunction (those whose
@@ -132,11 +138,11 @@ func init() {
 
 	cases["TestLambdaSizeLimits::test_large_environment_variables_fails"] = largeEnvironment("failed_create_fn_result", map[string]string{
 		"LARGE_VAR": strings.Repeat("x", 4*1024-6-len("LARGE_VAR")),
-	})
+	}, "LARGE_VAR")
 	cases["TestLambdaSizeLimits::test_large_environment_fails_multiple_keys"] = largeEnvironment("failured_create_fn_result_multi_key", map[string]string{
 		"SMALL_VAR": "ok",
 		"LARGE_VAR": strings.Repeat("x", 4064),
-	})
+	}, "SMALL_VAR", "LARGE_VAR")
 	cases["TestLambdaSizeLimits::test_lambda_envvars_near_limit_succeeds"] = envvarsNearLimit
 	cases["TestLambdaSizeLimits::test_oversized_zipped_create_lambda"] = oversizedZipped
 	cases["TestLambdaSizeLimits::test_oversized_request_create_lambda"] = oversizedRequest
@@ -390,25 +396,22 @@ func listFunctions(r *run) {
 
 func functionARNs(r *run) {
 	prefix := "arn:aws:lambda:" + scope.Region + ":" + scope.Account + ":function:"
-	name1 := "test-function-arn-" + uid()
-	fixture := func(key, name string) {
-		r.Snap(key, func() error {
-			_, err := r.C.CreateFunction(r.Ctx, &lambda.CreateFunctionInput{
-				FunctionName: aws.String(name),
-				Runtime:      types.RuntimePython312,
-				Role:         aws.String(role),
-				Handler:      aws.String("handler.handler"),
-				Code:         &types.FunctionCode{ZipFile: pyZip(echoHandler)},
-				Timeout:      aws.Int32(30),
-			})
-			return err
+	// create_lambda_function with the name given as a full, then a
+	// partial ARN; each builds its archive anew (another modification
+	// time, another CodeSha256)
+	fixture := func(key, name string, archive []byte) {
+		_, create := r.create("", func(in *lambda.CreateFunctionInput) {
+			in.FunctionName = aws.String(name)
+			in.Code = &types.FunctionCode{ZipFile: archive}
 		})
+		r.Snap(key, create)
 		r.fixtureResponse(key)
 	}
-	fixture("create-function-arn-response", prefix+name1)
+	name1 := "test-function-arn-" + uid()
+	fixture("create-function-arn-response", prefix+name1, pyZip(echoHandler))
 	r.WaitActive(name1)
 	name2 := "test-partial-arn-" + uid()
-	fixture("create-function-partial-arn-response", scope.Account+":function:"+name2)
+	fixture("create-function-partial-arn-response", scope.Account+":function:"+name2, zipAt(echoHandler, time.Now().Add(time.Minute)))
 	r.WaitActive(name2)
 
 	r.snapCreate("invalid_function_name_exc", createIn("invalid:function:name"))
@@ -427,24 +430,34 @@ func codeLocationZipfile(r *run) {
 	name := "code-function-" + uid()
 	r.snapCreate("create-response-zip-file", createIn(name))
 	r.WaitActive(name)
-	get := func() error { _, err := r.C.GetFunction(r.Ctx, &lambda.GetFunctionInput{FunctionName: &name}); return err }
+	get := func() error {
+		_, err := r.C.GetFunction(r.Ctx, &lambda.GetFunctionInput{FunctionName: &name})
+		return err
+	}
 	r.Snap("get-function-response", get)
 	r.Snap("update-function-response", func() error {
 		_, err := r.C.UpdateFunctionCode(r.Ctx, &lambda.UpdateFunctionCodeInput{FunctionName: &name, ZipFile: pyZip(versionHandler)})
 		return err
 	})
+	// The test reads the function right away, and AWS was still deploying
+	// the code (InProgress). sluice deploys a package in milliseconds; the
+	// replay waits for the deployment, so that what it compares does not
+	// depend on timing (the difference is a documented deviation).
+	r.WaitUpdated(name)
 	r.Snap("get-function-response-updated", get)
 }
 
 // largeEnvironment is test_large_environment_variables_fails and
 // test_large_environment_fails_multiple_keys: the fixture's
 // CreateFunction with env, then a GetFunction that must not find it.
-func largeEnvironment(key string, env map[string]string) replay {
+func largeEnvironment(key string, env map[string]string, order ...string) replay {
 	return func(r *run) {
-		name, create := r.create("large-envvar-lambda", func(in *lambda.CreateFunctionInput) {
-			in.Environment = &types.Environment{Variables: env}
+		var in *lambda.CreateFunctionInput
+		name, _ := r.create("large-envvar-lambda", func(i *lambda.CreateFunctionInput) {
+			i.Environment = &types.Environment{Variables: env}
+			in = i
 		})
-		r.Snap(key, create)
+		r.Snap(key, func() error { _, err := r.C.CreateFunction(r.Ctx, in, inOrder(order...)); return err })
 		if _, err := r.C.GetFunction(r.Ctx, &lambda.GetFunctionInput{FunctionName: &name}); err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") {
 			r.T.Errorf("MISMATCH %s: GetFunction after the failed create: AWS ResourceNotFoundException, sluice %v", key, err)
 		}
@@ -471,6 +484,21 @@ const (
 // handler padded with '#' to size bytes.
 func sizedPython(size int) string {
 	return echoHandler + strings.Repeat("#", size-len(echoHandler))
+}
+
+// zipAt is pyZip's archive with the file modified at t.
+func zipAt(src string, t time.Time) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "handler.py", Method: zip.Deflate, Modified: t})
+	if err != nil {
+		panic(err)
+	}
+	w.Write([]byte(src))
+	if err := zw.Close(); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
 }
 
 // storedZip is create_lambda_archive's zip: Python's zipfile default,
@@ -506,4 +534,50 @@ func oversizedRequest(r *run) {
 		in.Environment = &types.Environment{Variables: map[string]string{"largeKey": sizedPython(limitRequest - limitZipped + 1024*1024)}}
 	})
 	r.Snap("invalid_param_exc", create)
+}
+
+// inOrder is a client option that sends the Environment variables of a
+// request in the order names gives (Python's dicts keep their order and
+// boto3 sends it; the Go SDK sends a map's in any order).
+func inOrder(names ...string) func(*lambda.Options) {
+	return func(o *lambda.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Build.Add(middleware.BuildMiddlewareFunc("parityEnvironmentOrder", func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
+				req, ok := in.Request.(*smithyhttp.Request)
+				if !ok || req.GetStream() == nil {
+					return next.HandleBuild(ctx, in)
+				}
+				body, err := io.ReadAll(req.GetStream())
+				if err != nil {
+					return middleware.BuildOutput{}, middleware.Metadata{}, err
+				}
+				var members map[string]json.RawMessage
+				var env struct{ Variables map[string]string }
+				if json.Unmarshal(body, &members) == nil && json.Unmarshal(members["Environment"], &env) == nil && env.Variables != nil {
+					var b bytes.Buffer
+					b.WriteString(`{"Variables":{`)
+					for i, k := range names {
+						if i > 0 {
+							b.WriteByte(',')
+						}
+						kj, _ := json.Marshal(k)
+						vj, _ := json.Marshal(env.Variables[k])
+						b.Write(kj)
+						b.WriteByte(':')
+						b.Write(vj)
+					}
+					b.WriteString(`}}`)
+					members["Environment"] = b.Bytes()
+					if body, err = json.Marshal(members); err != nil {
+						return middleware.BuildOutput{}, middleware.Metadata{}, err
+					}
+				}
+				if req, err = req.SetStream(bytes.NewReader(body)); err != nil {
+					return middleware.BuildOutput{}, middleware.Metadata{}, err
+				}
+				in.Request = req
+				return next.HandleBuild(ctx, in)
+			}), middleware.Before)
+		})
+	}
 }

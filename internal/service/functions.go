@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -85,6 +86,11 @@ func (s *Service) create(ctx context.Context, fn *sluice.Function, zip []byte) e
 	}
 	sha, size, err := s.putCode(ctx, fn.Name, zip)
 	if err != nil {
+		if e := (*sluice.Error)(nil); errors.As(err, &e) && e.Code == sluice.EInvalidZip {
+			// CreateFunction answers a package it cannot unzip with
+			// InvalidParameterValueException (400), as AWS does
+			return &sluice.Error{Code: sluice.EInvalidParameter, Message: e.Message, Err: err}
+		}
 		return err
 	}
 	fn.CodeSHA256, fn.CodeSize = sha, size
