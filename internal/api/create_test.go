@@ -374,14 +374,21 @@ func TestCreateFunctionValidation(t *testing.T) {
 	}
 }
 
-// The env limit counts names and values, not the JSON around them.
+// The env limit counts the compact JSON of the variables, as AWS measures
+// them ({"BIG":"..."} is 10 bytes more than the value): 4096 bytes pass,
+// 4097 do not (LocalStack's recordings of test_lambda_envvars_near_limit_succeeds
+// and test_large_environment_variables_fails).
 func TestCreateFunctionEnvironmentAtLimit(t *testing.T) {
 	e := newEnv(t)
 	in := createInput(t, "env-limit")
-	in.Environment = &types.Environment{Variables: map[string]string{"BIG": strings.Repeat("x", 4093)}}
+	in.Environment = &types.Environment{Variables: map[string]string{"BIG": strings.Repeat("x", 4086)}}
 	if _, err := e.client.CreateFunction(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
+	in = createInput(t, "env-over")
+	in.Environment = &types.Environment{Variables: map[string]string{"BIG": strings.Repeat("x", 4087)}}
+	_, err := e.client.CreateFunction(context.Background(), in)
+	wantAPIError(t, err, "InvalidParameterValueException", "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {\"BIG\":\"xxx...")
 }
 
 func TestGetFunction(t *testing.T) {

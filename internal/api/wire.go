@@ -297,8 +297,24 @@ type codeLocation struct {
 
 // listFunctionsResponse is the response of ListFunctions.
 type listFunctionsResponse struct {
-	Functions  []functionConfiguration `json:"Functions"`
-	NextMarker string                  `json:"NextMarker,omitempty"`
+	Functions  []listedConfiguration `json:"Functions"`
+	NextMarker string                `json:"NextMarker,omitempty"`
+}
+
+// listedConfiguration is a configuration as ListFunctions lists it: as
+// AWS documents and answers, without the state and the last update's
+// status (and their reasons) and without RuntimeVersionConfig, which
+// GetFunction answers. Its members hide the embedded ones of their name.
+type listedConfiguration struct {
+	functionConfiguration
+	State                string                `json:"State,omitempty"`
+	RuntimeVersionConfig *runtimeVersionConfig `json:"RuntimeVersionConfig,omitempty"`
+}
+
+func listed(c functionConfiguration) listedConfiguration {
+	c.StateReason, c.StateReasonCode = "", ""
+	c.LastUpdateStatus, c.LastUpdateStatusReason, c.LastUpdateStatusReasonCode = "", "", ""
+	return listedConfiguration{functionConfiguration: c}
 }
 
 // lastModifiedLayout is Lambda's LastModified format,
