@@ -42,7 +42,9 @@ func init() {
 			_, err := r.C.GetFunctionCodeSigningConfig(r.Ctx, &lambda.GetFunctionCodeSigningConfigInput{FunctionName: &name})
 			return err
 		}),
-		"TestLambdaFunction::test_lambda_code_location_zipfile": codeLocationZipfile,
+		"TestLambdaFunction::test_lambda_code_location_zipfile":     codeLocationZipfile,
+		"TestLambdaFunction::test_lambda_concurrent_code_updates":   concurrentCodeUpdates,
+		"TestLambdaFunction::test_lambda_concurrent_config_updates": concurrentConfigUpdates,
 	}
 
 	// test_name_and_qualifier_validation: every case of the matrix with
@@ -588,4 +590,43 @@ func inOrder(names ...string) func(*lambda.Options) {
 			}), middleware.Before)
 		})
 	}
+}
+
+// concurrentCodeUpdates is test_lambda_concurrent_code_updates: a second
+// UpdateFunctionCode while the first is in progress.
+func concurrentCodeUpdates(r *run) {
+	name := "test-lambda-" + uid()
+	in := createIn(name, func(in *lambda.CreateFunctionInput) { in.Handler = aws.String("handler.handler"); in.PackageType = "" })
+	r.snapCreate("create-function-response", in)
+	r.WaitActive(name)
+	r.srv.deploys.hold() // the test's update_finish_event.clear()
+	if _, err := r.C.UpdateFunctionCode(r.Ctx, &lambda.UpdateFunctionCodeInput{FunctionName: &name, ZipFile: pyZip(versionHandler + "# version1\n")}); err != nil {
+		r.T.Errorf("first update: %v", err)
+	}
+	r.Snap("update-during-in-progress-update-exc", func() error {
+		_, err := r.C.UpdateFunctionCode(r.Ctx, &lambda.UpdateFunctionCodeInput{FunctionName: &name, ZipFile: pyZip(versionHandler + "# version2\n")})
+		return err
+	})
+	r.srv.deploys.release()
+	r.WaitUpdated(name)
+}
+
+// concurrentConfigUpdates is test_lambda_concurrent_config_updates: a
+// second UpdateFunctionConfiguration while the first is in progress.
+func concurrentConfigUpdates(r *run) {
+	name, create := r.create("test-lambda")
+	r.Snap("create-function-response", create)
+	r.fixtureResponse("create-function-response")
+	r.WaitActive(name)
+	r.srv.deploys.hold() // the test's update_finish_event.clear()
+	update := func(v string) error {
+		_, err := r.C.UpdateFunctionConfiguration(r.Ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: &name, Environment: &types.Environment{Variables: map[string]string{"TEST": v}}})
+		return err
+	}
+	if err := update("TEST1"); err != nil {
+		r.T.Errorf("first update: %v", err)
+	}
+	r.Snap("update-during-in-progress-update-exc", func() error { return update("TEST2") })
+	r.srv.deploys.release()
+	r.WaitUpdated(name)
 }
