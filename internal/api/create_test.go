@@ -260,6 +260,24 @@ func TestCreateFunctionInvalidZip(t *testing.T) {
 	}
 }
 
+// Runtimes get AWS's messages: the retired ones its deprecation message,
+// values that are no runtime of AWS's its enum message (as recorded by
+// LocalStack's TestRuntimeValidation and test_create_lambda_exceptions).
+func TestCreateFunctionRuntimeMessages(t *testing.T) {
+	e := newEnv(t)
+	for rt, msg := range map[string]string{
+		"java8":     "The runtime parameter of java8 is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.",
+		"PYTHON3.9": "Value PYTHON3.9 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, nodejs24.x, nodejs22.x, java25, python3.10, python3.11, java21, ruby3.3, ruby3.4, ruby3.2, python3.8, python3.9, java17, nodejs16.x, dotnet10, dotnet8, java11, dotnet6, nodejs18.x, provided.al2, java8.al2] or be a valid ARN",
+		"java21":    "The runtime parameter of java21 is not supported by sluice; supported runtimes: provided.al2023, provided.al2, provided",
+	} {
+		in := createInput(t, "rt")
+		in.Runtime = types.Runtime(rt)
+		_, err := e.client.CreateFunction(context.Background(), in)
+		wantTyped[*types.InvalidParameterValueException](t, err)
+		wantAPIError(t, err, "InvalidParameterValueException", msg)
+	}
+}
+
 func TestCreateFunctionValidation(t *testing.T) {
 	e := newEnv(t)
 	long := strings.Repeat("a", 65)
