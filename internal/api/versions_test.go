@@ -391,6 +391,7 @@ func TestPublishVersion(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		e.waitUpdated("pub")
 		oldSHA := aws.ToString(created.CodeSha256)
 		c1 := configOrFail(t, e, "pub", "1")
 		if aws.ToString(c1.CodeSha256) != oldSHA || aws.ToInt32(c1.Timeout) != aws.ToInt32(latest.Timeout) || c1.Environment != nil {

@@ -85,29 +85,3 @@ func TestDeviations(t *testing.T) {
 		t.Errorf("a missing section: %v", err)
 	}
 }
-
-// BotoShape shows what botocore shows: of an error, the body members of
-// its shape in the Lambda model, and none for an error the model lacks.
-func TestBotoShapeErrorMembers(t *testing.T) {
-	h := func(code string) map[string][]string { return map[string][]string{"X-Amzn-Errortype": {code}} }
-	modeled := BotoShape(Exchange{Status: 400, Header: h("InvalidParameterValueException"), Body: []byte(`{"Type":"User","message":"bad","Message":"extra","Other":1}`)})
-	if _, ok := modeled["Type"]; !ok {
-		t.Errorf("modeled member Type dropped: %v", modeled)
-	}
-	if modeled["message"] != "bad" || modeled["Error"].(map[string]any)["Message"] != "bad" {
-		t.Errorf("modeled member message: %v", modeled)
-	}
-	for _, k := range []string{"Message", "Other"} {
-		if _, ok := modeled[k]; ok {
-			t.Errorf("member %s is not InvalidParameterValueException's, botocore does not show it: %v", k, modeled)
-		}
-	}
-	unmodeled := BotoShape(Exchange{Status: 400, Header: h("ValidationException"), Body: []byte(`{"Type":"User","message":"1 validation error detected"}`)})
-	if len(unmodeled) != 2 || unmodeled["Error"].(map[string]any)["Message"] != "1 validation error detected" {
-		t.Errorf("ValidationException is not in the Lambda model: only Error and ResponseMetadata, got %v", unmodeled)
-	}
-	ok := BotoShape(Exchange{Status: 200, Body: []byte(`{"Type":"kept"}`)})
-	if ok["Type"] != "kept" {
-		t.Errorf("a success keeps its members: %v", ok)
-	}
-}

@@ -137,14 +137,11 @@ func BotoShape(e Exchange) map[string]any {
 			msg, _ = m["Message"].(string)
 		}
 		delete(m, "__type")
-		// botocore adds to an error only the body members of the error's
-		// shape in the Lambda model, none for an error the model lacks
-		// (ValidationException, AccessDeniedException, ...)
-		members := modeledErrors[code]
-		for k := range m {
-			if !slices.Contains(members, k) {
-				delete(m, k)
-			}
+		if !modeledErrors[code] {
+			// botocore parses the members of the body only for an
+			// error of the service's model; of any other (e.g.
+			// ValidationException) it keeps Error alone
+			m = map[string]any{}
 		}
 		m["Error"] = map[string]any{"Code": code, "Message": msg}
 	}
@@ -152,66 +149,34 @@ func BotoShape(e Exchange) map[string]any {
 	return m
 }
 
-// modeledErrors are the error shapes of the Lambda model with their body
-// members (botocore's botocore/data/lambda/2015-03-31/service-2.json at
-// commit 0e6e2404b; members bound to headers left out).
-var modeledErrors = map[string][]string{
-	"AliasLimitExceededException":                               {"Type", "message"},
-	"CallbackTimeoutException":                                  {"Message", "Type"},
-	"CapacityProviderLimitExceededException":                    {"Type", "message"},
-	"CodeArtifactUserDeletedException":                          {"Type", "message"},
-	"CodeArtifactUserFailedException":                           {"Type", "message"},
-	"CodeArtifactUserPendingException":                          {"Type", "message"},
-	"CodeSigningConfigNotFoundException":                        {"Message", "Type"},
-	"CodeStorageExceededException":                              {"Type", "message"},
-	"CodeVerificationFailedException":                           {"Message", "Type"},
-	"DurableExecutionAlreadyStartedException":                   {"Message", "Type"},
-	"EC2AccessDeniedException":                                  {"Message", "Type"},
-	"EC2ThrottledException":                                     {"Message", "Type"},
-	"EC2UnexpectedException":                                    {"EC2ErrorCode", "Message", "Type"},
-	"EFSIOException":                                            {"Message", "Type"},
-	"EFSMountConnectivityException":                             {"Message", "Type"},
-	"EFSMountFailureException":                                  {"Message", "Type"},
-	"EFSMountTimeoutException":                                  {"Message", "Type"},
-	"ENILimitReachedException":                                  {"Message", "Type"},
-	"ENINotReadyException":                                      {"Message", "Type"},
-	"FunctionVersionsPerCapacityProviderLimitExceededException": {"Type", "message"},
-	"InvalidCodeSignatureException":                             {"Message", "Type"},
-	"InvalidParameterValueException":                            {"Type", "message"},
-	"InvalidRequestContentException":                            {"Type", "message"},
-	"InvalidRuntimeException":                                   {"Message", "Type"},
-	"InvalidSecurityGroupIDException":                           {"Message", "Type"},
-	"InvalidSubnetIDException":                                  {"Message", "Type"},
-	"InvalidZipFileException":                                   {"Message", "Type"},
-	"KMSAccessDeniedException":                                  {"Message", "Type"},
-	"KMSDisabledException":                                      {"Message", "Type"},
-	"KMSInvalidStateException":                                  {"Message", "Type"},
-	"KMSNotFoundException":                                      {"Message", "Type"},
-	"ModeNotSupportedException":                                 {"Type", "message"},
-	"NoPublishedVersionException":                               {"Message", "Type"},
-	"PolicyLengthExceededException":                             {"Type", "message"},
-	"PreconditionFailedException":                               {"Type", "message"},
-	"ProvisionedConcurrencyConfigNotFoundException":             {"Type", "message"},
-	"PublicPolicyException":                                     {"Message", "Type"},
-	"RecursiveInvocationException":                              {"Message", "Type"},
-	"RequestTooLargeException":                                  {"Type", "message"},
-	"ResourceConflictException":                                 {"Type", "message"},
-	"ResourceInUseException":                                    {"Message", "Type"},
-	"ResourceNotFoundException":                                 {"Message", "Type"},
-	"ResourceNotReadyException":                                 {"Type", "message"},
-	"S3FilesMountConnectivityException":                         {"Message", "Type"},
-	"S3FilesMountFailureException":                              {"Message", "Type"},
-	"S3FilesMountTimeoutException":                              {"Message", "Type"},
-	"SerializedRequestEntityTooLargeException":                  {"Type", "message"},
-	"ServiceException":                                          {"Message", "Type"},
-	"ServiceQuotaExceededException":                             {"Message", "Type"},
-	"SnapStartException":                                        {"Message", "Type"},
-	"SnapStartNotReadyException":                                {"Message", "Type"},
-	"SnapStartRegenerationFailureException":                     {"Message", "Type"},
-	"SnapStartTimeoutException":                                 {"Message", "Type"},
-	"SubnetIPAddressLimitReachedException":                      {"Message", "Type"},
-	"TooManyRequestsException":                                  {"Reason", "Type", "message"},
-	"UnsupportedMediaTypeException":                             {"Type", "message"},
+// modeledErrors are the errors of the Lambda model (the SDK's
+// types/errors.go): botocore parses their bodies' members into the
+// response.
+var modeledErrors = map[string]bool{}
+
+func init() {
+	for _, name := range strings.Fields(`AliasLimitExceededException CallbackTimeoutException
+		CapacityProviderLimitExceededException CodeArtifactUserDeletedException
+		CodeArtifactUserFailedException CodeArtifactUserPendingException
+		CodeSigningConfigNotFoundException CodeStorageExceededException
+		CodeVerificationFailedException DurableExecutionAlreadyStartedException EFSIOException
+		EFSMountConnectivityException EFSMountFailureException EFSMountTimeoutException
+		ENILimitReachedException ENINotReadyException
+		FunctionVersionsPerCapacityProviderLimitExceededException InvalidCodeSignatureException
+		InvalidParameterValueException InvalidRequestContentException InvalidRuntimeException
+		InvalidSecurityGroupIDException InvalidSubnetIDException InvalidZipFileException
+		KMSAccessDeniedException KMSDisabledException KMSInvalidStateException KMSNotFoundException
+		ModeNotSupportedException NoPublishedVersionException PolicyLengthExceededException
+		PreconditionFailedException ProvisionedConcurrencyConfigNotFoundException
+		PublicPolicyException RecursiveInvocationException RequestTooLargeException
+		ResourceConflictException ResourceInUseException ResourceNotFoundException
+		ResourceNotReadyException SerializedRequestEntityTooLargeException ServiceException
+		ServiceQuotaExceededException SnapStartException SnapStartNotReadyException
+		SnapStartRegenerationFailureException SnapStartTimeoutException
+		SubnetIPAddressLimitReachedException TooManyRequestsException
+		UnsupportedMediaTypeException`) {
+		modeledErrors[name] = true
+	}
 }
 
 // WaitActive and WaitUpdated are botocore's function_active_v2 and

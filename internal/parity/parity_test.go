@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/api"
 	"github.com/sluice-dev/sluice/internal/artifacts"
 	"github.com/sluice-dev/sluice/internal/bolt"
+	"github.com/sluice-dev/sluice/internal/furl"
 	"github.com/sluice-dev/sluice/internal/lambdaclient"
 	"github.com/sluice-dev/sluice/internal/parity"
 	"github.com/sluice-dev/sluice/internal/service"
@@ -52,7 +53,7 @@ func (nopInvoker) Retire(sluice.Scope, string, string, string) {}
 type recordedRuntimes struct{}
 
 func (recordedRuntimes) Names() []string {
-	return []string{"provided.al2023", "python3.9", "python3.11", "python3.12", "python3.13"}
+	return []string{"nodejs20.x", "provided.al2023", "python3.9", "python3.11", "python3.12", "python3.13"}
 }
 func (r recordedRuntimes) Supported(rt string) bool { return slices.Contains(r.Names(), rt) }
 
@@ -127,7 +128,7 @@ func newServer(t *testing.T) *server {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	deploys := &gate{}
-	cfg := service.Config{Scope: scope, Store: store, Code: code, Invoker: nopInvoker{}, Logger: logger, Runtimes: deploys}
+	cfg := service.Config{Scope: scope, Store: store, Code: code, Invoker: nopInvoker{}, Logger: logger, NewURLID: furl.NewURLID, Runtimes: deploys}
 	reg := service.NewRegistry(service.RegistryConfig{Default: scope, Stores: store, Service: cfg})
 	srv := httptest.NewServer(api.New(api.Config{
 		Services: reg,
