@@ -69,6 +69,9 @@ type Function struct {
 	// environments (Lambda's EFS access points; sluice maps each to a
 	// host directory).
 	FileSystemConfigs []FileSystemConfig
+	// Logging is the function's LoggingConfig. sluice stores and answers
+	// it; it does not change what the function's logs look like.
+	Logging LoggingConfig
 
 	// CodeSHA256 is the hex SHA-256 of the deployment package (zip); the
 	// package is stored content-addressed under it.
@@ -109,6 +112,30 @@ type Function struct {
 	// RevisionID); always zero inside Previous.
 	Settings FunctionSettings
 }
+
+// LoggingConfig is a function's LoggingConfig: the format of its logs,
+// the levels of a JSON format, and its log group. An empty LogFormat reads
+// as LogFormatText and an empty LogGroup as DefaultLogGroup's; the levels
+// are empty with LogFormatText.
+type LoggingConfig struct {
+	LogFormat           string
+	ApplicationLogLevel string
+	SystemLogLevel      string
+	LogGroup            string
+}
+
+// Values of LoggingConfig and their limits, as Lambda has them.
+const (
+	LogFormatText = "Text"
+	LogFormatJSON = "JSON"
+	// DefaultLogLevel is both levels of a function switched to
+	// LogFormatJSON without them.
+	DefaultLogLevel   = "INFO"
+	MaxLogGroupLength = 512
+)
+
+// DefaultLogGroup is the log group of the named function without one.
+func DefaultLogGroup(function string) string { return "/aws/lambda/" + function }
 
 // FunctionSettings are the settings of a function (or of one of its
 // versions) that are not part of its configuration.

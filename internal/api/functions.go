@@ -216,6 +216,7 @@ func (c *functionSettings) validate(v *sluice.Violations) {
 	validateEnvironmentKeys(c.Environment, v)
 	validateEphemeralStorage(c.EphemeralStorage, v)
 	validateFileSystems(c.FileSystemConfigs, v)
+	c.LoggingConfig.validate(v)
 }
 
 // check applies the rules beyond the model (InvalidParameterValueException):
@@ -225,6 +226,9 @@ func (c *functionSettings) check(rt Runtimes) error {
 		if err := checkRuntime(rt, *c.Runtime); err != nil {
 			return err
 		}
+	}
+	if err := c.LoggingConfig.check(); err != nil {
+		return err
 	}
 	if c.Environment != nil {
 		return checkEnvironment(c.Environment)
@@ -257,6 +261,9 @@ func (c *functionSettings) apply(fn *sluice.Function) {
 	}
 	if c.EphemeralStorage != nil {
 		fn.EphemeralStorage = *c.EphemeralStorage.Size
+	}
+	if c.LoggingConfig != nil {
+		fn.Logging = c.LoggingConfig.apply(fn.Logging)
 	}
 	if c.FileSystemConfigs != nil {
 		fn.FileSystemConfigs = nil

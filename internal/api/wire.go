@@ -39,6 +39,7 @@ type functionSettings struct {
 	Environment       *environment          `json:"Environment"`
 	EphemeralStorage  *ephemeralStorageSpec `json:"EphemeralStorage"`
 	FileSystemConfigs []fileSystemConfig    `json:"FileSystemConfigs"`
+	LoggingConfig     *loggingConfigSpec    `json:"LoggingConfig"` // logging.go
 }
 
 // fileSystemConfig is one FileSystemConfigs member, in and out.
@@ -175,11 +176,6 @@ type tracingConfig struct {
 
 type ephemeralStorageOut struct {
 	Size int `json:"Size"`
-}
-
-type loggingConfig struct {
-	LogFormat string `json:"LogFormat"`
-	LogGroup  string `json:"LogGroup"`
 }
 
 type snapStart struct {
@@ -364,7 +360,7 @@ func configurationOf(scope sluice.Scope, fn *sluice.Function) functionConfigurat
 		PackageType:      "Zip",
 		Architectures:    fn.Architectures,
 		EphemeralStorage: ephemeralStorageOut{Size: fn.EphemeralStorage},
-		LoggingConfig:    loggingConfig{LogFormat: "Text", LogGroup: "/aws/lambda/" + fn.Name},
+		LoggingConfig:    loggingConfigOf(fn),
 		SnapStart:        snapStart{ApplyOn: "None", OptimizationStatus: "Off"},
 	}
 	// AWS answers Environment whenever it was set, even to no variables

@@ -256,6 +256,7 @@ func TestRecordFormat(t *testing.T) {
 	fn := sluicetest.SampleFunction("fmt")
 	fn.LastModified = time.Date(2024, 5, 17, 11, 30, 15, 123_000_000, time.FixedZone("CEST", 2*3600))
 	fn.FileSystemConfigs = []sluice.FileSystemConfig{{ARN: "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-1", LocalMountPath: "/mnt/data"}}
+	fn.Logging = sluice.LoggingConfig{LogFormat: "JSON", ApplicationLogLevel: "DEBUG", SystemLogLevel: "WARN", LogGroup: "/custom/group"}
 	if err := s.CreateFunction(ctx, fn); err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +294,7 @@ func TestRecordFormat(t *testing.T) {
 
 	record := func(version, rev, status, reason, reasonCode string) map[string]any {
 		return map[string]any{
-			"v":                              5.0,
+			"v":                              6.0,
 			"name":                           "fmt",
 			"version":                        version,
 			"runtime":                        fn.Runtime,
@@ -316,6 +317,7 @@ func TestRecordFormat(t *testing.T) {
 			"last_update_status":             status,
 			"last_update_status_reason":      reason,
 			"last_update_status_reason_code": reasonCode,
+			"logging":                        map[string]any{"log_format": "JSON", "application_log_level": "DEBUG", "system_log_level": "WARN", "log_group": "/custom/group"},
 		}
 	}
 	latest := record("$LATEST", "rev-next", "InProgress", "updating", "Updating")
@@ -334,7 +336,7 @@ func TestRecordFormat(t *testing.T) {
 	checkJSON(t, "version 1", getRawNested(t, path, "versions", "fmt", "\x00\x00\x00\x00\x00\x00\x00\x01"),
 		record("1", "rev-v1", "Successful", "", ""))
 	checkJSON(t, "alias", getRawNested(t, path, "aliases", "fmt", "live"), map[string]any{
-		"v": 5.0,
+		"v": 6.0,
 		"policy": map[string]any{"revision_id": "rev-pa", "statements": []any{
 			map[string]any{"sid": "x", "action": "lambda:*", "principal": "123456789012"},
 		}},
@@ -651,7 +653,7 @@ func writeV2File(t *testing.T, path string) {
 
 func TestUnreadableRecords(t *testing.T) {
 	for name, value := range map[string]string{
-		"newer":     `{"v":6,"name":"newer"}`,
+		"newer":     `{"v":7,"name":"newer"}`,
 		"notlatest": `{"v":2,"name":"notlatest","version":"3"}`,
 		"prevtime":  `{"v":2,"name":"prevtime","previous":{"v":2,"name":"prevtime","last_modified":"yesterday"}}`,
 		"nov":       `{"name":"nov"}`,
@@ -856,7 +858,7 @@ func TestUnreadableVersionsAndAliases(t *testing.T) {
 
 	for name, value := range map[string]string{
 		"json":          `{not json`,
-		"newer":         `{"v":6,"name":"fn","version":"1"}`,
+		"newer":         `{"v":7,"name":"fn","version":"1"}`,
 		"other-version": `{"v":2,"name":"fn","version":"2"}`,
 		"latest":        `{"v":2,"name":"fn","version":"$LATEST"}`,
 		"other-name":    `{"v":2,"name":"other","version":"1"}`,
@@ -874,7 +876,7 @@ func TestUnreadableVersionsAndAliases(t *testing.T) {
 	for name, value := range map[string]string{
 		"json":       `{not json`,
 		"v1":         `{"v":1,"function_name":"fn","name":"live"}`,
-		"newer":      `{"v":6,"function_name":"fn","name":"live"}`,
+		"newer":      `{"v":7,"function_name":"fn","name":"live"}`,
 		"other-name": `{"v":2,"function_name":"fn","name":"dead"}`,
 		"other-fn":   `{"v":2,"function_name":"fn2","name":"live"}`,
 	} {
@@ -1152,7 +1154,7 @@ func TestOpenRefusesWithoutURLBuckets(t *testing.T) {
 
 func TestUnreadableURLRecords(t *testing.T) {
 	for name, value := range map[string]string{
-		"newer":  `{"v":6,"function_name":"fn","qualifier":""}`,
+		"newer":  `{"v":7,"function_name":"fn","qualifier":""}`,
 		"older":  `{"v":2,"function_name":"fn","qualifier":""}`,
 		"other":  `{"v":3,"function_name":"someone-else","qualifier":""}`,
 		"json":   `{not json`,

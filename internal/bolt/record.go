@@ -18,8 +18,9 @@ import (
 // resource-based policy of a $LATEST, version or alias): a version 3
 // reader would drop it at the next write of the record. Version 5 added
 // settings (tags, recursion and runtime management settings), which a
-// version 4 reader would drop the same way.
-const recordVersion = 5
+// version 4 reader would drop the same way. Version 6 added logging (the
+// LoggingConfig), which a version 5 reader would drop the same way.
+const recordVersion = 6
 
 // functionRecord is the stored form of a sluice.Function. Its JSON field
 // names are the file format: never rename one; add fields, and raise
@@ -60,6 +61,16 @@ type functionRecord struct {
 	// Settings is Function.Settings (since v5), absent when it is zero.
 	// A nested record has none.
 	Settings *settingsRecord `json:"settings,omitempty"`
+	// Logging is Function.Logging (since v6), absent when it is zero.
+	Logging *loggingRecord `json:"logging,omitempty"`
+}
+
+// loggingRecord is the stored form of a sluice.LoggingConfig.
+type loggingRecord struct {
+	LogFormat           string `json:"log_format,omitempty"`
+	ApplicationLogLevel string `json:"application_log_level,omitempty"`
+	SystemLogLevel      string `json:"system_log_level,omitempty"`
+	LogGroup            string `json:"log_group,omitempty"`
 }
 
 // settingsRecord is the stored form of a sluice.FunctionSettings.
@@ -194,6 +205,10 @@ func toRecord(fn *sluice.Function, nested bool) *functionRecord {
 	for _, c := range fn.FileSystemConfigs {
 		r.FileSystems = append(r.FileSystems, fileSystemRecord{ARN: c.ARN, LocalMountPath: c.LocalMountPath})
 	}
+	if fn.Logging != (sluice.LoggingConfig{}) {
+		l := fn.Logging
+		r.Logging = &loggingRecord{LogFormat: l.LogFormat, ApplicationLogLevel: l.ApplicationLogLevel, SystemLogLevel: l.SystemLogLevel, LogGroup: l.LogGroup}
+	}
 	if fn.Previous != nil && !nested {
 		r.Previous = toRecord(fn.Previous, true)
 	}
@@ -234,6 +249,9 @@ func fromRecord(key string, r *functionRecord, nested bool) (*sluice.Function, e
 	}
 	for _, c := range r.FileSystems {
 		fn.FileSystemConfigs = append(fn.FileSystemConfigs, sluice.FileSystemConfig{ARN: c.ARN, LocalMountPath: c.LocalMountPath})
+	}
+	if l := r.Logging; l != nil {
+		fn.Logging = sluice.LoggingConfig{LogFormat: l.LogFormat, ApplicationLogLevel: l.ApplicationLogLevel, SystemLogLevel: l.SystemLogLevel, LogGroup: l.LogGroup}
 	}
 	if r.LastModified != "" {
 		t, err := time.Parse(time.RFC3339Nano, r.LastModified)

@@ -53,7 +53,7 @@ func (nopInvoker) Retire(sluice.Scope, string, string, string) {}
 type recordedRuntimes struct{}
 
 func (recordedRuntimes) Names() []string {
-	return []string{"nodejs20.x", "provided.al2023", "python3.9", "python3.11", "python3.12", "python3.13"}
+	return []string{"nodejs18.x", "nodejs20.x", "provided.al2023", "python3.9", "python3.11", "python3.12", "python3.13"}
 }
 func (r recordedRuntimes) Supported(rt string) bool { return slices.Contains(r.Names(), rt) }
 
