@@ -255,9 +255,30 @@ func TestCreateFunctionInvalidZip(t *testing.T) {
 	in := createInput(t, "broken")
 	in.Code.ZipFile = []byte("this is not a zip file")
 	_, err := e.client.CreateFunction(context.Background(), in)
-	wantTyped[*types.InvalidZipFileException](t, err)
+	// at create time AWS answers 400 InvalidParameterValueException
+	// (recorded: test_create_lambda_exceptions), not InvalidZipFileException
+	wantTyped[*types.InvalidParameterValueException](t, err)
+	wantAPIError(t, err, "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again.")
 	if _, err := e.client.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String("broken")}); err == nil {
 		t.Fatal("a function with a broken package was stored")
+	}
+}
+
+// Runtimes get AWS's messages: the retired ones its deprecation message,
+// values that are no runtime of AWS's its enum message (as recorded by
+// LocalStack's TestRuntimeValidation and test_create_lambda_exceptions).
+func TestCreateFunctionRuntimeMessages(t *testing.T) {
+	e := newEnv(t)
+	for rt, msg := range map[string]string{
+		"java8":     "The runtime parameter of java8 is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.",
+		"PYTHON3.9": "Value PYTHON3.9 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, nodejs24.x, nodejs22.x, java25, python3.10, python3.11, java21, ruby3.3, ruby3.4, ruby3.2, python3.8, python3.9, java17, nodejs16.x, dotnet10, dotnet8, java11, dotnet6, nodejs18.x, provided.al2, java8.al2] or be a valid ARN",
+		"java21":    "The runtime parameter of java21 is not supported by sluice; supported runtimes: provided.al2023, provided.al2, provided",
+	} {
+		in := createInput(t, "rt")
+		in.Runtime = types.Runtime(rt)
+		_, err := e.client.CreateFunction(context.Background(), in)
+		wantTyped[*types.InvalidParameterValueException](t, err)
+		wantAPIError(t, err, "InvalidParameterValueException", msg)
 	}
 }
 
@@ -375,14 +396,21 @@ func TestCreateFunctionValidation(t *testing.T) {
 	}
 }
 
-// The env limit counts names and values, not the JSON around them.
+// The env limit counts the compact JSON of the variables, as AWS measures
+// them ({"BIG":"..."} is 10 bytes more than the value): 4096 bytes pass,
+// 4097 do not (LocalStack's recordings of test_lambda_envvars_near_limit_succeeds
+// and test_large_environment_variables_fails).
 func TestCreateFunctionEnvironmentAtLimit(t *testing.T) {
 	e := newEnv(t)
 	in := createInput(t, "env-limit")
-	in.Environment = &types.Environment{Variables: map[string]string{"BIG": strings.Repeat("x", 4093)}}
+	in.Environment = &types.Environment{Variables: map[string]string{"BIG": strings.Repeat("x", 4086)}}
 	if _, err := e.client.CreateFunction(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
+	in = createInput(t, "env-over")
+	in.Environment = &types.Environment{Variables: map[string]string{"BIG": strings.Repeat("x", 4087)}}
+	_, err := e.client.CreateFunction(context.Background(), in)
+	wantAPIError(t, err, "InvalidParameterValueException", "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {\"BIG\":\"xxx...")
 }
 
 func TestGetFunction(t *testing.T) {

@@ -241,7 +241,7 @@ func (c *functionSettings) check(rt Runtimes) error {
 		return err
 	}
 	if c.Environment != nil {
-		return checkEnvironment(c.Environment.Variables)
+		return checkEnvironment(c.Environment)
 	}
 	return nil
 }
@@ -288,10 +288,10 @@ func (c *functionSettings) apply(fn *sluice.Function) {
 // aliases; with a version number, only that version (see
 // service.DeleteFunction).
 func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, _ []byte) error {
-	qualifier := r.URL.Query().Get("Qualifier")
+	// DeleteFunction's FunctionName has the pattern and length of the read
+	// operations' (as AWS's messages show), not CreateFunction's
 	var v sluice.Violations
-	sluice.ValidateQualifier(qualifier, &v)
-	ref := writeTarget(r, &v)
+	ref, qualifier := parseRef(r, &v)
 	if err := v.Err(); err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/service"
@@ -74,6 +76,49 @@ type updateFunctionConfigurationRequest struct {
 
 type environment struct {
 	Variables map[string]string `json:"Variables"`
+	// order is the order of the variables in the request, in which AWS
+	// measures (and shows) them when they exceed the limit
+	order []string
+}
+
+func (e *environment) UnmarshalJSON(b []byte) error {
+	type plain environment
+	if err := json.Unmarshal(b, (*plain)(e)); err != nil {
+		return err
+	}
+	e.order = variableOrder(b)
+	return nil
+}
+
+// variableOrder returns the names of Variables in the order of the
+// environment object b (nil when b is not an object with a Variables
+// object).
+func variableOrder(b []byte) []string {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(b, &members) != nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(members["Variables"]))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	var names []string
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil
+		}
+		if k, ok := t.(string); ok && !seen[k] {
+			seen[k] = true
+			names = append(names, k)
+		}
+	}
+	return names
 }
 
 type ephemeralStorageSpec struct {
@@ -248,8 +293,24 @@ type codeLocation struct {
 
 // listFunctionsResponse is the response of ListFunctions.
 type listFunctionsResponse struct {
-	Functions  []functionConfiguration `json:"Functions"`
-	NextMarker string                  `json:"NextMarker,omitempty"`
+	Functions  []listedConfiguration `json:"Functions"`
+	NextMarker string                `json:"NextMarker,omitempty"`
+}
+
+// listedConfiguration is a configuration as ListFunctions lists it: as
+// AWS documents and answers, without the state and the last update's
+// status (and their reasons) and without RuntimeVersionConfig, which
+// GetFunction answers. Its members hide the embedded ones of their name.
+type listedConfiguration struct {
+	functionConfiguration
+	State                string                `json:"State,omitempty"`
+	RuntimeVersionConfig *runtimeVersionConfig `json:"RuntimeVersionConfig,omitempty"`
+}
+
+func listed(c functionConfiguration) listedConfiguration {
+	c.StateReason, c.StateReasonCode = "", ""
+	c.LastUpdateStatus, c.LastUpdateStatusReason, c.LastUpdateStatusReasonCode = "", "", ""
+	return listedConfiguration{functionConfiguration: c}
 }
 
 // lastModifiedLayout is Lambda's LastModified format,

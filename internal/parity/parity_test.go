@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,7 +54,7 @@ func (nopInvoker) Retire(sluice.Scope, string, string, string) {}
 type recordedRuntimes struct{}
 
 func (recordedRuntimes) Names() []string {
-	return []string{"nodejs18.x", "nodejs20.x", "provided.al2023", "python3.8", "python3.11", "python3.12", "python3.13"}
+	return []string{"nodejs18.x", "nodejs20.x", "provided.al2023", "python3.8", "python3.9", "python3.11", "python3.12", "python3.13"}
 }
 func (r recordedRuntimes) Supported(rt string) bool { return slices.Contains(r.Names(), rt) }
 
@@ -62,6 +63,56 @@ func (r recordedRuntimes) Supported(rt string) bool { return slices.Contains(r.N
 type server struct {
 	client *lambda.Client
 	rec    *parity.Recorder
+	// deploys holds the server's deployments while a replay wants them
+	// in progress
+	deploys *gate
+}
+
+// gate is the harness's runtime preparation (service.Runtimes): nothing
+// to prepare, unless a replay holds it; then deployments stay in progress
+// until it is released, as LocalStack's concurrent-update tests patch
+// their runtime to hold them.
+type gate struct {
+	mu   sync.Mutex
+	held chan struct{}
+}
+
+func (g *gate) Prepare(ctx context.Context, _ string) error {
+	g.mu.Lock()
+	held := g.held
+	g.mu.Unlock()
+	if held == nil {
+		return nil
+	}
+	select {
+	case <-held:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *gate) Ready(string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.held == nil
+}
+
+func (g *gate) hold() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held == nil {
+		g.held = make(chan struct{})
+	}
+}
+
+func (g *gate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held != nil {
+		close(g.held)
+		g.held = nil
+	}
 }
 
 func newServer(t *testing.T) *server {
@@ -77,7 +128,8 @@ func newServer(t *testing.T) *server {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	cfg := service.Config{Scope: scope, Store: store, Code: code, Invoker: nopInvoker{}, Logger: logger, NewURLID: furl.NewURLID}
+	deploys := &gate{}
+	cfg := service.Config{Scope: scope, Store: store, Code: code, Invoker: nopInvoker{}, Logger: logger, NewURLID: furl.NewURLID, Runtimes: deploys}
 	reg := service.NewRegistry(service.RegistryConfig{Default: scope, Stores: store, Service: cfg})
 	srv := httptest.NewServer(api.New(api.Config{
 		Services: reg,
@@ -88,6 +140,7 @@ func newServer(t *testing.T) *server {
 	}))
 	t.Cleanup(reg.Close)
 	t.Cleanup(srv.Close)
+	t.Cleanup(deploys.release)
 	rec := &parity.Recorder{Base: http.DefaultTransport.(*http.Transport).Clone()}
 	client := lambda.New(lambda.Options{
 		Region:           scope.Region,
@@ -96,7 +149,7 @@ func newServer(t *testing.T) *server {
 		HTTPClient:       &http.Client{Transport: lambdaclient.OwnBodies(rec)},
 		RetryMaxAttempts: 1,
 	})
-	return &server{client: client, rec: rec}
+	return &server{client: client, rec: rec, deploys: deploys}
 }
 
 // run is one replay of this harness: parity.Run on an API server.

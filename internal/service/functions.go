@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -86,6 +87,11 @@ func (s *Service) create(ctx context.Context, fn *sluice.Function, zip []byte) e
 	}
 	sha, size, err := s.putCode(ctx, fn.Name, zip)
 	if err != nil {
+		if e := (*sluice.Error)(nil); errors.As(err, &e) && e.Code == sluice.EInvalidZip {
+			// CreateFunction answers a package it cannot unzip with
+			// InvalidParameterValueException (400), as AWS does
+			return &sluice.Error{Code: sluice.EInvalidParameter, Message: e.Message, Err: err}
+		}
 		return err
 	}
 	fn.CodeSHA256, fn.CodeSize = sha, size
@@ -308,6 +314,14 @@ func (s *Service) DeleteFunction(ctx context.Context, ref sluice.FunctionRef, qu
 	case sluice.IsVersionNumber(q):
 		return s.deleteVersion(ctx, ref.Name, q)
 	default:
+		// an alias, or no version: AWS names a missing function first
+		// (unqualified), as for a missing version
+		if _, err := s.cfg.Store.GetFunction(ctx, ref.Name); err != nil {
+			if sluice.ErrorCodeOf(err) == sluice.ENotFound {
+				return s.notFound(ref.Name, "")
+			}
+			return err
+		}
 		return sluice.Errorf(sluice.EInvalidParameter, "Deletion of aliases is not currently supported.")
 	}
 }
