@@ -147,6 +147,7 @@ func init() {
 	cases["TestLambdaSizeLimits::test_lambda_envvars_near_limit_succeeds"] = envvarsNearLimit
 	cases["TestLambdaSizeLimits::test_oversized_zipped_create_lambda"] = oversizedZipped
 	cases["TestLambdaSizeLimits::test_oversized_request_create_lambda"] = oversizedRequest
+	cases["TestLambdaFunction::test_list_functions"] = listFunctions
 
 	register("function.excerpt.json", cases)
 }
@@ -343,12 +344,7 @@ func (r *run) fixtureResponse(key string) {
 	r.Got[key] = map[string]any{"CreateEventSourceMappingResponse": nil, "CreateFunctionResponse": r.Got[key]}
 }
 
-// listFunctions is test_list_functions. It is not registered yet: its
-// recording needs CreateFunction with Publish=true to answer the $LATEST
-// configuration (Pending) and a published version to have a RevisionId
-// of its own, which the versions work of issue 11 brings; register it
-// then (the list items themselves match).
-var _ replay = listFunctions
+// listFunctions is test_list_functions.
 
 func listFunctions(r *run) {
 	name1, create1 := r.create("list-fn-1", func(in *lambda.CreateFunctionInput) { in.Publish = true })
