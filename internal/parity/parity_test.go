@@ -6,17 +6,21 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/api"
@@ -148,8 +152,49 @@ func newServer(t *testing.T) *server {
 		BaseEndpoint:     aws.String(srv.URL),
 		HTTPClient:       &http.Client{Transport: lambdaclient.OwnBodies(rec)},
 		RetryMaxAttempts: 1,
+		APIOptions:       []func(*middleware.Stack) error{countOperation},
 	})
 	return &server{client: client, rec: rec, deploys: deploys}
+}
+
+// called holds the operations the replays called (countOperation).
+var called sync.Map
+
+// countOperation is a client middleware that notes each operation called.
+func countOperation(st *middleware.Stack) error {
+	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("parityCalled", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		called.Store(awsmiddleware.GetOperationName(ctx), true)
+		return next.HandleInitialize(ctx, in)
+	}), middleware.After)
+}
+
+// notReplayedHere are the implemented operations the control-plane
+// replays do not call, and why.
+var notReplayedHere = map[string]string{
+	"InvokeWithResponseStream":   "LocalStack keeps no recording of it; its wire format is tested against AWS's documentation (internal/eventstream, cmd/sluice)",
+	"GetRuntimeManagementConfig": "LocalStack keeps no recording of it (docs/decisions.md: its messages are ours)",
+	"PutRuntimeManagementConfig": "LocalStack keeps no recording of it (docs/decisions.md: its messages are ours)",
+}
+
+// implementedOperations are the operations docs/operations.md marks
+// implemented (internal/api's TestOperationsTable keeps it true).
+func implementedOperations(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, line := range strings.Split(string(b), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) > 3 && strings.TrimSpace(cells[2]) == "implemented" {
+			ops = append(ops, strings.TrimSpace(cells[1]))
+		}
+	}
+	if len(ops) < 30 {
+		t.Fatalf("docs/operations.md: %d implemented operations found; the table's format changed?", len(ops))
+	}
+	return ops
 }
 
 // run is one replay of this harness: parity.Run on an API server.
@@ -232,6 +277,19 @@ func TestParity(t *testing.T) {
 					deviating++
 				}
 			})
+		}
+	}
+	// every operation sluice implements is replayed from a recording
+	if f := flag.Lookup("test.run"); f == nil || f.Value.String() == "" {
+		for _, op := range implementedOperations(t) {
+			_, ok := called.Load(op)
+			why, exempt := notReplayedHere[op]
+			switch {
+			case !ok && !exempt:
+				t.Errorf("no replayed recording calls %s, which sluice implements (docs/operations.md): replay one, or say in notReplayedHere why not", op)
+			case ok && exempt:
+				t.Errorf("%s is replayed here, yet notReplayedHere says %q", op, why)
+			}
 		}
 	}
 	// a deviation that no longer explains a difference is stale: the
