@@ -37,6 +37,7 @@ const (
 	EInvalidRuntime       ErrorCode = "invalid_runtime"        // InvalidRuntimeException, 502
 	ECodeStorageExceeded  ErrorCode = "code_storage_exceeded"  // CodeStorageExceededException, 400
 	EPolicyLengthExceeded ErrorCode = "policy_length_exceeded" // PolicyLengthExceededException, 400
+	ERecursiveInvocation  ErrorCode = "recursive_invocation"   // RecursiveInvocationException, 400
 	EInternal             ErrorCode = "internal"               // ServiceException, 500
 	EServiceUnavailable   ErrorCode = "unavailable"            // ServiceException, 503 (shutting down)
 )
@@ -49,6 +50,10 @@ type Error struct {
 	// Reason is the machine-readable reason of a throttling error
 	// (TooManyRequestsException.Reason), empty otherwise.
 	Reason string
+	// Untyped marks an error whose wire body has no Type member: AWS
+	// answers a few so (PutFunctionConcurrency's minimum unreserved
+	// concurrency, recorded).
+	Untyped bool
 	// Err is the underlying cause, for logs only.
 	Err error
 }

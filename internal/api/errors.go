@@ -77,6 +77,8 @@ func specOf(code sluice.ErrorCode) (spec errorSpec, ok bool) {
 		return errorSpec{http.StatusGone, "EFSIOException", user, "Message"}, true
 	case sluice.ECodeStorageExceeded:
 		return errorSpec{http.StatusBadRequest, "CodeStorageExceededException", user, "message"}, true
+	case sluice.ERecursiveInvocation:
+		return errorSpec{http.StatusBadRequest, "RecursiveInvocationException", user, "Message"}, true
 	case sluice.EPolicyLengthExceeded:
 		return errorSpec{http.StatusBadRequest, "PolicyLengthExceededException", user, "message"}, true
 	case sluice.EInvalidRuntime:
@@ -120,6 +122,9 @@ func writeError(w http.ResponseWriter, requestID string, err error, log *slog.Lo
 	}
 
 	body := map[string]any{"Type": spec.fault, spec.messageKey: msg}
+	if e.Untyped {
+		delete(body, "Type")
+	}
 	if e.Code == sluice.EThrottled && e.Reason != "" {
 		body["Reason"] = e.Reason
 	}

@@ -76,7 +76,8 @@ func (s *Server) parseInvoke(r *http.Request, body []byte, stream bool) (*invoke
 	if p.run, err = p.svc.ResolveRunnable(ctx, ref, qualifier); err != nil {
 		return nil, err
 	}
-	p.invocation = sluice.Invocation{RequestID: requestID(ctx)}
+	// The caller's trace: its lineage counts recursive loops (service.Lineage).
+	p.invocation = sluice.Invocation{RequestID: requestID(ctx), TraceID: r.Header.Get("X-Amzn-Trace-Id")}
 	if p.invocationType == invokeEvent && len(body) > sluice.MaxAsyncPayload {
 		return nil, sluice.Errorf(sluice.ERequestTooLarge, "Request must be smaller than %d bytes for the InvokeAsync operation", sluice.MaxAsyncPayload)
 	}

@@ -40,7 +40,8 @@ var allowed = map[string][]string{
 	"internal/runtimes":        {"", "internal/sandbox"},
 	"internal/urlserver":       {"", "internal/furl", "internal/iam", "internal/service", "internal/sigv4"},
 	"internal/furl":            {""},
-	"internal/service":         {"", "internal/artifacts", "internal/concurrency"},
+	"internal/service":         {"", "internal/artifacts", "internal/concurrency", "internal/lineage"},
+	"internal/lineage":         {},
 	"internal/browsertest":     {},
 	"internal/runtimes/python": {},
 }

@@ -17,6 +17,7 @@
 //	big            streams {"mb":N} MiB as fast as possible (behind a function URL: ?mb=N)
 //	initcrash      exits with status 3 before calling the Runtime API
 //	probe          looks at and pokes its sandbox: {"op":"read",...}, see probe.go
+//	recurse        invokes itself {"hops":N} more times through the AWS SDK, see recurse.go
 //
 // With INIT_CPU_MS=N in its environment, any handler first spends N ms of
 // CPU time in init, as a heavier runtime (Node.js, Python, Java) does.
@@ -134,6 +135,8 @@ func main() {
 		})
 	case "probe":
 		lambda.Start(probe)
+	case "recurse":
+		lambda.Start(recurse)
 	case "big":
 		lambda.Start(func(ev streamEvent) (io.Reader, error) {
 			if ev.MB == 0 {
