@@ -50,6 +50,10 @@ type Error struct {
 	// Reason is the machine-readable reason of a throttling error
 	// (TooManyRequestsException.Reason), empty otherwise.
 	Reason string
+	// Untyped marks an error whose wire body has no Type member: AWS
+	// answers a few so (PutFunctionConcurrency's minimum unreserved
+	// concurrency, recorded).
+	Untyped bool
 	// Err is the underlying cause, for logs only.
 	Err error
 }

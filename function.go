@@ -69,6 +69,9 @@ type Function struct {
 	// environments (Lambda's EFS access points; sluice maps each to a
 	// host directory).
 	FileSystemConfigs []FileSystemConfig
+	// Logging is the function's LoggingConfig. sluice stores and answers
+	// it; it does not change what the function's logs look like.
+	Logging LoggingConfig
 
 	// CodeSHA256 is the hex SHA-256 of the deployment package (zip); the
 	// package is stored content-addressed under it.
@@ -100,6 +103,12 @@ type Function struct {
 	// Previous.
 	Policy *FunctionPolicy
 
+	// PublishedFrom is, for a published version, the
+	// ConfigurationFingerprint of the $LATEST it was published from ("" for
+	// $LATEST, and for versions stored before sluice kept it):
+	// PublishVersion publishes again only when $LATEST's has changed since.
+	PublishedFrom string
+
 	// Settings are what TagResource, PutFunctionRecursionConfig and
 	// PutRuntimeManagementConfig set: only FunctionStore.SetSettings (and
 	// CreateFunction) change them, the other writes keep the stored ones.
@@ -117,6 +126,30 @@ type Function struct {
 	// RevisionID); always nil inside Previous.
 	EventInvokeConfig *EventInvokeConfig
 }
+
+// LoggingConfig is a function's LoggingConfig: the format of its logs,
+// the levels of a JSON format, and its log group. An empty LogFormat reads
+// as LogFormatText and an empty LogGroup as DefaultLogGroup's; the levels
+// are empty with LogFormatText.
+type LoggingConfig struct {
+	LogFormat           string
+	ApplicationLogLevel string
+	SystemLogLevel      string
+	LogGroup            string
+}
+
+// Values of LoggingConfig and their limits, as Lambda has them.
+const (
+	LogFormatText = "Text"
+	LogFormatJSON = "JSON"
+	// DefaultLogLevel is both levels of a function switched to
+	// LogFormatJSON without them.
+	DefaultLogLevel   = "INFO"
+	MaxLogGroupLength = 512
+)
+
+// DefaultLogGroup is the log group of the named function without one.
+func DefaultLogGroup(function string) string { return "/aws/lambda/" + function }
 
 // FunctionSettings are the settings of a function (or of one of its
 // versions) that are not part of its configuration.
@@ -195,9 +228,19 @@ func (f *Function) Serving() *Function {
 
 // SameDeployment reports whether f and g would run identically: the same
 // code and the same configuration (Description, revision, timestamps and
-// states aside). PublishVersion uses it to return the newest version
-// instead of publishing an unchanged one.
+// states aside). PublishVersion uses it for versions stored without
+// PublishedFrom (see ConfigurationFingerprint).
 func (f *Function) SameDeployment(g *Function) bool { return f.Fingerprint() == g.Fingerprint() }
+
+// ConfigurationFingerprint identifies f's code and whole configuration:
+// its Fingerprint and its Description, what UpdateFunctionCode and
+// UpdateFunctionConfiguration change. Lambda publishes a new version
+// when it differs from the one the newest version was published from.
+func (f *Function) ConfigurationFingerprint() string {
+	b, _ := json.Marshal([]string{f.Fingerprint(), f.Description})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
 
 // Fingerprint identifies what an execution environment of f is built from:
 // its code and every setting a runtime sees. Environments are reused only

@@ -253,7 +253,8 @@ func TestE2EMigratesDataDir(t *testing.T) {
 		arns = append(arns, aws.ToString(fn.FunctionArn))
 	}
 	const prefix = "arn:aws:lambda:eu-central-1:000000000000:function:"
-	want := []string{prefix + "alpha", prefix + "alpha:1", prefix + "alpha:2", prefix + "beta", prefix + "beta:1", prefix + "gamma"}
+	// listing versions, AWS names $LATEST by its qualified ARN
+	want := []string{prefix + "alpha:$LATEST", prefix + "alpha:1", prefix + "alpha:2", prefix + "beta:$LATEST", prefix + "beta:1", prefix + "gamma:$LATEST"}
 	if strings.Join(arns, " ") != strings.Join(want, " ") {
 		t.Errorf("ListFunctions in the default scope = %q, want %q", arns, want)
 	}

@@ -135,7 +135,7 @@ func TestE2EPackageStatesAndLimits(t *testing.T) {
 	}{
 		{"unzipped over 250 MB", zerosZip(t, 262144000+1), 400, isA[*types.InvalidParameterValueException], "Unzipped size must be smaller than 262144000 bytes"},
 		{"request over Lambda's body limit", bigZip(t, 50<<20), 413, hasCode("RequestEntityTooLargeException"), "Request must be smaller than 70167211 bytes for the CreateFunction operation"},
-		{"zipped over 50 MB", make([]byte, 52428800+1), 413, hasCode("RequestEntityTooLargeException"), "Zipped deployment packages must be smaller than 52428800 bytes"},
+		{"zipped over 50 MB", make([]byte, 52428800+1), 413, hasCode("RequestEntityTooLargeException"), "Zipped size must be smaller than 52428800 bytes"},
 	}
 	for _, tc := range limits {
 		_, err := ts.Client.CreateFunction(ctx(t), &lambda.CreateFunctionInput{

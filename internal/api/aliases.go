@@ -65,7 +65,7 @@ func (a *aliasSettings) validate(v *sluice.Violations) {
 		}
 		// Lambda shows the whole map, Java-style: {2=0.5}.
 		if badKey {
-			v.Add(javaMap(weights), "routingConfig.additionalVersionWeights", "Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+, Member must not be null]")
+			v.Add(javaMap(weights), "routingConfig.additionalVersionWeights", "Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]")
 		}
 		if badValue {
 			v.Add(javaMap(weights), "routingConfig.additionalVersionWeights", "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]")

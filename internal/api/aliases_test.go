@@ -26,7 +26,7 @@ func weightRangeMessage(m string) string {
 }
 
 func weightKeyMessage(m string) string {
-	return "1 validation error detected: Value '" + m + "' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+, Member must not be null]"
+	return "1 validation error detected: Value '" + m + "' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]"
 }
 
 // newAliasEnv returns an env with function name published as versions

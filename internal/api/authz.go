@@ -40,16 +40,16 @@ func operationOf(ctx context.Context) string {
 }
 
 // qualifierOf is the version or alias r names for ref: ref's own
-// qualifier, the Qualifier parameter or the {alias} of the path ("" for
-// none).
+// qualifier or the Qualifier parameter ("" for none). The {alias} of the
+// alias operations' path is not one: as on AWS, GetAlias, UpdateAlias and
+// DeleteAlias act on the function (a second account that the function's
+// policy allows lambda:* manages its aliases; recorded in LocalStack's
+// TestLambdaMultiAccounts::test_function_alias).
 func qualifierOf(r *http.Request, ref sluice.FunctionRef) string {
 	if ref.Qualifier != "" {
 		return ref.Qualifier
 	}
-	if q := r.URL.Query().Get("Qualifier"); q != "" {
-		return q
-	}
-	return r.PathValue("alias")
+	return r.URL.Query().Get("Qualifier")
 }
 
 // authorize decides whether r's caller may do r's operation on ref in

@@ -168,7 +168,9 @@ func TestCreateFunctionOmitsLastUpdateStatus(t *testing.T) {
 	e.waitActive("raw")
 }
 
-// With Publish, CreateFunction waits for the deployment and returns version 1.
+// With Publish, CreateFunction waits for the deployment and publishes
+// version 1; it answers, as Lambda does, the $LATEST it stored (Pending,
+// unqualified ARN, its first RevisionId) with Version 1.
 func TestCreateFunctionPublish(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -179,20 +181,22 @@ func TestCreateFunctionPublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(in.Code.ZipFile)
-	if aws.ToString(out.Version) != "1" || aws.ToString(out.FunctionArn) != "arn:aws:lambda:us-east-1:123456789012:function:published:1" ||
-		out.State != types.StateActive || out.LastUpdateStatus != types.LastUpdateStatusSuccessful || out.StateReason != nil ||
+	if aws.ToString(out.Version) != "1" || aws.ToString(out.FunctionArn) != "arn:aws:lambda:us-east-1:123456789012:function:published" ||
+		out.State != types.StatePending || out.LastUpdateStatus != "" || aws.ToString(out.StateReason) != "The function is being created." ||
 		aws.ToString(out.CodeSha256) != base64.StdEncoding.EncodeToString(sum[:]) {
 		t.Errorf("CreateFunction with Publish: Version %s, FunctionArn %s, State %s, LastUpdateStatus %s, StateReason %q, CodeSha256 %s",
 			aws.ToString(out.Version), aws.ToString(out.FunctionArn), out.State, out.LastUpdateStatus, aws.ToString(out.StateReason), aws.ToString(out.CodeSha256))
 	}
+	// version 1 exists when the answer comes, Active, with its own RevisionId
 	v1, err := e.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("published"), Qualifier: aws.String("1")})
 	if err != nil {
 		t.Fatalf("GetFunction(published, 1): %v", err)
 	}
-	if aws.ToString(v1.Configuration.Version) != "1" || aws.ToString(v1.Configuration.RevisionId) != aws.ToString(out.RevisionId) ||
+	if aws.ToString(v1.Configuration.Version) != "1" || v1.Configuration.State != types.StateActive ||
+		aws.ToString(v1.Configuration.RevisionId) == aws.ToString(out.RevisionId) ||
 		aws.ToString(v1.Configuration.CodeSha256) != aws.ToString(out.CodeSha256) {
-		t.Errorf("GetFunction(published, 1): Version %s, RevisionId %s, CodeSha256 %s",
-			aws.ToString(v1.Configuration.Version), aws.ToString(v1.Configuration.RevisionId), aws.ToString(v1.Configuration.CodeSha256))
+		t.Errorf("GetFunction(published, 1): Version %s, State %s, RevisionId %s (create answered %s), CodeSha256 %s",
+			aws.ToString(v1.Configuration.Version), v1.Configuration.State, aws.ToString(v1.Configuration.RevisionId), aws.ToString(out.RevisionId), aws.ToString(v1.Configuration.CodeSha256))
 	}
 	// $LATEST was deployed within the request.
 	latest, err := e.client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("published")})
@@ -251,9 +255,30 @@ func TestCreateFunctionInvalidZip(t *testing.T) {
 	in := createInput(t, "broken")
 	in.Code.ZipFile = []byte("this is not a zip file")
 	_, err := e.client.CreateFunction(context.Background(), in)
-	wantTyped[*types.InvalidZipFileException](t, err)
+	// at create time AWS answers 400 InvalidParameterValueException
+	// (recorded: test_create_lambda_exceptions), not InvalidZipFileException
+	wantTyped[*types.InvalidParameterValueException](t, err)
+	wantAPIError(t, err, "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again.")
 	if _, err := e.client.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String("broken")}); err == nil {
 		t.Fatal("a function with a broken package was stored")
+	}
+}
+
+// Runtimes get AWS's messages: the retired ones its deprecation message,
+// values that are no runtime of AWS's its enum message (as recorded by
+// LocalStack's TestRuntimeValidation and test_create_lambda_exceptions).
+func TestCreateFunctionRuntimeMessages(t *testing.T) {
+	e := newEnv(t)
+	for rt, msg := range map[string]string{
+		"java8":     "The runtime parameter of java8 is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.",
+		"PYTHON3.9": "Value PYTHON3.9 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, nodejs24.x, nodejs22.x, java25, python3.10, python3.11, java21, ruby3.3, ruby3.4, ruby3.2, python3.8, python3.9, java17, nodejs16.x, dotnet10, dotnet8, java11, dotnet6, nodejs18.x, provided.al2, java8.al2] or be a valid ARN",
+		"java21":    "The runtime parameter of java21 is not supported by sluice; supported runtimes: provided.al2023, provided.al2, provided",
+	} {
+		in := createInput(t, "rt")
+		in.Runtime = types.Runtime(rt)
+		_, err := e.client.CreateFunction(context.Background(), in)
+		wantTyped[*types.InvalidParameterValueException](t, err)
+		wantAPIError(t, err, "InvalidParameterValueException", msg)
 	}
 }
 
@@ -371,14 +396,21 @@ func TestCreateFunctionValidation(t *testing.T) {
 	}
 }
 
-// The env limit counts names and values, not the JSON around them.
+// The env limit counts the compact JSON of the variables, as AWS measures
+// them ({"BIG":"..."} is 10 bytes more than the value): 4096 bytes pass,
+// 4097 do not (LocalStack's recordings of test_lambda_envvars_near_limit_succeeds
+// and test_large_environment_variables_fails).
 func TestCreateFunctionEnvironmentAtLimit(t *testing.T) {
 	e := newEnv(t)
 	in := createInput(t, "env-limit")
-	in.Environment = &types.Environment{Variables: map[string]string{"BIG": strings.Repeat("x", 4093)}}
+	in.Environment = &types.Environment{Variables: map[string]string{"BIG": strings.Repeat("x", 4086)}}
 	if _, err := e.client.CreateFunction(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
+	in = createInput(t, "env-over")
+	in.Environment = &types.Environment{Variables: map[string]string{"BIG": strings.Repeat("x", 4087)}}
+	_, err := e.client.CreateFunction(context.Background(), in)
+	wantAPIError(t, err, "InvalidParameterValueException", "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {\"BIG\":\"xxx...")
 }
 
 func TestGetFunction(t *testing.T) {

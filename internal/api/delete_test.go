@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/sluice-dev/sluice"
 )
 
 func TestDeleteFunction(t *testing.T) {
@@ -189,6 +192,10 @@ func TestDeleteFunctionErrors(t *testing.T) {
 		{"latest in name", "kept:$LATEST", "", "InvalidParameterValueException", "$LATEST version cannot be deleted without deleting the function."},
 		{"alias", "kept", "alpha", "InvalidParameterValueException", "Deletion of aliases is not currently supported."},
 		{"alias in name", arn + "kept:alpha", "", "InvalidParameterValueException", "Deletion of aliases is not currently supported."},
+		{"alias of unknown function", "ghost", "$latest", "ResourceNotFoundException", "Function not found: " + arn + "ghost"},
+		{"dotted name", "a.b", "", "ResourceNotFoundException", "Function not found: " + arn + "a.b"},
+		{"long ARN", arn + strings.Repeat("a", 200), "", "ResourceNotFoundException", "Function not found: " + arn + strings.Repeat("a", 200)},
+		{"bad name", "a!", "", "ValidationException", "1 validation error detected: Value 'a!' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: " + sluice.NamespacedFunctionNamePattern},
 		{"bad qualifier", "kept", "no!", "ValidationException", "1 validation error detected: Value 'no!' at 'qualifier' ..."},
 		{"other account", "arn:aws:lambda:us-east-1:999999999999:function:kept", "", "AccessDeniedException", ""},
 	}

@@ -122,6 +122,9 @@ func writeError(w http.ResponseWriter, requestID string, err error, log *slog.Lo
 	}
 
 	body := map[string]any{"Type": spec.fault, spec.messageKey: msg}
+	if e.Untyped {
+		delete(body, "Type")
+	}
 	if e.Code == sluice.EThrottled && e.Reason != "" {
 		body["Reason"] = e.Reason
 	}

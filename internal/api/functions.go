@@ -31,11 +31,21 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request, body []b
 	}
 	// With Publish the version is published from the deployed package,
 	// so this request waits for the deployment.
-	fn, err = svc.CreateFunction(r.Context(), fn, req.Code.ZipFile, req.Publish != nil && *req.Publish)
+	publish := req.Publish != nil && *req.Publish
+	created, err := svc.CreateFunction(r.Context(), fn, req.Code.ZipFile, publish)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, configurationOf(svc.Scope(), fn))
+	if !publish {
+		return writeJSON(w, http.StatusCreated, configurationOf(svc.Scope(), created))
+	}
+	// Lambda answers the $LATEST it stored (Pending, its first
+	// RevisionId, the unqualified ARN) with the number of the version
+	// being published from it; fn is that $LATEST, as CreateFunction
+	// stored it.
+	c := configurationOf(svc.Scope(), fn)
+	c.Version = created.Version
+	return writeJSON(w, http.StatusCreated, c)
 }
 
 // newFunction validates a CreateFunction request and returns the function
@@ -216,6 +226,7 @@ func (c *functionSettings) validate(v *sluice.Violations) {
 	validateEnvironmentKeys(c.Environment, v)
 	validateEphemeralStorage(c.EphemeralStorage, v)
 	validateFileSystems(c.FileSystemConfigs, v)
+	c.LoggingConfig.validate(v)
 	validateDeadLetterConfig(c.DeadLetterConfig, v)
 }
 
@@ -231,8 +242,11 @@ func (c *functionSettings) check(rt Runtimes) error {
 			return err
 		}
 	}
+	if err := c.LoggingConfig.check(); err != nil {
+		return err
+	}
 	if c.Environment != nil {
-		return checkEnvironment(c.Environment.Variables)
+		return checkEnvironment(c.Environment)
 	}
 	return nil
 }
@@ -263,6 +277,9 @@ func (c *functionSettings) apply(fn *sluice.Function) {
 	if c.EphemeralStorage != nil {
 		fn.EphemeralStorage = *c.EphemeralStorage.Size
 	}
+	if c.LoggingConfig != nil {
+		fn.Logging = c.LoggingConfig.apply(fn.Logging)
+	}
 	if c.FileSystemConfigs != nil {
 		fn.FileSystemConfigs = nil
 		for _, f := range c.FileSystemConfigs {
@@ -276,10 +293,10 @@ func (c *functionSettings) apply(fn *sluice.Function) {
 // aliases; with a version number, only that version (see
 // service.DeleteFunction).
 func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, _ []byte) error {
-	qualifier := r.URL.Query().Get("Qualifier")
+	// DeleteFunction's FunctionName has the pattern and length of the read
+	// operations' (as AWS's messages show), not CreateFunction's
 	var v sluice.Violations
-	sluice.ValidateQualifier(qualifier, &v)
-	ref := writeTarget(r, &v)
+	ref, qualifier := parseRef(r, &v)
 	if err := v.Err(); err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ const (
 // in name order; Marker is opaque to clients (the base64url form of the
 // last name of the previous page). FunctionVersion=ALL lists each
 // function's published versions after its $LATEST (MaxItems counts
-// functions); MasterRegion is ignored.
+// functions), $LATEST by its qualified ARN then; MasterRegion is ignored.
 func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, _ []byte) error {
 	query := r.URL.Query()
 	var v sluice.Violations
@@ -54,17 +54,21 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, _ []byte)
 	if err != nil {
 		return err
 	}
-	resp := listFunctionsResponse{Functions: make([]functionConfiguration, 0, min(len(fns), limit))}
+	resp := listFunctionsResponse{Functions: make([]listedConfiguration, 0, min(len(fns), limit))}
 	if len(fns) > limit {
 		fns = fns[:limit]
 		resp.NextMarker = base64.RawURLEncoding.EncodeToString([]byte(fns[len(fns)-1].Name))
 	}
 	all := query.Get("FunctionVersion") == "ALL"
 	for _, fn := range fns {
-		resp.Functions = append(resp.Functions, configurationOf(svc.Scope(), fn))
+		c := configurationOf(svc.Scope(), fn)
 		if !all {
+			resp.Functions = append(resp.Functions, listed(c))
 			continue
 		}
+		// Listing versions, AWS names $LATEST by its qualified ARN.
+		c.FunctionArn = svc.Scope().FunctionARN(fn.Name) + ":" + sluice.LatestVersion
+		resp.Functions = append(resp.Functions, listed(c))
 		// Only the published versions: after 0 skips $LATEST. A function
 		// deleted meanwhile has none.
 		versions, err := svc.ListVersions(r.Context(), sluice.FunctionRef{Name: fn.Name}, 0, 0)
@@ -72,7 +76,7 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, _ []byte)
 			return err
 		}
 		for _, v := range versions {
-			resp.Functions = append(resp.Functions, configurationOf(svc.Scope(), v))
+			resp.Functions = append(resp.Functions, listed(configurationOf(svc.Scope(), v)))
 		}
 	}
 	return writeJSON(w, http.StatusOK, resp)

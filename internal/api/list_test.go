@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
 func TestListFunctionsPaging(t *testing.T) {
@@ -109,5 +110,45 @@ func TestListFunctionsErrors(t *testing.T) {
 	resp, body := e.signedRequest(http.MethodGet, "/2015-03-31/functions?MaxItems=many", nil, nil)
 	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Amzn-ErrorType") != "InvalidParameterValueException" {
 		t.Errorf("MaxItems=many: %d %s %s", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), body)
+	}
+}
+
+// ListFunctions lists a subset of each configuration, as AWS documents and
+// answers: no State, LastUpdateStatus (nor their reasons) and no
+// RuntimeVersionConfig; with FunctionVersion=ALL, $LATEST by its qualified
+// ARN.
+func TestListFunctionsItems(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.create("listed")
+	if _, err := e.client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("listed")}); err != nil {
+		t.Fatal(err)
+	}
+	const arn = "arn:aws:lambda:us-east-1:123456789012:function:listed"
+	for _, tt := range []struct {
+		version types.FunctionVersion
+		arns    []string
+	}{
+		{"", []string{arn}},
+		{types.FunctionVersionAll, []string{arn + ":$LATEST", arn + ":1"}},
+	} {
+		out, err := e.client.ListFunctions(ctx, &lambda.ListFunctionsInput{FunctionVersion: tt.version})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var arns []string
+		for _, f := range out.Functions {
+			arns = append(arns, aws.ToString(f.FunctionArn))
+			if f.State != "" || f.StateReason != nil || f.StateReasonCode != "" || f.LastUpdateStatus != "" ||
+				f.LastUpdateStatusReason != nil || f.LastUpdateStatusReasonCode != "" || f.RuntimeVersionConfig != nil {
+				t.Errorf("%s %s: listed with state, update status or runtime version: %+v", tt.version, aws.ToString(f.FunctionArn), f)
+			}
+			if aws.ToString(f.RevisionId) == "" || aws.ToString(f.CodeSha256) == "" {
+				t.Errorf("%s: listed without RevisionId or CodeSha256", aws.ToString(f.FunctionArn))
+			}
+		}
+		if !slices.Equal(arns, tt.arns) {
+			t.Errorf("FunctionVersion=%q: ARNs %v, want %v", tt.version, arns, tt.arns)
+		}
 	}
 }

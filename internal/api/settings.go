@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/sluice-dev/sluice"
@@ -47,9 +48,24 @@ func tagResource(r *http.Request, v *sluice.Violations) (ref sluice.FunctionRef,
 	return ref, ok
 }
 
-// errNoSuchResource answers a valid ARN of what sluice does not have.
+// errNoSuchResource answers a valid ARN of what sluice does not have: an
+// event source mapping or capacity provider as Lambda answers one that
+// does not exist (recorded: LocalStack's TestLambdaTag::test_tag_exceptions),
+// a layer or code signing configuration with a generic message (not
+// recorded).
 func errNoSuchResource(r *http.Request) error {
-	return sluice.Errorf(sluice.ENotFound, "The resource you requested does not exist: %s", r.PathValue("arn"))
+	arn := r.PathValue("arn")
+	resource := ""
+	if parts := strings.SplitN(arn, ":", 7); len(parts) == 7 {
+		resource = parts[5]
+	}
+	switch resource {
+	case "event-source-mapping":
+		return sluice.Errorf(sluice.ENotFound, "Event source mapping not found: %s", arn)
+	case "capacity-provider":
+		return sluice.Errorf(sluice.ENotFound, "Capacity provider not found: %s", arn)
+	}
+	return sluice.Errorf(sluice.ENotFound, "The resource you requested does not exist: %s", arn)
 }
 
 // tagResourceRequest is the body of TagResource.

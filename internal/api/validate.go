@@ -174,26 +174,58 @@ func validateEnvironmentKeys(env *environment, v *sluice.Violations) {
 }
 
 // checkEnvironment applies the semantic limits of environment variables:
-// no reserved names, at most 4 KB in total (the sum of the lengths of the
-// names and values).
-func checkEnvironment(vars map[string]string) error {
+// no reserved names, and at most 4 KB measured as AWS measures them: the
+// compact JSON object of the variables, in the order of the request.
+func checkEnvironment(env *environment) error {
 	var reserved []string
-	size := 0
-	for k, val := range vars {
+	for k := range env.Variables {
 		if slices.Contains(reservedEnvKeys, k) {
 			reserved = append(reserved, k)
 		}
-		size += len(k) + len(val)
 	}
 	if len(reserved) > 0 {
 		sort.Strings(reserved)
 		return sluice.Errorf(sluice.EInvalidParameter, "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", strings.Join(reserved, ", "))
 	}
-	if size > sluice.MaxEnvironmentBytes {
-		measured, _ := marshalJSON(vars) // sorted keys, compact
+	if measured := measureEnvironment(env); len(measured) > sluice.MaxEnvironmentBytes {
 		return sluice.Errorf(sluice.EInvalidParameter, "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %s", measured)
 	}
 	return nil
+}
+
+// measureEnvironment is the string AWS measures: {"name":"value",...}
+// in the request's order (names the order misses, sorted, after).
+func measureEnvironment(env *environment) string {
+	names := make([]string, 0, len(env.Variables))
+	seen := map[string]bool{}
+	for _, k := range env.order {
+		if _, ok := env.Variables[k]; ok && !seen[k] {
+			seen[k] = true
+			names = append(names, k)
+		}
+	}
+	var rest []string
+	for k := range env.Variables {
+		if !seen[k] {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	names = append(names, rest...)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kj, _ := marshalJSON(k)
+		vj, _ := marshalJSON(env.Variables[k])
+		b.Write(kj)
+		b.WriteByte(':')
+		b.Write(vj)
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // Patterns of FileSystemConfigs, from the Lambda model.
@@ -242,7 +274,25 @@ func (p providedOnly) Supported(runtime string) bool {
 	return slices.Contains(p.Names(), runtime)
 }
 
-// checkRuntime rejects runtimes sluice cannot run.
+// awsRuntimeEnum is the set of runtimes AWS accepts in CreateFunction and
+// UpdateFunctionConfiguration, in the order of its message for any other
+// value (as recorded from AWS on 2026-01-12; see docs/decisions.md).
+const awsRuntimeEnum = "[nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, nodejs24.x, nodejs22.x, java25, python3.10, python3.11, java21, ruby3.3, ruby3.4, ruby3.2, python3.8, python3.9, java17, nodejs16.x, dotnet10, dotnet8, java11, dotnet6, nodejs18.x, provided.al2, java8.al2]"
+
+var awsRuntimes = strings.Split(strings.Trim(awsRuntimeEnum, "[]"), ", ")
+
+// retiredRuntimes are the values of the Lambda model's Runtime enum that
+// AWS no longer accepts for creating or updating a function: it answers
+// them with its deprecation message, not the enum message.
+var retiredRuntimes = []string{
+	"nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x",
+	"java8", "python2.7", "python3.6", "python3.7", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1",
+	"dotnetcore3.1", "dotnet7", "go1.x", "ruby2.5", "ruby2.7", "provided",
+}
+
+// checkRuntime rejects runtimes sluice cannot run: with AWS's messages
+// for a runtime AWS retired and for a value that is no runtime of AWS's,
+// with sluice's for a runtime of AWS's this server does not provide.
 func checkRuntime(rt Runtimes, runtime string) error {
 	if rt == nil {
 		rt = providedOnly{}
@@ -250,6 +300,13 @@ func checkRuntime(rt Runtimes, runtime string) error {
 	if rt.Supported(runtime) {
 		return nil
 	}
+	if slices.Contains(retiredRuntimes, runtime) {
+		return sluice.Errorf(sluice.EInvalidParameter, "The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.", runtime)
+	}
+	if !slices.Contains(awsRuntimes, runtime) {
+		return sluice.Errorf(sluice.EInvalidParameter, "Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: %s or be a valid ARN", runtime, awsRuntimeEnum)
+	}
+	// a runtime of AWS's that this server does not provide
 	return sluice.Errorf(sluice.EInvalidParameter, "The runtime parameter of %s is not supported by sluice; supported runtimes: %s", runtime, strings.Join(rt.Names(), ", "))
 }
 
@@ -272,7 +329,7 @@ func (c *functionCode) check() error {
 		return sluice.Errorf(sluice.EInvalidParameter, "Please provide a source for function code.")
 	}
 	if len(zip) > sluice.MaxZipSize {
-		return sluice.Errorf(sluice.EEntityTooLarge, "Zipped deployment packages must be smaller than %d bytes when uploaded directly; this one has %d bytes", sluice.MaxZipSize, len(zip))
+		return sluice.Errorf(sluice.EEntityTooLarge, "Zipped size must be smaller than %d bytes", sluice.MaxZipSize)
 	}
 	return nil
 }

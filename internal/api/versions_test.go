@@ -349,6 +349,13 @@ func TestPublishVersion(t *testing.T) {
 		}
 	})
 
+	t.Run("another Description of the version alone publishes nothing", func(t *testing.T) {
+		again := publishOrFail(t, e, "pub", "another description")
+		if aws.ToString(again.Version) != "1" || aws.ToString(again.Description) != "first release" {
+			t.Errorf("republish with a Description = version %q Description %q, want 1 %q", aws.ToString(again.Version), aws.ToString(again.Description), "first release")
+		}
+	})
+
 	var v2 *lambda.PublishVersionOutput
 	t.Run("after a configuration change", func(t *testing.T) {
 		_, err := e.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
@@ -428,6 +435,32 @@ func TestPublishVersion(t *testing.T) {
 			t.Errorf("version 3: %q sha %s timeout %d", aws.ToString(v3.Version), aws.ToString(v3.CodeSha256), aws.ToInt32(v3.Timeout))
 		}
 	})
+}
+
+// Lambda publishes a new version after any change of $LATEST's
+// configuration, its Description alone included (recorded: LocalStack
+// snapshot test_version_lifecycle), and then returns it again while
+// nothing changes.
+func TestPublishVersionAfterDescriptionChange(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.create("desc")
+	if v := publishOrFail(t, e, "desc", "one"); aws.ToString(v.Version) != "1" {
+		t.Fatalf("first publish: version %q", aws.ToString(v.Version))
+	}
+	if _, err := e.client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String("desc"), Description: aws.String("changed"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitUpdated("desc")
+	v2 := publishOrFail(t, e, "desc", "")
+	if aws.ToString(v2.Version) != "2" || aws.ToString(v2.Description) != "changed" {
+		t.Errorf("after a Description change: version %q Description %q, want 2 %q", aws.ToString(v2.Version), aws.ToString(v2.Description), "changed")
+	}
+	if again := publishOrFail(t, e, "desc", "three"); aws.ToString(again.Version) != "2" || aws.ToString(again.RevisionId) != aws.ToString(v2.RevisionId) {
+		t.Errorf("unchanged since: version %q RevisionId %q, want 2 %q", aws.ToString(again.Version), aws.ToString(again.RevisionId), aws.ToString(v2.RevisionId))
+	}
 }
 
 // Lambda gives $LATEST a new RevisionId when a version is published from
@@ -584,6 +617,15 @@ func TestListVersionsByFunction(t *testing.T) {
 		}
 		if !slices.Equal(got, wantOrder) {
 			t.Errorf("versions = %q, want %q", got, wantOrder)
+		}
+		// Lambda's list items have no state, update status or
+		// RuntimeVersionConfig (recorded: test_publish_version_on_create)
+		for _, item := range listedRaw(t, e, "/2015-03-31/functions/lv/versions")["Versions"].([]any) {
+			for _, k := range []string{"State", "StateReason", "LastUpdateStatus", "RuntimeVersionConfig"} {
+				if v, ok := item.(map[string]any)[k]; ok {
+					t.Errorf("list item %v has %s: %v", item.(map[string]any)["Version"], k, v)
+				}
+			}
 		}
 		if out.NextMarker != nil {
 			t.Errorf("NextMarker = %q on a complete list", aws.ToString(out.NextMarker))
@@ -839,4 +881,14 @@ func TestQualifiedDelete(t *testing.T) {
 	if err := del("d", "1"); err != nil {
 		t.Errorf("deleting version 1 without alias: %v", err)
 	}
+}
+
+// listedRaw is the JSON body of a signed GET of path, which must answer 200.
+func listedRaw(t *testing.T, e *env, path string) map[string]any {
+	t.Helper()
+	resp, body := e.signedRequest(http.MethodGet, path, nil, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
+	}
+	return jsonObject(t, body)
 }

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/service"
@@ -37,6 +39,7 @@ type functionSettings struct {
 	Environment       *environment          `json:"Environment"`
 	EphemeralStorage  *ephemeralStorageSpec `json:"EphemeralStorage"`
 	FileSystemConfigs []fileSystemConfig    `json:"FileSystemConfigs"`
+	LoggingConfig     *loggingConfigSpec    `json:"LoggingConfig"` // logging.go
 	// DeadLetterConfig is refused unless empty (eventconfig.go).
 	DeadLetterConfig *deadLetterConfig `json:"DeadLetterConfig"`
 }
@@ -75,6 +78,49 @@ type updateFunctionConfigurationRequest struct {
 
 type environment struct {
 	Variables map[string]string `json:"Variables"`
+	// order is the order of the variables in the request, in which AWS
+	// measures (and shows) them when they exceed the limit
+	order []string
+}
+
+func (e *environment) UnmarshalJSON(b []byte) error {
+	type plain environment
+	if err := json.Unmarshal(b, (*plain)(e)); err != nil {
+		return err
+	}
+	e.order = variableOrder(b)
+	return nil
+}
+
+// variableOrder returns the names of Variables in the order of the
+// environment object b (nil when b is not an object with a Variables
+// object).
+func variableOrder(b []byte) []string {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(b, &members) != nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(members["Variables"]))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	var names []string
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil
+		}
+		if k, ok := t.(string); ok && !seen[k] {
+			seen[k] = true
+			names = append(names, k)
+		}
+	}
+	return names
 }
 
 type ephemeralStorageSpec struct {
@@ -99,7 +145,7 @@ type functionConfiguration struct {
 	Environment      *environmentOut `json:"Environment,omitempty"`
 	TracingConfig    tracingConfig   `json:"TracingConfig"`
 	RevisionID       string          `json:"RevisionId"`
-	State            string          `json:"State"`
+	State            string          `json:"State,omitempty"` // never empty but in list items
 	StateReason      string          `json:"StateReason,omitempty"`
 	StateReasonCode  string          `json:"StateReasonCode,omitempty"`
 	LastUpdateStatus string          `json:"LastUpdateStatus,omitempty"`
@@ -115,7 +161,7 @@ type functionConfiguration struct {
 	SnapStart         snapStart           `json:"SnapStart"`
 	// RuntimeVersionConfig is in every configuration on AWS: the runtime
 	// version the function runs (see runtimeVersionARN).
-	RuntimeVersionConfig runtimeVersionConfig `json:"RuntimeVersionConfig"`
+	RuntimeVersionConfig *runtimeVersionConfig `json:"RuntimeVersionConfig,omitempty"`
 }
 
 type runtimeVersionConfig struct {
@@ -132,11 +178,6 @@ type tracingConfig struct {
 
 type ephemeralStorageOut struct {
 	Size int `json:"Size"`
-}
-
-type loggingConfig struct {
-	LogFormat string `json:"LogFormat"`
-	LogGroup  string `json:"LogGroup"`
 }
 
 type snapStart struct {
@@ -254,8 +295,24 @@ type codeLocation struct {
 
 // listFunctionsResponse is the response of ListFunctions.
 type listFunctionsResponse struct {
-	Functions  []functionConfiguration `json:"Functions"`
-	NextMarker string                  `json:"NextMarker,omitempty"`
+	Functions  []listedConfiguration `json:"Functions"`
+	NextMarker string                `json:"NextMarker,omitempty"`
+}
+
+// listedConfiguration is a configuration as ListFunctions lists it: as
+// AWS documents and answers, without the state and the last update's
+// status (and their reasons) and without RuntimeVersionConfig, which
+// GetFunction answers. Its members hide the embedded ones of their name.
+type listedConfiguration struct {
+	functionConfiguration
+	State                string                `json:"State,omitempty"`
+	RuntimeVersionConfig *runtimeVersionConfig `json:"RuntimeVersionConfig,omitempty"`
+}
+
+func listed(c functionConfiguration) listedConfiguration {
+	c.StateReason, c.StateReasonCode = "", ""
+	c.LastUpdateStatus, c.LastUpdateStatusReason, c.LastUpdateStatusReasonCode = "", "", ""
+	return listedConfiguration{functionConfiguration: c}
 }
 
 // lastModifiedLayout is Lambda's LastModified format,
@@ -265,10 +322,17 @@ const lastModifiedLayout = "2006-01-02T15:04:05.000-0700"
 // runtimeVersionARN is the RuntimeVersionArn sluice answers for a
 // runtime: AWS names a runtime version by a 64-digit hex id
 // ("arn:aws:lambda:us-east-1::runtime:<id>"); sluice's runtimes have no
-// versions of their own, so the id is the SHA-256 of the runtime's name,
-// the same for every function of that runtime, different per runtime.
-func runtimeVersionARN(region, runtime string) string {
-	sum := sha256.Sum256([]byte("sluice runtime " + runtime))
+// versions of their own, so the id is the SHA-256 of the runtime's name
+// and architecture, the same for every function of that runtime and
+// architecture, different per runtime and per architecture (AWS's
+// versions are per architecture: a function moved to arm64 answers
+// another ARN, as recorded in test_mixed_architecture).
+func runtimeVersionARN(region, runtime, arch string) string {
+	name := "sluice runtime " + runtime
+	if arch != service.DefaultArchitecture {
+		name += " " + arch
+	}
+	sum := sha256.Sum256([]byte(name))
 	return "arn:aws:lambda:" + region + "::runtime:" + hex.EncodeToString(sum[:])
 }
 
@@ -305,22 +369,22 @@ func configurationOf(scope sluice.Scope, fn *sluice.Function) functionConfigurat
 		PackageType:      "Zip",
 		Architectures:    fn.Architectures,
 		EphemeralStorage: ephemeralStorageOut{Size: fn.EphemeralStorage},
-		LoggingConfig:    loggingConfig{LogFormat: "Text", LogGroup: "/aws/lambda/" + fn.Name},
+		LoggingConfig:    loggingConfigOf(fn),
 		SnapStart:        snapStart{ApplyOn: "None", OptimizationStatus: "Off"},
 	}
 	// AWS answers Environment whenever it was set, even to no variables
 	if fn.Environment != nil {
 		c.Environment = &environmentOut{Variables: fn.Environment}
 	}
-	c.RuntimeVersionConfig.RuntimeVersionArn = fn.Settings.RuntimeVersionARN
-	if c.RuntimeVersionConfig.RuntimeVersionArn == "" {
-		c.RuntimeVersionConfig.RuntimeVersionArn = runtimeVersionARN(scope.Region, fn.Runtime)
-	}
 	for _, f := range fn.FileSystemConfigs {
 		c.FileSystemConfigs = append(c.FileSystemConfigs, fileSystemConfig{Arn: f.ARN, LocalMountPath: f.LocalMountPath})
 	}
 	if c.Architectures == nil {
 		c.Architectures = []string{service.DefaultArchitecture}
+	}
+	c.RuntimeVersionConfig = &runtimeVersionConfig{RuntimeVersionArn: fn.Settings.RuntimeVersionARN}
+	if c.RuntimeVersionConfig.RuntimeVersionArn == "" {
+		c.RuntimeVersionConfig.RuntimeVersionArn = runtimeVersionARN(scope.Region, fn.Runtime, c.Architectures[0])
 	}
 	return c
 }

@@ -256,6 +256,7 @@ func TestRecordFormat(t *testing.T) {
 	fn := sluicetest.SampleFunction("fmt")
 	fn.LastModified = time.Date(2024, 5, 17, 11, 30, 15, 123_000_000, time.FixedZone("CEST", 2*3600))
 	fn.FileSystemConfigs = []sluice.FileSystemConfig{{ARN: "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-1", LocalMountPath: "/mnt/data"}}
+	fn.Logging = sluice.LoggingConfig{LogFormat: "JSON", ApplicationLogLevel: "DEBUG", SystemLogLevel: "WARN", LogGroup: "/custom/group"}
 	if err := s.CreateFunction(ctx, fn); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +306,7 @@ func TestRecordFormat(t *testing.T) {
 
 	record := func(version, rev, status, reason, reasonCode string) map[string]any {
 		return map[string]any{
-			"v":                              6.0,
+			"v":                              7.0,
 			"name":                           "fmt",
 			"version":                        version,
 			"runtime":                        fn.Runtime,
@@ -328,6 +329,7 @@ func TestRecordFormat(t *testing.T) {
 			"last_update_status":             status,
 			"last_update_status_reason":      reason,
 			"last_update_status_reason_code": reasonCode,
+			"logging":                        map[string]any{"log_format": "JSON", "application_log_level": "DEBUG", "system_log_level": "WARN", "log_group": "/custom/group"},
 		}
 	}
 	latest := record("$LATEST", "rev-next", "InProgress", "updating", "Updating")
@@ -347,7 +349,7 @@ func TestRecordFormat(t *testing.T) {
 	checkJSON(t, "version 1", getRawNested(t, path, "versions", "fmt", "\x00\x00\x00\x00\x00\x00\x00\x01"),
 		record("1", "rev-v1", "Successful", "", ""))
 	checkJSON(t, "alias", getRawNested(t, path, "aliases", "fmt", "live"), map[string]any{
-		"v": 6.0,
+		"v": 7.0,
 		"event_invoke_config": map[string]any{"maximum_retry_attempts": 0.0, "on_failure": "arn:aws:lambda:us-east-1:123456789012:function:dlq:live",
 			"last_modified": "2024-05-17T09:30:15.5Z"},
 		"policy": map[string]any{"revision_id": "rev-pa", "statements": []any{

@@ -10,7 +10,7 @@ import (
 
 // eventInvokeConfigRecord is the stored form of a sluice.EventInvokeConfig,
 // a member of the $LATEST, version or alias record it belongs to (record
-// version 6). Absent numbers were not set.
+// version 7). Absent numbers were not set.
 type eventInvokeConfigRecord struct {
 	MaximumRetryAttempts     *int   `json:"maximum_retry_attempts,omitempty"`
 	MaximumEventAgeInSeconds *int   `json:"maximum_event_age_in_seconds,omitempty"`

@@ -18,10 +18,11 @@ import (
 // resource-based policy of a $LATEST, version or alias): a version 3
 // reader would drop it at the next write of the record. Version 5 added
 // settings (tags, recursion and runtime management settings), which a
-// version 4 reader would drop the same way. Version 6 added
-// event_invoke_config (the asynchronous invocation configuration of a
-// $LATEST, version or alias), for the same reason.
-const recordVersion = 6
+// version 4 reader would drop the same way. Version 6 added logging (the
+// LoggingConfig), which a version 5 reader would drop the same way.
+// Version 7 added event_invoke_config (the asynchronous invocation
+// configuration of a $LATEST, version or alias), for the same reason.
+const recordVersion = 7
 
 // functionRecord is the stored form of a sluice.Function. Its JSON field
 // names are the file format: never rename one; add fields, and raise
@@ -62,9 +63,23 @@ type functionRecord struct {
 	// Settings is Function.Settings (since v5), absent when it is zero.
 	// A nested record has none.
 	Settings *settingsRecord `json:"settings,omitempty"`
-	// EventInvokeConfig is Function.EventInvokeConfig (since v6), absent
+	// EventInvokeConfig is Function.EventInvokeConfig (since v7), absent
 	// when it is nil. A nested record has none.
 	EventInvokeConfig *eventInvokeConfigRecord `json:"event_invoke_config,omitempty"`
+	// Logging is Function.Logging (since v6), absent when it is zero.
+	Logging *loggingRecord `json:"logging,omitempty"`
+	// PublishedFrom is Function.PublishedFrom (since v6, optional: a
+	// reader that drops it only makes the next PublishVersion compare
+	// code and settings as before).
+	PublishedFrom string `json:"published_from,omitempty"`
+}
+
+// loggingRecord is the stored form of a sluice.LoggingConfig.
+type loggingRecord struct {
+	LogFormat           string `json:"log_format,omitempty"`
+	ApplicationLogLevel string `json:"application_log_level,omitempty"`
+	SystemLogLevel      string `json:"system_log_level,omitempty"`
+	LogGroup            string `json:"log_group,omitempty"`
 }
 
 // settingsRecord is the stored form of a sluice.FunctionSettings.
@@ -165,7 +180,7 @@ type aliasRecord struct {
 	AdditionalVersionWeights map[string]float64 `json:"additional_version_weights"`
 	RevisionID               string             `json:"revision_id"`
 	Policy                   *policyRecord      `json:"policy,omitempty"` // since v4
-	// EventInvokeConfig is Alias.EventInvokeConfig (since v6).
+	// EventInvokeConfig is Alias.EventInvokeConfig (since v7).
 	EventInvokeConfig *eventInvokeConfigRecord `json:"event_invoke_config,omitempty"`
 }
 
@@ -194,12 +209,17 @@ func toRecord(fn *sluice.Function, nested bool) *functionRecord {
 		LastUpdateStatus:           fn.LastUpdateStatus,
 		LastUpdateStatusReason:     fn.LastUpdateStatusReason,
 		LastUpdateStatusReasonCode: fn.LastUpdateStatusReasonCode,
+		PublishedFrom:              fn.PublishedFrom,
 	}
 	if !fn.LastModified.IsZero() {
 		r.LastModified = fn.LastModified.UTC().Format(time.RFC3339Nano)
 	}
 	for _, c := range fn.FileSystemConfigs {
 		r.FileSystems = append(r.FileSystems, fileSystemRecord{ARN: c.ARN, LocalMountPath: c.LocalMountPath})
+	}
+	if fn.Logging != (sluice.LoggingConfig{}) {
+		l := fn.Logging
+		r.Logging = &loggingRecord{LogFormat: l.LogFormat, ApplicationLogLevel: l.ApplicationLogLevel, SystemLogLevel: l.SystemLogLevel, LogGroup: l.LogGroup}
 	}
 	if fn.Previous != nil && !nested {
 		r.Previous = toRecord(fn.Previous, true)
@@ -239,9 +259,13 @@ func fromRecord(key string, r *functionRecord, nested bool) (*sluice.Function, e
 		LastUpdateStatus:           r.LastUpdateStatus,
 		LastUpdateStatusReason:     r.LastUpdateStatusReason,
 		LastUpdateStatusReasonCode: r.LastUpdateStatusReasonCode,
+		PublishedFrom:              r.PublishedFrom,
 	}
 	for _, c := range r.FileSystems {
 		fn.FileSystemConfigs = append(fn.FileSystemConfigs, sluice.FileSystemConfig{ARN: c.ARN, LocalMountPath: c.LocalMountPath})
+	}
+	if l := r.Logging; l != nil {
+		fn.Logging = sluice.LoggingConfig{LogFormat: l.LogFormat, ApplicationLogLevel: l.ApplicationLogLevel, SystemLogLevel: l.SystemLogLevel, LogGroup: l.LogGroup}
 	}
 	if r.LastModified != "" {
 		t, err := time.Parse(time.RFC3339Nano, r.LastModified)

@@ -146,7 +146,8 @@ func (l *Limiter) Reserve(function string, n int, commit func() error) error {
 		}
 		l.mu.Unlock()
 		if l.limit-others-n < MinUnreserved {
-			return sluice.Errorf(sluice.EInvalidParameter, "%s", minUnreservedMessage)
+			// AWS's body of this one has no Type member
+			return &sluice.Error{Code: sluice.EInvalidParameter, Message: minUnreservedMessage, Untyped: true}
 		}
 	}
 

@@ -224,3 +224,9 @@ func deleteOnNonexistingVersion(r *run) {
 	r.Snap("delete_function_response_non_existent", func() error { return del(nil) })
 	r.Snap("delete_function_response_non_existent_with_qualifier", func() error { return del(aws.String("1233")) })
 }
+
+// wrapFixture gives a CreateFunction response kept under key the shape of
+// LocalStack's create_lambda_function fixture's return value.
+func (r *run) wrapFixture(key string) {
+	r.Got[key] = map[string]any{"CreateEventSourceMappingResponse": nil, "CreateFunctionResponse": r.Got[key]}
+}

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Inventory of LocalStack's Lambda snapshot tests against sluice's operations.
 
-usage: inventory.py LOCALSTACK_GIT_DIR [COMMIT [OPS_FILE]]
+usage: inventory.py LOCALSTACK_GIT_DIR [COMMIT [OPS_FILE]] > testdata/inventory.tsv
 
 OPS_FILE lists every Lambda operation in snake case, one a line
-(testdata/lambda-ops.txt).
+(testdata/lambda-ops.txt). The operations sluice implements are the rows
+"implemented" of docs/operations.md (read beside this script, ../../docs),
+the table internal/api's TestOperationsTable checks against the server.
 
 Reads tests/aws/services/lambda_/*.py, *.snapshot.json and *.validation.json
 at COMMIT (default HEAD) of a bare or normal git checkout of
@@ -17,28 +19,28 @@ or services. Heuristic: it reads the test's own body, not helper functions.
 """
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
 from collections import Counter
 
-IMPLEMENTED = {
-    "create_function", "list_functions", "get_function", "get_function_configuration",
-    "update_function_code", "update_function_configuration", "delete_function",
-    "publish_version", "list_versions_by_function",
-    "create_alias", "list_aliases", "get_alias", "update_alias", "delete_alias",
-    "add_permission", "get_policy", "remove_permission",
-    "put_function_concurrency", "delete_function_concurrency", "get_function_concurrency",
-    "get_account_settings",
-    "create_function_url_config", "get_function_url_config", "update_function_url_config",
-    "delete_function_url_config", "list_function_url_configs",
-    "invoke", "invoke_with_response_stream",
-    "put_function_event_invoke_config", "update_function_event_invoke_config",
-    "get_function_event_invoke_config", "delete_function_event_invoke_config",
-    "list_function_event_invoke_configs",
-    # waiters/paginators resolve to the operations above
-    "get_waiter", "get_paginator", "exceptions", "meta",
-}
+# waiters/paginators resolve to implemented operations; the rest is read
+# from docs/operations.md (implemented_operations)
+IMPLEMENTED = {"get_waiter", "get_paginator", "exceptions", "meta"}
+
+
+def implemented_operations():
+    """The operations docs/operations.md marks implemented, in snake case."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "operations.md")
+    ops = set()
+    for line in open(path):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and cells[1] == "implemented":
+            ops.add(re.sub(r"(?<!^)(?=[A-Z])", "_", cells[0]).lower())
+    if not ops:
+        sys.exit(f"{path}: no implemented operations found")
+    return ops
 # fixtures that only call implemented operations (plus IAM role creation,
 # which sluice does not need: any role ARN is accepted)
 OK_FIXTURES = {"create_lambda_function", "create_lambda_function_aws", "lambda_su_role",
@@ -65,7 +67,7 @@ def calls(fn):
             # aws_client.lambda_.op / lambda_client.op
             if isinstance(v, ast.Attribute) and v.attr in ("lambda_", "lambda_client"):
                 lam.add(node.attr)
-            elif isinstance(v, ast.Name) and v.id in ("lambda_client",):
+            elif isinstance(v, ast.Name) and v.id in ("lambda_client", "primary_client", "secondary_client"):
                 lam.add(node.attr)
             elif isinstance(v, ast.Name) and v.id == "aws_client" and node.attr not in ("lambda_", "lambda_client"):
                 other.add(node.attr)
@@ -77,6 +79,7 @@ def main():
     commit = sys.argv[2] if len(sys.argv) > 2 else "HEAD"
     if len(sys.argv) > 3:
         ALL_OPS.update(open(sys.argv[3]).read().split())
+    IMPLEMENTED.update(implemented_operations())
     base = "tests/aws/services/lambda_/"
     files = git(gitdir, "ls-tree", "--name-only", commit, base).split()
     total = Counter()

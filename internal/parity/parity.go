@@ -22,14 +22,21 @@ import (
 // Excerpt is one testdata/*.excerpt.json file: recorded exchanges of one
 // LocalStack snapshot file, keyed by "Class::test[param]".
 type Excerpt struct {
-	Source string                  `json:"source"`
-	Commit string                  `json:"commit"`
-	Cases  map[string]RecordedCase `json:"cases"`
+	Source string `json:"source"`
+	Commit string `json:"commit"`
+	// Unreferenced are the values LocalStack's transformers put in place
+	// of recorded ones without a reference (key_value(...,
+	// reference_replacement=False), e.g. "code-sha256" for every
+	// CodeSha256 of test_lambda.py): each matches any non-empty value.
+	Unreferenced []string                `json:"unreferenced,omitempty"`
+	Cases        map[string]RecordedCase `json:"cases"`
 }
 
 type RecordedCase struct {
 	LastValidated string         `json:"last_validated_date"`
 	Recorded      map[string]any `json:"recorded"`
+	// unreferenced is the Excerpt's Unreferenced (LoadExcerpt sets it).
+	unreferenced []string
 }
 
 // Exchange is the last HTTP response the client saw.
@@ -62,6 +69,12 @@ func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.last = Exchange{Status: resp.StatusCode, Header: resp.Header.Clone(), Body: b}
 	r.mu.Unlock()
 	return resp, nil
+}
+
+func (r *Recorder) reset() {
+	r.mu.Lock()
+	r.last = Exchange{}
+	r.mu.Unlock()
 }
 
 func (r *Recorder) Last() Exchange {
@@ -99,9 +112,22 @@ func NewRun(t TB, ctx context.Context, c *lambda.Client, rec *Recorder) *Run {
 // Snap calls f (one SDK call; its result and error are not looked at:
 // the raw response is) and keeps the response as boto3 would have
 // parsed it under key.
+//
+// A call the SDK refuses before sending it (a required member missing)
+// is kept as {"<no request sent>": error}: never as the response of the
+// call before it.
 func (r *Run) Snap(key string, f func() error) {
-	_ = f()
-	r.Got[key] = BotoShape(r.Rec.Last())
+	r.Rec.reset()
+	err := f()
+	if last := r.Rec.Last(); last.Status != 0 {
+		r.Got[key] = BotoShape(last)
+	} else {
+		msg := "no error"
+		if err != nil {
+			msg = err.Error()
+		}
+		r.Got[key] = map[string]any{"<no request sent>": msg}
+	}
 	r.Order = append(r.Order, key)
 }
 
@@ -121,6 +147,8 @@ func BotoShape(e Exchange) map[string]any {
 	if len(bytes.TrimSpace(e.Body)) > 0 {
 		if err := json.Unmarshal(e.Body, &m); err != nil {
 			m = map[string]any{"<undecodable body>": string(e.Body)}
+		} else if m == nil { // the body is JSON null
+			m = map[string]any{}
 		}
 	}
 	if e.Status >= 300 {
@@ -221,6 +249,8 @@ var placeholder = regexp.MustCompile(`<[a-zA-Z0-9_-]+(?::\d+)?>`)
 type binder struct {
 	val map[string]string // placeholder -> sluice's value
 	ph  map[string]string // kind + "\x00" + value -> placeholder
+	// anyValue are the recording's unreferenced values (Excerpt.Unreferenced)
+	anyValue []string
 }
 
 func newBinder() *binder { return &binder{val: map[string]string{}, ph: map[string]string{}} }
@@ -234,7 +264,7 @@ func kind(p string) string {
 }
 
 func (b *binder) match(want, got string) bool {
-	if want == "date" { // LocalStack's timestamp transformer
+	if want == "date" || slices.Contains(b.anyValue, want) { // LocalStack's timestamp transformer, or an unreferenced value
 		return got != ""
 	}
 	locs := placeholder.FindAllStringIndex(want, -1)
@@ -380,6 +410,10 @@ func LoadExcerpt(path string) (Excerpt, error) {
 	if err := json.Unmarshal(b, &e); err != nil {
 		return e, fmt.Errorf("%s: %w", path, err)
 	}
+	for name, rc := range e.Cases {
+		rc.unreferenced = e.Unreferenced
+		e.Cases[name] = rc
+	}
 	return e, nil
 }
 
@@ -389,6 +423,7 @@ func LoadExcerpt(path string) (Excerpt, error) {
 // the number of recorded exchanges and of those without a difference.
 func Diff(rc RecordedCase, r *Run) (diffs []string, exchanges, matched int) {
 	b := newBinder()
+	b.anyValue = rc.unreferenced
 	keys := slices.Clone(r.Order)
 	for _, k := range sortedKeys(rc.Recorded) {
 		if !slices.Contains(keys, k) {

@@ -6,15 +6,21 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/api"
@@ -52,7 +58,7 @@ func (nopInvoker) Retire(sluice.Scope, string, string, string) {}
 type recordedRuntimes struct{}
 
 func (recordedRuntimes) Names() []string {
-	return []string{"nodejs20.x", "provided.al2023", "python3.11", "python3.12", "python3.13"}
+	return []string{"nodejs18.x", "nodejs20.x", "provided.al2023", "python3.8", "python3.9", "python3.11", "python3.12", "python3.13"}
 }
 func (r recordedRuntimes) Supported(rt string) bool { return slices.Contains(r.Names(), rt) }
 
@@ -61,6 +67,56 @@ func (r recordedRuntimes) Supported(rt string) bool { return slices.Contains(r.N
 type server struct {
 	client *lambda.Client
 	rec    *parity.Recorder
+	// deploys holds the server's deployments while a replay wants them
+	// in progress
+	deploys *gate
+}
+
+// gate is the harness's runtime preparation (service.Runtimes): nothing
+// to prepare, unless a replay holds it; then deployments stay in progress
+// until it is released, as LocalStack's concurrent-update tests patch
+// their runtime to hold them.
+type gate struct {
+	mu   sync.Mutex
+	held chan struct{}
+}
+
+func (g *gate) Prepare(ctx context.Context, _ string) error {
+	g.mu.Lock()
+	held := g.held
+	g.mu.Unlock()
+	if held == nil {
+		return nil
+	}
+	select {
+	case <-held:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *gate) Ready(string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.held == nil
+}
+
+func (g *gate) hold() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held == nil {
+		g.held = make(chan struct{})
+	}
+}
+
+func (g *gate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held != nil {
+		close(g.held)
+		g.held = nil
+	}
 }
 
 func newServer(t *testing.T) *server {
@@ -76,7 +132,8 @@ func newServer(t *testing.T) *server {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	cfg := service.Config{Scope: scope, Store: store, Code: code, Invoker: nopInvoker{}, Logger: logger, NewURLID: furl.NewURLID}
+	deploys := &gate{}
+	cfg := service.Config{Scope: scope, Store: store, Code: code, Invoker: nopInvoker{}, Logger: logger, NewURLID: furl.NewURLID, Runtimes: deploys}
 	reg := service.NewRegistry(service.RegistryConfig{Default: scope, Stores: store, Service: cfg})
 	srv := httptest.NewServer(api.New(api.Config{
 		Services: reg,
@@ -87,6 +144,7 @@ func newServer(t *testing.T) *server {
 	}))
 	t.Cleanup(reg.Close)
 	t.Cleanup(srv.Close)
+	t.Cleanup(deploys.release)
 	rec := &parity.Recorder{Base: http.DefaultTransport.(*http.Transport).Clone()}
 	client := lambda.New(lambda.Options{
 		Region:           scope.Region,
@@ -94,8 +152,49 @@ func newServer(t *testing.T) *server {
 		BaseEndpoint:     aws.String(srv.URL),
 		HTTPClient:       &http.Client{Transport: lambdaclient.OwnBodies(rec)},
 		RetryMaxAttempts: 1,
+		APIOptions:       []func(*middleware.Stack) error{countOperation},
 	})
-	return &server{client: client, rec: rec}
+	return &server{client: client, rec: rec, deploys: deploys}
+}
+
+// called holds the operations the replays called (countOperation).
+var called sync.Map
+
+// countOperation is a client middleware that notes each operation called.
+func countOperation(st *middleware.Stack) error {
+	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("parityCalled", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		called.Store(awsmiddleware.GetOperationName(ctx), true)
+		return next.HandleInitialize(ctx, in)
+	}), middleware.After)
+}
+
+// notReplayedHere are the implemented operations the control-plane
+// replays do not call, and why.
+var notReplayedHere = map[string]string{
+	"InvokeWithResponseStream":   "LocalStack keeps no recording of it; its wire format is tested against AWS's documentation (internal/eventstream, cmd/sluice)",
+	"GetRuntimeManagementConfig": "LocalStack keeps no recording of it (docs/decisions.md: its messages are ours)",
+	"PutRuntimeManagementConfig": "LocalStack keeps no recording of it (docs/decisions.md: its messages are ours)",
+}
+
+// implementedOperations are the operations docs/operations.md marks
+// implemented (internal/api's TestOperationsTable keeps it true).
+func implementedOperations(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, line := range strings.Split(string(b), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) > 3 && strings.TrimSpace(cells[2]) == "implemented" {
+			ops = append(ops, strings.TrimSpace(cells[1]))
+		}
+	}
+	if len(ops) < 30 {
+		t.Fatalf("docs/operations.md: %d implemented operations found; the table's format changed?", len(ops))
+	}
+	return ops
 }
 
 // run is one replay of this harness: parity.Run on an API server.
@@ -180,11 +279,26 @@ func TestParity(t *testing.T) {
 			})
 		}
 	}
+	// every operation sluice implements is replayed from a recording
+	if f := flag.Lookup("test.run"); f == nil || f.Value.String() == "" {
+		for _, op := range implementedOperations(t) {
+			_, ok := called.Load(op)
+			why, exempt := notReplayedHere[op]
+			switch {
+			case !ok && !exempt:
+				t.Errorf("no replayed recording calls %s, which sluice implements (docs/operations.md): replay one, or say in notReplayedHere why not", op)
+			case ok && exempt:
+				t.Errorf("%s is replayed here, yet notReplayedHere says %q", op, why)
+			}
+		}
+	}
 	// a deviation that no longer explains a difference is stale: the
 	// difference was fixed, or its line no longer matches what it meant
+	// (only those of the cases replayed here: cmd/sluice's TestParityInvoke
+	// checks the invocation cases' own)
 	if f := flag.Lookup("test.run"); f == nil || f.Value.String() == "" {
 		for i := range devs {
-			if !used[&devs[i]] {
+			if !used[&devs[i]] && ownCase(devs[i].Case) {
 				t.Errorf("deviations.tsv: %s / %s explains no difference", devs[i].Case, devs[i].Diff)
 			}
 		}
@@ -199,4 +313,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// ownCase reports whether re matches the id of a case replayed here.
+func ownCase(re *regexp.Regexp) bool {
+	for file, cases := range replays {
+		for name := range cases {
+			if re.MatchString(file + "::" + name) {
+				return true
+			}
+		}
+	}
+	return false
 }

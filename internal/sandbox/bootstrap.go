@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/sluice-dev/sluice"
 )
 
 // Paths of an execution environment, as the runtime sees them. Sandboxed
@@ -55,6 +57,31 @@ func (b Bootstrap) withDefaults() Bootstrap {
 	if b.Cwd == "" {
 		b.Cwd = taskRoot
 	}
+	return b
+}
+
+// execWrapperScript is what Lambda's managed runtimes do with
+// AWS_LAMBDA_EXEC_WRAPPER (their bootstrap scripts): check the wrapper,
+// then exec it with the runtime's command as its arguments. $0 is the
+// wrapper, "$@" the runtime's argv.
+const execWrapperScript = `if [ ! -f "$0" ]; then echo "$0: does not exist"; exit 127; fi
+if [ ! -x "$0" ]; then echo "$0: is not an executable"; exit 126; fi
+exec "$0" "$@"`
+
+// withExecWrapper starts the runtime through the function's
+// AWS_LAMBDA_EXEC_WRAPPER, as Lambda's managed runtimes do (a wrapper that
+// does not exist ends init with exit status 127, one that is not
+// executable with 126). The provided.* runtimes ignore it, as on Lambda:
+// their bootstrap is the function's own.
+func (b Bootstrap) withExecWrapper(fn *sluice.Function) Bootstrap {
+	if fn == nil || strings.HasPrefix(fn.Runtime, "provided") {
+		return b
+	}
+	w := fn.Environment["AWS_LAMBDA_EXEC_WRAPPER"]
+	if w == "" {
+		return b
+	}
+	b.Command = append([]string{"/bin/sh", "-c", execWrapperScript, w}, b.Command...)
 	return b
 }
 

@@ -170,7 +170,7 @@ func Start(ctx context.Context, spec Spec, opts Options) (e *Env, err error) {
 	if opts.Driver == nil {
 		opts.Driver = Plain("")
 	}
-	spec.Bootstrap = spec.Bootstrap.withDefaults()
+	spec.Bootstrap = spec.Bootstrap.withDefaults().withExecWrapper(spec.Function)
 	e = &Env{
 		id:          sluice.NewRequestID(),
 		spec:        spec,

@@ -161,16 +161,16 @@ func (e *Env) abandon(c *call) {
 
 // failed returns the Output of an invocation that ended without a response.
 func (e *Env) failed(c *call, ferr *sluice.FunctionError) *Output {
-	e.logStart(c)
+	e.logStart(c, false)
 	return &Output{e: e, c: c, ferr: ferr, eof: true}
 }
 
 // logStart writes c's START line once: when the runtime takes c (before it
-// sees the event, so everything it printed earlier stays before START), or
-// when c fails before reaching the runtime.
-func (e *Env) logStart(c *call) {
+// sees the event, so everything it printed earlier stays before START, and
+// out of c's tail: taken), or when c fails before reaching the runtime.
+func (e *Env) logStart(c *call, taken bool) {
 	c.startOnce.Do(func() {
-		e.logs.begin(fmt.Sprintf("START RequestId: %s Version: %s\n", c.inv.RequestID, e.spec.Function.VersionOrLatest()))
+		e.logs.begin(fmt.Sprintf("START RequestId: %s Version: %s\n", c.inv.RequestID, e.spec.Function.VersionOrLatest()), taken)
 	})
 }
 
@@ -507,7 +507,7 @@ func (e *Env) Next(ctx context.Context) (*sluice.Invocation, error) {
 
 	select {
 	case c := <-e.queue:
-		e.logStart(c)
+		e.logStart(c, true)
 		c.mu.Lock()
 		c.takenAt = time.Now()
 		c.inv.Deadline = c.takenAt.Add(c.timeout)

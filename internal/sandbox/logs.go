@@ -190,14 +190,18 @@ func (l *logCapture) write(s string) {
 }
 
 // begin starts attributing the stream to a new invocation and writes its
-// START line. Output of the init phase stays in the first invocation's tail.
-func (l *logCapture) begin(start string) {
+// START line. The tail of an invocation that the runtime took starts at
+// START, as Lambda's LogResult does (fresh): the init phase's lines
+// (INIT_START, the runtime's notice, what init printed) are in the
+// function's log only. One that failed before the runtime took it (an init
+// that crashed or timed out) keeps them: they are its explanation.
+func (l *logCapture) begin(start string, fresh bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.drainLocked()
 	l.flushDroppedLocked()
 	l.written = 0
-	if l.tail == nil {
+	if l.tail == nil || fresh {
 		l.tail = &tailBuffer{}
 	}
 	l.emitLocked([]byte(start))

@@ -39,7 +39,7 @@ func TestLogEndWhileWriting(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		returned := make(chan struct{})
 		go func() {
-			l.begin("START\n")
+			l.begin("START\n", true)
 			l.end("END\n")
 			close(returned)
 		}()

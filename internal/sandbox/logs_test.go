@@ -61,7 +61,7 @@ func TestLogLimit(t *testing.T) {
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 
-	l.begin("START RequestId: 1\n")
+	l.begin("START RequestId: 1\n", true)
 	line := []byte(strings.Repeat("x", 1023) + "\n")
 	chunk := bytes.Repeat(line, 64) // 64 KiB
 	wrote := make(chan error, 1)
@@ -114,7 +114,7 @@ func TestLogLimit(t *testing.T) {
 	}
 
 	// The next invocation has its own budget.
-	l.begin("START RequestId: 2\n")
+	l.begin("START RequestId: 2\n", true)
 	if _, err := w.Write([]byte("hello from 2\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestLogNoLimit(t *testing.T) {
 	l := newLogCapture(sink, -1)
 	l.attach(r)
 	go l.run()
-	l.begin("S\n")
+	l.begin("S\n", true)
 	big := bytes.Repeat([]byte("y\n"), 2<<20) // 4 MiB
 	go func() { w.Write(big); w.Close() }()
 	<-l.done

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -50,7 +51,8 @@ func (s *Service) FunctionName(ref sluice.FunctionRef) (string, error) {
 // Pending until its deployment (deploy.go) settles it; without publish the
 // deployment runs in the background and CreateFunction returns the
 // Pending function, with publish it runs in this call and CreateFunction
-// returns the version it published. Errors: Config.AssumeRole's for
+// returns the version it published; fn then still holds the $LATEST as it
+// was stored (Pending), which Lambda's answer shows. Errors: Config.AssumeRole's for
 // fn.Role, before anything else; EConflict when the function exists; the
 // package store's errors (EInvalidZip ...); with publish, a failed
 // deployment: EInvalidZip for the package, EInvalidParameter for the
@@ -85,6 +87,11 @@ func (s *Service) create(ctx context.Context, fn *sluice.Function, zip []byte) e
 	}
 	sha, size, err := s.putCode(ctx, fn.Name, zip)
 	if err != nil {
+		if e := (*sluice.Error)(nil); errors.As(err, &e) && e.Code == sluice.EInvalidZip {
+			// CreateFunction answers a package it cannot unzip with
+			// InvalidParameterValueException (400), as AWS does
+			return &sluice.Error{Code: sluice.EInvalidParameter, Message: e.Message, Err: err}
+		}
 		return err
 	}
 	fn.CodeSHA256, fn.CodeSize = sha, size
@@ -307,6 +314,14 @@ func (s *Service) DeleteFunction(ctx context.Context, ref sluice.FunctionRef, qu
 	case sluice.IsVersionNumber(q):
 		return s.deleteVersion(ctx, ref.Name, q)
 	default:
+		// an alias, or no version: AWS names a missing function first
+		// (unqualified), as for a missing version
+		if _, err := s.cfg.Store.GetFunction(ctx, ref.Name); err != nil {
+			if sluice.ErrorCodeOf(err) == sluice.ENotFound {
+				return s.notFound(ref.Name, "")
+			}
+			return err
+		}
 		return sluice.Errorf(sluice.EInvalidParameter, "Deletion of aliases is not currently supported.")
 	}
 }

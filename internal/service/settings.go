@@ -68,7 +68,7 @@ func (s *Service) TagResource(ctx context.Context, ref sluice.FunctionRef, tags 
 	if err := s.tagTarget(ref); err != nil {
 		return err
 	}
-	return s.setSettings(ctx, ref.Name, "", func(st *sluice.FunctionSettings) error {
+	err := s.setSettings(ctx, ref.Name, "", func(st *sluice.FunctionSettings) error {
 		next := make(map[string]string, len(st.Tags)+len(tags))
 		for k, v := range st.Tags {
 			next[k] = v
@@ -82,6 +82,36 @@ func (s *Service) TagResource(ctx context.Context, ref sluice.FunctionRef, tags 
 		st.Tags = next
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return s.newRevision(ctx, ref.Name)
+}
+
+// newRevision gives the named function's $LATEST a new RevisionID, as
+// tagging does on Lambda. A function being deployed is left alone: its
+// deployment settles under the revision it started with (deploy), and
+// settling gives it a new one anyway. A concurrent change that wins the
+// compare-and-swap changed the revision too.
+func (s *Service) newRevision(ctx context.Context, name string) error {
+	fn, err := s.cfg.Store.GetFunction(ctx, name)
+	if err != nil {
+		if sluice.ErrorCodeOf(err) == sluice.ENotFound {
+			return nil
+		}
+		return err
+	}
+	if fn.State == sluice.StatePending || fn.LastUpdateStatus == sluice.UpdateInProgress {
+		return nil
+	}
+	next := fn.Clone()
+	next.RevisionID = sluice.NewRequestID()
+	switch err := s.cfg.Store.UpdateFunction(ctx, next, fn.RevisionID); sluice.ErrorCodeOf(err) {
+	case "", sluice.EPrecondition, sluice.ENotFound:
+		return nil
+	default:
+		return err
+	}
 }
 
 // ErrTooManyTags is Lambda's answer to more than sluice.MaxTags tags.
@@ -96,7 +126,7 @@ func (s *Service) UntagResource(ctx context.Context, ref sluice.FunctionRef, key
 	if err := s.tagTarget(ref); err != nil {
 		return err
 	}
-	return s.setSettings(ctx, ref.Name, "", func(st *sluice.FunctionSettings) error {
+	err := s.setSettings(ctx, ref.Name, "", func(st *sluice.FunctionSettings) error {
 		for _, k := range keys {
 			delete(st.Tags, k)
 		}
@@ -105,6 +135,10 @@ func (s *Service) UntagResource(ctx context.Context, ref sluice.FunctionRef, key
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return s.newRevision(ctx, ref.Name)
 }
 
 // Tags returns the tags of the named function of this scope, nil when it

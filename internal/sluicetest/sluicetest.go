@@ -132,6 +132,9 @@ func DiffFunction(want, got *sluice.Function) string {
 	if want.LastUpdateStatusReasonCode != got.LastUpdateStatusReasonCode {
 		add("LastUpdateStatusReasonCode", want.LastUpdateStatusReasonCode, got.LastUpdateStatusReasonCode)
 	}
+	if want.PublishedFrom != got.PublishedFrom {
+		add("PublishedFrom", want.PublishedFrom, got.PublishedFrom)
+	}
 	if pd := DiffPolicy(want.Policy, got.Policy); pd != "" {
 		d = append(d, "Policy: "+pd)
 	}

@@ -90,6 +90,7 @@ func testPublishNumbering(t *testing.T, s sluice.FunctionStore) {
 		v := fn.Clone()
 		v.RevisionID = fmt.Sprintf("rev-v%d", i)
 		v.Description = fmt.Sprintf("version %d", i)
+		v.PublishedFrom = fmt.Sprintf("configuration %d", i)
 		v.Version = sluice.LatestVersion // the store chooses the number
 		if i == 2 {
 			v.Previous = SampleFunction("pub") // not kept in a version
