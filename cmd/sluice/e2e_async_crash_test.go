@@ -299,7 +299,12 @@ func TestE2EAsyncFullDisk(t *testing.T) {
 		t.Fatalf("mounting a tmpfs (the test needs root): %v: %s", err, out)
 	}
 	t.Cleanup(func() {
-		if out, err := exec.Command("umount", data).CombinedOutput(); err != nil {
+		// The functions die with sluice (Pdeathsig); give them a moment
+		// to let go of the file system.
+		var out []byte
+		var err error
+		eventually(5*time.Second, func() bool { out, err = exec.Command("umount", data).CombinedOutput(); return err == nil })
+		if err != nil {
 			t.Errorf("umount %s: %v: %s", data, err, out)
 		}
 	})
