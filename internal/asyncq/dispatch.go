@@ -143,9 +143,13 @@ func (d *dispatcher) loop(ctx context.Context) {
 		}
 	}()
 	for ctx.Err() == nil {
+		// Take the set of touched keys only when it is not empty: the
+		// map left in place is Put's to write, and must not be read
+		// (ranged over) outside the lock.
 		d.q.mu.Lock()
-		touched := d.q.touched
-		if len(touched) > 0 {
+		var touched map[string]struct{}
+		if len(d.q.touched) > 0 {
+			touched = d.q.touched
 			d.q.touched = make(map[string]struct{})
 		}
 		d.q.mu.Unlock()
