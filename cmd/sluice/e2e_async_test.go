@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,7 +58,13 @@ func attempts(t *testing.T, dir, id string) []attempt {
 		t.Fatal(err)
 	}
 	var out []attempt
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+	// Only whole lines: the function may have created the file and not
+	// yet written its line.
+	whole := string(b[:bytes.LastIndexByte(b, '\n')+1])
+	for _, line := range strings.Split(strings.TrimSpace(whole), "\n") {
+		if line == "" {
+			continue
+		}
 		f := strings.Fields(line)
 		if len(f) != 3 {
 			t.Fatalf("%s.log: bad line %q", id, line)
