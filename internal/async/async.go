@@ -291,7 +291,7 @@ func (d *Dispatcher) finish(ctx context.Context, log *slog.Logger, svc *service.
 	if dest == "" {
 		return asyncq.Done{}
 	}
-	rec.Pending = &pending{Destination: dest, Condition: condition, Record: d.invocationRecord(svc, rec, condition)}
+	rec.Pending = &pending{Destination: dest, Condition: condition, Record: d.invocationRecord(rec, condition)}
 	rec.Payload, rec.Last = nil, nil // the record holds them now
 	return d.handOver(ctx, log, rec)
 }
@@ -334,7 +334,7 @@ func (d *Dispatcher) handOver(ctx context.Context, log *slog.Logger, rec *record
 // timestamp, requestContext, requestPayload, and, when the function ran,
 // responseContext and responsePayload (LocalStack's recordings of AWS,
 // test_lambda_destinations.snapshot.json).
-func (d *Dispatcher) invocationRecord(svc *service.Service, rec *record, condition string) []byte {
+func (d *Dispatcher) invocationRecord(rec *record, condition string) []byte {
 	qualifier := rec.Qualifier
 	if qualifier == "" {
 		qualifier = sluice.LatestVersion
