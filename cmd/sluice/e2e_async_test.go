@@ -234,7 +234,7 @@ func TestE2EAsyncRetriesAndDestinations(t *testing.T) {
 	})
 }
 
-// TestE2EAsyncReservedConcurrency: with reserved concurrency 1, 60 queued
+// TestE2EAsyncReservedConcurrency: with reserved concurrency 1, 100 queued
 // events all run, one at a time, none dropped.
 func TestE2EAsyncReservedConcurrency(t *testing.T) {
 	t.Parallel()
@@ -244,7 +244,7 @@ func TestE2EAsyncReservedConcurrency(t *testing.T) {
 	if _, err := ts.Client.PutFunctionConcurrency(ctx(t), &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("one"), ReservedConcurrentExecutions: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}
-	const n = 60
+	const n = 100
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
