@@ -242,7 +242,7 @@ func (d *Dispatcher) deliver(ctx context.Context, ev asyncq.Event) asyncq.Outcom
 		rec.Invokes++
 		rec.Last = &response{ExecutedVersion: run.ExecutedVersion(), FunctionError: "Unhandled", ErrorType: "Sluice.InvokeError",
 			Payload: errorDocument("Sluice.InvokeError", err.Error())}
-		return d.failed(ctx, log, svc, ev, &rec, &cfg, now)
+		return d.failed(ctx, log, svc, ev, &rec, &cfg, d.cfg.Now())
 	}
 	body, _ := io.ReadAll(io.LimitReader(out, sluice.MaxBufferedResponse))
 	_ = out.Close()
@@ -256,11 +256,11 @@ func (d *Dispatcher) deliver(ctx context.Context, ev asyncq.Event) asyncq.Outcom
 		return d.finish(ctx, log, svc, &rec, &cfg, condSuccess)
 	}
 	rec.Last.FunctionError, rec.Last.ErrorType, rec.Last.Payload = "Unhandled", res.Err.Type, res.Err.Payload
-	return d.failed(ctx, log, svc, ev, &rec, &cfg, now)
+	return d.failed(ctx, log, svc, ev, &rec, &cfg, d.cfg.Now())
 }
 
-// failed decides what follows a failed run: a retry after RetryBase, then
-// twice that, while attempts remain and the event will still be young
+// failed decides what follows a failed run that ended at now: a retry
+// RetryBase after it, then twice that after the next, while attempts remain and the event will still be young
 // enough; else the failure destination.
 func (d *Dispatcher) failed(ctx context.Context, log *slog.Logger, svc *service.Service, ev asyncq.Event, rec *record, cfg *sluice.EventInvokeConfig, now time.Time) asyncq.Outcome {
 	log.Info("event invocation failed", "attempt", rec.Invokes, "error_type", rec.Last.ErrorType)
