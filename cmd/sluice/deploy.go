@@ -367,7 +367,11 @@ func (d *deployer) deploy(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("zipping %s: %v", src, err)
 	}
-	d.out.step(fmt.Sprintf("zipping %d files (%s)", z.files, kib(len(z.data))))
+	files := "files"
+	if z.files == 1 {
+		files = "file"
+	}
+	d.out.step(fmt.Sprintf("zipping %d %s (%s)", z.files, files, kib(len(z.data))))
 
 	name, verb := d.opts.name, "updated"
 	cur, err := d.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
