@@ -69,20 +69,19 @@ func deployCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fset.BoolVar(&o.watch, "watch", false, "deploy again whenever a file in DIR changes, until interrupted")
 	help := func(w io.Writer) {
 		fmt.Fprint(w, deployUsage)
-		fset.SetOutput(w)
-		fset.PrintDefaults()
-		fset.SetOutput(stderr)
+		deployPrintFlags(w, fset)
 	}
-	fset.Usage = func() { help(stderr) }
+	fset.Usage = func() {} // deploy prints its help itself, to stdout for --help
 	var dirs []string
 	rest := args
 	for {
 		if err := fset.Parse(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fset.SetOutput(stdout)
 				help(stdout)
 				return 0
 			}
+			fmt.Fprintln(stderr)
+			help(stderr)
 			return 2
 		}
 		if fset.NArg() == 0 {
@@ -119,6 +118,22 @@ func deployCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return 1
 	}
 	return 0
+}
+
+// deployPrintFlags prints fset's flags GNU-style (--name), with their
+// defaults unless the usage text tells them.
+func deployPrintFlags(w io.Writer, fset *flag.FlagSet) {
+	fset.VisitAll(func(f *flag.Flag) {
+		arg, usage := flag.UnquoteUsage(f)
+		if arg != "" {
+			arg = " " + arg
+		}
+		def := ""
+		if f.DefValue != "" && f.DefValue != "false" && !strings.Contains(usage, "(default") {
+			def = fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(w, "  --%s%s\n    \t%s%s\n", f.Name, arg, usage, def)
+	})
 }
 
 // A project is what detect found in a directory.
@@ -337,6 +352,7 @@ type deployer struct {
 // Successful.
 func (d *deployer) deploy(ctx context.Context) error {
 	start := time.Now()
+	d.out.start = start
 	proj, err := detect(d.opts.dir)
 	if err != nil && d.opts.runtime == "" {
 		return err
@@ -535,13 +551,14 @@ func kib(n int) string { return fmt.Sprintf("%.1f KiB", float64(n)/1024) }
 // status).
 type progress struct {
 	w        io.Writer
+	start    time.Time // of the current deploy, for the elapsed time (tty)
 	tty      bool
 	shown    bool   // a status line is on screen (tty)
 	lastPlan string // the last status printed (plain)
 }
 
 func newProgress(w io.Writer) *progress {
-	p := &progress{w: w}
+	p := &progress{w: w, start: time.Now()}
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			p.tty = true
@@ -570,7 +587,7 @@ func (p *progress) line(s string) {
 // when it changes otherwise.
 func (p *progress) status(s string) {
 	if p.tty {
-		fmt.Fprint(p.w, "\r\033[K"+s)
+		fmt.Fprintf(p.w, "\r\033[K%s (%.1fs)", s, time.Since(p.start).Seconds())
 		p.shown = true
 		return
 	}
