@@ -177,7 +177,9 @@ func detect(dir string) (project, error) {
 				return project{goMain: true, runtime: "provided.al2023", handler: "bootstrap"}, nil
 			}
 		}
-		return project{}, fmt.Errorf("%s is a Go package, but not a main package", dir)
+		if !has["package.json"] && len(jsFiles) == 0 && len(pyFiles) == 0 {
+			return project{}, fmt.Errorf("%s is a Go package, but not a main package", dir)
+		}
 	}
 	if has["package.json"] || len(jsFiles) > 0 {
 		return project{runtime: "nodejs20.x", handler: nodeHandler(dir, has, jsFiles)}, nil

@@ -46,6 +46,8 @@ func TestDeployDetect(t *testing.T) {
 		{name: "go main among other files", files: map[string]string{"util.go": "// Doc.\npackage main\n", "index.js": ""},
 			goMain: true, runtime: "provided.al2023", handler: "bootstrap"},
 		{name: "go library", files: map[string]string{"lib.go": "package lib\n"}, err: "not a main package"},
+		{name: "go library beside a Node.js handler", files: map[string]string{"tool.go": "package tool\n", "index.mjs": ""},
+			runtime: "nodejs20.x", handler: "index.handler"},
 		{name: "go syntax error", files: map[string]string{"main.go": "pack main\n"}, err: "main.go"},
 		{name: "node index.mjs", files: map[string]string{"index.mjs": "export const handler = async () => 1;\n", "lib.mjs": ""},
 			runtime: "nodejs20.x", handler: "index.handler"},
