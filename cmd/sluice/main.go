@@ -32,6 +32,8 @@ Usage:
   sluice store check|backup|restore|repair [flags]
                           check, back up, restore or repair the store
                           (see "sluice help store")
+  sluice deploy DIR [--name N] [--runtime R] [--handler H] [--watch]
+                          build, zip and deploy a function (see "sluice deploy --help")
   sluice version          print the version
 `
 
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runtimeCommand(ctx, args[1:], stdout, stderr)
 	case "store":
 		return storeCommand(args[1:], stdout, stderr)
+	case "deploy":
+		return deployCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sluice", version)
 		return 0
