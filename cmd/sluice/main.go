@@ -3,6 +3,9 @@
 //	sluice serve [--listen 127.0.0.1:9000] [--data-dir .sluice] [--region us-east-1] [--account-id 000000000000]
 //	sluice runtime install nodejs|python [--data-dir .sluice] [--node node]
 //	sluice store check|backup|restore|repair [--data-dir .sluice] ...
+//	sluice invoke FUNCTION [--payload JSON|@file|-] [--qualifier Q] [--buffered] [--log]
+//	sluice ls [--json]
+//	sluice version
 //
 // See README.md.
 package main
@@ -32,11 +35,13 @@ Usage:
   sluice store check|backup|restore|repair [flags]
                           check, back up, restore or repair the store
                           (see "sluice help store")
-  sluice version          print the version
-`
+  sluice invoke FUNCTION [flags]
+                          invoke a function, its response streamed to stdout
+  sluice ls [flags]       list the functions
+  sluice version          print the version (also: sluice --version)
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+"sluice help CMD" or "sluice CMD --help" prints the help of CMD.
+`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -50,13 +55,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runtimeCommand(ctx, args[1:], stdout, stderr)
 	case "store":
 		return storeCommand(args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "sluice", version)
-		return 0
-	case "help", "-h", "--help":
-		if len(args) > 1 && args[1] == "store" {
-			fmt.Fprint(stdout, storeUsage)
-			return 0
+	case "invoke":
+		return invokeCommand(ctx, args[1:], stdout, stderr)
+	case "ls":
+		return lsCommand(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		return versionCommand(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" && !isHelpArg(args[1]) {
+			// Every subcommand prints its help for --help.
+			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)
 		return 0
