@@ -91,6 +91,23 @@ func TestE2ECLIHelp(t *testing.T) {
 		"invoke":  {"--payload", "--qualifier", "--buffered", "--log", "--endpoint", "--region"},
 		"ls":      {"--json", "--endpoint", "--region"},
 	}
+	// serve's help shows every flag of the README's table of them.
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(string(readme), "## `sluice serve` flags")
+	table, _, _ = strings.Cut(table, "\n## ")
+	for _, m := range regexp.MustCompile("(?m)^\\| `(--[a-z-]+)`(?:, `(--[a-z-]+)`)?").FindAllStringSubmatch(table, -1) {
+		for _, f := range m[1:] {
+			if f != "" {
+				flags["serve"] = append(flags["serve"], f)
+			}
+		}
+	}
+	if len(flags["serve"]) < 20 {
+		t.Fatalf("found only %q in the README's table of serve's flags", flags["serve"])
+	}
 	singleDash := regexp.MustCompile(`(?m)^\s+-[a-z]`)
 	for _, cmd := range cmds {
 		for _, args := range [][]string{{cmd, "--help"}, {cmd, "-h"}, {"help", cmd}} {
