@@ -7,8 +7,11 @@ JS_CLIENT := test/clients/js
 run:
 	go run ./cmd/sluice serve
 
+# bin/sluice, its version (`sluice version`) from git describe when there is a git checkout.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+
 build:
-	go build -o bin/sluice ./cmd/sluice
+	go build -ldflags "-X main.version=$(VERSION)" -o bin/sluice ./cmd/sluice
 
 # Test dependencies that are not Go modules: the AWS SDK for JavaScript v3.
 deps: $(JS_CLIENT)/node_modules/.package-lock.json

@@ -3,6 +3,9 @@
 //	sluice serve [--listen 127.0.0.1:9000] [--data-dir .sluice] [--region us-east-1] [--account-id 000000000000]
 //	sluice runtime install nodejs|python [--data-dir .sluice] [--node node]
 //	sluice store check|backup|restore|repair [--data-dir .sluice] ...
+//	sluice invoke FUNCTION [--payload JSON|@file|-] [--qualifier Q] [--buffered] [--log]
+//	sluice ls [--json]
+//	sluice version
 //
 // See README.md.
 package main
@@ -26,7 +29,7 @@ func main() {
 const usage = `sluice: a self-hosted, AWS-Lambda-wire-compatible function platform.
 
 Usage:
-  sluice serve [flags]    run the Lambda API (see "sluice serve -h")
+  sluice serve [flags]    run the Lambda API (see "sluice serve --help")
   sluice runtime install nodejs|python [flags]
                           provision a runtime into the data dir
   sluice store check|backup|restore|repair [flags]
@@ -34,11 +37,13 @@ Usage:
                           (see "sluice help store")
   sluice deploy DIR [--name N] [--runtime R] [--handler H] [--watch]
                           build, zip and deploy a function (see "sluice deploy --help")
-  sluice version          print the version
-`
+  sluice invoke FUNCTION [flags]
+                          invoke a function, its response streamed to stdout
+  sluice ls [flags]       list the functions
+  sluice version          print the version (also: sluice --version)
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+"sluice help CMD" or "sluice CMD --help" prints the help of CMD.
+`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -54,13 +59,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return storeCommand(args[1:], stdout, stderr)
 	case "deploy":
 		return deployCommand(ctx, args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "sluice", version)
-		return 0
-	case "help", "-h", "--help":
-		if len(args) > 1 && args[1] == "store" {
-			fmt.Fprint(stdout, storeUsage)
-			return 0
+	case "invoke":
+		return invokeCommand(ctx, args[1:], stdout, stderr)
+	case "ls":
+		return lsCommand(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		return versionCommand(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" && !isHelpArg(args[1]) {
+			// Every subcommand prints its help for --help.
+			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)
 		return 0

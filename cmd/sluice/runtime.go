@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,25 +25,27 @@ or later and cmake, autoconf, automake, libtool, make and g++.
 
 // runtimeCommand is `sluice runtime install nodejs|python`.
 func runtimeCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "install" {
-		fmt.Fprint(stderr, runtimeUsage)
-		return 2
-	}
 	defaults := DefaultConfig()
-	fset := flag.NewFlagSet("runtime install", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, runtimeUsage); fset.PrintDefaults() }
+	fset := newFlagSet("runtime install", stderr)
 	dataDir := fset.String("data-dir", defaults.DataDir, "the server's data directory (as for serve)")
 	node := fset.String("node", "node", "the Node.js binary (a path, or a name on PATH)")
 	force := fset.Bool("force", false, "install again even when the runtime is installed")
 	runtimesDir := fset.String("runtimes-dir", defaults.RuntimesDir, "where runtimes are provisioned (as for serve; default DATA-DIR/runtimes)")
 	logLevel := fset.String("log-level", "info", "debug (shows npm's output), info, warn or error")
+	if len(args) > 0 && isHelpArg(args[0]) {
+		printHelp(stdout, runtimeUsage, fset)
+		return 0
+	}
+	if len(args) == 0 || args[0] != "install" {
+		fmt.Fprint(stderr, runtimeUsage)
+		return 2
+	}
 	// The runtime's name may come before, between or after the flags.
 	var names []string
 	rest := args[1:]
 	for {
-		if err := fset.Parse(rest); err != nil {
-			return 2
+		if code, ok := parseFlags(fset, rest, runtimeUsage, stdout, stderr); !ok {
+			return code
 		}
 		if fset.NArg() == 0 {
 			break

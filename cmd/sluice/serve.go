@@ -264,12 +264,24 @@ func (c Config) validate() error {
 	return c.validateCredentials()
 }
 
+const serveUsage = `Usage:
+  sluice serve [flags]
+
+Runs the Lambda API (and function URLs) on --listen, keeping functions and
+their code in --data-dir. The AWS SDKs and CLI reach it with
+--endpoint-url http://127.0.0.1:9000 (or AWS_ENDPOINT_URL) and the
+development key test/test. See README.md.
+`
+
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := DefaultConfig()
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve", stderr)
 	cfg.flags(fs)
-	if err := fs.Parse(args); err != nil {
+	if code, ok := parseFlags(fs, args, serveUsage, stdout, stderr); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sluice serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
 	var level slog.Level

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -59,7 +58,9 @@ func storeCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, storeUsage)
+		fs := newFlagSet("store", stderr)
+		fs.String("data-dir", DefaultConfig().DataDir, "the server's data directory (as for serve)")
+		printHelp(stdout, storeUsage, fs)
 		return 0
 	case "check", "backup", "restore", "repair":
 	default:
@@ -67,9 +68,7 @@ func storeCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	sub := args[0]
-	fset := flag.NewFlagSet("store "+sub, flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, storeUsage); fset.PrintDefaults() }
+	fset := newFlagSet("store "+sub, stderr)
 	dataDir := fset.String("data-dir", DefaultConfig().DataDir, "the server's data directory (as for serve)")
 	var file, to, from *string
 	switch sub {
@@ -80,11 +79,8 @@ func storeCommand(args []string, stdout, stderr io.Writer) int {
 	case "restore":
 		from = fset.String("from", "", "the backup file to restore")
 	}
-	if err := fset.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fset, args[1:], storeUsage, stdout, stderr); !ok {
+		return code
 	}
 	if fset.NArg() > 0 {
 		fmt.Fprintf(stderr, "sluice store %s: unexpected argument %q\n", sub, fset.Arg(0))
