@@ -263,7 +263,9 @@ func (iv *Invoker) InvokeAsync(req sluice.InvokeRequest) error {
 func (iv *Invoker) Retire(scope sluice.Scope, functionName, version, keep string) {
 	key := sluice.EnvironmentKey(scope, functionName, version)
 	iv.cfg.Pool.Retire(key, keep)
-	if iv.cfg.HotReload != nil {
+	if keep == "" && iv.cfg.HotReload != nil {
+		// none of its environments is left: the next one starts from
+		// the tree as it is then
 		iv.cfg.HotReload.Forget(key)
 	}
 }
