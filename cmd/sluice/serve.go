@@ -179,7 +179,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.SandboxMemoryOvercommit, "sandbox-memory-overcommit", c.SandboxMemoryOvercommit, "how many times --sandbox-memory the MemorySize of the busy environments may add up to; 1 reserves each environment's full MemorySize (functions rarely use it all; the parent cgroup's hard limit bounds what they really use)")
 	fs.IntVar(&c.SandboxPIDs, "sandbox-pids", c.SandboxPIDs, "processes and threads all sandboxed environments may have together (default 0: half of the host's pid_max or threads-max, whichever is smaller)")
 	fs.StringVar(&c.EFSDir, "efs-dir", c.EFSDir, "host directory of FileSystemConfigs access points (access-point/fsap-X is DIR/fsap-X)")
-	fs.StringVar(&c.HotReloadRoot, "hot-reload-root", c.HotReloadRoot, "turn hot reload on: CreateFunction/UpdateFunctionCode with S3Bucket \"hot-reload\" and the absolute path of a directory under DIR as S3Key run the function straight from it, read-only, an edit taking effect at the next invocation (off without it)")
+	fs.StringVar(&c.HotReloadRoot, "hot-reload-root", c.HotReloadRoot, "turn hot reload on: CreateFunction/UpdateFunctionCode with S3Bucket \"hot-reload\" and the absolute path of a directory under `DIR` as S3Key run the function straight from it, read-only, an edit taking effect at the next invocation (off without it)")
 	fs.StringVar(&c.Node, "node", c.Node, "node binary of the nodejs* runtimes (default: node on PATH)")
 	fs.Func("node-for", "RUNTIME=PATH: the node binary of one nodejs* runtime (e.g. nodejs22.x=/opt/node22/bin/node), over --node; repeatable", func(v string) error {
 		rt, path, ok := strings.Cut(v, "=")
