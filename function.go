@@ -74,7 +74,8 @@ type Function struct {
 	Logging LoggingConfig
 
 	// CodeSHA256 is the hex SHA-256 of the deployment package (zip); the
-	// package is stored content-addressed under it.
+	// package is stored content-addressed under it. For hot reload it is
+	// HotReloadCode(dir) instead (hotreload.go).
 	CodeSHA256 string
 	CodeSize   int64
 

@@ -23,6 +23,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/bolt"
 	"github.com/sluice-dev/sluice/internal/concurrency"
 	"github.com/sluice-dev/sluice/internal/furl"
+	"github.com/sluice-dev/sluice/internal/hotreload"
 	"github.com/sluice-dev/sluice/internal/invoke"
 	"github.com/sluice-dev/sluice/internal/pool"
 	"github.com/sluice-dev/sluice/internal/runtimes"
@@ -63,7 +64,11 @@ type Config struct {
 	SandboxNetwork string
 	// EFSDir is where FileSystemConfigs point: the access point
 	// arn:...:access-point/fsap-x is the directory EFSDir/fsap-x.
-	EFSDir        string
+	EFSDir string
+	// HotReloadRoot, when set, turns hot reload on: functions may run
+	// straight from directories under it (S3Bucket "hot-reload", the
+	// directory as S3Key; internal/hotreload, docs/security.md).
+	HotReloadRoot string
 	ShutdownGrace time.Duration
 	// AsyncRetryBase is how long after a function error an Event
 	// invocation is retried (the second retry waits twice as long).
@@ -174,6 +179,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.SandboxMemoryOvercommit, "sandbox-memory-overcommit", c.SandboxMemoryOvercommit, "how many times --sandbox-memory the MemorySize of the busy environments may add up to; 1 reserves each environment's full MemorySize (functions rarely use it all; the parent cgroup's hard limit bounds what they really use)")
 	fs.IntVar(&c.SandboxPIDs, "sandbox-pids", c.SandboxPIDs, "processes and threads all sandboxed environments may have together (default 0: half of the host's pid_max or threads-max, whichever is smaller)")
 	fs.StringVar(&c.EFSDir, "efs-dir", c.EFSDir, "host directory of FileSystemConfigs access points (access-point/fsap-X is DIR/fsap-X)")
+	fs.StringVar(&c.HotReloadRoot, "hot-reload-root", c.HotReloadRoot, "turn hot reload on: CreateFunction/UpdateFunctionCode with S3Bucket \"hot-reload\" and the absolute path of a directory under `DIR` as S3Key run the function straight from it, read-only, an edit taking effect at the next invocation (off without it)")
 	fs.StringVar(&c.Node, "node", c.Node, "node binary of the nodejs* runtimes (default: node on PATH)")
 	fs.Func("node-for", "RUNTIME=PATH: the node binary of one nodejs* runtime (e.g. nodejs22.x=/opt/node22/bin/node), over --node; repeatable", func(v string) error {
 		rt, path, ok := strings.Cut(v, "=")
@@ -363,6 +369,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		store.Close()
 		return nil, err
 	}
+	hotRoot, err := hotReloadRoot(cfg, logger)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	// Accepted Event invocations live in a file of their own, so that
 	// the queue's fsyncs never wait for the control plane's or the other
 	// way round (docs/decisions.md, "The durable event queue").
@@ -414,9 +425,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	}
 	warnCredentialsTTL(logger, cfg)
 	iv := invoke.New(invoke.Config{
-		Code:   code,
-		Pool:   p,
-		Limits: limits,
+		Code:      hotreload.Code{Store: code, Root: hotRoot},
+		HotReload: &hotreload.Watcher{},
+		Pool:      p,
+		Limits:    limits,
 		Sandbox: sandbox.Options{
 			Logger:           logger,
 			FunctionLog:      functionLogs,
@@ -439,9 +451,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		Stores:  store,
 		Limits:  limits,
 		Service: service.Config{
-			NewURLID: furl.NewURLID,
-			Code:     code,
-			Invoker:  iv,
+			NewURLID:  furl.NewURLID,
+			Code:      code,
+			HotReload: hotRoot,
+			Invoker:   iv,
 			Events: eventQueueFunc(func(ctx context.Context, ev sluice.QueuedEvent) error {
 				return dispatcher.Enqueue(ctx, ev)
 			}),

@@ -125,6 +125,9 @@ func (c *codeSigner) verify(path string, q url.Values) *codeDenied {
 // codeURL is the Code.Location of the package sha, on the host the client
 // used to reach this server.
 func (s *Server) codeURL(r *http.Request, sha string) string {
+	if dir, ok := sluice.HotReloadDir(sha); ok {
+		return "file://" + dir // LocalStack's Location of hot-reloaded code
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

@@ -312,11 +312,11 @@ func TestCreateFunctionValidation(t *testing.T) {
 			"InvalidParameterValueException", "Please provide a source for function code."},
 		{"s3 code", func(in *lambda.CreateFunctionInput) {
 			in.Code = &types.FunctionCode{S3Bucket: aws.String("b"), S3Key: aws.String("k")}
-		}, "InvalidParameterValueException", "sluice accepts only Code.ZipFile for now: S3Bucket, S3Key, S3ObjectVersion and ImageUri are not supported"},
+		}, "InvalidParameterValueException", msgOnlyZip},
 		{"image code", func(in *lambda.CreateFunctionInput) {
 			in.Code = &types.FunctionCode{ImageUri: aws.String("repo/img:1")}
 		},
-			"InvalidParameterValueException", "sluice accepts only Code.ZipFile for now: S3Bucket, S3Key, S3ObjectVersion and ImageUri are not supported"},
+			"InvalidParameterValueException", msgOnlyZip},
 		{"no runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "" },
 			"InvalidParameterValueException", "Runtime and Handler are mandatory parameters for functions created with deployment packages."},
 		{"no handler", func(in *lambda.CreateFunctionInput) { in.Handler = nil },

@@ -91,12 +91,16 @@ func (s *Server) newFunction(r *http.Request, req *createFunctionRequest) (*serv
 	if err := req.check(s.cfg.Runtimes); err != nil {
 		return nil, nil, err
 	}
-	if err := req.Code.check(); err != nil {
+	hotDir, err := req.Code.check()
+	if err != nil {
 		return nil, nil, err
 	}
 
 	fn := service.NewFunction(ref.Name)
 	req.apply(fn)
+	if hotDir != "" {
+		fn.CodeSHA256 = sluice.HotReloadCode(hotDir) // the service checks it
+	}
 	if req.Architectures != nil {
 		fn.Architectures = append([]string(nil), req.Architectures...)
 	}
@@ -168,11 +172,13 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, body
 	if _, err := svc.FunctionName(ref); err != nil {
 		return err
 	}
-	if err := req.functionCode.check(); err != nil {
+	hotDir, err := req.functionCode.check()
+	if err != nil {
 		return err
 	}
 	fn, err := svc.UpdateFunctionCode(r.Context(), ref, service.CodeUpdate{
 		ZipFile:       req.ZipFile,
+		HotReloadDir:  hotDir,
 		Architectures: req.Architectures,
 		RevisionID:    req.RevisionID,
 		DryRun:        req.DryRun != nil && *req.DryRun,

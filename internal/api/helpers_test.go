@@ -401,3 +401,6 @@ func wantTyped[T error](t testing.TB, err error) T {
 	}
 	return target
 }
+
+// msgOnlyZip refuses code from S3 (other than hot reload) and images.
+const msgOnlyZip = `sluice accepts only Code.ZipFile, or the S3Bucket "hot-reload" with a directory as S3Key (hot reload): other S3 buckets, S3ObjectVersion and ImageUri are not supported`

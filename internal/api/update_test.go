@@ -346,7 +346,7 @@ func TestUpdateFunctionCodeErrors(t *testing.T) {
 		{"no code", lambda.UpdateFunctionCodeInput{FunctionName: aws.String("target")},
 			"InvalidParameterValueException", "Please provide a source for function code."},
 		{"s3", lambda.UpdateFunctionCodeInput{FunctionName: aws.String("target"), S3Bucket: aws.String("b"), S3Key: aws.String("k")},
-			"InvalidParameterValueException", "sluice accepts only Code.ZipFile for now: S3Bucket, S3Key, S3ObjectVersion and ImageUri are not supported"},
+			"InvalidParameterValueException", msgOnlyZip},
 		{"stale revision", lambda.UpdateFunctionCodeInput{FunctionName: aws.String("target"), ZipFile: zip, RevisionId: aws.String("00000000-0000-4000-8000-000000000000")},
 			"PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id"},
 		{"bad zip", lambda.UpdateFunctionCodeInput{FunctionName: aws.String("target"), ZipFile: []byte("PK nope")},

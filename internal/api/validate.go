@@ -318,20 +318,31 @@ func checkPackageType(pt *string) error {
 	return sluice.Errorf(sluice.EInvalidParameter, "The package type %s is not supported by sluice; only Zip packages are", *pt)
 }
 
-// check requires an inline ZipFile: sluice does not fetch code from S3 or
-// container registries.
-func (c *functionCode) check() error {
+// check requires an inline ZipFile, or hot reload (S3Bucket
+// sluice.HotReloadBucket, S3Key the directory, which it returns as
+// hotDir; the service checks the directory): sluice does not fetch code
+// from S3 or container registries.
+func (c *functionCode) check() (hotDir string, err error) {
 	zip := c.ZipFile
+	if c.S3Bucket != nil && *c.S3Bucket == sluice.HotReloadBucket {
+		if len(zip) > 0 || c.S3ObjectVersion != nil || c.ImageURI != nil {
+			return "", sluice.Errorf(sluice.EInvalidParameter, "Please provide only one source for function code: the %s bucket's S3Key, and neither ZipFile, S3ObjectVersion nor ImageUri.", sluice.HotReloadBucket)
+		}
+		if c.S3Key == nil || *c.S3Key == "" {
+			return "", sluice.Errorf(sluice.EInvalidParameter, "When using hot reloading, the archive key has to be an absolute path! Your archive key: ")
+		}
+		return *c.S3Key, nil
+	}
 	if c.S3Bucket != nil || c.S3Key != nil || c.S3ObjectVersion != nil || c.ImageURI != nil {
-		return sluice.Errorf(sluice.EInvalidParameter, "sluice accepts only Code.ZipFile for now: S3Bucket, S3Key, S3ObjectVersion and ImageUri are not supported")
+		return "", sluice.Errorf(sluice.EInvalidParameter, "sluice accepts only Code.ZipFile, or the S3Bucket %q with a directory as S3Key (hot reload): other S3 buckets, S3ObjectVersion and ImageUri are not supported", sluice.HotReloadBucket)
 	}
 	if len(zip) == 0 {
-		return sluice.Errorf(sluice.EInvalidParameter, "Please provide a source for function code.")
+		return "", sluice.Errorf(sluice.EInvalidParameter, "Please provide a source for function code.")
 	}
 	if len(zip) > sluice.MaxZipSize {
-		return sluice.Errorf(sluice.EEntityTooLarge, "Zipped size must be smaller than %d bytes", sluice.MaxZipSize)
+		return "", sluice.Errorf(sluice.EEntityTooLarge, "Zipped size must be smaller than %d bytes", sluice.MaxZipSize)
 	}
-	return nil
+	return "", nil
 }
 
 // cloneEnv returns a copy of vars, never nil: an Environment given

@@ -15,10 +15,11 @@ const module = "github.com/sluice-dev/sluice"
 // (non-test code). A package missing here may import nothing of ours.
 var allowed = map[string][]string{
 	"":                         {},
-	"cmd/sluice":               {"", "internal/api", "internal/artifacts", "internal/async", "internal/asyncq", "internal/bolt", "internal/cgroup", "internal/concurrency", "internal/furl", "internal/invoke", "internal/pool", "internal/runtimes", "internal/runtimes/nodejs", "internal/runtimes/python", "internal/sandbox", "internal/sandboxnet", "internal/service", "internal/sigv4", "internal/iam", "internal/urlserver"},
+	"cmd/sluice":               {"", "internal/api", "internal/artifacts", "internal/async", "internal/asyncq", "internal/bolt", "internal/cgroup", "internal/concurrency", "internal/furl", "internal/hotreload", "internal/invoke", "internal/pool", "internal/runtimes", "internal/runtimes/nodejs", "internal/runtimes/python", "internal/sandbox", "internal/sandboxnet", "internal/service", "internal/sigv4", "internal/iam", "internal/urlserver"},
 	"cmd/sluicebench":          {"", "internal/eventstream", "internal/lambdaclient"},
 	"internal/api":             {"", "internal/artifacts", "internal/concurrency", "internal/eventstream", "internal/furl", "internal/service", "internal/sigv4", "internal/iam"},
-	"internal/invoke":          {"", "internal/pool", "internal/sandbox", "internal/concurrency"},
+	"internal/invoke":          {"", "internal/pool", "internal/sandbox", "internal/concurrency", "internal/hotreload"},
+	"internal/hotreload":       {""},
 	"internal/concurrency":     {""},
 	"internal/pool":            {""},
 	"internal/sandbox":         {"", "internal/runtimeapi", "internal/cgroup", "internal/peercred", "internal/sandboxnet"},
@@ -42,7 +43,7 @@ var allowed = map[string][]string{
 	"internal/runtimes":        {"", "internal/sandbox"},
 	"internal/urlserver":       {"", "internal/furl", "internal/iam", "internal/service", "internal/sigv4"},
 	"internal/furl":            {""},
-	"internal/service":         {"", "internal/artifacts", "internal/concurrency", "internal/lineage"},
+	"internal/service":         {"", "internal/artifacts", "internal/concurrency", "internal/hotreload", "internal/lineage"},
 	"internal/lineage":         {},
 	"internal/browsertest":     {},
 	"internal/runtimes/python": {},

@@ -27,11 +27,13 @@ import (
 
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/concurrency"
+	"github.com/sluice-dev/sluice/internal/hotreload"
 	"github.com/sluice-dev/sluice/internal/pool"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 )
 
-// CodeStore resolves a deployment package to its unpacked directory.
+// CodeStore resolves a deployment package to its unpacked directory
+// (hotreload.Code resolves hot-reloaded functions' directories too).
 type CodeStore interface {
 	Dir(sha string) (string, error)
 }
@@ -40,6 +42,12 @@ type CodeStore interface {
 type Config struct {
 	Code CodeStore
 	Pool *pool.Pool[*sandbox.Env]
+	// HotReload watches the directories of hot-reloaded functions
+	// (sluice.HotReloadDir): before each invocation of one, when its
+	// directory changed, the environments of its version are retired so
+	// that the invocation starts a fresh one. nil: they are never
+	// retired for a change of their directory.
+	HotReload *hotreload.Watcher
 	// Limits accounts for concurrent executions (account limit and
 	// reserved concurrency) in each scope: an invocation counts in the
 	// Limiter of its request's Scope. nil means no accounting beyond the
@@ -169,6 +177,10 @@ func (iv *Invoker) start(ctx context.Context, req sluice.InvokeRequest) (*pool.L
 		}
 		return sandbox.Start(ctx, sandbox.Spec{Function: fn, CodeDir: dir, Scope: req.Scope, Bootstrap: b, Credentials: cred}, iv.cfg.Sandbox)
 	}
+	if dir, ok := sluice.HotReloadDir(fn.CodeSHA256); ok && iv.cfg.HotReload != nil && iv.cfg.HotReload.Changed(key, dir) {
+		iv.log.Debug("hot reload: code changed, retiring warm environments", sluice.LogKeyFunction, fn.Name, "version", fn.VersionOrLatest())
+		iv.cfg.Pool.Retire(key, "")
+	}
 	// A warm environment can die while idle (its runtime exited after the
 	// previous invocation); nothing ran then, so take another one.
 	for attempt := 0; ; attempt++ {
@@ -249,7 +261,13 @@ func (iv *Invoker) InvokeAsync(req sluice.InvokeRequest) error {
 
 // Retire implements sluice.Invoker.
 func (iv *Invoker) Retire(scope sluice.Scope, functionName, version, keep string) {
-	iv.cfg.Pool.Retire(sluice.EnvironmentKey(scope, functionName, version), keep)
+	key := sluice.EnvironmentKey(scope, functionName, version)
+	iv.cfg.Pool.Retire(key, keep)
+	if keep == "" && iv.cfg.HotReload != nil {
+		// none of its environments is left: the next one starts from
+		// the tree as it is then
+		iv.cfg.HotReload.Forget(key)
+	}
 }
 
 // Shutdown refuses new invocations and waits for running ones until ctx

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"io/fs"
 	"os"
 
 	"github.com/sluice-dev/sluice"
@@ -16,7 +17,17 @@ import (
 // code storage quota of its scope (storage.go); the deployment unpacks
 // it. The caller holds codeMu and releases the package if the write that
 // was to reference it fails.
-func (s *Service) putCode(ctx context.Context, name string, zip []byte) (sha string, size int64, err error) {
+//
+// With hotDir (a hot reload, sluice.HotReloadBucket) nothing is stored:
+// the directory is checked against Config.HotReload and the code is
+// sluice.HotReloadCode(hotDir), of size 0, as LocalStack answers it.
+func (s *Service) putCode(ctx context.Context, name string, zip []byte, hotDir string) (sha string, size int64, err error) {
+	if hotDir != "" {
+		if _, err := s.cfg.HotReload.Resolve(hotDir); err != nil {
+			return "", 0, err
+		}
+		return sluice.HotReloadCode(hotDir), 0, nil
+	}
 	if err := s.loadUsage(ctx); err != nil {
 		return "", 0, err
 	}
@@ -35,7 +46,19 @@ func (s *Service) putCode(ctx context.Context, name string, zip []byte) (sha str
 // CodeSHA256 of a function). Errors: those of CodeStore.Open (a missing
 // package is fs.ErrNotExist).
 func (s *Service) OpenCode(sha string) (*os.File, error) {
+	if _, ok := sluice.HotReloadDir(sha); ok {
+		return nil, fs.ErrNotExist // not a stored package
+	}
 	return s.cfg.Code.Open(sha)
+}
+
+// codeDir is the directory of the code sha: the unpacked package, or
+// the hot-reloaded directory, checked against Config.HotReload.
+func (s *Service) codeDir(sha string) (string, error) {
+	if dir, ok := sluice.HotReloadDir(sha); ok {
+		return s.cfg.HotReload.Resolve(dir)
+	}
+	return s.cfg.Code.Dir(sha)
 }
 
 // releaseCode stops charging the scope for the package sha, which the
@@ -44,6 +67,9 @@ func (s *Service) OpenCode(sha string) (*os.File, error) {
 // Failures only leak a package (or a charge), so they are logged, not
 // returned; the check runs even if the request was cancelled.
 func (s *Service) releaseCode(ctx context.Context, name, sha string) {
+	if _, ok := sluice.HotReloadDir(sha); ok {
+		return // nothing stored, nothing charged
+	}
 	ctx = context.WithoutCancel(ctx)
 	log := s.logger(ctx)
 	here, err := codeInUse(ctx, s.cfg.Store, sha)

@@ -106,7 +106,7 @@ func (s *Service) deploy(ctx context.Context, name, rev string) (*sluice.Functio
 	if err != nil {
 		return nil, err
 	}
-	_, deployErr := s.cfg.Code.Dir(fn.CodeSHA256)
+	_, deployErr := s.codeDir(fn.CodeSHA256)
 	if deployErr == nil && s.cfg.Runtimes != nil {
 		if err := s.cfg.Runtimes.Prepare(interrupt, fn.Runtime); err != nil {
 			if interrupt.Err() != nil {

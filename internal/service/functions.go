@@ -45,7 +45,9 @@ func (s *Service) FunctionName(ref sluice.FunctionRef) (string, error) {
 	return ref.Name, nil
 }
 
-// CreateFunction stores the package zip and then fn, which refers to it:
+// CreateFunction stores the package zip and then fn, which refers to it
+// (for hot reload fn.CodeSHA256 is already sluice.HotReloadCode(dir) and
+// zip is nil; dir must lie under Config.HotReload):
 // fn is a new $LATEST whose members are valid (see NewFunction for the
 // defaults), without code, revision, timestamps or state. The function is
 // Pending until its deployment (deploy.go) settles it; without publish the
@@ -85,7 +87,8 @@ func (s *Service) create(ctx context.Context, fn *sluice.Function, zip []byte) e
 	} else if sluice.ErrorCodeOf(err) != sluice.ENotFound {
 		return err
 	}
-	sha, size, err := s.putCode(ctx, fn.Name, zip)
+	hotDir, _ := sluice.HotReloadDir(fn.CodeSHA256)
+	sha, size, err := s.putCode(ctx, fn.Name, zip, hotDir)
 	if err != nil {
 		if e := (*sluice.Error)(nil); errors.As(err, &e) && e.Code == sluice.EInvalidZip {
 			// CreateFunction answers a package it cannot unzip with
@@ -185,6 +188,10 @@ func (s *Service) replace(ctx context.Context, next, prev *sluice.Function, user
 type CodeUpdate struct {
 	// ZipFile is the new deployment package.
 	ZipFile []byte
+	// HotReloadDir, when not "", replaces ZipFile: the function runs
+	// from this host directory (sluice.HotReloadBucket), which must lie
+	// under Config.HotReload.
+	HotReloadDir string
 	// Architectures replaces the function's when not nil.
 	Architectures []string
 	// RevisionID, when not nil, must be $LATEST's current RevisionId.
@@ -230,7 +237,7 @@ func (s *Service) stageCode(ctx context.Context, name string, u *CodeUpdate) (*s
 	if err != nil {
 		return nil, err
 	}
-	sha, size, err := s.putCode(ctx, name, u.ZipFile)
+	sha, size, err := s.putCode(ctx, name, u.ZipFile, u.HotReloadDir)
 	if err != nil {
 		return nil, err
 	}

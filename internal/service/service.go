@@ -34,6 +34,7 @@ import (
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/artifacts"
 	"github.com/sluice-dev/sluice/internal/concurrency"
+	"github.com/sluice-dev/sluice/internal/hotreload"
 )
 
 // Config wires a Service. Store, Code and Invoker are required.
@@ -52,6 +53,9 @@ type Config struct {
 	NewURLID func() string
 	// Code keeps the deployment packages, content-addressed.
 	Code CodeStore
+	// HotReload is where hot-reloaded functions' directories must lie
+	// (sluice.HotReloadBucket); nil refuses hot reload.
+	HotReload *hotreload.Root
 	// Invoker runs functions; the service calls its Retire method after
 	// every change to a function.
 	Invoker sluice.Invoker

@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/artifacts"
 	"github.com/sluice-dev/sluice/internal/bolt"
 	"github.com/sluice-dev/sluice/internal/concurrency"
+	"github.com/sluice-dev/sluice/internal/hotreload"
 	"github.com/sluice-dev/sluice/internal/service"
 )
 
@@ -104,6 +105,8 @@ type fixture struct {
 	svc     *service.Service
 	// codeLimit is Config.CodeStorageLimit of the services open returns.
 	codeLimit int64
+	// hotRoot is their Config.HotReload.
+	hotRoot *hotreload.Root
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -127,7 +130,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) open() *service.Service {
 	svc := service.New(service.Config{
 		Scope: testScope, Store: f.store, Code: f.code, Invoker: f.invoker,
-		Runtimes: f.rt, Limits: f.limits, CodeStorageLimit: f.codeLimit,
+		Runtimes: f.rt, Limits: f.limits, CodeStorageLimit: f.codeLimit, HotReload: f.hotRoot,
 	})
 	f.t.Cleanup(svc.Close)
 	return svc

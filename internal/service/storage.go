@@ -89,6 +89,9 @@ func (s *Service) loadUsage(ctx context.Context) error {
 				if _, ok := charges[sha]; ok || sha == "" {
 					continue
 				}
+				if _, hot := sluice.HotReloadDir(sha); hot {
+					continue // nothing stored
+				}
 				n := s.storedSize(ctx, sha, fn.CodeSize)
 				charges[sha] = n
 				total += n

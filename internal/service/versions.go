@@ -56,8 +56,12 @@ func (s *Service) PublishVersion(ctx context.Context, ref sluice.FunctionRef, p 
 }
 
 // CodeSHA256 turns the hex digest of Function.CodeSHA256 into Lambda's
-// CodeSha256, its base64 form ("" for a malformed digest).
+// CodeSha256, its base64 form ("" for a malformed digest), and hot-reloaded
+// code into sluice.HotReloadCodeSha256, as LocalStack answers it.
 func CodeSHA256(hexSum string) string {
+	if _, ok := sluice.HotReloadDir(hexSum); ok {
+		return sluice.HotReloadCodeSha256
+	}
 	b, err := hex.DecodeString(hexSum)
 	if err != nil {
 		return ""
