@@ -32,6 +32,8 @@ Usage:
   sluice store check|backup|restore|repair [flags]
                           check, back up, restore or repair the store
                           (see "sluice help store")
+  sluice logs FUNCTION [--follow] [--since 10m]
+                          print a function's log (see "sluice logs --help")
   sluice version          print the version
 `
 
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runtimeCommand(ctx, args[1:], stdout, stderr)
 	case "store":
 		return storeCommand(args[1:], stdout, stderr)
+	case "logs":
+		return logsCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sluice", version)
 		return 0

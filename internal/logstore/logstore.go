@@ -67,6 +67,9 @@ type Event struct {
 	Stream    string
 	Timestamp int64 // ms since the epoch
 	Message   string
+	// Pos is where the event is stored and End where the next one is:
+	// Query.From and Query.Before take either.
+	Pos, End Position
 }
 
 // Stream describes a log stream.
@@ -572,6 +575,7 @@ func readRange(path string, id, from, end int64, q Query, have int, nbytes *int)
 		}
 		*nbytes += len(rec.M)
 		pos += int64(len(line))
-		events = append(events, Event{ID: fmt.Sprintf("%020d%020d", id, at), Stream: rec.S, Timestamp: rec.T, Message: rec.M})
+		events = append(events, Event{ID: fmt.Sprintf("%020d%020d", id, at), Stream: rec.S, Timestamp: rec.T, Message: rec.M,
+			Pos: Position{id, at}, End: Position{id, pos}})
 	}
 }
