@@ -10,6 +10,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
 // awsCLIv2 finds an AWS CLI of version 2 (`aws logs tail` is a v2
@@ -164,4 +170,46 @@ func logsExitCode(err error) int {
 		return ee.ExitCode()
 	}
 	return -1
+}
+
+// TestE2ELogsJSONFormat: a function whose LoggingConfig.LogFormat is JSON
+// has its platform lines stored as Lambda's JSON records (read through the
+// Logs API with the SDK) and gets AWS_LAMBDA_LOG_FORMAT; what it prints
+// stays as it printed it.
+func TestE2ELogsJSONFormat(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, nil)
+	ts.createFunction(t, "jsonlog", "logs", func(in *lambda.CreateFunctionInput) {
+		in.LoggingConfig = &lambdatypes.LoggingConfig{LogFormat: lambdatypes.LogFormatJson}
+	})
+	id := requestIDOf(t, ts.invoke(t, "jsonlog", `{"lines":1}`).ResultMetadata)
+	client := cloudwatchlogs.New(cloudwatchlogs.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	var msgs []string
+	if !eventually(10*time.Second, func() bool {
+		out, err := client.FilterLogEvents(ctx(t), &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/aws/lambda/jsonlog")})
+		if err != nil {
+			return false
+		}
+		msgs = msgs[:0]
+		for _, e := range out.Events {
+			msgs = append(msgs, aws.ToString(e.Message))
+		}
+		return strings.Contains(strings.Join(msgs, ""), `"type":"platform.report"`)
+	}) {
+		t.Fatalf("no platform.report record within 10 s:\n%s", strings.Join(msgs, ""))
+	}
+	all := strings.Join(msgs, "")
+	for _, want := range []string{
+		`"type":"platform.start","record":{"requestId":"` + id + `","version":"$LATEST"}}`,
+		"stdout line 0 of " + id + "\n",
+		`"type":"platform.runtimeDone","record":{"requestId":"` + id + `","status":"success"}}`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("log lacks %s:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "START RequestId:") {
+		t.Errorf("a text START line in a JSON log:\n%s", all)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/logstore"
 	"github.com/sluice-dev/sluice/internal/sandbox"
 )
@@ -24,7 +25,9 @@ import (
 // (/aws/lambda/NAME, or its LoggingConfig.LogGroup) and the environment's
 // log stream (YYYY/MM/DD/[VERSION]<32 hex>), where the Logs API
 // (internal/logsapi) serves it; with --function-logs-stderr, also to
-// sluice's stderr, each line prefixed with "[NAME] ".
+// sluice's stderr, each line prefixed with "[NAME] ". A function whose
+// LoggingConfig.LogFormat is JSON has its platform lines stored as
+// Lambda's JSON records (logstore.LambdaJSON); stderr keeps them as text.
 
 func (c *Config) functionLogFlags(fs *flag.FlagSet) {
 	fs.Var(byteSizeFlag{&c.LogRetentionSize}, "log-retention-size", "most disk space the function logs in DATA-DIR/logs may take; the oldest go first (e.g. 1G, 512M)")
@@ -70,6 +73,10 @@ func retainLogs(ctx context.Context, s *logstore.Store) {
 func functionLog(store *logstore.Store, stderr func(string) io.Writer) func(sandbox.LogStream) io.Writer {
 	return func(ls sandbox.LogStream) io.Writer {
 		w := store.Writer(ls.Scope, ls.Group, ls.Stream)
+		if fn := ls.Function; fn.Logging.LogFormat == sluice.LogFormatJSON {
+			// Lambda's JSON records for the platform lines (LoggingConfig).
+			w = store.WriterFunc(ls.Scope, ls.Group, ls.Stream, logstore.LambdaJSON(fn.Name, fn.VersionOrLatest(), fn.Logging.SystemLogLevel))
+		}
 		if stderr == nil {
 			return w
 		}

@@ -234,3 +234,40 @@ func TestChanged(t *testing.T) {
 		t.Fatalf("append after close: %v", err)
 	}
 }
+
+func TestLambdaJSON(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)}
+	s := open(t, t.TempDir(), c, Options{})
+	w := s.WriterFunc(scopeA, "g", "s", LambdaJSON("fn", "$LATEST", "INFO"))
+	fmt.Fprint(w, "INIT_START Runtime Version: sluice:provided.al2023\n")
+	fmt.Fprint(w, "START RequestId: r1 Version: $LATEST\nhello\n")
+	fmt.Fprint(w, "END RequestId: r1\nREPORT RequestId: r1\tDuration: 1.50 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 20 MB\tInit Duration: 3.25 ms\t\n")
+	fmt.Fprint(w, "END RequestId: r2\nREPORT RequestId: r2\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 20 MB\tStatus: timeout\n")
+	evs, _, _, _, _ := s.Read(scopeA, "g", Query{})
+	want := []string{
+		`{"time":"2026-01-02T03:04:05.006Z","type":"platform.initStart","record":{"functionName":"fn","functionVersion":"$LATEST","initializationType":"on-demand","phase":"init","runtimeVersion":"sluice:provided.al2023"}}` + "\n",
+		`{"time":"2026-01-02T03:04:05.006Z","type":"platform.start","record":{"requestId":"r1","version":"$LATEST"}}` + "\n",
+		"hello\n",
+		`{"time":"2026-01-02T03:04:05.006Z","type":"platform.runtimeDone","record":{"requestId":"r1","status":"success"}}` + "\n",
+		`{"time":"2026-01-02T03:04:05.006Z","type":"platform.report","record":{"metrics":{"billedDurationMs":2,"durationMs":1.5,"initDurationMs":3.25,"maxMemoryUsedMB":20,"memorySizeMB":128},"requestId":"r1","status":"success"}}` + "\n",
+		`{"time":"2026-01-02T03:04:05.006Z","type":"platform.runtimeDone","record":{"requestId":"r2","status":"timeout"}}` + "\n",
+		`{"time":"2026-01-02T03:04:05.006Z","type":"platform.report","record":{"metrics":{"billedDurationMs":3000,"durationMs":3000,"maxMemoryUsedMB":20,"memorySizeMB":128},"requestId":"r2","status":"timeout"}}` + "\n",
+	}
+	if len(evs) != len(want) {
+		t.Fatalf("%d events:\n%s", len(evs), messages(evs))
+	}
+	for i, e := range evs {
+		if e.Message != want[i] {
+			t.Errorf("event %d:\n got %s\nwant %s", i, e.Message, want[i])
+		}
+	}
+
+	// SystemLogLevel WARN drops the INFO platform records.
+	w = s.WriterFunc(scopeA, "h", "s", LambdaJSON("fn", "$LATEST", "WARN"))
+	fmt.Fprint(w, "START RequestId: r1 Version: $LATEST\nhello\nEND RequestId: r1\nREPORT RequestId: r1\tDuration: 1.50 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 20 MB\t\n")
+	fmt.Fprint(w, "INIT_REPORT Init Duration: 10.00 ms\tPhase: init\tStatus: error\tError Type: Runtime.ExitError\n")
+	evs, _, _, _, _ = s.Read(scopeA, "h", Query{})
+	if len(evs) != 2 || evs[0].Message != "hello\n" || !strings.Contains(evs[1].Message, `"type":"platform.initReport"`) || !strings.Contains(evs[1].Message, `"errorType":"Runtime.ExitError"`) {
+		t.Fatalf("WARN:\n%s", messages(evs))
+	}
+}

@@ -3,6 +3,7 @@ package logstore
 import (
 	"bytes"
 	"io"
+	"strings"
 
 	"github.com/sluice-dev/sluice"
 )
@@ -16,11 +17,17 @@ func (s *Store) Writer(scope sluice.Scope, group, stream string) io.Writer {
 	return &lineWriter{s: s, scope: scope, group: group, stream: stream}
 }
 
+// WriterFunc is Writer with each line rewritten (or dropped) by f.
+func (s *Store) WriterFunc(scope sluice.Scope, group, stream string, f LineFunc) io.Writer {
+	return &lineWriter{s: s, scope: scope, group: group, stream: stream, f: f}
+}
+
 type lineWriter struct {
 	s             *Store
 	scope         sluice.Scope
 	group, stream string
 	partial       []byte
+	f             LineFunc // nil: lines as they are
 }
 
 func (w *lineWriter) Write(b []byte) (int, error) {
@@ -51,5 +58,22 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 }
 
 func (w *lineWriter) emit(line []byte) {
-	_ = w.s.Append(w.scope, w.group, w.stream, string(line))
+	msg := string(line)
+	if w.f != nil {
+		var keep bool
+		if msg, keep = w.f(msg, w.s.opts.Now()); !keep {
+			return
+		}
+		// A LineFunc may turn one line into several (runtimeDone and
+		// report): each is an event.
+		for {
+			i := strings.IndexByte(msg, '\n')
+			if i < 0 || i == len(msg)-1 {
+				break
+			}
+			_ = w.s.Append(w.scope, w.group, w.stream, msg[:i+1])
+			msg = msg[i+1:]
+		}
+	}
+	_ = w.s.Append(w.scope, w.group, w.stream, msg)
 }

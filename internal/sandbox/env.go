@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -335,6 +336,11 @@ func (e *Env) environ(api, endpoint string, host func(string) string) []string {
 		"AWS_DEFAULT_REGION":              e.spec.Scope.Region,
 		"LAMBDA_TASK_ROOT":                taskRoot,
 		"LAMBDA_RUNTIME_DIR":              runtimeDir,
+	}
+	if fn.Logging.LogFormat == sluice.LogFormatJSON {
+		// As Lambda: runtimes that honour them log JSON at this level.
+		vars["AWS_LAMBDA_LOG_FORMAT"] = sluice.LogFormatJSON
+		vars["AWS_LAMBDA_LOG_LEVEL"] = cmp.Or(fn.Logging.ApplicationLogLevel, sluice.DefaultLogLevel)
 	}
 	if host != nil {
 		for _, k := range reservedPaths {
