@@ -305,7 +305,8 @@ func (c *call) describeGroups(in describeGroupsIn) (any, error) {
 		if in.NextToken != "" && g.Name <= in.NextToken {
 			continue
 		}
-		if in.LogGroupNamePattern != "" && !strings.Contains(strings.ToLower(g.Name), strings.ToLower(in.LogGroupNamePattern)) {
+		// logGroupNamePattern: a case-sensitive substring, as AWS has it.
+		if in.LogGroupNamePattern != "" && !strings.Contains(g.Name, in.LogGroupNamePattern) {
 			continue
 		}
 		if len(out.LogGroups) == in.Limit {

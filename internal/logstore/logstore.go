@@ -315,6 +315,8 @@ func (s *Store) Append(scope sluice.Scope, groupName, stream, message string) er
 		g.f.Close()
 		g.f = nil
 		s.retainLocked()
+	} else if s.total > s.opts.MaxBytes {
+		s.retainLocked()
 	}
 	close(s.notify)
 	s.notify = make(chan struct{})
@@ -328,8 +330,9 @@ func (s *Store) Changed() <-chan struct{} {
 	return s.notify
 }
 
-// Retain applies the retention limits now (Append does when it starts a
-// new segment; a server calls it now and then for the age limit).
+// Retain applies the retention limits now (Append does when it fills a
+// segment or the store is over MaxBytes; a server calls it now and then
+// for the age limit).
 func (s *Store) Retain() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
