@@ -146,7 +146,7 @@ func TestE2ELogsAPI(t *testing.T) {
 		// Usage: --help exits 0 with the flags on stdout; no FUNCTION exits 2.
 		cmd = exec.Command(bin, "logs", "--help")
 		cmd.Env = slEnv
-		if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "-follow") || !strings.Contains(string(out), "-since") {
+		if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "--follow") || !strings.Contains(string(out), "--since") {
 			t.Fatalf("sluice logs --help: %v\n%s", err, out)
 		}
 		cmd = exec.Command(bin, "logs")

@@ -42,7 +42,7 @@ func logsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	filter := fs.String("filter", "", "a CloudWatch Logs text filter pattern (terms, \"phrases\", ?terms, -terms, %regex%)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), logsUsage)
-		fs.PrintDefaults()
+		logsPrintFlags(fs)
 	}
 	for _, a := range args {
 		if a == "-h" || a == "-help" || a == "--help" {
@@ -174,4 +174,21 @@ func logsAPIMessage(err error) string {
 		return ae.ErrorCode() + ": " + ae.ErrorMessage()
 	}
 	return err.Error()
+}
+
+// logsPrintFlags prints fs's flags GNU-style (--name), as the usage text
+// and the README write them.
+func logsPrintFlags(fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		line += "\n    \t" + usage
+		if f.DefValue != "" && f.DefValue != "false" {
+			line += " (default " + f.DefValue + ")"
+		}
+		fmt.Fprintln(fs.Output(), line)
+	})
 }
