@@ -177,7 +177,7 @@ func TestE2ESigterm(t *testing.T) {
 	}
 
 	const grace = 2 * time.Second
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--shutdown-grace", grace.String())
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--function-logs-stderr", "--data-dir", filepath.Join(dir, "data"), "--shutdown-grace", grace.String())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -491,7 +491,7 @@ func buildSluice(t *testing.T) string {
 func startSluice(t *testing.T, bin string, args ...string) *sluiceProcess {
 	t.Helper()
 	s := &sluiceProcess{stderr: &syncBuffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	s.cmd = exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0", "--function-logs-stderr"}, args...)...)
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

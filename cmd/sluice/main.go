@@ -39,6 +39,8 @@ Usage:
                           build, zip and deploy a function (see "sluice deploy --help")
   sluice invoke FUNCTION [flags]
                           invoke a function, its response streamed to stdout
+  sluice logs FUNCTION [--follow] [--since 10m]
+                          print a function's log (see "sluice logs --help")
   sluice ls [flags]       list the functions
   sluice version          print the version (also: sluice --version)
 
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return storeCommand(args[1:], stdout, stderr)
 	case "deploy":
 		return deployCommand(ctx, args[1:], stdout, stderr)
+	case "logs":
+		return logsCommand(ctx, args[1:], stdout, stderr)
 	case "invoke":
 		return invokeCommand(ctx, args[1:], stdout, stderr)
 	case "ls":

@@ -25,6 +25,8 @@ import (
 	"github.com/sluice-dev/sluice/internal/furl"
 	"github.com/sluice-dev/sluice/internal/hotreload"
 	"github.com/sluice-dev/sluice/internal/invoke"
+	"github.com/sluice-dev/sluice/internal/logsapi"
+	"github.com/sluice-dev/sluice/internal/logstore"
 	"github.com/sluice-dev/sluice/internal/pool"
 	"github.com/sluice-dev/sluice/internal/runtimes"
 	"github.com/sluice-dev/sluice/internal/runtimes/nodejs"
@@ -124,6 +126,12 @@ type Config struct {
 	// TLSCert and TLSKey, both or neither, serve the API listener over
 	// HTTPS (tls.go).
 	TLSCert, TLSKey string
+	// LogRetentionSize and LogRetentionAge bound the function logs kept
+	// in DataDir/logs; FunctionLogsStderr also writes them to stderr
+	// (funclogs.go).
+	LogRetentionSize   int64
+	LogRetentionAge    time.Duration
+	FunctionLogsStderr bool
 }
 
 // DefaultConfig is what `sluice serve` runs with when given no flags.
@@ -153,6 +161,8 @@ func DefaultConfig() Config {
 		SandboxMemoryOvercommit: defaultMemoryOvercommit,
 		BackupInterval:          time.Hour,
 		BackupKeep:              24,
+		LogRetentionSize:        logstore.DefaultMaxBytes,
+		LogRetentionAge:         logstore.DefaultMaxAge,
 	}
 }
 
@@ -201,6 +211,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.FunctionLogLimit, "function-log-limit", c.FunctionLogLimit, "bytes of a function's stdout and stderr per invocation written to the function log; the rest is dropped and counted (0: no limit)")
 	c.tlsFlags(fs)
 	c.credentialFlags(fs)
+	c.functionLogFlags(fs)
 }
 
 func (c Config) validate() error {
@@ -267,6 +278,9 @@ func (c Config) validate() error {
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
 	}
+	if err := c.validateFunctionLogs(); err != nil {
+		return err
+	}
 	return c.validateCredentials()
 }
 
@@ -296,7 +310,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := Open(ctx, cfg, logger, newFunctionLogs(stderr))
+	var toStderr func(string) io.Writer // function logs on stderr too
+	if cfg.FunctionLogsStderr {
+		toStderr = newFunctionLogs(stderr)
+	}
+	srv, err := Open(ctx, cfg, logger, toStderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice: %v\n", err)
 		return 1
@@ -337,10 +355,12 @@ type Server struct {
 	http    *http.Server
 	ln      net.Listener
 	auth    *authn
+	logs    *logstore.Store
 }
 
 // Open opens the data directory and binds the listener; Serve serves.
-// functionLogs receives each function's log stream (nil discards).
+// Every function's log goes to the log store (DataDir/logs), and to
+// functionLogs too when it is not nil.
 func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs func(string) io.Writer) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -393,7 +413,13 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		store.Close()
 		return nil, fmt.Errorf("the event queue: %w", err)
 	}
-	closeStores := func() { events.Close(); store.Close() }
+	logs, err := openLogStore(cfg, logger)
+	if err != nil {
+		events.Close()
+		store.Close()
+		return nil, err
+	}
+	closeStores := func() { logs.Close(); events.Close(); store.Close() }
 	tmp := filepath.Join(cfg.DataDir, "tmp")
 	_ = os.RemoveAll(tmp) // scratch space of environments of an earlier run
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
@@ -431,7 +457,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		Limits:    limits,
 		Sandbox: sandbox.Options{
 			Logger:           logger,
-			FunctionLog:      functionLogs,
+			FunctionLog:      functionLog(logs, functionLogs),
 			FunctionLogLimit: functionLogLimit(cfg.FunctionLogLimit),
 			AccessKeyID:      cfg.AccessKeyID,
 			SecretAccessKey:  cfg.SecretAccessKey,
@@ -470,13 +496,16 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	warnCodeStorage(logger, cfg.DataDir, cfg.CodeStorageLimit)
 	verifier := &sigv4.Verifier{Secret: auth.Secret, Service: "lambda"}
 	// One listener: function URL requests (by Host or /lambda-url/ path)
-	// go to the URL front end, everything else to the Lambda API.
+	// go to the URL front end, CloudWatch Logs requests (X-Amz-Target
+	// Logs_20140328.*) to the Logs API, everything else to the Lambda API.
 	handler := urlserver.New(urlserver.Config{
 		Services:  svc,
 		Verifier:  verifier,
 		Principal: auth.Principal,
-		Next:      api.New(api.Config{Services: svc, Verifier: verifier, Principal: auth.Principal, Logger: logger, Runtimes: registry}),
-		Logger:    logger,
+		Next: logsapi.New(logsapi.Config{Store: logs, Verifier: &sigv4.Verifier{Secret: auth.Secret, Service: "logs"},
+			Principal: auth.Principal, DefaultScope: scope, Logger: logger,
+			Next: api.New(api.Config{Services: svc, Verifier: verifier, Principal: auth.Principal, Logger: logger, Runtimes: registry})}),
+		Logger: logger,
 	})
 	// A client that stops reading loses its response after
 	// ClientWriteTimeout; the function's timeout ends its invocation
@@ -519,6 +548,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		driver:  driver,
 		ln:      ln,
 		http:    httpSrv,
+		logs:    logs,
 	}, nil
 }
 
@@ -544,6 +574,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.auth.reloadOnHUP(reaperCtx) }()
 	}
+
+	wg.Add(1)
+	go func() { defer wg.Done(); retainLogs(reaperCtx, s.logs) }()
 
 	if s.cfg.BackupDir != "" {
 		b := &backups{store: s.store, dir: s.cfg.BackupDir, interval: s.cfg.BackupInterval, keep: s.cfg.BackupKeep, log: s.log}
@@ -607,6 +640,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		_ = s.iso.Guard.Stop()
 	}
 	closeNet(s.iso, s.log) // every environment is gone
+	if err := s.logs.Close(); err != nil && serveErr == nil {
+		serveErr = err
+	}
 	if err := s.events.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}

@@ -98,7 +98,7 @@ func startBootstrap(t *testing.T, d Driver, code string, b Bootstrap, log io.Wri
 	fn := &sluice.Function{Name: "fn", Runtime: "nodejs22.x", Handler: "bootinfo", Timeout: 10, MemorySize: 128,
 		EphemeralStorage: sluice.DefaultEphemeralStorage, RevisionID: "r1", Environment: map[string]string{"SLUICE_TEST_RUNTIME": "1"}}
 	e, err := Start(context.Background(), Spec{Function: fn, CodeDir: code, Scope: sluice.Scope{Region: "us-east-1"}, Bootstrap: b},
-		Options{Driver: d, FunctionLog: func(string) io.Writer { return log }})
+		Options{Driver: d, FunctionLog: func(LogStream) io.Writer { return log }})
 	if err != nil {
 		t.Fatal(err)
 	}

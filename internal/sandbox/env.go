@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -52,9 +53,10 @@ type Options struct {
 	// Logger receives the platform's own logs. nil discards.
 	Logger *slog.Logger
 	// FunctionLog receives the function's log stream (its stdout and stderr
-	// and the START/END/REPORT lines). It is called once per Env and must
-	// return a writer safe to use from one goroutine. nil discards.
-	FunctionLog func(function string) io.Writer
+	// and the START/END/REPORT lines), named by the Env's LogStream. It is
+	// called once per Env and must return a writer safe to use from one
+	// goroutine. nil discards.
+	FunctionLog func(LogStream) io.Writer
 	// FunctionLogLimit is how many bytes of the function's own output
 	// reach FunctionLog per invocation; the rest is dropped and counted
 	// in a LOGS_DROPPED line. 0 means DefaultFunctionLogLimit, < 0 no
@@ -95,6 +97,7 @@ type Env struct {
 	opts        Options
 	log         *slog.Logger
 	startedAt   time.Time // when it started, after its wait at the gate
+	stream      LogStream // where its log goes (AWS_LAMBDA_LOG_*)
 	// admitted gives back the Env's place at the start gate (once: at the
 	// end of init, at exit, or at the init timeout).
 	admitted func()
@@ -187,9 +190,10 @@ func Start(ctx context.Context, spec Spec, opts Options) (e *Env, err error) {
 	release = e.admitted
 	e.log = opts.Logger.With(sluice.LogKeyFunction, spec.Function.Name, sluice.LogKeyEnv, e.id[:8])
 	e.srv = &http.Server{Handler: runtimeapi.NewHandler(e, e.log), ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelDebug)}
+	e.stream = newLogStream(spec, e.id, e.startedAt)
 	var sink io.Writer
 	if opts.FunctionLog != nil {
-		sink = opts.FunctionLog(spec.Function.Name)
+		sink = opts.FunctionLog(e.stream)
 	}
 	e.logs = newLogCapture(sink, opts.FunctionLogLimit)
 
@@ -313,7 +317,6 @@ var credentialVars = []string{envAccessKeyID, envSecretAccessKey, envSessionToke
 // to the host's.
 func (e *Env) environ(api, endpoint string, host func(string) string) []string {
 	fn := e.spec.Function
-	now := time.Now().UTC()
 	vars := map[string]string{
 		"PATH":                            "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
 		"LANG":                            "en_US.UTF-8",
@@ -326,13 +329,18 @@ func (e *Env) environ(api, endpoint string, host func(string) string) []string {
 		"AWS_LAMBDA_FUNCTION_NAME":        fn.Name,
 		"AWS_LAMBDA_FUNCTION_VERSION":     fn.VersionOrLatest(),
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(fn.MemorySize),
-		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + fn.Name,
-		"AWS_LAMBDA_LOG_STREAM_NAME":      now.Format("2006/01/02") + "/[" + fn.VersionOrLatest() + "]" + strings.ReplaceAll(e.id, "-", ""),
+		"AWS_LAMBDA_LOG_GROUP_NAME":       e.stream.Group,
+		"AWS_LAMBDA_LOG_STREAM_NAME":      e.stream.Stream,
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"AWS_REGION":                      e.spec.Scope.Region,
 		"AWS_DEFAULT_REGION":              e.spec.Scope.Region,
 		"LAMBDA_TASK_ROOT":                taskRoot,
 		"LAMBDA_RUNTIME_DIR":              runtimeDir,
+	}
+	if fn.Logging.LogFormat == sluice.LogFormatJSON {
+		// As Lambda: runtimes that honour them log JSON at this level.
+		vars["AWS_LAMBDA_LOG_FORMAT"] = sluice.LogFormatJSON
+		vars["AWS_LAMBDA_LOG_LEVEL"] = cmp.Or(fn.Logging.ApplicationLogLevel, sluice.DefaultLogLevel)
 	}
 	if host != nil {
 		for _, k := range reservedPaths {
@@ -488,4 +496,27 @@ func (e *Env) maxMemoryMB() int {
 		e.peakMB, e.peakAt = mb, time.Now()
 	}
 	return e.peakMB
+}
+
+// LogStream names an execution environment's log as Lambda does: the
+// function's log group and one log stream per environment.
+type LogStream struct {
+	Scope    sluice.Scope
+	Function *sluice.Function
+	// Group is the function's LoggingConfig.LogGroup, else
+	// /aws/lambda/<name>.
+	Group string
+	// Stream is YYYY/MM/DD/[<version>]<32 hex digits>: the environment's
+	// start date (UTC), the function version it runs and its id.
+	Stream string
+}
+
+func newLogStream(spec Spec, id string, started time.Time) LogStream {
+	fn := spec.Function
+	group := fn.Logging.LogGroup
+	if group == "" {
+		group = sluice.DefaultLogGroup(fn.Name)
+	}
+	return LogStream{Scope: spec.Scope, Function: fn, Group: group,
+		Stream: started.UTC().Format("2006/01/02") + "/[" + fn.VersionOrLatest() + "]" + strings.ReplaceAll(id, "-", "")}
 }

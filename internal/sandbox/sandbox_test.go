@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -225,12 +226,18 @@ func TestLogAttributionIsExact(t *testing.T) {
 
 func TestFunctionLogSink(t *testing.T) {
 	var sink syncWriter
-	e := start(t, "logs", Options{FunctionLog: func(name string) io.Writer {
-		if name != "fn" {
-			t.Errorf("FunctionLog(%q)", name)
+	var stream LogStream
+	e := start(t, "logs", Options{FunctionLog: func(ls LogStream) io.Writer {
+		if ls.Function.Name != "fn" || ls.Group != "/aws/lambda/fn" {
+			t.Errorf("FunctionLog(%+v)", ls)
 		}
+		stream = ls
 		return &sink
 	}})
+	// Lambda's stream name: the start date, the version, 32 hex digits.
+	if !regexp.MustCompile(`^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$`).MatchString(stream.Stream) {
+		t.Errorf("log stream %q", stream.Stream)
+	}
 	run(t, e)
 	run(t, e)
 	e.Stop()
@@ -254,7 +261,7 @@ func TestFunctionLogSink(t *testing.T) {
 // (nothing ran, so the caller may retry elsewhere) and logs nothing for it.
 func TestGoneWhileIdle(t *testing.T) {
 	var sink syncWriter
-	e := start(t, "exitafter", Options{FunctionLog: func(string) io.Writer { return &sink }})
+	e := start(t, "exitafter", Options{FunctionLog: func(LogStream) io.Writer { return &sink }})
 	if out, res := run(t, e); out != "bye" || res.Err != nil {
 		t.Fatalf("first invocation: %q %v", out, res.Err)
 	}
@@ -375,7 +382,7 @@ func (w *syncWriter) String() string {
 // caller's later Read and Close return at once with Sandbox.Timedout.
 func TestTimeoutEndsUnreadInvocation(t *testing.T) {
 	logs := &syncWriter{}
-	e := startTimeout(t, "endless", Options{FunctionLog: func(string) io.Writer { return logs }}, 1)
+	e := startTimeout(t, "endless", Options{FunctionLog: func(LogStream) io.Writer { return logs }}, 1)
 	started := time.Now()
 	out, err := e.Invoke(sluice.Invocation{RequestID: "stuck", Payload: []byte("{}")})
 	if err != nil {
