@@ -77,6 +77,10 @@ type Config struct {
 	// its response (clientconn.go).
 	ClientWriteTimeout time.Duration
 	LogLevel           string
+	// LogFormat is sluice's own log format: text, json or auto (text on
+	// a terminal); Metrics says whether /_sluice/metrics is served: on,
+	// off or auto (on a loopback --listen). See serverout.go.
+	LogFormat, Metrics string
 	// AccessKeyID and SecretAccessKey are the development key pair:
 	// administrator of AccountID when there is no AuthFile.
 	AccessKeyID, SecretAccessKey string
@@ -140,6 +144,8 @@ func DefaultConfig() Config {
 		MaxQueuedEvents:         1_000_000,
 		ClientWriteTimeout:      DefaultClientWriteTimeout,
 		LogLevel:                "info",
+		LogFormat:               logFormatAuto,
+		Metrics:                 metricsAuto,
 		AccessKeyID:             "test",
 		SecretAccessKey:         "test",
 		FunctionCredentialsTTL:  defaultFunctionCredentialsTTL,
@@ -194,6 +200,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
 	fs.Int64Var(&c.FunctionLogLimit, "function-log-limit", c.FunctionLogLimit, "bytes of a function's stdout and stderr per invocation written to the function log; the rest is dropped and counted (0: no limit)")
 	c.tlsFlags(fs)
+	c.outputFlags(fs)
 	c.credentialFlags(fs)
 }
 
@@ -261,6 +268,9 @@ func (c Config) validate() error {
 	if c.AccountConcurrency < 1 {
 		return fmt.Errorf("--account-concurrency must be at least 1, got %d", c.AccountConcurrency)
 	}
+	if err := c.validateOutput(); err != nil {
+		return err
+	}
 	return c.validateCredentials()
 }
 
@@ -277,7 +287,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "sluice: bad --log-level: %v\n", err)
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger, err := newServerLogger(cfg.LogFormat, level, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice: %v\n", err)
+		return 2
+	}
 	srv, err := Open(ctx, cfg, logger, newFunctionLogs(stderr))
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice: %v\n", err)
@@ -319,6 +333,7 @@ type Server struct {
 	http    *http.Server
 	ln      net.Listener
 	auth    *authn
+	out     *serverOutput
 }
 
 // Open opens the data directory and binds the listener; Serve serves.
@@ -401,6 +416,9 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		return nil, err
 	}
 	warnCredentialsTTL(logger, cfg)
+	out := newServerOutput(cfg, logger)
+	out.metrics.AsyncQueue(events.Len, events.OldestDue, nil)
+	out.checks = readinessChecks(store, events, iso, tmp)
 	iv := invoke.New(invoke.Config{
 		Code:   code,
 		Pool:   p,
@@ -429,7 +447,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		Service: service.Config{
 			NewURLID: furl.NewURLID,
 			Code:     code,
-			Invoker:  iv,
+			Invoker:  out.metrics.Invoker(iv),
 			Events: eventQueueFunc(func(ctx context.Context, ev sluice.QueuedEvent) error {
 				return dispatcher.Enqueue(ctx, ev)
 			}),
@@ -446,13 +464,14 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	verifier := &sigv4.Verifier{Secret: auth.Secret, Service: "lambda"}
 	// One listener: function URL requests (by Host or /lambda-url/ path)
 	// go to the URL front end, everything else to the Lambda API.
-	handler := urlserver.New(urlserver.Config{
+	var handler http.Handler = urlserver.New(urlserver.Config{
 		Services:  svc,
 		Verifier:  verifier,
 		Principal: auth.Principal,
-		Next:      api.New(api.Config{Services: svc, Verifier: verifier, Principal: auth.Principal, Logger: logger, Runtimes: registry}),
+		Next:      out.routes(api.New(api.Config{Services: svc, Verifier: verifier, Principal: auth.Principal, Logger: logger, Runtimes: registry})),
 		Logger:    logger,
 	})
+	handler = out.requestLog(handler)
 	// A client that stops reading loses its response after
 	// ClientWriteTimeout; the function's timeout ends its invocation
 	// anyway (sandbox), whatever the client does.
@@ -460,13 +479,14 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	httpSrv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
+		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
 	if iso != nil {
 		// Each isolated environment reaches this same server at
 		// 127.0.0.1:<port> inside its own network namespace.
 		iso.APIPort = ln.Addr().(*net.TCPAddr).Port
-		iso.ServeAPI = func(l net.Listener) { _ = httpSrv.Serve(boundWrites(l, cfg.ClientWriteTimeout)) }
+		iso.ServeAPI = func(l net.Listener) { _ = httpSrv.Serve(sandboxListener{boundWrites(l, cfg.ClientWriteTimeout)}) }
 	}
 	// Deployments a crash or shutdown interrupted run again, in every
 	// scope.
@@ -494,6 +514,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		driver:  driver,
 		ln:      ln,
 		http:    httpSrv,
+		out:     out,
 	}, nil
 }
 
@@ -545,6 +566,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
+	s.out.stopping.Store(true)
 	s.log.Info("shutting down", "grace", s.cfg.ShutdownGrace)
 
 	grace, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
