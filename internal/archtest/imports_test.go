@@ -15,7 +15,7 @@ const module = "github.com/sluice-dev/sluice"
 // (non-test code). A package missing here may import nothing of ours.
 var allowed = map[string][]string{
 	"":                         {},
-	"cmd/sluice":               {"", "internal/api", "internal/artifacts", "internal/async", "internal/asyncq", "internal/bolt", "internal/cgroup", "internal/concurrency", "internal/furl", "internal/invoke", "internal/pool", "internal/runtimes", "internal/runtimes/nodejs", "internal/runtimes/python", "internal/sandbox", "internal/sandboxnet", "internal/service", "internal/sigv4", "internal/iam", "internal/urlserver"},
+	"cmd/sluice":               {"", "internal/api", "internal/artifacts", "internal/async", "internal/asyncq", "internal/bolt", "internal/cgroup", "internal/concurrency", "internal/furl", "internal/invoke", "internal/pool", "internal/runtimes", "internal/runtimes/nodejs", "internal/runtimes/python", "internal/sandbox", "internal/sandboxnet", "internal/service", "internal/sigv4", "internal/iam", "internal/urlserver", "internal/metrics"},
 	"cmd/sluicebench":          {"", "internal/eventstream", "internal/lambdaclient"},
 	"internal/api":             {"", "internal/artifacts", "internal/concurrency", "internal/eventstream", "internal/furl", "internal/service", "internal/sigv4", "internal/iam"},
 	"internal/invoke":          {"", "internal/pool", "internal/sandbox", "internal/concurrency"},
@@ -46,6 +46,7 @@ var allowed = map[string][]string{
 	"internal/lineage":         {},
 	"internal/browsertest":     {},
 	"internal/runtimes/python": {},
+	"internal/metrics":         {""},
 }
 
 // forbiddenStd lists standard-library packages a package must not import.
