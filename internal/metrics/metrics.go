@@ -53,6 +53,37 @@ type Metrics struct {
 	requestDuration *prometheus.HistogramVec
 
 	reg prometheus.Registerer
+	// series caches the collectors of each function and qualifier, so
+	// that an invocation hashes its labels once.
+	series sync.Map // function + "\x00" + qualifier → *series
+}
+
+// series are the collectors of one function and qualifier.
+type series struct {
+	invocations, errors, throttles, coldStarts, streamedBytes prometheus.Counter
+	duration, initDuration, firstByte                         prometheus.Observer
+	concurrent                                                prometheus.Gauge
+}
+
+func (m *Metrics) seriesOf(req sluice.InvokeRequest) *series {
+	fn, q := req.Function.Name, qualifier(req)
+	key := fn + "\x00" + q
+	if s, ok := m.series.Load(key); ok {
+		return s.(*series)
+	}
+	l := prometheus.Labels{"function": fn, "qualifier": q}
+	s, _ := m.series.LoadOrStore(key, &series{
+		invocations:   m.invocations.With(l),
+		errors:        m.errors.With(l),
+		throttles:     m.throttles.With(l),
+		coldStarts:    m.coldStarts.With(l),
+		streamedBytes: m.streamedBytes.With(l),
+		duration:      m.duration.With(l),
+		initDuration:  m.initDuration.With(l),
+		firstByte:     m.firstByte.With(l),
+		concurrent:    m.concurrent.With(l),
+	})
+	return s.(*series)
 }
 
 var fnLabels = []string{"function", "qualifier"}
@@ -138,34 +169,29 @@ func qualifier(req sluice.InvokeRequest) string {
 	return sluice.LatestVersion
 }
 
-func (iv *invoker) labels(req sluice.InvokeRequest) prometheus.Labels {
-	return prometheus.Labels{"function": req.Function.Name, "qualifier": qualifier(req)}
-}
-
 func (iv *invoker) Invoke(ctx context.Context, req sluice.InvokeRequest) (sluice.Output, error) {
 	start := time.Now()
 	out, err := iv.next.Invoke(ctx, req)
-	l := iv.labels(req)
+	s := iv.m.seriesOf(req)
 	if err != nil {
 		if sluice.ErrorCodeOf(err) == sluice.EThrottled {
-			iv.m.throttles.With(l).Inc()
+			s.throttles.Inc()
 		}
 		return out, err
 	}
-	iv.m.invocations.With(l).Inc()
+	s.invocations.Inc()
 	if c, ok := out.(interface {
 		Init() (bool, time.Duration)
 	}); ok {
 		if cold, d := c.Init(); cold {
-			iv.m.coldStarts.With(l).Inc()
+			s.coldStarts.Inc()
 			if d > 0 {
-				iv.m.initDuration.With(l).Observe(d.Seconds())
+				s.initDuration.Observe(d.Seconds())
 			}
 		}
 	}
-	concurrent := iv.m.concurrent.With(l)
-	concurrent.Inc()
-	o := &output{Output: out, m: iv.m, l: l, start: start, concurrent: concurrent}
+	s.concurrent.Inc()
+	o := &output{Output: out, s: s, start: start}
 	// The invocation ends at its Close, or earlier at the function's
 	// deadline when the output says so.
 	if e, ok := out.(interface{ OnEnd(func()) }); ok {
@@ -177,7 +203,7 @@ func (iv *invoker) Invoke(ctx context.Context, req sluice.InvokeRequest) (sluice
 func (iv *invoker) InvokeAsync(req sluice.InvokeRequest) error {
 	err := iv.next.InvokeAsync(req)
 	if sluice.ErrorCodeOf(err) == sluice.EThrottled {
-		iv.m.throttles.With(iv.labels(req)).Inc()
+		iv.m.seriesOf(req).throttles.Inc()
 	}
 	return err
 }
@@ -190,21 +216,19 @@ func (iv *invoker) Retire(scope sluice.Scope, functionName, version, keep string
 // measurements.
 type output struct {
 	sluice.Output
-	m          *Metrics
-	l          prometheus.Labels
-	start      time.Time
-	concurrent prometheus.Gauge
-	first      atomic.Bool  // a byte was read
-	bytes      atomic.Int64 // read and not yet added to streamedBytes
-	endOnce    sync.Once
-	closeOnce  sync.Once
+	s         *series
+	start     time.Time
+	first     atomic.Bool  // a byte was read
+	bytes     atomic.Int64 // read and not yet added to streamedBytes
+	endOnce   sync.Once
+	closeOnce sync.Once
 }
 
 func (o *output) Read(p []byte) (int, error) {
 	n, err := o.Output.Read(p)
 	if n > 0 {
 		if o.first.CompareAndSwap(false, true) {
-			o.m.firstByte.With(o.l).Observe(time.Since(o.start).Seconds())
+			o.s.firstByte.Observe(time.Since(o.start).Seconds())
 		}
 		o.bytes.Add(int64(n))
 	}
@@ -216,14 +240,14 @@ func (o *output) Read(p []byte) (int, error) {
 
 func (o *output) flushBytes() {
 	if n := o.bytes.Swap(0); n > 0 {
-		o.m.streamedBytes.With(o.l).Add(float64(n))
+		o.s.streamedBytes.Add(float64(n))
 	}
 }
 
 func (o *output) end() {
 	o.endOnce.Do(func() {
-		o.m.duration.With(o.l).Observe(time.Since(o.start).Seconds())
-		o.concurrent.Dec()
+		o.s.duration.Observe(time.Since(o.start).Seconds())
+		o.s.concurrent.Dec()
 	})
 }
 
@@ -233,7 +257,7 @@ func (o *output) Close() error {
 		o.flushBytes()
 		o.end()
 		if o.Output.Result().Err != nil {
-			o.m.errors.With(o.l).Inc()
+			o.s.errors.Inc()
 		}
 	})
 	return err
