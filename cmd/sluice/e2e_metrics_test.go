@@ -248,3 +248,26 @@ func TestMetricsExposure(t *testing.T) {
 		}
 	}
 }
+
+// TestLogFormat: auto is JSON when stderr is not a terminal, text and
+// json are what they say, and `serve --log-format` refuses anything else.
+func TestLogFormat(t *testing.T) {
+	for format, want := range map[string]string{logFormatAuto: `{"time":`, logFormatJSON: `{"time":`, logFormatText: `time=`} {
+		var b strings.Builder
+		logger, err := newServerLogger(format, slog.LevelInfo, &b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logger.Info("hello")
+		if !strings.HasPrefix(b.String(), want) {
+			t.Errorf("--log-format %s wrote %q, want it to start with %q", format, b.String(), want)
+		}
+	}
+	var stdout, stderr strings.Builder
+	if code := serveCommand(ctx(t), []string{"--log-format", "xml"}, &stdout, &stderr); code != 2 {
+		t.Errorf("serve --log-format xml exited %d, want 2 (%s)", code, stderr.String())
+	}
+	if code := serveCommand(ctx(t), []string{"--metrics", "maybe"}, &stdout, &stderr); code == 0 {
+		t.Errorf("serve --metrics maybe exited 0")
+	}
+}
