@@ -252,8 +252,9 @@ func (o *serverOutput) requestLog(next http.Handler) http.Handler {
 	})
 }
 
-// statusWriter remembers the status of a response; it passes Flush
-// through (streaming) and unwraps for http.ResponseController.
+// statusWriter remembers the status of a response; it passes flushes
+// through with their errors (streaming) and unwraps for
+// http.ResponseController (write deadlines).
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -273,11 +274,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
+// FlushError flushes what was written to the client, with its error
+// (http.ResponseController prefers it to Flush).
+func (w *statusWriter) FlushError() error {
+	if w.status == 0 {
+		w.status = http.StatusOK
 	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
+
+func (w *statusWriter) Flush() { _ = w.FlushError() }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
