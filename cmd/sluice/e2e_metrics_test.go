@@ -271,3 +271,26 @@ func TestLogFormat(t *testing.T) {
 		t.Errorf("serve --metrics maybe exited 0")
 	}
 }
+
+// TestMetricsNotServedToSandboxes: a function in an isolated sandbox
+// reaches sluice's API at AWS_ENDPOINT_URL, and its health answer, but
+// never the metrics, even with --metrics on.
+func TestMetricsNotServedToSandboxes(t *testing.T) {
+	t.Parallel()
+	ts := startSandboxed(t, func(c *Config) { c.Metrics = metricsOn })
+	ts.createProbe(t, "p")
+	endpoint := ts.probe(t, "p", map[string]any{"op": "env"}).Env["AWS_ENDPOINT_URL"]
+	if endpoint == "" {
+		t.Fatal("no AWS_ENDPOINT_URL in the isolated sandbox")
+	}
+	if r := ts.probe(t, "p", map[string]any{"op": "http", "url": endpoint + healthPath}); !r.OK || r.Status != 200 {
+		t.Fatalf("GET %s from the sandbox: %s, want 200", healthPath, r.raw)
+	}
+	if r := ts.probe(t, "p", map[string]any{"op": "http", "url": endpoint + metricsPath}); !r.OK || r.Status == 200 || strings.Contains(r.Body, "sluice_") {
+		t.Errorf("GET %s from the sandbox: %s, want no metrics", metricsPath, r.raw)
+	}
+	// The same server serves them on its own listener.
+	if fams := scrape(t, ts.URL); fams["sluice_invocations_total"] == nil {
+		t.Errorf("no sluice_invocations_total on the server's listener")
+	}
+}
