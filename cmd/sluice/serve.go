@@ -84,6 +84,10 @@ type Config struct {
 	// its response (clientconn.go).
 	ClientWriteTimeout time.Duration
 	LogLevel           string
+	// LogFormat is sluice's own log format: text, json or auto (text on
+	// a terminal); Metrics says whether /_sluice/metrics is served: on,
+	// off or auto (on a loopback --listen). See serverout.go.
+	LogFormat, Metrics string
 	// AccessKeyID and SecretAccessKey are the development key pair:
 	// administrator of AccountID when there is no AuthFile.
 	AccessKeyID, SecretAccessKey string
@@ -153,6 +157,8 @@ func DefaultConfig() Config {
 		MaxQueuedEvents:         1_000_000,
 		ClientWriteTimeout:      DefaultClientWriteTimeout,
 		LogLevel:                "info",
+		LogFormat:               logFormatAuto,
+		Metrics:                 metricsAuto,
 		AccessKeyID:             "test",
 		SecretAccessKey:         "test",
 		FunctionCredentialsTTL:  defaultFunctionCredentialsTTL,
@@ -210,6 +216,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
 	fs.Int64Var(&c.FunctionLogLimit, "function-log-limit", c.FunctionLogLimit, "bytes of a function's stdout and stderr per invocation written to the function log; the rest is dropped and counted (0: no limit)")
 	c.tlsFlags(fs)
+	c.outputFlags(fs)
 	c.credentialFlags(fs)
 	c.functionLogFlags(fs)
 }
@@ -281,6 +288,9 @@ func (c Config) validate() error {
 	if err := c.validateFunctionLogs(); err != nil {
 		return err
 	}
+	if err := c.validateOutput(); err != nil {
+		return err
+	}
 	return c.validateCredentials()
 }
 
@@ -309,7 +319,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "sluice: bad --log-level: %v\n", err)
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger, err := newServerLogger(cfg.LogFormat, level, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice: %v\n", err)
+		return 2
+	}
 	var toStderr func(string) io.Writer // function logs on stderr too
 	if cfg.FunctionLogsStderr {
 		toStderr = newFunctionLogs(stderr)
@@ -356,6 +370,7 @@ type Server struct {
 	ln      net.Listener
 	auth    *authn
 	logs    *logstore.Store
+	out     *serverOutput
 }
 
 // Open opens the data directory and binds the listener; Serve serves.
@@ -450,6 +465,9 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		return nil, err
 	}
 	warnCredentialsTTL(logger, cfg)
+	out := newServerOutput(cfg, logger)
+	out.metrics.AsyncQueue(events.Len, events.OldestDue, nil)
+	out.checks = readinessChecks(store, events, iso, tmp)
 	iv := invoke.New(invoke.Config{
 		Code:      hotreload.Code{Store: code, Root: hotRoot},
 		HotReload: &hotreload.Watcher{},
@@ -480,7 +498,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			NewURLID:  furl.NewURLID,
 			Code:      code,
 			HotReload: hotRoot,
-			Invoker:   iv,
+			Invoker:   out.metrics.Invoker(iv),
 			Events: eventQueueFunc(func(ctx context.Context, ev sluice.QueuedEvent) error {
 				return dispatcher.Enqueue(ctx, ev)
 			}),
@@ -497,16 +515,19 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	verifier := &sigv4.Verifier{Secret: auth.Secret, Service: "lambda"}
 	// One listener: function URL requests (by Host or /lambda-url/ path)
 	// go to the URL front end, CloudWatch Logs requests (X-Amz-Target
-	// Logs_20140328.*) to the Logs API, everything else to the Lambda API.
-	handler := urlserver.New(urlserver.Config{
+	// Logs_20140328.*) to the Logs API, sluice's own /_sluice/ paths
+	// (health, readiness, metrics) to out.routes, everything else to the
+	// Lambda API.
+	var handler http.Handler = urlserver.New(urlserver.Config{
 		Services:  svc,
 		Verifier:  verifier,
 		Principal: auth.Principal,
 		Next: logsapi.New(logsapi.Config{Store: logs, Verifier: &sigv4.Verifier{Secret: auth.Secret, Service: "logs"},
 			Principal: auth.Principal, DefaultScope: scope, Logger: logger,
-			Next: api.New(api.Config{Services: svc, Verifier: verifier, Principal: auth.Principal, Logger: logger, Runtimes: registry})}),
+			Next: out.routes(api.New(api.Config{Services: svc, Verifier: verifier, Principal: auth.Principal, Logger: logger, Runtimes: registry}))}),
 		Logger: logger,
 	})
+	handler = out.requestLog(handler)
 	// A client that stops reading loses its response after
 	// ClientWriteTimeout; the function's timeout ends its invocation
 	// anyway (sandbox), whatever the client does.
@@ -514,13 +535,14 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	httpSrv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
+		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
 	if iso != nil {
 		// Each isolated environment reaches this same server at
 		// 127.0.0.1:<port> inside its own network namespace.
 		iso.APIPort = ln.Addr().(*net.TCPAddr).Port
-		iso.ServeAPI = func(l net.Listener) { _ = httpSrv.Serve(boundWrites(l, cfg.ClientWriteTimeout)) }
+		iso.ServeAPI = func(l net.Listener) { _ = httpSrv.Serve(sandboxListener{boundWrites(l, cfg.ClientWriteTimeout)}) }
 	}
 	// Deployments a crash or shutdown interrupted run again, in every
 	// scope.
@@ -549,6 +571,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 		ln:      ln,
 		http:    httpSrv,
 		logs:    logs,
+		out:     out,
 	}, nil
 }
 
@@ -603,6 +626,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
+	s.out.stopping.Store(true)
 	s.log.Info("shutting down", "grace", s.cfg.ShutdownGrace)
 
 	grace, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)

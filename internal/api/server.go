@@ -204,6 +204,7 @@ func (s *Server) wrap(op operation, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := sluice.NewRequestID()
 		w.Header().Set(headerRequestID, id)
+		fillRecord(r, op.name, id)
 		log := s.log.With(sluice.LogKeyRequestID, id, "operation", op.name)
 		ctx := context.WithValue(r.Context(), requestKey{}, requestInfo{id: id, log: log})
 		r = r.WithContext(service.WithLogger(ctx, log))

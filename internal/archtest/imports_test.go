@@ -15,7 +15,7 @@ const module = "github.com/sluice-dev/sluice"
 // (non-test code). A package missing here may import nothing of ours.
 var allowed = map[string][]string{
 	"":                         {},
-	"cmd/sluice":               {"", "internal/api", "internal/artifacts", "internal/async", "internal/asyncq", "internal/bolt", "internal/cgroup", "internal/concurrency", "internal/furl", "internal/hotreload", "internal/invoke", "internal/pool", "internal/runtimes", "internal/runtimes/nodejs", "internal/runtimes/python", "internal/sandbox", "internal/sandboxnet", "internal/service", "internal/sigv4", "internal/iam", "internal/urlserver", "internal/logstore", "internal/logsapi"},
+	"cmd/sluice":               {"", "internal/api", "internal/artifacts", "internal/async", "internal/asyncq", "internal/bolt", "internal/cgroup", "internal/concurrency", "internal/furl", "internal/hotreload", "internal/invoke", "internal/pool", "internal/runtimes", "internal/runtimes/nodejs", "internal/runtimes/python", "internal/sandbox", "internal/sandboxnet", "internal/service", "internal/sigv4", "internal/iam", "internal/urlserver", "internal/logstore", "internal/logsapi", "internal/metrics"},
 	"cmd/sluicebench":          {"", "internal/eventstream", "internal/lambdaclient"},
 	"internal/api":             {"", "internal/artifacts", "internal/concurrency", "internal/eventstream", "internal/furl", "internal/service", "internal/sigv4", "internal/iam"},
 	"internal/invoke":          {"", "internal/pool", "internal/sandbox", "internal/concurrency", "internal/hotreload"},
@@ -49,6 +49,7 @@ var allowed = map[string][]string{
 	"internal/runtimes/python": {},
 	"internal/logstore":        {""},
 	"internal/logsapi":         {"", "internal/iam", "internal/logstore", "internal/sigv4"},
+	"internal/metrics":         {""},
 }
 
 // forbiddenStd lists standard-library packages a package must not import.

@@ -386,3 +386,29 @@ func decode(key string, k, v []byte) (Event, error) {
 	_, _ = r.Read(ev.Data)
 	return ev, nil
 }
+
+// OldestDue returns the earliest due time of the queued events (those
+// being delivered included); ok is false when the queue is empty or
+// closed. It reads the head of each key's bucket, so its cost grows with
+// the number of keys, not of events (a metrics scrape can afford it).
+func (q *Queue) OldestDue() (due time.Time, ok bool, err error) {
+	q.closeMu.RLock()
+	defer q.closeMu.RUnlock()
+	if q.closed {
+		return time.Time{}, false, nil
+	}
+	err = q.db.View(func(tx *bbolt.Tx) error {
+		keys := tx.Bucket(keysBucket)
+		return keys.ForEachBucket(func(k []byte) error {
+			head, _ := keys.Bucket(k).Cursor().First()
+			if head == nil {
+				return nil
+			}
+			if d := entryDue(head); !ok || d.Before(due) {
+				due, ok = d, true
+			}
+			return nil
+		})
+	})
+	return due, ok, err
+}

@@ -26,6 +26,7 @@ type call struct {
 	released  chan struct{} // closed when the caller is done with the response body
 	relOnce   sync.Once
 	startOnce sync.Once // the START line is written once
+	cold      bool      // the environment's first invocation (Output.Init)
 
 	mu        sync.Mutex
 	takenAt   time.Time
@@ -79,6 +80,7 @@ func (e *Env) Invoke(inv sluice.Invocation) (*Output, error) {
 		return nil, ErrGone
 	}
 	e.cur = c
+	c.cold = !warm
 	e.invocations++
 	e.freezePending = false // the previous invocation's freeze, if still to come
 	// The init phase counts from the start (after the start gate), as
@@ -454,6 +456,18 @@ func (o *Output) Close() error {
 }
 
 func (o *Output) Result() sluice.Result { return o.result }
+
+// Init says whether this invocation was its environment's first (a cold
+// start) and, for one, how long the environment's init phase took (0
+// when it did not finish), as REPORT's Init Duration says.
+func (o *Output) Init() (cold bool, d time.Duration) {
+	if !o.c.cold {
+		return false, 0
+	}
+	o.e.mu.Lock()
+	defer o.e.mu.Unlock()
+	return true, o.e.initDuration
+}
 
 // OnEnd arranges for f to run once when the invocation ends: in Close, or
 // at the function's timeout if that comes first (on the timer's
