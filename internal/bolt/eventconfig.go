@@ -74,50 +74,12 @@ func (s *Store) SetEventInvokeConfig(ctx context.Context, function, qualifier st
 		return err
 	}
 	return s.update(func(b *buckets) error {
-		if err := b.exists(function); err != nil {
+		return b.changeQualified(function, qualifier, func(fn *sluice.Function) (err error) {
+			fn.EventInvokeConfig, err = update(fn.EventInvokeConfig.Clone())
 			return err
-		}
-		switch {
-		case qualifier == "" || qualifier == sluice.LatestVersion:
-			fn, err := b.latest(function)
-			if err != nil {
-				return err
-			}
-			if fn.EventInvokeConfig, err = update(fn.EventInvokeConfig.Clone()); err != nil {
-				return err
-			}
-			value, err := encodeLatest(fn)
-			if err != nil {
-				return err
-			}
-			return b.functions.Put([]byte(function), value)
-		case sluice.IsVersionNumber(qualifier):
-			fn, err := b.version(function, qualifier)
-			if err != nil {
-				return err
-			}
-			if fn.EventInvokeConfig, err = update(fn.EventInvokeConfig.Clone()); err != nil {
-				return err
-			}
-			value, err := encode(fn)
-			if err != nil {
-				return err
-			}
-			n, _ := parseVersion(qualifier) // b.version parsed it
-			return b.versions.Bucket([]byte(function)).Put(versionKey(n), value)
-		default:
-			a, err := b.alias(function, qualifier)
-			if err != nil {
-				return err
-			}
-			if a.EventInvokeConfig, err = update(a.EventInvokeConfig.Clone()); err != nil {
-				return err
-			}
-			value, err := encodeAlias(a)
-			if err != nil {
-				return err
-			}
-			return b.aliases.Bucket([]byte(function)).Put([]byte(qualifier), value)
-		}
+		}, func(a *sluice.Alias) (err error) {
+			a.EventInvokeConfig, err = update(a.EventInvokeConfig.Clone())
+			return err
+		})
 	})
 }

@@ -20,54 +20,19 @@ func (s *Store) SetPolicy(ctx context.Context, function, qualifier string, p *sl
 	}
 	p = p.Clone()
 	return s.update(func(b *buckets) error {
-		if err := b.exists(function); err != nil {
-			return err
-		}
-		switch {
-		case qualifier == "" || qualifier == sluice.LatestVersion:
-			fn, err := b.latest(function)
-			if err != nil {
-				return err
-			}
+		return b.changeQualified(function, qualifier, func(fn *sluice.Function) error {
 			if err := checkPolicyRevision(fn.Policy, prevPolicyRevision); err != nil {
 				return err
 			}
 			fn.Policy = p
-			value, err := encodeLatest(fn)
-			if err != nil {
-				return err
-			}
-			return b.functions.Put([]byte(function), value)
-		case sluice.IsVersionNumber(qualifier):
-			fn, err := b.version(function, qualifier)
-			if err != nil {
-				return err
-			}
-			if err := checkPolicyRevision(fn.Policy, prevPolicyRevision); err != nil {
-				return err
-			}
-			fn.Policy = p
-			value, err := encode(fn)
-			if err != nil {
-				return err
-			}
-			n, _ := parseVersion(qualifier) // b.version parsed it
-			return b.versions.Bucket([]byte(function)).Put(versionKey(n), value)
-		default:
-			a, err := b.alias(function, qualifier)
-			if err != nil {
-				return err
-			}
+			return nil
+		}, func(a *sluice.Alias) error {
 			if err := checkPolicyRevision(a.Policy, prevPolicyRevision); err != nil {
 				return err
 			}
 			a.Policy = p
-			value, err := encodeAlias(a)
-			if err != nil {
-				return err
-			}
-			return b.aliases.Bucket([]byte(function)).Put([]byte(qualifier), value)
-		}
+			return nil
+		})
 	})
 }
 

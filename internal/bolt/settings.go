@@ -17,40 +17,12 @@ func (s *Store) SetSettings(ctx context.Context, function, qualifier string, upd
 		return err
 	}
 	return s.update(func(b *buckets) error {
-		if err := b.exists(function); err != nil {
-			return err
-		}
-		if qualifier == "" || qualifier == sluice.LatestVersion {
-			fn, err := b.latest(function)
-			if err != nil {
-				return err
-			}
+		return b.changeQualified(function, qualifier, func(fn *sluice.Function) error {
 			if err := update(&fn.Settings); err != nil {
 				return err
 			}
 			fn.Settings = fn.Settings.Clone() // update's maps are not kept
-			value, err := encodeLatest(fn)
-			if err != nil {
-				return err
-			}
-			return b.functions.Put([]byte(function), value)
-		}
-		if !sluice.IsVersionNumber(qualifier) {
-			return notFound(function + ":" + qualifier)
-		}
-		fn, err := b.version(function, qualifier)
-		if err != nil {
-			return err
-		}
-		if err := update(&fn.Settings); err != nil {
-			return err
-		}
-		fn.Settings = fn.Settings.Clone()
-		value, err := encode(fn)
-		if err != nil {
-			return err
-		}
-		n, _ := parseVersion(qualifier) // b.version parsed it
-		return b.versions.Bucket([]byte(function)).Put(versionKey(n), value)
+			return nil
+		}, nil) // aliases have no settings
 	})
 }
