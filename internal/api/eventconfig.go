@@ -211,14 +211,9 @@ func (s *Server) deleteFunctionEventInvokeConfig(w http.ResponseWriter, r *http.
 func (s *Server) listFunctionEventInvokeConfigs(w http.ResponseWriter, r *http.Request, _ []byte) error {
 	var v sluice.Violations
 	ref, _ := sluice.ParseFunctionName(r.PathValue("name"), &v)
-	limit := sluice.MaxEventInvokeConfigsPerPage
-	if m := r.URL.Query().Get("MaxItems"); m != "" {
-		n, err := strconv.Atoi(m)
-		if err != nil {
-			return sluice.Errorf(sluice.EInvalidParameter, "Invalid value for MaxItems: %s is not an integer", m)
-		}
-		validateRange(&n, "maxItems", 1, sluice.MaxEventInvokeConfigsPerPage, &v)
-		limit = n
+	limit, err := maxItemsIn(r, &v, sluice.MaxEventInvokeConfigsPerPage, sluice.MaxEventInvokeConfigsPerPage)
+	if err != nil {
+		return err
 	}
 	if err := v.Err(); err != nil {
 		return err

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/base64"
 	"net/http"
-	"strconv"
 
 	"github.com/sluice-dev/sluice"
 )
@@ -25,14 +24,9 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request, _ []byte)
 	if fv := query.Get("FunctionVersion"); fv != "" && fv != "ALL" {
 		v.Add(fv, "functionVersion", "Member must satisfy enum value set: [ALL]")
 	}
-	limit := defaultMaxItems
-	if m := query.Get("MaxItems"); m != "" {
-		n, err := strconv.Atoi(m)
-		if err != nil {
-			return sluice.Errorf(sluice.EInvalidParameter, "Invalid value for MaxItems: %s is not an integer", m)
-		}
-		validateRange(&n, "maxItems", 1, maxMaxItems, &v)
-		limit = n
+	limit, err := maxItemsIn(r, &v, defaultMaxItems, maxMaxItems)
+	if err != nil {
+		return err
 	}
 	if err := v.Err(); err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/sluice-dev/sluice"
@@ -236,14 +235,9 @@ const maxURLItems = sluice.MaxURLConfigsPerPage
 func (s *Server) listFunctionURLConfigs(w http.ResponseWriter, r *http.Request, _ []byte) error {
 	var v sluice.Violations
 	ref := writeTarget(r, &v)
-	limit := maxURLItems
-	if m := r.URL.Query().Get("MaxItems"); m != "" {
-		n, err := strconv.Atoi(m)
-		if err != nil {
-			return sluice.Errorf(sluice.EInvalidParameter, "Invalid value for MaxItems: %s is not an integer", m)
-		}
-		validateRange(&n, "maxItems", 1, maxURLItems, &v)
-		limit = n
+	limit, err := maxItemsIn(r, &v, maxURLItems, maxURLItems)
+	if err != nil {
+		return err
 	}
 	if err := v.Err(); err != nil {
 		return err

@@ -88,13 +88,20 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, _ []byte) 
 
 // maxItems reads the MaxItems query parameter (1-10000, default 50).
 func maxItems(r *http.Request, v *sluice.Violations) (int, error) {
-	limit := defaultMaxItems
+	return maxItemsIn(r, v, defaultMaxItems, maxMaxItems)
+}
+
+// maxItemsIn reads the MaxItems query parameter: def when absent, a
+// violation added to v outside 1-most, InvalidParameterValueException when
+// not an integer. Every List operation reads it so.
+func maxItemsIn(r *http.Request, v *sluice.Violations, def, most int) (int, error) {
+	limit := def
 	if m := r.URL.Query().Get("MaxItems"); m != "" {
 		n, err := strconv.Atoi(m)
 		if err != nil {
 			return 0, sluice.Errorf(sluice.EInvalidParameter, "Invalid value for MaxItems: %s is not an integer", m)
 		}
-		validateRange(&n, "maxItems", 1, maxMaxItems, v)
+		validateRange(&n, "maxItems", 1, most, v)
 		limit = n
 	}
 	return limit, nil
