@@ -412,16 +412,16 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 	// Accepted Event invocations live in a file of their own, so that
 	// the queue's fsyncs never wait for the control plane's or the other
 	// way round (docs/decisions.md, "The durable event queue").
-	var reg *service.Registry // set below; the queue's limit asks it
+	var limit func(key string) int // set once the registry is made; Run starts later
 	events, err := asyncq.Open(filepath.Join(cfg.DataDir, "events.db"), asyncq.Options{
 		Logger:        logger,
 		MaxInFlight:   cfg.MaxAsyncDeliveries,
 		ShutdownGrace: cfg.ShutdownGrace,
 		Limit: func(key string) int {
-			if reg == nil {
+			if limit == nil {
 				return 0
 			}
-			return async.Limit(reg)(key)
+			return limit(key)
 		},
 	})
 	if err != nil {
@@ -509,7 +509,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger, functionLogs fun
 			AssumeRole:       auth.AssumeRole,
 		},
 	})
-	reg = svc
+	limit = async.Limit(svc)
 	dispatcher = async.New(async.Config{Queue: events, Services: svc, RetryBase: cfg.AsyncRetryBase, MaxQueued: cfg.MaxQueuedEvents, Logger: logger})
 	warnCodeStorage(logger, cfg.DataDir, cfg.CodeStorageLimit)
 	verifier := &sigv4.Verifier{Secret: auth.Secret, Service: "lambda"}
