@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -113,6 +114,10 @@ type Config struct {
 	// FunctionLogLimit is how many bytes of a function's output per
 	// invocation reach sluice's function log (stderr); 0 means no limit.
 	FunctionLogLimit int64
+	// CPUProfile, when set, is a file that receives a CPU profile of the
+	// server (runtime/pprof) from start to shutdown: `go tool pprof`
+	// reads it (docs/performance.md).
+	CPUProfile string
 	// SandboxMemory (MB) and SandboxPIDs bound all sandboxed environments
 	// together (their parent cgroup); 0 derives them from the host
 	// (cgroup.HostLimits).
@@ -215,6 +220,7 @@ func (c *Config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.BackupKeep, "backup-keep", c.BackupKeep, "how many of the newest backups --backup-dir keeps")
 	fs.StringVar(&c.Python, "python", c.Python, "python3 of the python* runtimes, under /usr (default: /usr/bin/python3, else python3 on PATH)")
 	fs.Int64Var(&c.FunctionLogLimit, "function-log-limit", c.FunctionLogLimit, "bytes of a function's stdout and stderr per invocation written to the function log; the rest is dropped and counted (0: no limit)")
+	fs.StringVar(&c.CPUProfile, "cpu-profile", c.CPUProfile, "write a CPU profile of the server, from start to shutdown, to this file (for `go tool pprof`)")
 	c.tlsFlags(fs)
 	c.outputFlags(fs)
 	c.credentialFlags(fs)
@@ -323,6 +329,14 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice: %v\n", err)
 		return 2
+	}
+	if cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice: --cpu-profile: %v\n", err)
+			return 1
+		}
+		defer stop()
 	}
 	var toStderr func(string) io.Writer // function logs on stderr too
 	if cfg.FunctionLogsStderr {
@@ -699,4 +713,18 @@ func runtimesConfig(cfg Config, logger *slog.Logger) runtimes.Config {
 		PythonCommand: python.Command,
 		PythonEnv:     python.Env,
 	}
+}
+
+// startCPUProfile starts profiling the process into path; stop ends the
+// profile and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

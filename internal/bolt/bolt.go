@@ -126,6 +126,7 @@ var (
 type Store struct {
 	db    *bbolt.DB
 	scope sluice.Scope
+	cache *readCache // shared by the Stores of db
 }
 
 var (
@@ -192,7 +193,7 @@ func Open(path string, scope sluice.Scope) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{db: db, scope: scope}, nil
+	return &Store{db: db, scope: scope, cache: newReadCache()}, nil
 }
 
 // Scope returns the scope whose functions s holds.
@@ -204,7 +205,7 @@ func (s *Store) In(scope sluice.Scope) sluice.Namespace {
 	if scope == s.scope {
 		return s
 	}
-	return &Store{db: s.db, scope: scope}
+	return &Store{db: s.db, scope: scope, cache: s.cache}
 }
 
 // Scopes returns every scope that holds or has held a function, in order
@@ -468,13 +469,15 @@ func (s *Store) GetFunction(ctx context.Context, name string) (*sluice.Function,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var fn *sluice.Function
-	err := s.view(func(b *buckets) error {
-		var err error
-		fn, err = b.latest(name)
-		return err
+	return s.cache.function(cacheKey{s.scope, name, sluice.LatestVersion}, func() (*sluice.Function, error) {
+		var fn *sluice.Function
+		err := s.view(func(b *buckets) error {
+			var err error
+			fn, err = b.latest(name)
+			return err
+		})
+		return fn, err
 	})
-	return fn, err
 }
 
 // ListFunctions returns up to limit functions whose names sort after
@@ -628,6 +631,7 @@ func (s *Store) update(fn func(*buckets) error) error {
 	if !s.scope.Valid() {
 		return sluice.Errorf(sluice.EInvalidParameter, "%q is not a valid scope: a region such as us-east-1 and a 12-digit account.", s.scope)
 	}
+	defer s.cache.written() // after the commit (or the rollback)
 	return wrap(s.db.Update(func(tx *bbolt.Tx) error {
 		b, err := bucketsOf(tx, s.scope, true)
 		if err != nil {

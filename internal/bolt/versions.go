@@ -73,16 +73,18 @@ func (s *Store) GetVersion(ctx context.Context, name, version string) (*sluice.F
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var fn *sluice.Function
-	err := s.view(func(b *buckets) error {
-		if err := b.exists(name); err != nil {
+	return s.cache.function(cacheKey{s.scope, name, version}, func() (*sluice.Function, error) {
+		var fn *sluice.Function
+		err := s.view(func(b *buckets) error {
+			if err := b.exists(name); err != nil {
+				return err
+			}
+			var err error
+			fn, err = b.version(name, version)
 			return err
-		}
-		var err error
-		fn, err = b.version(name, version)
-		return err
+		})
+		return fn, err
 	})
-	return fn, err
 }
 
 // ListVersions returns up to limit (<= 0: all) published versions of the

@@ -668,8 +668,19 @@ func TestFakeOOMKilledAndPeak(t *testing.T) {
 	if n, err := g2.PeakMemory(); err != nil || n != 5000 {
 		t.Errorf("PeakMemory = %d, %v; want memory.peak", n, err)
 	}
-	os.Remove(filepath.Join(g2.Dir(), "memory.peak"))
-	if n, err := g2.PeakMemory(); err != nil || n != 4000 {
+	// The file stays open: a later reading is the value then.
+	f2.write(filepath.Join(g2.Dir(), "memory.peak"), "6000\n")
+	if n, err := g2.PeakMemory(); err != nil || n != 6000 {
+		t.Errorf("second PeakMemory = %d, %v; want 6000", n, err)
+	}
+	// A kernel without memory.peak (before 5.19): memory.current.
+	g3, err := f2.manager().Create("env-old-kernel", Limits{}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(g3.Dir(), "memory.peak"))
+	f2.write(filepath.Join(g3.Dir(), "memory.current"), "4000\n")
+	if n, err := g3.PeakMemory(); err != nil || n != 4000 {
 		t.Errorf("PeakMemory = %d, %v; want memory.current", n, err)
 	}
 }

@@ -3,6 +3,7 @@ package cgroup
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,6 +26,14 @@ type Group struct {
 	// the invocation path. Remove closes it.
 	freezeMu sync.Mutex
 	freezer  *os.File
+
+	// peak is the peak-memory file, opened by the first PeakMemory and
+	// kept open: each reading is one pread(2) at offset 0, which makes
+	// cgroupfs render the value afresh (a REPORT line per invocation reads
+	// it). Remove closes it.
+	peakMu   sync.Mutex
+	peak     *os.File
+	peakPath string
 }
 
 // Name returns the name the group was created with.
@@ -152,14 +161,20 @@ func (g *Group) setFrozen(frozen, pin bool) error {
 	return nil
 }
 
-// closeFreezer closes the freezer file kept open by setFrozen.
-func (g *Group) closeFreezer() {
+// closeFiles closes the files kept open by setFrozen and PeakMemory.
+func (g *Group) closeFiles() {
 	g.freezeMu.Lock()
-	defer g.freezeMu.Unlock()
 	if g.freezer != nil {
 		g.freezer.Close()
 		g.freezer = nil
 	}
+	g.freezeMu.Unlock()
+	g.peakMu.Lock()
+	if g.peak != nil {
+		g.peak.Close()
+		g.peak = nil
+	}
+	g.peakMu.Unlock()
 }
 
 // OOMKilled reports whether the kernel's OOM killer killed a process of the
@@ -194,21 +209,35 @@ func (g *Group) OOMKilled() (bool, error) {
 // memory.max_usage_in_bytes; v2 memory.peak, or memory.current on kernels
 // without it (before 5.19).
 func (g *Group) PeakMemory() (int64, error) {
-	d, v2 := g.dir(ctlMemory)
-	file := filepath.Join(d, "memory.max_usage_in_bytes")
-	if v2 {
-		file = filepath.Join(d, "memory.peak")
-		if ok, err := present(file); err != nil {
-			return 0, fmt.Errorf("cgroup: %w", err)
-		} else if !ok {
-			file = filepath.Join(d, "memory.current")
+	g.peakMu.Lock()
+	defer g.peakMu.Unlock()
+	if g.peak == nil {
+		d, v2 := g.dir(ctlMemory)
+		file := filepath.Join(d, "memory.max_usage_in_bytes")
+		if v2 {
+			file = filepath.Join(d, "memory.peak")
+			if ok, err := present(file); err != nil {
+				return 0, fmt.Errorf("cgroup: %w", err)
+			} else if !ok {
+				file = filepath.Join(d, "memory.current")
+			}
 		}
+		f, err := os.Open(file)
+		if err != nil {
+			return 0, fmt.Errorf("cgroup: %w", err)
+		}
+		g.peak, g.peakPath = f, file
 	}
-	n, err := readInt(file)
-	if err != nil {
+	var buf [32]byte
+	n, err := g.peak.ReadAt(buf[:], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return 0, fmt.Errorf("cgroup: %w", err)
 	}
-	return n, nil
+	v, err := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("cgroup: %s: %w", g.peakPath, err)
+	}
+	return v, nil
 }
 
 // Procs lists, sorted, the processes in the group (and in any group below
@@ -302,7 +331,7 @@ func (g *Group) Kill() error {
 // 2 s. Removing a removed group does nothing.
 func (g *Group) Remove() error {
 	errs := []error{g.Kill()}
-	g.closeFreezer()
+	g.closeFiles()
 	deadline := time.Now().Add(rmdirTimeout)
 	for _, d := range g.dirs {
 		if err := g.m.removeTree(d, deadline); err != nil {

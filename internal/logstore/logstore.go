@@ -42,7 +42,13 @@ const (
 	// MaxEventBytes is the most one event's message holds (CloudWatch's
 	// event size limit); a longer line is split.
 	MaxEventBytes = 256 << 10
+	// DefaultFlushDelay: what a crash can lose of the newest log lines.
+	DefaultFlushDelay = 20 * time.Millisecond
 )
+
+// maxPending is how many bytes a group holds before it writes them
+// whatever the delay.
+const maxPending = 64 << 10
 
 // Options configure a Store.
 type Options struct {
@@ -54,6 +60,10 @@ type Options struct {
 	// SegmentBytes is the size at which a group starts a new segment; 0
 	// means DefaultSegmentBytes (at most MaxBytes/4).
 	SegmentBytes int64
+	// FlushDelay is the longest an appended event waits in memory before
+	// it is written to its segment file (reads write it first); 0 means
+	// DefaultFlushDelay, < 0 writes every append at once.
+	FlushDelay time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -98,6 +108,13 @@ type Store struct {
 	nextID int64         // next segment number, store-wide
 	notify chan struct{} // closed and replaced on every append
 	closed bool
+	buf    []byte // AppendAll's encoding buffer, reused
+	// flushing is the timer that writes what groups hold pending (nil
+	// when nothing is pending): appends are written at most FlushDelay
+	// after they are made, so that an invocation's START, END and REPORT
+	// lines cost no write(2) on its path (issue 14). Reads, retention and
+	// Close write what is pending first.
+	flushing *time.Timer
 }
 
 type groupKey struct {
@@ -109,6 +126,9 @@ type group struct {
 	dir  string
 	segs []*segment // oldest first; the last one is appended to
 	f    *os.File   // the last segment, open for appending (nil until used)
+	// pending are appended lines of the last segment, counted in its
+	// size but not yet written to f.
+	pending []byte
 }
 
 type segment struct {
@@ -139,6 +159,9 @@ func Open(opts Options) (*Store, error) {
 		opts.SegmentBytes = DefaultSegmentBytes
 	}
 	opts.SegmentBytes = min(opts.SegmentBytes, max(opts.MaxBytes/4, 1))
+	if opts.FlushDelay == 0 {
+		opts.FlushDelay = DefaultFlushDelay
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -246,8 +269,15 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	if s.flushing != nil {
+		s.flushing.Stop()
+		s.flushing = nil
+	}
 	var errs []error
 	for _, g := range s.groups {
+		if err := s.flushLocked(g); err != nil {
+			errs = append(errs, err)
+		}
 		if g.f != nil {
 			errs = append(errs, g.f.Close())
 			g.f = nil
@@ -261,30 +291,60 @@ var ErrClosed = errors.New("logstore: closed")
 
 // Append stores one event, stamped now, in group and stream of scope.
 func (s *Store) Append(scope sluice.Scope, groupName, stream, message string) error {
+	return s.AppendAll(scope, groupName, stream, message)
+}
+
+// AppendAll stores events in group and stream of scope, in order, all
+// stamped now, with one write to the segment file when they fit in it.
+func (s *Store) AppendAll(scope sluice.Scope, groupName, stream string, messages ...string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
 	now := s.opts.Now().UnixMilli()
-	rec := record{T: now, S: stream, M: message}
-	line, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	line = append(line, '\n')
 	k := groupKey{scope, groupName}
 	g := s.groups[k]
 	if g == nil {
 		g = &group{dir: filepath.Join(s.opts.Dir, scope.Region, scope.Account, url.PathEscape(groupName))}
 		s.groups[k] = g
 	}
+	buf := s.buf[:0]
+	var pending []record // in buf, not yet written
+	for i, m := range messages {
+		rec := record{T: now, S: stream, M: m}
+		line, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		buf = append(append(buf, line...), '\n')
+		pending = append(pending, rec)
+		if len(buf) < 64<<10 && i < len(messages)-1 {
+			continue // more to come in this write
+		}
+		if err := s.writeLocked(g, buf, pending, now); err != nil {
+			return err
+		}
+		buf, pending = buf[:0], pending[:0]
+	}
+	if cap(buf) <= 64<<10 {
+		s.buf = buf
+	}
+	close(s.notify)
+	s.notify = make(chan struct{})
+	return nil
+}
+
+// writeLocked appends lines, the encoding of recs, to g's last segment
+// (a new one when it is full).
+func (s *Store) writeLocked(g *group, lines []byte, recs []record, now int64) error {
 	var seg *segment
 	if n := len(g.segs); n > 0 && g.segs[n-1].size < s.opts.SegmentBytes {
 		seg = g.segs[n-1]
 	}
 	if seg == nil || g.f == nil {
 		if g.f != nil {
+			_ = s.flushLocked(g)
 			g.f.Close()
 			g.f = nil
 		}
@@ -305,22 +365,63 @@ func (s *Store) Append(scope sluice.Scope, groupName, stream, message string) er
 			g.segs = append(g.segs, seg)
 		}
 	}
-	if _, err := g.f.Write(line); err != nil {
-		return err
+	g.pending = append(g.pending, lines...)
+	rest := lines
+	for _, rec := range recs {
+		n := int64(bytes.IndexByte(rest, '\n') + 1)
+		rest = rest[n:]
+		seg.add(rec, n, now)
+		seg.size += n
+		s.total += n
 	}
-	seg.add(rec, int64(len(line)), now)
-	seg.size += int64(len(line))
-	s.total += int64(len(line))
-	if seg.size >= s.opts.SegmentBytes {
+	switch {
+	case seg.size >= s.opts.SegmentBytes:
+		err := s.flushLocked(g)
 		g.f.Close()
 		g.f = nil
 		s.retainLocked()
-	} else if s.total > s.opts.MaxBytes {
+		return err
+	case s.total > s.opts.MaxBytes:
 		s.retainLocked()
 	}
-	close(s.notify)
-	s.notify = make(chan struct{})
+	switch {
+	case len(g.pending) >= maxPending || s.opts.FlushDelay < 0:
+		return s.flushLocked(g)
+	case len(g.pending) > 0 && s.flushing == nil:
+		s.flushing = time.AfterFunc(s.opts.FlushDelay, s.flushAll)
+	}
 	return nil
+}
+
+// flushLocked writes what g holds pending to its open segment.
+func (s *Store) flushLocked(g *group) error {
+	if len(g.pending) == 0 || g.f == nil {
+		g.pending = g.pending[:0]
+		return nil
+	}
+	_, err := g.f.Write(g.pending)
+	if err != nil {
+		s.log.Warn("writing log events", "path", g.f.Name(), "bytes", len(g.pending), "err", err)
+	}
+	if cap(g.pending) > maxPending {
+		g.pending = nil
+	} else {
+		g.pending = g.pending[:0]
+	}
+	return err
+}
+
+// flushAll writes what every group holds pending; the flush timer calls it.
+func (s *Store) flushAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flushing = nil
+	if s.closed {
+		return
+	}
+	for _, g := range s.groups {
+		_ = s.flushLocked(g)
+	}
 }
 
 // Changed returns a channel closed at the next Append.
@@ -365,6 +466,7 @@ func (s *Store) retainLocked() {
 func (s *Store) dropOldest(k groupKey, g *group) {
 	seg := g.segs[0]
 	if len(g.segs) == 1 && g.f != nil {
+		g.pending = g.pending[:0] // of the segment being removed
 		g.f.Close()
 		g.f = nil
 	}
@@ -496,6 +598,10 @@ func (s *Store) Read(scope sluice.Scope, name string, q Query) (events []Event, 
 	if g == nil || len(g.segs) == 0 {
 		s.mu.Unlock()
 		return nil, q.From, true, false, nil
+	}
+	if err := s.flushLocked(g); err != nil {
+		s.mu.Unlock()
+		return nil, q.From, false, true, err
 	}
 	type span struct {
 		seg  segment

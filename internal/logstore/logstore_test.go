@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -269,5 +270,77 @@ func TestLambdaJSON(t *testing.T) {
 	evs, _, _, _, _ = s.Read(scopeA, "h", Query{})
 	if len(evs) != 2 || evs[0].Message != "hello\n" || !strings.Contains(evs[1].Message, `"type":"platform.initReport"`) || !strings.Contains(evs[1].Message, `"errorType":"Runtime.ExitError"`) {
 		t.Fatalf("WARN:\n%s", messages(evs))
+	}
+}
+
+// The lines of one Write are stored as one append, each its own event, in
+// order; a batch larger than a segment still lands whole and readable.
+func TestWriteBatchesLines(t *testing.T) {
+	s := open(t, t.TempDir(), &clock{t: time.Now()}, Options{SegmentBytes: 300})
+	w := s.Writer(scopeA, "g", "s")
+	var want []string
+	var all strings.Builder
+	for i := range 12 {
+		line := fmt.Sprintf("line %02d of one write\n", i)
+		want = append(want, line)
+		all.WriteString(line)
+	}
+	w.Write([]byte(all.String()))
+	w.Write([]byte("next\n"))
+	want = append(want, "next\n")
+	evs, _, _, _, _ := s.Read(scopeA, "g", Query{})
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Message)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+	st, ok := s.Streams(scopeA, "g")
+	if !ok || len(st) != 1 || st[0].StoredBytes == 0 {
+		t.Fatalf("streams %+v", st)
+	}
+}
+
+// Appends reach the segment file within FlushDelay (not at once), a Read
+// sees them at once, and Close writes what is pending.
+func TestDelayedWrites(t *testing.T) {
+	dir := t.TempDir()
+	onDisk := func() string {
+		var all strings.Builder
+		files, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*", "*.log"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			all.Write(b)
+		}
+		return all.String()
+	}
+	s := open(t, dir, &clock{t: time.Now()}, Options{FlushDelay: time.Hour})
+	w := s.Writer(scopeA, "g", "s")
+	w.Write([]byte("one\n"))
+	if got := onDisk(); got != "" {
+		t.Fatalf("written before the delay: %q", got)
+	}
+	evs, _, _, _, _ := s.Read(scopeA, "g", Query{})
+	if messages(evs) != "s:one\n" || !strings.Contains(onDisk(), `"m":"one\n"`) {
+		t.Fatalf("read %q, on disk %q", messages(evs), onDisk())
+	}
+	w.Write([]byte("two\n"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(onDisk(), `"m":"two\n"`) {
+		t.Fatalf("Close did not write what was pending: %q", onDisk())
+	}
+
+	dir = t.TempDir()
+	s = open(t, dir, &clock{t: time.Now()}, Options{FlushDelay: 20 * time.Millisecond})
+	s.Writer(scopeA, "g", "s").Write([]byte("three\n"))
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(onDisk(), `"m":"three\n"`) {
+		if time.Now().After(deadline) {
+			t.Fatal("not written after the delay")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -28,10 +28,12 @@ type lineWriter struct {
 	group, stream string
 	partial       []byte
 	f             LineFunc // nil: lines as they are
+	batch         []string // the events of the current Write
 }
 
 func (w *lineWriter) Write(b []byte) (int, error) {
 	n := len(b)
+	w.batch = w.batch[:0]
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
@@ -54,9 +56,15 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 		w.emit(line)
 		b = b[i+1:]
 	}
+	// The lines of one Write are one append: one write(2) to the segment.
+	if len(w.batch) > 0 {
+		_ = w.s.AppendAll(w.scope, w.group, w.stream, w.batch...)
+		clear(w.batch)
+	}
 	return n, nil
 }
 
+// emit adds one line to the batch of this Write.
 func (w *lineWriter) emit(line []byte) {
 	msg := string(line)
 	if w.f != nil {
@@ -71,9 +79,9 @@ func (w *lineWriter) emit(line []byte) {
 			if i < 0 || i == len(msg)-1 {
 				break
 			}
-			_ = w.s.Append(w.scope, w.group, w.stream, msg[:i+1])
+			w.batch = append(w.batch, msg[:i+1])
 			msg = msg[i+1:]
 		}
 	}
-	_ = w.s.Append(w.scope, w.group, w.stream, msg)
+	w.batch = append(w.batch, msg)
 }

@@ -35,9 +35,8 @@ func ErrRecursiveInvocation() error {
 func (s *Service) Lineage(ctx context.Context, name, traceHeader string) (string, error) {
 	h := lineage.Parse(traceHeader)
 	if h.Root == "" {
-		fresh := lineage.Parse(sluice.NewTraceID(time.Now()))
-		fresh.Lineage = h.Lineage
-		h = fresh
+		h.Root, h.Parent = sluice.NewTraceParts(time.Now())
+		h.Sampled = "0"
 	}
 	next, count := h.Extend(lineage.Hash(s.cfg.Scope.FunctionARN(name)))
 	if lineage.Stopped(count, "") {

@@ -38,6 +38,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/url"
 	"slices"
@@ -694,26 +695,51 @@ func normalizePath(p string) string {
 	return out
 }
 
-// canonicalRequests returns the canonical requests r may have been signed
+// canonicalRequests yields the canonical requests r may have been signed
 // as, most likely first, without duplicates: the Go SDK form, then the
 // forms of clients that normalise the path or collapse all white space.
-func canonicalRequests(r *http.Request, path string, query []queryParam, a *auth, payloadHash string) []string {
-	q := canonicalQuery(query, a.presigned)
-	paths := []string{uriEncode(path, true)}
-	if np := uriEncode(normalizePath(path), true); np != paths[0] {
-		paths = append(paths, np)
-	}
-	headers := []string{canonicalHeaders(r, a.signedHeaders, trimSpaces)}
-	if h := canonicalHeaders(r, a.signedHeaders, trimWhiteSpace); h != headers[0] {
-		headers = append(headers, h)
-	}
-	var out []string
-	for _, p := range paths {
-		for _, h := range headers {
-			out = append(out, strings.Join([]string{r.Method, p, q, h, a.signedHeadersRaw, payloadHash}, "\n"))
+// The other forms are computed only when the caller asks for them (after
+// the first did not match).
+func canonicalRequests(r *http.Request, path string, query []queryParam, a *auth, payloadHash string) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		q := canonicalQuery(query, a.presigned)
+		p0 := uriEncode(path, true)
+		h0 := canonicalHeaders(r, a.signedHeaders, trimSpaces)
+		join := func(p, h string) string {
+			var b strings.Builder
+			b.Grow(len(r.Method) + len(p) + len(q) + len(h) + len(a.signedHeadersRaw) + len(payloadHash) + 5)
+			for i, part := range [...]string{r.Method, p, q, h, a.signedHeadersRaw, payloadHash} {
+				if i > 0 {
+					b.WriteByte('\n')
+				}
+				b.WriteString(part)
+			}
+			return b.String()
+		}
+		if !yield(0, join(p0, h0)) {
+			return
+		}
+		paths := []string{p0}
+		if np := uriEncode(normalizePath(path), true); np != p0 {
+			paths = append(paths, np)
+		}
+		headers := []string{h0}
+		if h := canonicalHeaders(r, a.signedHeaders, trimWhiteSpace); h != h0 {
+			headers = append(headers, h)
+		}
+		i := 1
+		for _, p := range paths {
+			for _, h := range headers {
+				if p == p0 && h == h0 {
+					continue // yielded first
+				}
+				if !yield(i, join(p, h)) {
+					return
+				}
+				i++
+			}
 		}
 	}
-	return out
 }
 
 // canonicalHeaders renders the signed headers, one "name:value\n" line
