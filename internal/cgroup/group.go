@@ -3,7 +3,6 @@ package cgroup
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -228,10 +228,11 @@ func (g *Group) PeakMemory() (int64, error) {
 		}
 		g.peak, g.peakPath = f, file
 	}
+	// One pread(2): ReadAt would read again until EOF.
 	var buf [32]byte
-	n, err := g.peak.ReadAt(buf[:], 0)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return 0, fmt.Errorf("cgroup: %w", err)
+	n, err := syscall.Pread(int(g.peak.Fd()), buf[:], 0)
+	if err != nil {
+		return 0, fmt.Errorf("cgroup: reading %s: %w", g.peakPath, err)
 	}
 	v, err := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
 	if err != nil {
