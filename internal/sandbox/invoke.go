@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -172,7 +173,7 @@ func (e *Env) failed(c *call, ferr *sluice.FunctionError) *Output {
 // out of c's tail: taken), or when c fails before reaching the runtime.
 func (e *Env) logStart(c *call, taken bool) {
 	c.startOnce.Do(func() {
-		e.logs.begin(fmt.Sprintf("START RequestId: %s Version: %s\n", c.inv.RequestID, e.spec.Function.VersionOrLatest()), taken)
+		e.logs.begin("START RequestId: "+c.inv.RequestID+" Version: "+e.spec.Function.VersionOrLatest()+"\n", taken)
 	})
 }
 
@@ -311,12 +312,27 @@ func (e *Env) end(c *call, ferr *sluice.FunctionError) sluice.Result {
 	if ferr != nil && isPlatformError(ferr.Type) {
 		fmt.Fprintf(&b, "%s\n%s\n", errorMessage(ferr), ferr.Type)
 	}
-	fmt.Fprintf(&b, "END RequestId: %s\n", c.inv.RequestID)
-	fmt.Fprintf(&b, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		c.inv.RequestID, dur, int64(dur+0.999999), e.spec.Function.MemorySize, e.maxMemoryMB())
+	// END and REPORT without fmt: they are written for every invocation.
+	line := make([]byte, 0, 256)
+	line = append(line, "END RequestId: "...)
+	line = append(line, c.inv.RequestID...)
+	line = append(line, "\nREPORT RequestId: "...)
+	line = append(line, c.inv.RequestID...)
+	line = append(line, "\tDuration: "...)
+	line = strconv.AppendFloat(line, dur, 'f', 2, 64)
+	line = append(line, " ms\tBilled Duration: "...)
+	line = strconv.AppendInt(line, int64(dur+0.999999), 10)
+	line = append(line, " ms\tMemory Size: "...)
+	line = strconv.AppendInt(line, int64(e.spec.Function.MemorySize), 10)
+	line = append(line, " MB\tMax Memory Used: "...)
+	line = strconv.AppendInt(line, int64(e.maxMemoryMB()), 10)
+	line = append(line, " MB\t"...)
 	if cold && initDuration > 0 {
-		fmt.Fprintf(&b, "Init Duration: %.2f ms\t", float64(initDuration.Microseconds())/1000)
+		line = append(line, "Init Duration: "...)
+		line = strconv.AppendFloat(line, float64(initDuration.Microseconds())/1000, 'f', 2, 64)
+		line = append(line, " ms\t"...)
 	}
+	b.Write(line)
 	if timedOut {
 		b.WriteString("Status: timeout")
 	} else if ferr != nil && isPlatformError(ferr.Type) {
