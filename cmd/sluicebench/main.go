@@ -49,8 +49,8 @@ import (
 )
 
 func main() {
-	if bootstrap := os.Getenv(relayEnv); bootstrap != "" {
-		os.Exit(relayMain(bootstrap))
+	if code, ok := childMain(); ok {
+		os.Exit(code)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -104,7 +104,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	sl, err := startSluice(ctx, bins, dir, cfg, interp)
+	mainCfg := cfg
+	mainCfg.open = 0 // measureOpen starts a sluice of its own
+	sl, err := startSluice(ctx, bins, dir, mainCfg, interp)
 	if err != nil {
 		return err
 	}
@@ -114,17 +116,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer rl.stop()
+	ceil, err := startCeiling(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer ceil.stop()
 	progress("sluice on %s, relay on %s", sl.url, rl.url)
 
-	res, err := measure(ctx, cfg, []*target{sl.sluiceTarget(), rl.relayTarget()}, bins.zip, runtimes, progress)
+	res, err := measure(ctx, cfg, []*target{sl.sluiceTarget(), rl.relayTarget()}, bins.zip, runtimes, ceil, progress)
 	if err != nil {
-		return fmt.Errorf("%w\n%s%s", err, sl.logTail(), rl.logTail())
+		return fmt.Errorf("%w\n%s%s%s", err, sl.logTail(), rl.logTail(), ceil.copier.logTail())
+	}
+	if err := ceil.stop(); err != nil {
+		return fmt.Errorf("stopping the ceiling's copier: %w\n%s", err, ceil.copier.logTail())
 	}
 	if err := sl.stop(); err != nil {
 		return fmt.Errorf("stopping sluice: %w\n%s", err, sl.logTail())
 	}
 	if err := rl.stop(); err != nil {
 		return fmt.Errorf("stopping relay: %w\n%s", err, rl.logTail())
+	}
+	if cfg.open > 0 {
+		open, err := measureOpen(ctx, cfg, bins, dir, progress)
+		if err != nil {
+			return err
+		}
+		for name, o := range open {
+			res.sides[name].open = o
+		}
 	}
 	rep := newReport(cfg, args, res, runtimes, interp)
 	if rep.Sandboxed, err = sl.sandboxed(); err != nil {
@@ -141,7 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // burstMode runs sluice alone and the burst on it (burst.go).
 func burstMode(ctx context.Context, cfg config, args []string, bins *binaries, dir string, stdout io.Writer, progress func(string, ...any)) error {
-	cfg.runtimes = false
+	cfg.runtimes, cfg.open = false, 0
 	sl, err := startSluice(ctx, bins, dir, cfg, interpreters{})
 	if err != nil {
 		return err
