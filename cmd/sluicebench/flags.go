@@ -64,7 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("sluicebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&c.n, "n", 1000, "warm Invoke calls (echo, small payload)")
-	fs.IntVar(&c.ttfb, "ttfb", 200, `InvokeWithResponseStream calls of "stream" {"chunks":2,"pauseMs":200} for time to first byte`)
+	fs.IntVar(&c.ttfb, "ttfb", 100, `InvokeWithResponseStream calls of "stream" {"chunks":2,"pauseMs":200} for time to first byte`)
 	fs.IntVar(&c.mb, "mb", maxMB, fmt.Sprintf("MiB of the throughput stream (at most %d, Lambda's stream limit)", maxMB))
 	fs.IntVar(&c.runs, "runs", 3, "throughput runs (the median is reported)")
 	fs.IntVar(&c.cold, "cold", 20, "cold starts: functions created, then invoked once each")

@@ -1,26 +1,33 @@
 // Command sluicebench measures sluice beside a minimal relay, in one run:
 //
-//	go run ./cmd/sluicebench [-n 1000] [-ttfb 200] [-mb 200] [-runs 3] [-cold 20] [-warmup 50] [-sandbox auto]
-//	                         [-runtimes=true] [-runtimes-dir DIR] [-json]
+//	go run ./cmd/sluicebench [-n 1000] [-block 50] [-conc 16] [-conc-calls 150] [-conc-rounds 3]
+//	                         [-ttfb 100] [-mb 200] [-runs 3] [-cold 20] [-open 300] [-warmup 50]
+//	                         [-sandbox auto] [-runtimes=true] [-runtimes-dir DIR] [-json]
 //
 // It builds internal/testfunction (the `bootstrap` every measurement runs)
 // and ./cmd/sluice into a temporary directory, starts the real sluice binary
 // (`sluice serve --listen 127.0.0.1:0`) and the baseline relay (relay.go, the
 // same benchmark binary re-executed) as child processes, and drives both with
-// the same aws-sdk-go-v2 client (internal/lambdaclient), one call at a time,
-// the two sides taking turns call by call:
+// the same aws-sdk-go-v2 client (internal/lambdaclient), the two sides taking
+// turns:
 //
-//   - warm Invoke latency of "echo" (p50, p99, mean over -n calls),
+//   - warm Invoke latency of "echo" (p50, p99, mean over -n calls, made in
+//     blocks of -block calls per side) and the server's CPU per call: the
+//     CPU time of the server process alone (cpu.go), read around each
+//     block,
+//   - invokes/s with -conc concurrent clients (concurrent.go), -conc-calls
+//     each, median of -conc-rounds rounds, and the server's CPU per call,
 //   - InvokeWithResponseStream time to first byte of "stream" with
 //     {"chunks":2,"pauseMs":200}: call start to the first PayloadChunk
 //     (p50, p99 over -ttfb calls),
-//   - throughput of one -mb MiB stream of "big" (first run and median of
-//     -runs; at most 200 MiB, Lambda's stream limit, which sluice enforces).
-//     While "big" answers JSON instead of streaming (see largeStream), the
-//     same bytes come from "stream" with 64 KiB chunks and no pause,
+//   - throughput of one -mb MiB stream of "big" (at most 200 MiB, Lambda's
+//     stream limit, which sluice enforces), -runs times, read by the Go SDK
+//     and by a raw event-stream client (raw.go), beside the two-hop
+//     loopback ceiling (ceiling.go: writer → copier → reader processes over
+//     TCP with the function's write sizes), and the server's CPU per MiB,
 //   - cold start: the first Invoke of each of -cold freshly created functions
-//     (median, min, max); the relay's figure is fork/exec of the bootstrap
-//     until its first GET /next,
+//     (median, min, max) and the server's CPU per cold start; the relay's
+//     figure is fork/exec of the bootstrap until its first GET /next,
 //   - with -runtimes (the default), the same cold start of -cold nodejs20.x
 //     functions (internal/testfunction/node/buffered, index.handler, under
 //     AWS's runtime interface client) and -cold python3.12 functions
@@ -32,11 +39,16 @@
 //     default a directory under os.TempDir() kept across runs), so the
 //     native build of the Node.js client, a minute or more, happens once
 //     per machine; the benchmark waits up to 10 minutes for the function to
-//     become Active.
+//     become Active,
+//   - -open streams held open at once on a fresh sluice and a fresh relay
+//     (open.go): whether each completes byte-exact, and the server's
+//     resident memory growth per open stream.
 //
-// It prints a Markdown table (sluice, baseline, difference, ratio) and with
-// -json also one line of JSON as the last line of stdout. Progress goes to
-// stderr. It must run inside this module (it calls `go build`).
+// It prints one Markdown table (figure, sluice, baseline, ratio, and issue
+// 14's goal for the ratio with ✓ or ✗), notes on how each figure is
+// measured, and with -json also one line of JSON as the last line of
+// stdout. Progress goes to stderr. With -burst it runs the burst mode
+// instead (burst.go). It must run inside this module (it calls `go build`).
 package main
 
 import (
