@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -263,10 +262,14 @@ type target struct {
 	create func(ctx context.Context, name string, fn function) error
 	// initTimes, if not nil, reports fork/exec → first GET /next per function.
 	initTimes func(ctx context.Context) (map[string]time.Duration, error)
-	// release, if not nil, stops the execution environments of a function
-	// (the relay's instances), once the measurements that need them are
-	// over.
-	release func(ctx context.Context, name string) error
+}
+
+// pid is the child's process id, 0 for a child known by its URL only.
+func (c *child) pid() int {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return 0
+	}
+	return c.cmd.Process.Pid
 }
 
 // Credentials of sluice's default config; the relay ignores them.
@@ -277,7 +280,7 @@ func (c *child) sluiceTarget() *target {
 	return &target{
 		name:   "sluice",
 		url:    c.url,
-		pid:    c.cmd.Process.Pid,
+		pid:    c.pid(),
 		client: client,
 		create: func(ctx context.Context, name string, fn function) error {
 			_, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
@@ -305,24 +308,9 @@ func (c *child) relayTarget() *target {
 	return &target{
 		name:   "relay",
 		url:    c.url,
-		pid:    c.cmd.Process.Pid,
+		pid:    c.pid(),
 		client: lambdaclient.New(c.url, accessKeyID, secretAccessKey),
 		create: func(context.Context, string, function) error { return nil }, // the name says the handler
-		release: func(ctx context.Context, name string) error {
-			req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.url+instancesPath+url.PathEscape(name), nil)
-			if err != nil {
-				return err
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusNoContent {
-				return fmt.Errorf("DELETE %s: %s", req.URL.Path, resp.Status)
-			}
-			return nil
-		},
 		initTimes: func(ctx context.Context) (map[string]time.Duration, error) {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url+initTimesPath, nil)
 			if err != nil {

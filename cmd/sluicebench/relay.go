@@ -60,7 +60,6 @@ func relayMain(bootstrap string) int {
 	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", rl.invoke)
 	mux.HandleFunc("POST /2021-11-15/functions/{name}/response-streaming-invocations", rl.invokeStream)
 	mux.HandleFunc("GET "+initTimesPath, rl.initTimes)
-	mux.HandleFunc("DELETE "+instancesPath+"{name}", rl.stopInstances)
 	srv := &http.Server{Handler: mux}
 	fmt.Printf("relay listening on http://%s\n", ln.Addr())
 	go srv.Serve(ln)
@@ -117,10 +116,6 @@ type response struct {
 	errorBody []byte
 }
 
-// instancesPath + NAME, DELETE: stop every instance of function NAME
-// (they must be idle).
-const instancesPath = "/relay/instances/"
-
 // get returns an idle instance of a function, starting one if there is
 // none; put gives it back.
 func (rl *relay) get(name string) (*instance, error) {
@@ -157,20 +152,6 @@ func (rl *relay) put(name string, in *instance) {
 	if p := rl.pools[name]; p != nil && slices.Contains(p.all, in) {
 		p.idle = append(p.idle, in)
 	}
-}
-
-// stopInstances is DELETE /relay/instances/{name}.
-func (rl *relay) stopInstances(w http.ResponseWriter, r *http.Request) {
-	rl.mu.Lock()
-	p := rl.pools[r.PathValue("name")]
-	delete(rl.pools, r.PathValue("name"))
-	rl.mu.Unlock()
-	if p != nil {
-		for _, in := range p.all {
-			in.stop()
-		}
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (rl *relay) close() {
