@@ -15,10 +15,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// The benchmark re-executes its own binary as the relay; under go test
-	// that binary is this test binary.
-	if bootstrap := os.Getenv(relayEnv); bootstrap != "" {
-		os.Exit(relayMain(bootstrap))
+	// The benchmark re-executes its own binary as the relay and the
+	// ceiling's processes; under go test that binary is this test binary.
+	if code, ok := childMain(); ok {
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
@@ -36,7 +36,7 @@ func TestBenchSmoke(t *testing.T) {
 	// The runtimes directory every test package of sluice shares (see
 	// internal/runtimes/nodejs's harness): one build of the client.
 	shared := filepath.Join(os.TempDir(), "sluice-test-runtimes-"+nodejs.RICVersion)
-	args := []string{"-n", "20", "-mb", "8", "-cold", "2", "-ttfb", "3", "-warmup", "3", "-runs", "3", "-json", "-runtimes-dir", shared}
+	args := []string{"-n", "20", "-block", "7", "-mb", "8", "-cold", "2", "-ttfb", "3", "-warmup", "3", "-runs", "3", "-conc", "4", "-conc-calls", "5", "-conc-rounds", "3", "-open", "6", "-json", "-runtimes-dir", shared}
 	if err := run(ctx, args, &stdout, testLog{t}); err != nil {
 		t.Fatalf("run: %v\nstdout:\n%s", err, stdout.String())
 	}
@@ -53,12 +53,22 @@ func TestBenchSmoke(t *testing.T) {
 		t.Errorf("the table does not show the command")
 	}
 	want := []string{
-		"warm_invoke_p50", "warm_invoke_p99", "warm_invoke_mean",
+		"warm_invoke_p50", "warm_invoke_p99", "warm_invoke_mean", "server_cpu_per_invoke",
+		"concurrent_invokes_per_s", "concurrent_cpu_per_invoke",
 		"stream_ttfb_p50", "stream_ttfb_p99",
-		"throughput_run1", "throughput_median",
-		"cold_start_p50", "cold_start_min", "cold_start_max",
+		"throughput_sdk", "throughput_raw", "throughput_raw_vs_ceiling", "server_cpu_per_mib",
+		"cold_start_p50", "cold_start_min", "cold_start_max", "server_cpu_per_cold_start",
 		"cold_start_nodejs_p50", "cold_start_nodejs_min", "cold_start_nodejs_max",
 		"cold_start_python_p50", "cold_start_python_min", "cold_start_python_max",
+		"open_streams_complete", "open_stream_rss",
+	}
+	// Rows with a goal: the goal column says whether it is met.
+	goals := map[string]string{
+		"warm_invoke_p50": "≤ 1.10", "warm_invoke_p99": "≤ 1.30", "server_cpu_per_invoke": "≤ 1.30",
+		"concurrent_invokes_per_s": "≥ 0.95", "stream_ttfb_p50": "≤ 1.10",
+		"throughput_raw": "≥ 1.20", "throughput_raw_vs_ceiling": "≥ 0.80",
+		"cold_start_p50": "≤ 1.30", "cold_start_nodejs_p50": "≤ 1.30", "cold_start_python_p50": "≤ 1.30",
+		"open_streams_complete": "all 6",
 	}
 	rows := map[string]row{}
 	for _, r := range rep.Rows {
@@ -70,15 +80,30 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("no row %s", key)
 			continue
 		}
-		if !(r.Sluice > 0 && r.Baseline > 0 && r.Ratio > 0) {
+		// Memory growth may be negative (a garbage collection).
+		if !(r.Sluice > 0 && r.Baseline > 0 && r.Ratio > 0) && key != "open_stream_rss" {
 			t.Errorf("row %s: sluice %v, baseline %v, ratio %v; want all positive", key, r.Sluice, r.Baseline, r.Ratio)
 		}
 		if !strings.Contains(markdown, "\n| "+r.Metric+" | ") {
 			t.Errorf("row %s (%q) is not in the Markdown table", key, r.Metric)
 		}
+		if r.Goal != goals[key] || (r.Goal != "") != (r.Met != nil) {
+			t.Errorf("row %s: goal %q (met %v), want %q", key, r.Goal, r.Met, goals[key])
+		}
+		if r.Goal != "" && !strings.Contains(markdown, " | "+r.goalCell()+" |\n") {
+			t.Errorf("row %s: the table has no goal cell %q", key, r.goalCell())
+		}
 	}
 	if len(rep.Rows) != len(want) {
 		t.Errorf("%d rows, want %d", len(rep.Rows), len(want))
+	}
+	if r := rows["open_streams_complete"]; r.Sluice != 6 || r.Baseline != 6 {
+		t.Errorf("open streams complete: sluice %v, relay %v; want 6 of 6", r.Sluice, r.Baseline)
+	}
+	for _, key := range []string{"throughput_sdk", "throughput_raw", "throughput_raw_vs_ceiling", "concurrent_invokes_per_s"} {
+		if r := rows[key]; len(r.SluiceRuns) != 3 || len(r.BaselineRuns) != 3 {
+			t.Errorf("%s: runs %v and %v, want 3 of each", key, r.SluiceRuns, r.BaselineRuns)
+		}
 	}
 	for side, runs := range rep.ThroughputRuns {
 		if len(runs) != 3 {

@@ -22,6 +22,14 @@ type config struct {
 	cold   int  // cold starts (functions created)
 	warmup int  // warm-up calls per side and measurement
 	json   bool // also print one line of JSON
+	// block is how many warm Invoke calls a side makes in a row, its
+	// server's CPU read around them.
+	block int
+	// conc clients invoke at once, concCalls calls each per round,
+	// concRounds rounds per side.
+	conc, concCalls, concRounds int
+	// open streams are held open at once (0: none).
+	open int
 	// sandbox is sluice's --sandbox: auto, bwrap or none.
 	sandbox string
 	// runtimes adds the cold starts of a nodejs20.x and a python3.12
@@ -56,11 +64,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("sluicebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&c.n, "n", 1000, "warm Invoke calls (echo, small payload)")
-	fs.IntVar(&c.ttfb, "ttfb", 200, `InvokeWithResponseStream calls of "stream" {"chunks":2,"pauseMs":200} for time to first byte`)
+	fs.IntVar(&c.ttfb, "ttfb", 100, `InvokeWithResponseStream calls of "stream" {"chunks":2,"pauseMs":200} for time to first byte`)
 	fs.IntVar(&c.mb, "mb", maxMB, fmt.Sprintf("MiB of the throughput stream (at most %d, Lambda's stream limit)", maxMB))
 	fs.IntVar(&c.runs, "runs", 3, "throughput runs (the median is reported)")
 	fs.IntVar(&c.cold, "cold", 20, "cold starts: functions created, then invoked once each")
 	fs.IntVar(&c.warmup, "warmup", 50, "warm-up calls per side before each measurement")
+	fs.IntVar(&c.block, "block", 50, "warm Invoke calls a side makes in a row (its server's CPU is read around each block)")
+	fs.IntVar(&c.conc, "conc", 16, "concurrent clients of the invokes/s measurement")
+	fs.IntVar(&c.concCalls, "conc-calls", 150, "Invoke calls per concurrent client and round")
+	fs.IntVar(&c.concRounds, "conc-rounds", 3, "rounds of the invokes/s measurement per side (the median is reported)")
+	fs.IntVar(&c.open, "open", 300, "streams held open at once on a fresh sluice and a fresh relay (0: skip); each needs an execution environment of its own")
 	fs.StringVar(&c.sandbox, "sandbox", "auto", "sluice's --sandbox: auto (sandboxes when root and bubblewrap allow), bwrap or none")
 	fs.BoolVar(&c.runtimes, "runtimes", true, "also measure the cold start of a nodejs20.x and a python3.12 function (-cold of each) beside node and python3 starting a minimal Runtime API client")
 	fs.StringVar(&c.runtimesDir, "runtimes-dir", defaultRuntimesDir(), "sluice's --runtimes-dir, kept across runs: the Node.js runtime client is built there once per machine")
@@ -85,6 +98,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	switch {
 	case c.burst < 0 || c.burstHold < 0:
 		return c, errors.New("-burst and -burst-hold must not be negative")
+	case c.block < 1, c.conc < 1, c.concCalls < 1, c.concRounds < 1:
+		return c, errors.New("-block, -conc, -conc-calls and -conc-rounds must be at least 1")
+	case c.open < 0:
+		return c, errors.New("-open must not be negative")
 	case c.n < 1, c.ttfb < 1, c.runs < 1, c.cold < 1, c.warmup < 0:
 		return c, errors.New("-n, -ttfb, -runs and -cold must be at least 1, -warmup at least 0")
 	case c.sandbox != "auto" && c.sandbox != "bwrap" && c.sandbox != "none":

@@ -36,37 +36,53 @@ const ttfbWant = "chunk-0\nchunk-1\n"
 // sideResult holds the samples of one side.
 type sideResult struct {
 	warm []time.Duration // warm Invoke latency
-	ttfb []time.Duration // call start → first PayloadChunk
-	mibs []float64       // throughput of each large stream, MiB/s
+	// warmCPU is the server's CPU over the warm Invoke calls (warm of
+	// them).
+	warmCPU time.Duration
+	conc    *concurrentSamples
+	ttfb    []time.Duration // call start → first PayloadChunk
+	mibs    []float64       // throughput of each large stream through the SDK, MiB/s
+	rawMibs []float64       // the same through the raw client
+	// streamCPU is the server's CPU over the throughput runs (SDK and
+	// raw), streamMiB what they streamed.
+	streamCPU time.Duration
+	streamMiB float64
 	// cold is the cold-start figure: the first Invoke of a new function for
 	// sluice; fork/exec of the bootstrap until its first GET /next for the
 	// relay.
 	cold []time.Duration
 	// coldInvoke is the client-measured first Invoke of each new function.
 	coldInvoke []time.Duration
+	// coldCPU is the server's CPU over the Go cold starts (the invokes,
+	// not the creates).
+	coldCPU time.Duration
 	// runtimes are the cold starts of the other runtimes, by
 	// runtimeCase.key, measured the same way.
 	runtimes map[string]*coldSamples
+	open     *openSamples // nil if not measured (measureOpen)
 }
 
 // coldSamples are the cold starts of one runtime on one side.
 type coldSamples struct {
 	cold   []time.Duration // as sideResult.cold
 	invoke []time.Duration // as sideResult.coldInvoke
+	cpu    time.Duration   // as sideResult.coldCPU
 }
 
 // results are the samples of every side.
 type results struct {
 	sides       map[string]*sideResult // by target name
 	largeStream string                 // the function and event of the throughput stream
+	ceiling     []float64              // MiB/s of the two-hop loopback ceiling, per run
 }
 
-// measure runs every measurement on every target, one call at a time. The
-// targets take turns call by call, so that both see the same machine (other
-// load, CPU frequency, page cache) over the run. goZip is the Go test
-// function's package; runtimes are the other runtimes whose cold starts
-// are measured after the Go one's.
-func measure(ctx context.Context, cfg config, targets []*target, goZip []byte, runtimes []runtimeCase, progress func(string, ...any)) (*results, error) {
+// measure runs every measurement on every target, one call at a time
+// (except the concurrent invokes and the open streams). The targets take
+// turns, so that both see the same machine (other load, CPU frequency,
+// page cache) over the run. goZip is the Go test function's package;
+// runtimes are the other runtimes whose cold starts are measured after the
+// Go one's; ceil is the two-hop loopback ceiling.
+func measure(ctx context.Context, cfg config, targets []*target, goZip []byte, runtimes []runtimeCase, ceil *ceiling, progress func(string, ...any)) (*results, error) {
 	res := &results{sides: map[string]*sideResult{}}
 	goFn := func(handler string) function {
 		return function{runtime: types.RuntimeProvidedal2023, handler: handler, zip: goZip}
@@ -93,21 +109,47 @@ func measure(ctx context.Context, cfg config, targets []*target, goZip []byte, r
 		}
 		return nil
 	}
+	// cpu measures f's span on t's server and adds it to *sum.
+	cpu := func(t *target, sum *time.Duration, f func() error) error {
+		m := &cpuMeter{pid: t.pid}
+		if err := m.span(f); err != nil {
+			return err
+		}
+		*sum += m.total
+		return m.err
+	}
 
-	progress("warm Invoke: %d warm-up + %d calls per side", cfg.warmup, cfg.n)
+	progress("warm Invoke: %d warm-up + %d calls per side, in blocks of %d", cfg.warmup, cfg.n, cfg.block)
 	err := turns("warm-up", cfg.warmup, func(t *target, _ *sideResult) error {
 		_, err := invokeOnce(ctx, t.client, fnEcho, echoPayload)
 		return err
 	})
 	if err == nil {
-		err = turns("warm Invoke", cfg.n, func(t *target, r *sideResult) error {
-			d, err := invokeOnce(ctx, t.client, fnEcho, echoPayload)
-			r.warm = append(r.warm, d)
-			return err
+		blocks := (cfg.n + cfg.block - 1) / cfg.block
+		err = turns("warm Invoke", blocks, func(t *target, r *sideResult) error {
+			return cpu(t, &r.warmCPU, func() error {
+				for range min(cfg.block, cfg.n-len(r.warm)) {
+					d, err := invokeOnce(ctx, t.client, fnEcho, echoPayload)
+					if err != nil {
+						return err
+					}
+					r.warm = append(r.warm, d)
+				}
+				return nil
+			})
 		})
 	}
 	if err != nil {
 		return nil, err
+	}
+
+	progress("invokes/s: %d concurrent clients × %d calls, %d rounds per side", cfg.conc, cfg.concCalls, cfg.concRounds)
+	conc, err := concurrentInvokes(ctx, targets, cfg.conc, cfg.concCalls, cfg.concRounds)
+	if err != nil {
+		return nil, err
+	}
+	for name, c := range conc {
+		res.sides[name].conc = c
 	}
 
 	progress("streaming TTFB: %d warm-up + %d calls per side, each at least 200 ms", cfg.warmup, cfg.ttfb)
@@ -132,19 +174,54 @@ func measure(ctx context.Context, cfg config, targets []*target, goZip []byte, r
 		return nil, err
 	}
 	res.largeStream = fmt.Sprintf("%s %s", fn, payload)
-	progress("throughput: %d × %d MiB stream per side (%s)", cfg.runs, cfg.mb, res.largeStream)
+	progress("throughput: %d × %d MiB stream per side through the SDK, the same through a raw client, and the two-hop ceiling (%s)", cfg.runs, cfg.mb, res.largeStream)
+	raws := map[string]*rawClient{}
+	for _, t := range targets {
+		raws[t.name] = newRawClient(t.url)
+	}
 	err = turns("warm-up", min(cfg.warmup, 3), func(t *target, _ *sideResult) error {
 		warm := fmt.Appendf(nil, `{"mb":1,"chunks":16,"size":%d}`, 64<<10) // 1 MiB from either handler
 		_, err := streamOnce(ctx, t.client, fn, warm, 1<<20)
+		if err == nil {
+			_, err = raws[t.name].stream(ctx, fn, warm, 1<<20)
+		}
 		return err
 	})
+	want := int64(cfg.mb) << 20
+	mibs := func(d time.Duration) float64 { return float64(want) / (1 << 20) / d.Seconds() }
 	if err == nil {
-		err = turns("throughput", cfg.runs, func(t *target, r *sideResult) error {
-			want := int64(cfg.mb) << 20
-			s, err := streamOnce(ctx, t.client, fn, payload, want)
-			r.mibs = append(r.mibs, float64(want)/(1<<20)/s.total.Seconds())
-			return err
-		})
+		_, err = ceil.run(ctx, 1<<20) // warm-up
+	}
+	for i := 0; i < cfg.runs && err == nil; i++ {
+		if i%2 == 0 {
+			err = ceilingRun(ctx, ceil, want, res)
+		}
+		order := slices.Clone(targets)
+		if i%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, t := range order {
+			if err != nil {
+				break
+			}
+			r := res.sides[t.name]
+			err = cpu(t, &r.streamCPU, func() error {
+				s, err := streamOnce(ctx, t.client, fn, payload, want)
+				if err != nil {
+					return fmt.Errorf("%s: throughput, SDK client: %w", t.name, err)
+				}
+				r.mibs = append(r.mibs, mibs(s.total))
+				if s, err = raws[t.name].stream(ctx, fn, payload, want); err != nil {
+					return fmt.Errorf("%s: throughput, raw client: %w", t.name, err)
+				}
+				r.rawMibs = append(r.rawMibs, mibs(s.total))
+				r.streamMiB += 2 * float64(cfg.mb)
+				return nil
+			})
+		}
+		if i%2 == 1 && err == nil {
+			err = ceilingRun(ctx, ceil, want, res)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -156,7 +233,7 @@ func measure(ctx context.Context, cfg config, targets []*target, goZip []byte, r
 		return nil, err
 	}
 	for name, c := range goCold {
-		res.sides[name].cold, res.sides[name].coldInvoke = c.cold, c.invoke
+		res.sides[name].cold, res.sides[name].coldInvoke, res.sides[name].coldCPU = c.cold, c.invoke, c.cpu
 	}
 	for _, rc := range runtimes {
 		progress("cold start of %s: %d new functions per side (the first create provisions the runtime; a first Node.js provisioning builds its client, a minute or more)", rc.fn.runtime, cfg.cold)
@@ -168,7 +245,18 @@ func measure(ctx context.Context, cfg config, targets []*target, goZip []byte, r
 			res.sides[name].runtimes[rc.key] = c
 		}
 	}
+
 	return res, nil
+}
+
+// ceilingRun streams want bytes through the ceiling once.
+func ceilingRun(ctx context.Context, ceil *ceiling, want int64, res *results) error {
+	d, err := ceil.run(ctx, want)
+	if err != nil {
+		return fmt.Errorf("two-hop ceiling: %w", err)
+	}
+	res.ceiling = append(res.ceiling, float64(want)/(1<<20)/d.Seconds())
+	return nil
 }
 
 // coldStarts creates n functions of rc on every target, then invokes each
@@ -191,6 +279,14 @@ func coldStarts(ctx context.Context, n int, rc runtimeCase, targets []*target, i
 	for _, t := range targets {
 		out[t.name] = &coldSamples{}
 	}
+	// Each server's CPU over the whole of it: each does only its own
+	// side's work, and any it does in the background (refills) belongs
+	// to its cold starts.
+	meters := map[string]*cpuMeter{}
+	for _, t := range targets {
+		meters[t.name] = &cpuMeter{pid: t.pid}
+		meters[t.name].begin()
+	}
 	order := slices.Clone(targets)
 	for _, name := range names {
 		for _, t := range order {
@@ -201,6 +297,13 @@ func coldStarts(ctx context.Context, n int, rc runtimeCase, targets []*target, i
 			out[t.name].invoke = append(out[t.name].invoke, d)
 		}
 		slices.Reverse(order)
+	}
+	for _, t := range targets {
+		m := meters[t.name]
+		if m.end(); m.err != nil {
+			return nil, fmt.Errorf("%s: server CPU: %w", t.name, m.err)
+		}
+		out[t.name].cpu = m.total
 	}
 	for _, t := range targets {
 		c := out[t.name]

@@ -222,17 +222,18 @@ func (c *child) sandboxed() (bool, error) {
 // across runs and the interpreters the relay runs.
 func startSluice(ctx context.Context, b *binaries, dir string, cfg config, in interpreters) (*child, error) {
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--log-level", "warn", "--sandbox", cfg.sandbox}
-	need := cfg.cold + 3
+	need := cfg.cold + cfg.conc + 2
 	if cfg.runtimes {
 		args = append(args, "--runtimes-dir", cfg.runtimesDir, "--node", in.node, "--python", in.python)
 		need += 2 * cfg.cold
 	}
-	// echo, stream, big and the cold-start functions stay warm; keep them
-	// under the default cap so that no eviction runs during measurements.
-	if cfg.burst > 0 {
-		// Limits above the burst: what it measures is how sluice starts
-		// environments, not its caps.
-		limit := strconv.Itoa(cfg.burst + 200)
+	// echo (cfg.conc of it), stream, big and the cold-start functions stay
+	// warm; keep them under the cap so that no eviction runs during
+	// measurements.
+	if many := max(cfg.burst, cfg.open); many > 0 {
+		// Limits above the burst or the open streams: what they measure is
+		// how sluice starts environments and holds streams, not its caps.
+		limit := strconv.Itoa(many + need + 200)
 		args = append(args, "--max-environments", limit, "--account-concurrency", limit)
 	} else if need > 32 {
 		args = append(args, "--max-environments", strconv.Itoa(need))
@@ -254,11 +255,21 @@ func startRelay(ctx context.Context, b *binaries, dir string, in interpreters) (
 // target is one side of the comparison, as the client sees it.
 type target struct {
 	name   string
+	url    string // http://ADDR
+	pid    int    // of the server process
 	client *lambda.Client
 	// create makes a function ready to invoke.
 	create func(ctx context.Context, name string, fn function) error
 	// initTimes, if not nil, reports fork/exec → first GET /next per function.
 	initTimes func(ctx context.Context) (map[string]time.Duration, error)
+}
+
+// pid is the child's process id, 0 for a child known by its URL only.
+func (c *child) pid() int {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return 0
+	}
+	return c.cmd.Process.Pid
 }
 
 // Credentials of sluice's default config; the relay ignores them.
@@ -268,6 +279,8 @@ func (c *child) sluiceTarget() *target {
 	client := lambdaclient.New(c.url, accessKeyID, secretAccessKey)
 	return &target{
 		name:   "sluice",
+		url:    c.url,
+		pid:    c.pid(),
 		client: client,
 		create: func(ctx context.Context, name string, fn function) error {
 			_, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
@@ -294,6 +307,8 @@ func (c *child) sluiceTarget() *target {
 func (c *child) relayTarget() *target {
 	return &target{
 		name:   "relay",
+		url:    c.url,
+		pid:    c.pid(),
 		client: lambdaclient.New(c.url, accessKeyID, secretAccessKey),
 		create: func(context.Context, string, function) error { return nil }, // the name says the handler
 		initTimes: func(ctx context.Context) (map[string]time.Duration, error) {

@@ -3,8 +3,9 @@ package main
 // The baseline: the thinnest thing that does sluice's data-plane job. An HTTP
 // server with the two invoke endpoints (no auth, no validation, no store),
 // joined by Go channels to a bare Runtime API on another loopback port, with
-// one instance of the bootstrap per function name, started at its first
-// invoke with the few environment variables aws-lambda-go reads. The
+// instances of the bootstrap per function name, one per concurrent
+// invocation as on Lambda (an idle one is reused, else one more is started),
+// with the few environment variables aws-lambda-go reads. The
 // function's handler is the part of the name before the first "-" ("echo",
 // "stream", "big", "echo-cold-07" runs "echo"), except that "node" and
 // "python" ("node-cold-07") start node or python3 running a minimal Runtime
@@ -25,6 +26,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,7 +55,7 @@ func relayMain(bootstrap string) int {
 		fmt.Fprintln(os.Stderr, "relay:", err)
 		return 1
 	}
-	rl := &relay{bootstrap: bootstrap, node: os.Getenv(relayNodeEnv), python: os.Getenv(relayPythonEnv), instances: map[string]*instance{}}
+	rl := &relay{bootstrap: bootstrap, node: os.Getenv(relayNodeEnv), python: os.Getenv(relayPythonEnv), pools: map[string]*pool{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", rl.invoke)
 	mux.HandleFunc("POST /2021-11-15/functions/{name}/response-streaming-invocations", rl.invokeStream)
@@ -75,7 +77,13 @@ type relay struct {
 	// handlers.
 	node, python string
 	mu           sync.Mutex
-	instances    map[string]*instance
+	pools        map[string]*pool // by function name
+}
+
+// pool is the instances of one function.
+type pool struct {
+	all  []*instance // in start order: all[0]'s init time is the cold start
+	idle []*instance
 }
 
 // instance is one running bootstrap (or interpreter) and its Runtime API.
@@ -108,11 +116,19 @@ type response struct {
 	errorBody []byte
 }
 
-// get returns the instance of a function, starting it if there is none.
+// get returns an idle instance of a function, starting one if there is
+// none; put gives it back.
 func (rl *relay) get(name string) (*instance, error) {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
-	if in := rl.instances[name]; in != nil {
+	p := rl.pools[name]
+	if p == nil {
+		p = &pool{}
+		rl.pools[name] = p
+	}
+	if n := len(p.idle); n > 0 {
+		in := p.idle[n-1]
+		p.idle = p.idle[:n-1]
 		return in, nil
 	}
 	handler, _, _ := strings.Cut(name, "-")
@@ -120,18 +136,39 @@ func (rl *relay) get(name string) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	rl.instances[name] = in
+	p.all = append(p.all, in)
 	return in, nil
+}
+
+// put makes in idle again, unless it exited.
+func (rl *relay) put(name string, in *instance) {
+	select {
+	case <-in.exited:
+		return
+	default:
+	}
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if p := rl.pools[name]; p != nil && slices.Contains(p.all, in) {
+		p.idle = append(p.idle, in)
+	}
 }
 
 func (rl *relay) close() {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
-	for _, in := range rl.instances {
-		in.cmd.Process.Kill()
-		<-in.exited
-		in.srv.Close()
+	for _, p := range rl.pools {
+		for _, in := range p.all {
+			in.stop()
+		}
 	}
+}
+
+// stop kills the instance and closes its Runtime API.
+func (in *instance) stop() {
+	in.cmd.Process.Kill()
+	<-in.exited
+	in.srv.Close()
 }
 
 // startInstance starts argv in dir with its Runtime API.
@@ -232,16 +269,20 @@ func (in *instance) fail(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// call sends one invocation to the function's instance and waits for the
-// runtime's answer.
-func (rl *relay) call(r *http.Request) (response, error) {
-	in, err := rl.get(r.PathValue("name"))
+// call sends one invocation to an instance of the function and waits for
+// the runtime's answer. The caller calls release once it has read the
+// answer (closed its done), which makes the instance idle again.
+func (rl *relay) call(r *http.Request) (resp response, release func(), err error) {
+	name := r.PathValue("name")
+	in, err := rl.get(name)
 	if err != nil {
-		return response{}, err
+		return response{}, nil, err
 	}
+	release = func() { rl.put(name, in) }
 	payload, err := io.ReadAll(r.Body)
 	if err != nil {
-		return response{}, err
+		release()
+		return response{}, nil, err
 	}
 	if len(payload) == 0 {
 		payload = []byte("{}")
@@ -250,15 +291,16 @@ func (rl *relay) call(r *http.Request) (response, error) {
 	select {
 	case in.calls <- c:
 	case <-in.exited:
-		return response{}, fmt.Errorf("bootstrap exited: %v", in.cmd.ProcessState)
+		return response{}, nil, fmt.Errorf("bootstrap exited: %v", in.cmd.ProcessState)
 	case <-r.Context().Done():
-		return response{}, r.Context().Err()
+		release()
+		return response{}, nil, r.Context().Err()
 	}
 	select {
 	case resp := <-c.resp:
-		return resp, nil
+		return resp, release, nil
 	case <-in.exited:
-		return response{}, fmt.Errorf("bootstrap exited: %v", in.cmd.ProcessState)
+		return response{}, nil, fmt.Errorf("bootstrap exited: %v", in.cmd.ProcessState)
 	case <-r.Context().Done():
 		go func() { // let the function finish, discarding its output
 			select {
@@ -267,20 +309,22 @@ func (rl *relay) call(r *http.Request) (response, error) {
 					io.Copy(io.Discard, resp.body)
 					close(resp.done)
 				}
+				release()
 			case <-in.exited:
 			}
 		}()
-		return response{}, r.Context().Err()
+		return response{}, nil, r.Context().Err()
 	}
 }
 
 // invoke is Invoke: the runtime's body, copied.
 func (rl *relay) invoke(w http.ResponseWriter, r *http.Request) {
-	resp, err := rl.call(r)
+	resp, release, err := rl.call(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	defer release()
 	w.Header().Set("Content-Type", "application/json")
 	if resp.done == nil {
 		w.Header().Set("X-Amz-Function-Error", "Unhandled")
@@ -299,11 +343,12 @@ func (rl *relay) invoke(w http.ResponseWriter, r *http.Request) {
 // invokeStream is InvokeWithResponseStream: each read of the runtime's body
 // is one PayloadChunk, flushed at once; then InvokeComplete.
 func (rl *relay) invokeStream(w http.ResponseWriter, r *http.Request) {
-	resp, err := rl.call(r)
+	resp, release, err := rl.call(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	defer release()
 	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
@@ -330,12 +375,14 @@ func (rl *relay) invokeStream(w http.ResponseWriter, r *http.Request) {
 	ew.Complete(eventstream.Complete{})
 }
 
-// initTimes is GET /relay/init-times: {"name": nanoseconds} of every
-// instance whose bootstrap (or interpreter) has called GET /next.
+// initTimes is GET /relay/init-times: {"name": nanoseconds} of the first
+// instance of every function whose bootstrap (or interpreter) has called
+// GET /next.
 func (rl *relay) initTimes(w http.ResponseWriter, r *http.Request) {
 	rl.mu.Lock()
 	out := map[string]int64{}
-	for name, in := range rl.instances {
+	for name, p := range rl.pools {
+		in := p.all[0]
 		select {
 		case <-in.ready:
 			out[name] = int64(in.initTime)
