@@ -36,7 +36,6 @@ type logCapture struct {
 	done  chan struct{}
 
 	mu      sync.Mutex
-	buf     []byte
 	tail    *tailBuffer // nil between invocations
 	written int64       // function output sent to sink since the last START
 	dropped int64       // function output dropped since the last LOGS_DROPPED line
@@ -59,7 +58,7 @@ func newLogCapture(sink io.Writer, limit int64) *logCapture {
 	if limit == 0 {
 		limit = DefaultFunctionLogLimit
 	}
-	return &logCapture{sink: sink, limit: limit, done: make(chan struct{}), buf: make([]byte, 64<<10), tail: &tailBuffer{}}
+	return &logCapture{sink: sink, limit: limit, done: make(chan struct{}), tail: &tailBuffer{}}
 }
 
 // attach makes r, the read end of the runtime's stdout and stderr, the
@@ -88,12 +87,14 @@ func (l *logCapture) run() {
 		err := l.rc.Read(func(fd uintptr) bool {
 			l.mu.Lock()
 			defer l.mu.Unlock()
-			n, err := syscall.Read(int(fd), l.buf)
+			buf := getReadBuffer()
+			defer putReadBuffer(buf)
+			n, err := syscall.Read(int(fd), buf)
 			if errors.Is(err, syscall.EAGAIN) {
 				return false // wait for readiness
 			}
 			if n > 0 {
-				l.outputLocked(l.buf[:n])
+				l.outputLocked(buf[:n])
 			}
 			if n == 0 || (err != nil && !errors.Is(err, syscall.EINTR)) {
 				eof = true
@@ -121,10 +122,15 @@ func (l *logCapture) drainLocked() {
 		if err != nil {
 			left = maxPipeSize
 		}
+		if left <= 0 {
+			return
+		}
+		buf := getReadBuffer()
+		defer putReadBuffer(buf)
 		for left > 0 {
-			n, err := syscall.Read(int(fd), l.buf[:min(left, len(l.buf))])
+			n, err := syscall.Read(int(fd), buf[:min(left, len(buf))])
 			if n > 0 {
-				l.outputLocked(l.buf[:n])
+				l.outputLocked(buf[:n])
 				left -= n
 			}
 			if n <= 0 || (err != nil && !errors.Is(err, syscall.EINTR)) {
@@ -132,6 +138,29 @@ func (l *logCapture) drainLocked() {
 			}
 		}
 	})
+}
+
+// readBuffers are the buffers the pipes are read into, taken only for a
+// read: an environment holds none while its runtime writes nothing (most
+// of the time), which keeps thousands of open streams' environments
+// small. A bounded free list (not a sync.Pool, which drops buffers at
+// every garbage collection and at random under the race detector).
+var readBuffers = make(chan []byte, 64)
+
+func getReadBuffer() []byte {
+	select {
+	case b := <-readBuffers:
+		return b
+	default:
+		return make([]byte, 64<<10)
+	}
+}
+
+func putReadBuffer(b []byte) {
+	select {
+	case readBuffers <- b:
+	default: // enough kept
+	}
 }
 
 // maxPipeSize bounds a drain when the pipe's fill level is unknown: the
