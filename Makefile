@@ -54,6 +54,7 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./internal/sigv4/
 	go test -run '^$$' -fuzz FuzzPut -fuzztime 30s ./internal/artifacts/
 	go test -run '^$$' -fuzz FuzzRequestJSON -fuzztime 30s ./internal/api/
+	go test -run '^$$' -fuzz FuzzAppendRecord -fuzztime 30s ./internal/logstore/
 	go test -run '^$$' -fuzz '^FuzzEvent$$' -fuzztime 30s ./internal/furl/
 	go test -run '^$$' -fuzz '^FuzzMapBuffered$$' -fuzztime 30s ./internal/furl/
 	go test -run '^$$' -fuzz '^FuzzSplitPrelude$$' -fuzztime 30s ./internal/furl/

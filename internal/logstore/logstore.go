@@ -313,11 +313,7 @@ func (s *Store) AppendAll(scope sluice.Scope, groupName, stream string, messages
 	var pending []record // in buf, not yet written
 	for i, m := range messages {
 		rec := record{T: now, S: stream, M: m}
-		line, err := json.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		buf = append(append(buf, line...), '\n')
+		buf = appendRecord(buf, rec)
 		pending = append(pending, rec)
 		if len(buf) < 64<<10 && i < len(messages)-1 {
 			continue // more to come in this write
