@@ -19,7 +19,8 @@ func appendRecord(b []byte, rec record) []byte {
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes it: quotes, backslashes and control characters (\\n, \\r, \\t, \\b, \\f, else \\u00XX); <, > and & as
+// escapes it: quotes, backslashes, control characters (\n, \r, \t, \b, \f,
+// else \u00XX); <, > and & as
 // \u003c, \u003e and \u0026; U+2028 and U+2029; invalid UTF-8 as U+FFFD.
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
