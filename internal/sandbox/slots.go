@@ -74,11 +74,14 @@ func (d slotsDriver) Start(ctx context.Context, l *Launch) (Process, error) {
 	if err := iso.admit(); err != nil {
 		return nil, err
 	}
-	sl := iso.take(l.Spec.Function)
+	sl, later := iso.take(l.Spec.Function)
 	if sl == nil {
 		return iso.startDirect(ctx, l)
 	}
 	s := &isolated{iso: iso, uid: sl.uid, group: sl.group, slot: sl}
+	if later {
+		s.refillLater()
+	}
 	fail := func(err error) (Process, error) {
 		// The sandbox never ran the function: stop it.
 		sl.block.Close()
@@ -86,8 +89,7 @@ func (d slotsDriver) Start(ctx context.Context, l *Launch) (Process, error) {
 		sl.logR.Close()
 		_ = syscall.Kill(-sl.cmd.Process.Pid, syscall.SIGKILL)
 		_ = sl.cmd.Wait()
-		s.release()
-		iso.refill()
+		s.release() // refills
 		return nil, err
 	}
 	s.limits = iso.limits(l.Spec.Function)
@@ -183,22 +185,51 @@ func (iso *Isolation) fits(fn *sluice.Function) bool {
 		fn.EphemeralStorage == slotEphemeralMB && len(fn.FileSystemConfigs) == 0
 }
 
-// take returns a prepared slot for fn, or nil, and starts preparing more.
-func (iso *Isolation) take(fn *sluice.Function) *slot {
+// take returns a prepared slot for fn, or nil, and starts preparing more:
+// now, or, when it found a slot and another is still ready for the next
+// start, later (later is true), once this start is over (refillLater).
+func (iso *Isolation) take(fn *sluice.Function) (s *slot, later bool) {
 	if !iso.fits(fn) {
-		return nil
+		return nil, false
 	}
 	p := &iso.slots
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.wantedLocked(time.Now())
 	p.cur++ // a start wanted a slot, found or not
-	var s *slot
 	if n := len(p.ready); n > 0 {
 		s, p.ready = p.ready[n-1], p.ready[:n-1]
 	}
+	if s != nil && len(p.ready) > 0 {
+		return s, true
+	}
 	iso.refillLocked()
-	return s
+	return s, false
+}
+
+// A refill overlapping a start slows it down: preparing a slot is CPU
+// (bwrap's namespaces and mounts) on a machine whose start is CPU-bound,
+// and, on cgroup v1, moving the slot's first process into its groups
+// takes the kernel's cgroup_threadgroup_rwsem for writing, which blocks
+// every fork, exec and thread creation on the machine (the starting
+// runtime's among them) for an RCU grace period. So a start that leaves
+// a slot ready for the next one refills after its first invocation:
+// when the environment is first frozen (its runtime back in GET /next),
+// when it ends, or slotRefillLate after the take, whichever comes first.
+// A start that empties the pool refills at once (a burst is under way).
+var slotRefillLate = time.Second // a variable for the tests
+
+// refillLater arranges the refill of the slot s was started in.
+func (s *isolated) refillLater() {
+	s.refillDue.Store(true)
+	time.AfterFunc(slotRefillLate, s.refillNow) // a no-op once it is done
+}
+
+// refillNow refills the slots, once, if s's start left that for later.
+func (s *isolated) refillNow() {
+	if s.refillDue.CompareAndSwap(true, false) {
+		s.iso.refill()
+	}
 }
 
 // refill starts preparing slots up to what is wanted, in the background.
