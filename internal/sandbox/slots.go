@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -162,6 +163,10 @@ type slotPool struct {
 	// before it.
 	window    time.Time
 	cur, prev int
+	// memoryMB is the memory size of the last function that took a slot:
+	// new slots get it as their memory limit ahead of time, so that a
+	// start of the same size has no limit to write.
+	memoryMB int
 }
 
 // wantedLocked is how many slots to keep ready now.
@@ -197,6 +202,7 @@ func (iso *Isolation) take(fn *sluice.Function) (s *slot, later bool) {
 	defer p.mu.Unlock()
 	p.wantedLocked(time.Now())
 	p.cur++ // a start wanted a slot, found or not
+	p.memoryMB = fn.MemorySize
 	if n := len(p.ready); n > 0 {
 		s, p.ready = p.ready[n-1], p.ready[:n-1]
 	}
@@ -263,8 +269,9 @@ func (iso *Isolation) fill() {
 		p.next++
 		dir := filepath.Join(iso.StageDir, "slot-"+strconv.Itoa(p.next))
 		p.preparing++
+		mb := cmp.Or(p.memoryMB, sluice.DefaultMemorySize)
 		p.mu.Unlock()
-		s, err := iso.prepare(dir)
+		s, err := iso.prepare(dir, mb)
 		p.mu.Lock()
 		p.preparing--
 		if err != nil || p.closed {
@@ -280,8 +287,8 @@ func (iso *Isolation) fill() {
 	p.fillers--
 }
 
-// prepare makes one slot in dir.
-func (iso *Isolation) prepare(dir string) (s *slot, err error) {
+// prepare makes one slot in dir, with a memory limit of memoryMB.
+func (iso *Isolation) prepare(dir string, memoryMB int) (s *slot, err error) {
 	uid, err := iso.UIDs.Get()
 	if err != nil {
 		return nil, err
@@ -322,9 +329,10 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 		}
 		s.selfBound++
 	}
-	// No memory limit yet: the Env sets its own (lowering from unlimited
-	// is always allowed).
-	if s.group, err = iso.Cgroups.Create(filepath.Base(dir)+"-"+strconv.Itoa(uid), cgroup.Limits{PIDs: orDefault(iso.PIDs, defaultPIDs)}, uid); err != nil {
+	// The limits of a function of memoryMB, but for the CPU weight (the
+	// default while the slot waits; the start raises it for the init):
+	// the start writes only what differs from them.
+	if s.group, err = iso.Cgroups.Create(filepath.Base(dir)+"-"+strconv.Itoa(uid), cgroup.Limits{MemoryBytes: int64(memoryMB) << 20, PIDs: orDefault(iso.PIDs, defaultPIDs)}, uid); err != nil {
 		return s, err
 	}
 	var pipes [4][2]*os.File // block, launch, log, info
