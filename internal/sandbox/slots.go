@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/cgroup"
 )
@@ -454,7 +456,15 @@ func (s *slot) launch(spec Spec, env []string) error {
 // waiting sandbox read-only. A remount's flags do not propagate, so src is
 // first bound and made read-only at a private staging point of the slot,
 // and that mount, whose flags a bind copies, is bound onto the target.
+//
+// Where the kernel has the mount API (open_tree, mount_setattr,
+// move_mount: Linux 5.12), the staging point is a detached copy instead:
+// three system calls, no staging mount to add and remove in sluice's mount
+// table. The copy is read-only before it is attached anywhere.
 func (s *slot) bindReadOnly(src, name string) error {
+	if err := bindReadOnlyDetached(src, filepath.Join(s.dir, name)); err == nil {
+		return nil
+	}
 	ro := uintptr(syscall.MS_BIND | syscall.MS_REMOUNT | syscall.MS_RDONLY | syscall.MS_NOSUID | syscall.MS_NODEV)
 	staging := filepath.Join(s.dir, "staging")
 	if err := os.Mkdir(staging, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
@@ -468,6 +478,22 @@ func (s *slot) bindReadOnly(src, name string) error {
 		return err
 	}
 	return syscall.Mount(staging, filepath.Join(s.dir, name), "", syscall.MS_BIND, "")
+}
+
+// bindReadOnlyDetached binds src onto target read-only, nosuid and nodev
+// with the mount API: a detached copy of src's mount, made read-only, then
+// attached at target. Nothing is attached when it fails.
+func bindReadOnlyDetached(src, target string) error {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		return err
+	}
+	return unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH)
 }
 
 // detach removes the slot's mounts from sluice's mount table once the

@@ -2,10 +2,14 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sluice-dev/sluice"
 )
@@ -56,5 +60,33 @@ func TestSlotRefillAfterStart(t *testing.T) {
 	if !eventually(20*time.Second, func() bool { r, _ := slotCounts(iso); return r == slotsWanted }) {
 		r, f := slotCounts(iso)
 		t.Fatalf("after the first invocation: %d slots ready, %d fillers running; want the pool refilled to %d", r, f, slotsWanted)
+	}
+}
+
+// TestBindReadOnlyDetached: the mount API's bind is read-only, nosuid and
+// nodev from the moment it is attached (on kernels that have the API, as
+// the sandbox tests' machines do).
+func TestBindReadOnlyDetached(t *testing.T) {
+	src, target := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := bindReadOnlyDetached(src, target); err != nil {
+		t.Fatalf("bindReadOnlyDetached: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(target, syscall.MNT_DETACH) })
+	if b, err := os.ReadFile(filepath.Join(target, "f")); err != nil || string(b) != "x" {
+		t.Fatalf("reading through the bind: %q, %v", b, err)
+	}
+	if err := os.WriteFile(filepath.Join(target, "g"), nil, 0o644); !errors.Is(err, syscall.EROFS) {
+		t.Errorf("writing through the bind: %v, want EROFS", err)
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(target, &st); err != nil {
+		t.Fatal(err)
+	}
+	const want = unix.ST_RDONLY | unix.ST_NOSUID | unix.ST_NODEV
+	if st.Flags&want != want {
+		t.Errorf("mount flags %#x, want read-only, nosuid and nodev (%#x)", st.Flags, want)
 	}
 }
