@@ -27,8 +27,10 @@ import (
 // to move the first process into the environment's cgroup v1 groups (each
 // move waits for an RCU grace period) and ~5 ms for bwrap to build the
 // namespaces and mounts. A slot does both ahead of time, in the background:
-// a uid, a cgroup, and a bwrap sandbox already inside the cgroup, set up,
-// and blocked (--block-fd) before it runs anything. It fits every runtime:
+// a uid, a cgroup (with the pids limit and the memory limit of the last
+// function that took a slot: a start of that size only raises the CPU
+// weight), and a bwrap sandbox already inside the cgroup, set up, and
+// blocked (--block-fd) before it runs anything. It fits every runtime:
 //
 //   - task/ and runtime/, two host directories of the slot, are shared
 //     mount points bound read-only at /var/task and /var/runtime. When an
@@ -51,7 +53,8 @@ import (
 // A slot fits functions with the default /tmp size and no
 // FileSystemConfigs; others start the direct way (isolate.go). Slots are
 // prepared ahead of demand (slotsWanted, below) by up to slotFillers
-// goroutines, owned by the Isolation; the driver's Close
+// goroutines, owned by the Isolation, off the path of the starts they
+// refill for (refillLater); the driver's Close
 // discards them, and CleanStage removes what a crash left in the stage
 // directory.
 
