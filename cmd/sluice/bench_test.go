@@ -65,6 +65,7 @@ func BenchmarkColdStart(b *testing.B) {
 			c := ctx(b)
 			var times []time.Duration
 			i := 0
+			b.ReportAllocs() // the test process's: client, server and supervisor together
 			for b.Loop() {
 				b.StopTimer()
 				name := fmt.Sprintf("cold%d", i)

@@ -145,6 +145,28 @@ type Manager struct {
 	ops   ops
 
 	pinOnce sync.Once // makes the v1 freezer pin (pinFreezer)
+
+	// swapFile caches whether the memory hierarchy's groups have a swap
+	// limit file (v1 memory.memsw.limit_in_bytes, v2 memory.swap.max):
+	// the kernel's configuration decides it for all of them.
+	swapMu    sync.Mutex
+	swapKnown bool
+	swapFile  bool
+}
+
+// hasSwapFile reports whether path, the swap limit file of one of the
+// Manager's memory groups, exists, stat-ing only the first time.
+func (m *Manager) hasSwapFile(path string) (bool, error) {
+	m.swapMu.Lock()
+	defer m.swapMu.Unlock()
+	if !m.swapKnown {
+		ok, err := present(path)
+		if err != nil {
+			return false, err
+		}
+		m.swapKnown, m.swapFile = true, ok
+	}
+	return m.swapFile, nil
 }
 
 // pinName is the v1 freezer group that stays frozen, empty, for the

@@ -369,6 +369,43 @@ func TestFakeV1CPUShares(t *testing.T) {
 	}
 }
 
+// TestFakeSetLimitsWritesChanges: SetLimits writes only the limits that
+// differ from what the group was last given (a start sets its memory, and
+// its CPU weight after init, nothing else), raising and lowering memory
+// with its memsw twin.
+func TestFakeSetLimitsWritesChanges(t *testing.T) {
+	f := newFake(t, thisMachine(true))
+	m := f.manager()
+	g, err := m.Create("slot", Limits{CPUWeight: 10000, PIDs: 1024}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dir = "memory/process_api/abc/sluice/slot/"
+	// Marks: a file written again loses its mark.
+	f.write(filepath.Join(f.root, "cpu,cpuacct/sluice/slot/cpu.shares"), "mark")
+	f.write(filepath.Join(f.root, "pids/sluice/slot/pids.max"), "mark")
+	if err := g.SetLimits(Limits{MemoryBytes: 128 << 20, CPUWeight: 10000, PIDs: 1024}); err != nil {
+		t.Fatal(err)
+	}
+	wantFile(t, f, dir+"memory.limit_in_bytes", "134217728")
+	wantFile(t, f, dir+"memory.memsw.limit_in_bytes", "134217728")
+	wantFile(t, f, "cpu,cpuacct/sluice/slot/cpu.shares", "mark")
+	wantFile(t, f, "pids/sluice/slot/pids.max", "mark")
+	f.write(filepath.Join(f.root, dir, "memory.limit_in_bytes"), "mark")
+	if err := g.SetLimits(Limits{MemoryBytes: 128 << 20, CPUWeight: 7}); err != nil {
+		t.Fatal(err)
+	}
+	wantFile(t, f, dir+"memory.limit_in_bytes", "mark")
+	wantFile(t, f, "cpu,cpuacct/sluice/slot/cpu.shares", "71")
+	for _, mb := range []int64{512, 64} {
+		if err := g.SetLimits(Limits{MemoryBytes: mb << 20}); err != nil {
+			t.Fatal(err)
+		}
+		wantFile(t, f, dir+"memory.limit_in_bytes", fmt.Sprint(mb<<20))
+		wantFile(t, f, dir+"memory.memsw.limit_in_bytes", fmt.Sprint(mb<<20))
+	}
+}
+
 func TestFakeV1WithoutMemsw(t *testing.T) {
 	f := newFake(t, thisMachine(false))
 	m := f.manager()

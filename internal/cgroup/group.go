@@ -34,6 +34,12 @@ type Group struct {
 	peakMu   sync.Mutex
 	peak     *os.File
 	peakPath string
+
+	// set are the limits this Group last wrote (a zero field: none, or
+	// unknown); SetLimits skips the writes that would change nothing.
+	// Only sluice writes the limit files of its groups.
+	limMu sync.Mutex
+	set   Limits
 }
 
 // Name returns the name the group was created with.
@@ -76,9 +82,12 @@ func (g *Group) Dir() string {
 	return ""
 }
 
-// setLimits writes the limits into the new group's files.
+// setLimits writes the limits into the group's files, leaving alone
+// those that already hold the value this Group last wrote there. Called
+// with limMu held, or on a group nobody else has yet.
 func (g *Group) setLimits(l Limits) error {
-	if l.MemoryBytes > 0 {
+	if l.MemoryBytes > 0 && l.MemoryBytes != g.set.MemoryBytes {
+		g.set.MemoryBytes = 0 // unknown until both files are written
 		d, v2 := g.dir(ctlMemory)
 		limit, swap, swapValue := "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", l.MemoryBytes
 		if v2 {
@@ -88,15 +97,16 @@ func (g *Group) setLimits(l Limits) error {
 		if err := writeFile(filepath.Join(d, limit), strconv.FormatInt(l.MemoryBytes, 10)); err != nil {
 			return err
 		}
-		if ok, err := present(filepath.Join(d, swap)); err != nil {
+		if ok, err := g.m.hasSwapFile(filepath.Join(d, swap)); err != nil {
 			return err
 		} else if ok {
 			if err := writeFile(filepath.Join(d, swap), strconv.FormatInt(swapValue, 10)); err != nil {
 				return err
 			}
 		}
+		g.set.MemoryBytes = l.MemoryBytes
 	}
-	if l.CPUWeight > 0 {
+	if l.CPUWeight > 0 && l.CPUWeight != g.set.CPUWeight {
 		d, v2 := g.dir(ctlCPU)
 		file, value := "cpu.shares", max(2, l.CPUWeight*1024/100)
 		if v2 {
@@ -105,12 +115,14 @@ func (g *Group) setLimits(l Limits) error {
 		if err := writeFile(filepath.Join(d, file), strconv.Itoa(value)); err != nil {
 			return err
 		}
+		g.set.CPUWeight = l.CPUWeight
 	}
-	if l.PIDs > 0 {
+	if l.PIDs > 0 && l.PIDs != g.set.PIDs {
 		d, _ := g.dir(ctlPIDs)
 		if err := writeFile(filepath.Join(d, "pids.max"), strconv.Itoa(l.PIDs)); err != nil {
 			return err
 		}
+		g.set.PIDs = l.PIDs
 	}
 	return nil
 }
@@ -358,13 +370,29 @@ func (g *Group) SetLimits(l Limits) error {
 	if err := l.validate(); err != nil {
 		return err
 	}
-	if l.MemoryBytes > 0 {
+	g.limMu.Lock()
+	defer g.limMu.Unlock()
+	if l.MemoryBytes > 0 && l.MemoryBytes != g.set.MemoryBytes {
 		if d, v2 := g.dir(ctlMemory); !v2 {
-			// Raising: memsw first, or the memory write is refused.
+			// Raising: memsw first, or the memory write is refused. The
+			// memsw limit is the memory limit this Group last wrote, or
+			// read when unknown.
 			swap := filepath.Join(d, "memory.memsw.limit_in_bytes")
-			if cur, err := readInt(swap); err == nil && cur < l.MemoryBytes {
-				if err := writeFile(swap, strconv.FormatInt(l.MemoryBytes, 10)); err != nil {
+			cur := g.set.MemoryBytes
+			if cur == 0 {
+				var err error
+				if cur, err = readInt(swap); err != nil {
+					cur = l.MemoryBytes // no memsw file: nothing to raise
+				}
+			}
+			if cur < l.MemoryBytes {
+				if ok, err := g.m.hasSwapFile(swap); err != nil {
 					return err
+				} else if ok {
+					g.set.MemoryBytes = 0 // unknown until setLimits is through
+					if err := writeFile(swap, strconv.FormatInt(l.MemoryBytes, 10)); err != nil {
+						return err
+					}
 				}
 			}
 		}

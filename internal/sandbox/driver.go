@@ -138,7 +138,15 @@ func (c *child) InitDone() {
 	}
 }
 
-func (c *child) Freeze()         { c.iso.freeze() }
+// Freeze freezes the environment after an invocation; the first one
+// ends its start, which may have left the slots' refill for then.
+func (c *child) Freeze() {
+	c.iso.freeze()
+	if c.iso != nil && c.iso.refillDue.Load() {
+		c.iso.refillNow()
+	}
+}
+
 func (c *child) Thaw()           { c.iso.thaw() }
 func (c *child) OOMKilled() bool { return c.oom }
 

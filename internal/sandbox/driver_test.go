@@ -23,7 +23,7 @@ import (
 
 // testIsolation returns an Isolation on the machine's cgroups with a
 // prefix and a uid range of its own, and a stage dir the sandboxes reach.
-func testIsolation(t *testing.T) *Isolation {
+func testIsolation(t testing.TB) *Isolation {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Fatal("the sandboxed drivers need root")
@@ -49,7 +49,7 @@ func testIsolation(t *testing.T) *Isolation {
 }
 
 // reachableDir is a temporary directory every uid can read and traverse.
-func reachableDir(t *testing.T) string {
+func reachableDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	for p := dir; p != "/" && p != os.TempDir(); p = filepath.Dir(p) {
@@ -173,7 +173,16 @@ func TestBootstrapDrivers(t *testing.T) {
 				// The slot's mounts left sluice's mount table once the
 				// sandbox had its copies, which the checks here and below
 				// (code and runtime readable, read-only) still see.
-				dir := e.proc.(*child).iso.slot.dir
+				// (initDone detaches them beside the first invocation.)
+				s := e.proc.(*child).iso
+				s.settleMu.Lock()
+				done := s.settled
+				s.settleMu.Unlock()
+				if done == nil {
+					t.Fatal("the runtime's init is over, but initDone did not run")
+				}
+				<-done
+				dir := s.slot.dir
 				if m := mountsUnder(t, dir); len(m) != 0 {
 					t.Errorf("a running slot environment leaves %d mounts in sluice's mount table: %v", len(m), m)
 				}
@@ -229,7 +238,7 @@ func mountsUnder(t *testing.T, dir string) []string {
 }
 
 // waitSlots waits until the Isolation has a prepared slot.
-func waitSlots(t *testing.T, iso *Isolation) {
+func waitSlots(t testing.TB, iso *Isolation) {
 	t.Helper()
 	iso.refill()
 	deadline := time.Now().Add(10 * time.Second)

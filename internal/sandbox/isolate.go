@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -229,6 +230,15 @@ type isolated struct {
 	slot *slot
 	// netns is the environment's network namespace, when it has one.
 	netns netns
+	// refillDue says that the slots are to be refilled once this start
+	// is over (refillLater).
+	refillDue atomic.Bool
+	// settled is closed once initDone's work is over: nil before
+	// initDone; released is set by release, after which initDone does
+	// nothing.
+	settleMu sync.Mutex
+	settled  chan struct{}
+	released bool
 }
 
 // netns is what sluice holds in an environment's network namespace.
@@ -311,6 +321,7 @@ func (iso *Isolation) endpoint(l *Launch) string {
 // release removes the cgroup (killing what is left in it) and frees the
 // uid; called once the runtime has exited.
 func (s *isolated) release() {
+	s.settle()
 	if s.cgroupFD != nil {
 		s.cgroupFD.Close()
 	}
@@ -322,6 +333,7 @@ func (s *isolated) release() {
 	}
 	s.netns.close()
 	s.iso.UIDs.Put(s.uid)
+	s.refillNow()
 }
 
 // listen wraps the Runtime API listener so that it accepts only the
@@ -427,13 +439,41 @@ func initBoost(l cgroup.Limits) cgroup.Limits {
 	return l
 }
 
-// initDone gives the environment its own CPU weight once its init is over.
+// initDone gives the environment its own CPU weight once its init is over,
+// and detaches a slot's mounts from sluice's mount table. Its caller is
+// the runtime's first GET /next, which hands the first invocation over
+// next: the cgroup writes and the mount calls run beside it, not before
+// it; release waits for them.
 func (s *isolated) initDone() {
-	if s.group != nil {
-		_ = s.group.SetLimits(s.limits)
+	if s.group == nil && s.slot == nil {
+		return
 	}
-	if s.slot != nil {
-		s.slot.detach()
+	s.settleMu.Lock()
+	defer s.settleMu.Unlock()
+	if s.released || s.settled != nil {
+		return
+	}
+	done := make(chan struct{})
+	s.settled = done
+	go func() {
+		defer close(done)
+		if s.group != nil {
+			_ = s.group.SetLimits(s.limits)
+		}
+		if s.slot != nil {
+			s.slot.detach()
+		}
+	}()
+}
+
+// settle waits for initDone's work, and keeps it from starting later.
+func (s *isolated) settle() {
+	s.settleMu.Lock()
+	s.released = true
+	done := s.settled
+	s.settleMu.Unlock()
+	if done != nil {
+		<-done
 	}
 }
 

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sluice-dev/sluice"
 	"github.com/sluice-dev/sluice/internal/cgroup"
 )
@@ -24,8 +27,10 @@ import (
 // to move the first process into the environment's cgroup v1 groups (each
 // move waits for an RCU grace period) and ~5 ms for bwrap to build the
 // namespaces and mounts. A slot does both ahead of time, in the background:
-// a uid, a cgroup, and a bwrap sandbox already inside the cgroup, set up,
-// and blocked (--block-fd) before it runs anything. It fits every runtime:
+// a uid, a cgroup (with the pids limit and the memory limit of the last
+// function that took a slot: a start of that size only raises the CPU
+// weight), and a bwrap sandbox already inside the cgroup, set up, and
+// blocked (--block-fd) before it runs anything. It fits every runtime:
 //
 //   - task/ and runtime/, two host directories of the slot, are shared
 //     mount points bound read-only at /var/task and /var/runtime. When an
@@ -48,7 +53,8 @@ import (
 // A slot fits functions with the default /tmp size and no
 // FileSystemConfigs; others start the direct way (isolate.go). Slots are
 // prepared ahead of demand (slotsWanted, below) by up to slotFillers
-// goroutines, owned by the Isolation; the driver's Close
+// goroutines, owned by the Isolation, off the path of the starts they
+// refill for (refillLater); the driver's Close
 // discards them, and CleanStage removes what a crash left in the stage
 // directory.
 
@@ -74,11 +80,14 @@ func (d slotsDriver) Start(ctx context.Context, l *Launch) (Process, error) {
 	if err := iso.admit(); err != nil {
 		return nil, err
 	}
-	sl := iso.take(l.Spec.Function)
+	sl, later := iso.take(l.Spec.Function)
 	if sl == nil {
 		return iso.startDirect(ctx, l)
 	}
 	s := &isolated{iso: iso, uid: sl.uid, group: sl.group, slot: sl}
+	if later {
+		s.refillLater()
+	}
 	fail := func(err error) (Process, error) {
 		// The sandbox never ran the function: stop it.
 		sl.block.Close()
@@ -86,8 +95,7 @@ func (d slotsDriver) Start(ctx context.Context, l *Launch) (Process, error) {
 		sl.logR.Close()
 		_ = syscall.Kill(-sl.cmd.Process.Pid, syscall.SIGKILL)
 		_ = sl.cmd.Wait()
-		s.release()
-		iso.refill()
+		s.release() // refills
 		return nil, err
 	}
 	s.limits = iso.limits(l.Spec.Function)
@@ -160,6 +168,10 @@ type slotPool struct {
 	// before it.
 	window    time.Time
 	cur, prev int
+	// memoryMB is the memory size of the last function that took a slot:
+	// new slots get it as their memory limit ahead of time, so that a
+	// start of the same size has no limit to write.
+	memoryMB int
 }
 
 // wantedLocked is how many slots to keep ready now.
@@ -183,22 +195,52 @@ func (iso *Isolation) fits(fn *sluice.Function) bool {
 		fn.EphemeralStorage == slotEphemeralMB && len(fn.FileSystemConfigs) == 0
 }
 
-// take returns a prepared slot for fn, or nil, and starts preparing more.
-func (iso *Isolation) take(fn *sluice.Function) *slot {
+// take returns a prepared slot for fn, or nil, and starts preparing more:
+// now, or, when it found a slot and another is still ready for the next
+// start, later (later is true), once this start is over (refillLater).
+func (iso *Isolation) take(fn *sluice.Function) (s *slot, later bool) {
 	if !iso.fits(fn) {
-		return nil
+		return nil, false
 	}
 	p := &iso.slots
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.wantedLocked(time.Now())
 	p.cur++ // a start wanted a slot, found or not
-	var s *slot
+	p.memoryMB = fn.MemorySize
 	if n := len(p.ready); n > 0 {
 		s, p.ready = p.ready[n-1], p.ready[:n-1]
 	}
+	if s != nil && len(p.ready) > 0 {
+		return s, true
+	}
 	iso.refillLocked()
-	return s
+	return s, false
+}
+
+// A refill overlapping a start slows it down: preparing a slot is CPU
+// (bwrap's namespaces and mounts) on a machine whose start is CPU-bound,
+// and, on cgroup v1, moving the slot's first process into its groups
+// takes the kernel's cgroup_threadgroup_rwsem for writing, which blocks
+// every fork, exec and thread creation on the machine (the starting
+// runtime's among them) for an RCU grace period. So a start that leaves
+// a slot ready for the next one refills after its first invocation:
+// when the environment is first frozen (its runtime back in GET /next),
+// when it ends, or slotRefillLate after the take, whichever comes first.
+// A start that empties the pool refills at once (a burst is under way).
+var slotRefillLate = time.Second // a variable for the tests
+
+// refillLater arranges the refill of the slot s was started in.
+func (s *isolated) refillLater() {
+	s.refillDue.Store(true)
+	time.AfterFunc(slotRefillLate, s.refillNow) // a no-op once it is done
+}
+
+// refillNow refills the slots, once, if s's start left that for later.
+func (s *isolated) refillNow() {
+	if s.refillDue.CompareAndSwap(true, false) {
+		s.iso.refill()
+	}
 }
 
 // refill starts preparing slots up to what is wanted, in the background.
@@ -232,8 +274,9 @@ func (iso *Isolation) fill() {
 		p.next++
 		dir := filepath.Join(iso.StageDir, "slot-"+strconv.Itoa(p.next))
 		p.preparing++
+		mb := cmp.Or(p.memoryMB, sluice.DefaultMemorySize)
 		p.mu.Unlock()
-		s, err := iso.prepare(dir)
+		s, err := iso.prepare(dir, mb)
 		p.mu.Lock()
 		p.preparing--
 		if err != nil || p.closed {
@@ -249,8 +292,8 @@ func (iso *Isolation) fill() {
 	p.fillers--
 }
 
-// prepare makes one slot in dir.
-func (iso *Isolation) prepare(dir string) (s *slot, err error) {
+// prepare makes one slot in dir, with a memory limit of memoryMB.
+func (iso *Isolation) prepare(dir string, memoryMB int) (s *slot, err error) {
 	uid, err := iso.UIDs.Get()
 	if err != nil {
 		return nil, err
@@ -291,9 +334,10 @@ func (iso *Isolation) prepare(dir string) (s *slot, err error) {
 		}
 		s.selfBound++
 	}
-	// No memory limit yet: the Env sets its own (lowering from unlimited
-	// is always allowed).
-	if s.group, err = iso.Cgroups.Create(filepath.Base(dir)+"-"+strconv.Itoa(uid), cgroup.Limits{PIDs: orDefault(iso.PIDs, defaultPIDs)}, uid); err != nil {
+	// The limits of a function of memoryMB, but for the CPU weight (the
+	// default while the slot waits; the start raises it for the init):
+	// the start writes only what differs from them.
+	if s.group, err = iso.Cgroups.Create(filepath.Base(dir)+"-"+strconv.Itoa(uid), cgroup.Limits{MemoryBytes: int64(memoryMB) << 20, PIDs: orDefault(iso.PIDs, defaultPIDs)}, uid); err != nil {
 		return s, err
 	}
 	var pipes [4][2]*os.File // block, launch, log, info
@@ -415,7 +459,15 @@ func (s *slot) launch(spec Spec, env []string) error {
 // waiting sandbox read-only. A remount's flags do not propagate, so src is
 // first bound and made read-only at a private staging point of the slot,
 // and that mount, whose flags a bind copies, is bound onto the target.
+//
+// Where the kernel has the mount API (open_tree, mount_setattr,
+// move_mount: Linux 5.12), the staging point is a detached copy instead:
+// three system calls, no staging mount to add and remove in sluice's mount
+// table. The copy is read-only before it is attached anywhere.
 func (s *slot) bindReadOnly(src, name string) error {
+	if err := bindReadOnlyDetached(src, filepath.Join(s.dir, name)); err == nil {
+		return nil
+	}
 	ro := uintptr(syscall.MS_BIND | syscall.MS_REMOUNT | syscall.MS_RDONLY | syscall.MS_NOSUID | syscall.MS_NODEV)
 	staging := filepath.Join(s.dir, "staging")
 	if err := os.Mkdir(staging, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
@@ -429,6 +481,22 @@ func (s *slot) bindReadOnly(src, name string) error {
 		return err
 	}
 	return syscall.Mount(staging, filepath.Join(s.dir, name), "", syscall.MS_BIND, "")
+}
+
+// bindReadOnlyDetached binds src onto target read-only, nosuid and nodev
+// with the mount API: a detached copy of src's mount, made read-only, then
+// attached at target. Nothing is attached when it fails.
+func bindReadOnlyDetached(src, target string) error {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		return err
+	}
+	return unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH)
 }
 
 // detach removes the slot's mounts from sluice's mount table once the

@@ -17,7 +17,6 @@ function URL (statusCode, headers, cookies). See docs/decisions.md.
 
 import base64
 import collections.abc
-import decimal
 import http.client
 import importlib
 import json
@@ -25,7 +24,6 @@ import logging
 import math
 import os
 import re
-import secrets
 import socket
 import sys
 import time
@@ -208,13 +206,26 @@ def log_error(error_result):
 # A per-process marker: Decimals are encoded as their exact text (as
 # simplejson, which awslambdaric uses, does), which the stdlib encoder cannot
 # do directly, so they go through a marked string that is unquoted afterwards.
-_DECIMAL_MARK = "sluice-decimal-" + secrets.token_hex(16) + ":"
+# (os.urandom(16).hex() is what secrets.token_hex(16) returns; secrets and
+# decimal are not imported at start: they cost the cold start of every
+# function, and a Decimal only exists once its module is imported.)
+_DECIMAL_MARK = "sluice-decimal-" + os.urandom(16).hex() + ":"
 _DECIMAL_RE = re.compile('"' + re.escape(_DECIMAL_MARK) + '([^"]*)"')
+
+
+def _decimal_class():
+    # The Decimal class if a module defining it was imported, else None.
+    for name in ("decimal", "_decimal"):
+        module = sys.modules.get(name)
+        if module is not None:
+            return module.Decimal
+    return None
 
 
 class _Encoder(json.JSONEncoder):
     def default(self, obj):
-        if isinstance(obj, decimal.Decimal):
+        dec = _decimal_class()
+        if dec is not None and isinstance(obj, dec):
             if obj.is_nan():
                 return math.nan
             return _DECIMAL_MARK + str(obj)
