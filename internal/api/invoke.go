@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"unicode/utf8"
@@ -187,16 +186,12 @@ func responseTooLarge() []byte {
 	return b
 }
 
-// streamBuffer is the most one Read from the function takes; every Read
-// becomes one PayloadChunk, flushed at once.
-const streamBuffer = 64 << 10
-
 // invokeStream serves InvokeWithResponseStream
 // (POST /2021-11-15/functions/{name}/response-streaming-invocations).
 //
 // Errors found before the function runs are ordinary HTTP errors. Once the
-// 200 is out, every piece the runtime sends is relayed as a PayloadChunk the
-// moment it arrives, and the stream always ends with InvokeComplete, which
+// 200 is out, the runtime's bytes are relayed as PayloadChunks the moment
+// they arrive (writeChunks), and the stream always ends with InvokeComplete, which
 // carries the function's error (ErrorCode = error type, ErrorDetails = the
 // error document) and, for LogType=Tail, the log tail.
 func (s *Server) invokeStream(w http.ResponseWriter, r *http.Request, body []byte) error {
@@ -224,26 +219,7 @@ func (s *Server) invokeStream(w http.ResponseWriter, r *http.Request, body []byt
 		return err // the client is gone; Close lets the function finish
 	}
 
-	buf := make([]byte, streamBuffer)
-	var total int64
-	var clientErr, tooLarge error
-	for {
-		n, rerr := out.Read(buf)
-		if n > 0 {
-			total += int64(n)
-			if total > sluice.MaxStreamedResponse {
-				tooLarge = errors.New("response too large")
-				break
-			}
-			if err := ew.Chunk(buf[:n]); err != nil {
-				clientErr = err
-				break
-			}
-		}
-		if rerr != nil {
-			break // io.EOF: the function's result is in out.Result()
-		}
-	}
+	tooLarge, clientErr := writeChunks(ew, out)
 	out.Close()
 	if clientErr != nil {
 		return clientErr
@@ -251,7 +227,7 @@ func (s *Server) invokeStream(w http.ResponseWriter, r *http.Request, body []byt
 	res := out.Result()
 	var c eventstream.Complete
 	switch {
-	case tooLarge != nil:
+	case tooLarge:
 		c.ErrorCode = "Function.ResponseSizeTooLarge"
 		c.ErrorDetails = `{"errorType":"Function.ResponseSizeTooLarge","errorMessage":"Response payload size exceeded maximum allowed payload size (209715200 bytes)."}`
 	case res.Err != nil:

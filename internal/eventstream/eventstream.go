@@ -11,8 +11,10 @@ package eventstream
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"hash/crc32"
 	"io"
 
 	awses "github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
@@ -36,6 +38,23 @@ var ErrCompleted = errors.New("eventstream: write after InvokeComplete")
 var (
 	chunkHeaders    = eventHeaders(eventPayloadChunk, "application/octet-stream")
 	completeHeaders = eventHeaders(eventInvokeComplete, "application/json")
+)
+
+// chunkHeaderBytes is the encoded header block of every PayloadChunk frame.
+var chunkHeaderBytes = func() []byte {
+	var b bytes.Buffer
+	if err := awses.EncodeHeaders(&b, chunkHeaders); err != nil || 12+b.Len() != ChunkHead {
+		panic("eventstream: PayloadChunk headers are not ChunkHead-12 bytes")
+	}
+	return b.Bytes()
+}()
+
+// ChunkHead is the room a PayloadChunk frame needs before its payload
+// (prelude, prelude CRC, headers) and ChunkTail the room after it (the
+// message CRC): see Writer.ChunkFrame.
+const (
+	ChunkHead = 12 + 90 // the three headers: 27 + 41 + 22 bytes
+	ChunkTail = 4
 )
 
 func eventHeaders(eventType, contentType string) awses.Headers {
@@ -74,6 +93,52 @@ func (w *Writer) Chunk(p []byte) error {
 			return err
 		}
 		p = p[n:]
+	}
+	return w.err
+}
+
+// ChunkFrame writes one PayloadChunk frame in a single Write, built in
+// place: frame[ChunkHead:] is the payload (at most MaxChunk bytes; none
+// writes nothing), frame[:ChunkHead] is overwritten with the prelude and
+// headers, and the message CRC goes into the ChunkTail bytes after the
+// payload, which cap(frame) must leave. It flushes after the frame if flush
+// is set: a caller with more bytes at hand writes them first and flushes
+// once (the HTTP server's buffered chunk trailer then shares a write with
+// the next frame). The bytes on the wire are the SDK encoder's (Chunk).
+func (w *Writer) ChunkFrame(frame []byte, flush bool) error {
+	n := len(frame) - ChunkHead
+	switch {
+	case w.err != nil:
+		return w.err
+	case w.done:
+		return ErrCompleted
+	case n < 0 || n > MaxChunk || cap(frame)-len(frame) < ChunkTail:
+		return errors.New("eventstream: ChunkFrame needs ChunkHead bytes before at most MaxChunk payload bytes and ChunkTail after")
+	case n == 0:
+		if flush && w.flush != nil {
+			w.err = w.flush()
+		}
+		return w.err
+	}
+	binary.BigEndian.PutUint32(frame[0:], uint32(len(frame)+ChunkTail))
+	binary.BigEndian.PutUint32(frame[4:], uint32(len(chunkHeaderBytes)))
+	binary.BigEndian.PutUint32(frame[8:], crc32.ChecksumIEEE(frame[:8]))
+	copy(frame[12:], chunkHeaderBytes)
+	frame = binary.BigEndian.AppendUint32(frame, crc32.ChecksumIEEE(frame))
+	_, err := w.w.Write(frame)
+	if err == nil && flush && w.flush != nil {
+		err = w.flush()
+	}
+	if err != nil {
+		w.err = err
+	}
+	return err
+}
+
+// Flush flushes what the Writer's frames left buffered in w.
+func (w *Writer) Flush() error {
+	if w.err == nil && w.flush != nil {
+		w.err = w.flush()
 	}
 	return w.err
 }

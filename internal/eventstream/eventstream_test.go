@@ -430,3 +430,51 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestChunkFrame: a frame built in place is byte for byte the SDK
+// encoder's (Chunk), in one write, flushed only when asked; bad buffers
+// are refused without writing.
+func TestChunkFrame(t *testing.T) {
+	for _, n := range []int{1, 5, 4 << 10, MaxChunk} {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(i * 7)
+		}
+		var want recorder
+		if err := NewWriter(&want, want.Flush).Chunk(p); err != nil {
+			t.Fatal(err)
+		}
+		for _, flush := range []bool{false, true} {
+			buf := make([]byte, ChunkHead, ChunkHead+n+ChunkTail)
+			buf = append(buf, p...)
+			var got recorder
+			w := NewWriter(&got, got.Flush)
+			if err := w.ChunkFrame(buf, flush); err != nil {
+				t.Fatal(err)
+			}
+			if len(got.writes) != 1 || !bytes.Equal(got.writes[0], want.bytes()) {
+				t.Fatalf("n=%d: %d writes, frame differs from the SDK encoder's", n, len(got.writes))
+			}
+			if wantFlushes := map[bool]int{false: 0, true: 1}[flush]; got.flushes != wantFlushes {
+				t.Errorf("n=%d flush=%v: %d flushes", n, flush, got.flushes)
+			}
+			if err := w.Flush(); err != nil || got.flushes != map[bool]int{false: 1, true: 2}[flush] {
+				t.Errorf("Flush: %v, %d flushes", err, got.flushes)
+			}
+		}
+	}
+	var rec recorder
+	w := NewWriter(&rec, nil)
+	for _, bad := range [][]byte{
+		make([]byte, ChunkHead-1, 200),                                     // no room for the head
+		make([]byte, ChunkHead+3),                                          // no room for the tail
+		make([]byte, ChunkHead+MaxChunk+1, ChunkHead+MaxChunk+1+ChunkTail), // too large
+	} {
+		if err := w.ChunkFrame(bad, true); err == nil {
+			t.Errorf("ChunkFrame of %d bytes (cap %d): no error", len(bad), cap(bad))
+		}
+	}
+	if err := w.ChunkFrame(make([]byte, ChunkHead, ChunkHead+ChunkTail), true); err != nil || len(rec.writes) != 0 {
+		t.Errorf("empty ChunkFrame: %v, %d writes; want nothing written", err, len(rec.writes))
+	}
+}

@@ -15,8 +15,8 @@
 //   - BUFFERED: the function's response mapped as AWS maps it
 //     (furl.MapBuffered);
 //   - RESPONSE_STREAM: the status and headers of the function's prelude
-//     (furl.SplitPrelude), then the body, one flush per piece the function
-//     writes: never buffered.
+//     (furl.SplitPrelude), then the body as the function writes it, what
+//     arrives during one write joined into the next: never held back.
 //
 // A function error before any byte of the response is 502 "Internal Server
 // Error", as AWS answers (recorded by LocalStack,
@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice"
+	"github.com/sluice-dev/sluice/internal/coalesce"
 	"github.com/sluice-dev/sluice/internal/furl"
 	"github.com/sluice-dev/sluice/internal/iam"
 	"github.com/sluice-dev/sluice/internal/service"
@@ -88,9 +89,10 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// streamBuffer is the most one Read from the function takes; each Read is
-// written and flushed at once.
-const streamBuffer = 64 << 10
+// streamPiece is the most one write of a RESPONSE_STREAM body holds: the
+// bytes that arrive while the previous write is under way go out together,
+// up to this many (docs/decisions.md, "Stream frames").
+const streamPiece = 256 << 10
 
 // Messages and bodies AWS's front end answers with.
 const (
@@ -303,18 +305,26 @@ func (s *Server) buffered(w http.ResponseWriter, r *http.Request, cfg *sluice.Fu
 }
 
 // stream answers a RESPONSE_STREAM URL: status and headers from the
-// prelude, then each piece of the body as the function writes it.
+// prelude, then the body as the function writes it: whatever has arrived
+// when the previous write is done goes out as one write (up to
+// streamPiece), at once, and the response is flushed whenever no more has
+// arrived (coalesce.Reader).
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, cfg *sluice.FunctionURLConfig, out sluice.Output, log *slog.Logger) error {
 	status, h, body, err := furl.SplitPrelude(out, out.ContentType())
-	buf := make([]byte, streamBuffer)
-	var n int
+	var piece []byte
 	var rerr error
+	var cr *coalesce.Reader
 	if err == nil {
+		cr = coalesce.New(body, streamPiece, 0, 0)
+		defer cr.Stop() // before the caller's out.Close: cr reads out until Stop returns
 		// Wait for the first byte (or the end): an error before it is
 		// still a 502.
-		n, rerr = body.Read(buf)
+		piece, rerr = cr.Next()
 	}
-	if err != nil || (n == 0 && rerr != nil) {
+	if err != nil || (len(piece) == 0 && rerr != nil) {
+		if cr != nil {
+			cr.Stop()
+		}
 		out.Close()
 		if res := out.Result(); res.Err != nil || (err != nil && !errors.Is(err, io.EOF)) {
 			plain(w, http.StatusBadGateway, "", "text/plain; charset=utf-8", msgInternal)
@@ -337,24 +347,27 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, cfg *sluice.Func
 	w.WriteHeader(status)
 	rc := http.NewResponseController(w)
 	total := int64(0)
-	for {
-		if n > 0 {
-			total += int64(n)
-			if total > sluice.MaxStreamedResponse {
-				log.Warn("function URL stream over the response limit: cut", "limit", sluice.MaxStreamedResponse)
-				s.abort(out)
-			}
-			if _, err := w.Write(buf[:n]); err != nil {
-				return err // the client is gone; Close lets the function finish
-			}
+	for len(piece) > 0 {
+		if total += int64(len(piece)); total > sluice.MaxStreamedResponse {
+			log.Warn("function URL stream over the response limit: cut", "limit", sluice.MaxStreamedResponse)
+			cr.Stop()
+			s.abort(out)
+		}
+		if _, err := w.Write(piece); err != nil {
+			return err // the client is gone; Close lets the function finish
+		}
+		if cr.Buffered() == 0 {
 			if err := rc.Flush(); err != nil {
 				return err
 			}
 		}
-		if rerr != nil {
-			break
-		}
-		n, rerr = body.Read(buf)
+		piece, _ = cr.Next()
+	}
+	if err := rc.Flush(); err != nil {
+		return err
+	}
+	if cr != nil {
+		cr.Stop()
 	}
 	out.Close()
 	if res := out.Result(); res.Err != nil {
