@@ -17,8 +17,12 @@ import (
 	"sync"
 )
 
-// readSize is the most one Read of the source asks for.
-const readSize = 64 << 10
+// readSize is the most one Read of the source asks for; minReadSize the
+// least.
+const (
+	readSize    = 64 << 10
+	minReadSize = 4 << 10
+)
 
 // Reader reads a source on a goroutine of its own (started by New, ended by
 // the source's end or Stop, which waits for it) into a buffer the consumer
@@ -56,7 +60,10 @@ func wake(c chan struct{}) {
 
 func (r *Reader) run() {
 	defer close(r.done)
-	buf := make([]byte, readSize)
+	// The read buffer starts small and doubles (up to readSize) each time
+	// a read fills it: a stream that trickles (tokens, a held-open
+	// stream) keeps a few KiB, one that pours reaches readSize at once.
+	buf := make([]byte, minReadSize)
 	for {
 		r.mu.Lock()
 		stopped, free := r.stopped, r.max
@@ -72,6 +79,7 @@ func (r *Reader) run() {
 			continue
 		}
 		n, err := r.src.Read(buf[:min(free, len(buf))])
+		grow := n == len(buf) && len(buf) < readSize
 		r.mu.Lock()
 		if n > 0 && !r.stopped {
 			r.fill = r.grow(r.fill, n)
@@ -86,6 +94,9 @@ func (r *Reader) run() {
 		}
 		if err != nil {
 			return
+		}
+		if grow {
+			buf = make([]byte, 2*len(buf))
 		}
 	}
 }
