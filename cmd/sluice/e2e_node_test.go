@@ -25,7 +25,10 @@ var nodeDir = filepath.Join("..", "..", "internal", "testfunction", "node")
 
 func nodeZip(t testing.TB, fn string) []byte { return zipDir(t, filepath.Join(nodeDir, fn)) }
 
-func TestNodeRuntime(t *testing.T) { inEachSandbox(t, testNodeFunctions) }
+func TestNodeRuntime(t *testing.T) {
+	t.Parallel()
+	inEachSandbox(t, testNodeFunctions)
+}
 
 func testNodeFunctions(t *testing.T, ts *testServer, sandboxed bool) {
 	c := ts.Client
@@ -168,6 +171,7 @@ func testNodeFunctions(t *testing.T, ts *testServer, sandboxed bool) {
 // do; a provisioning that fails leaves the function Failed with the
 // reason.
 func TestRuntimeUnavailable(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, func(c *Config) {
 		c.Node = filepath.Join(t.TempDir(), "no-node-here")
 		c.RuntimesDir = t.TempDir() // nothing provisioned
