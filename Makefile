@@ -19,9 +19,12 @@ deps: $(JS_CLIENT)/node_modules/.package-lock.json
 $(JS_CLIENT)/node_modules/.package-lock.json: $(JS_CLIENT)/package.json $(JS_CLIENT)/package-lock.json
 	npm ci --prefix $(JS_CLIENT) --no-audit --no-fund
 
+# -parallel 4: the end-to-end tests of cmd/sluice mostly wait (for pauses,
+# timeouts, child processes), so four at a time on CI's two cores finish
+# sooner than the default of one per core.
 test: deps
 	go vet ./...
-	go test -race -count=1 -timeout 30m ./...
+	go test -race -count=1 -timeout 30m -parallel 4 ./...
 
 bench:
 	go run ./cmd/sluicebench

@@ -31,6 +31,7 @@ var clientsDir = filepath.Join("..", "..", "test", "clients")
 const clientTimeout = 2 * time.Minute
 
 func TestJSClientStreaming(t *testing.T) {
+	t.Parallel()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatalf("node is not on PATH (%v): install Node.js 20 or newer, then run `make deps` (or `npm ci --prefix test/clients/js`)", err)
@@ -45,6 +46,7 @@ func TestJSClientStreaming(t *testing.T) {
 // TestJSClientStreamingNode runs the same checks against Node.js functions
 // (awslambda.streamifyResponse through the official runtime client).
 func TestJSClientStreamingNode(t *testing.T) {
+	t.Parallel()
 	node, dir := jsClient(t)
 	runClientChecksOn(t, node, filepath.Join(dir, "stream.mjs"), nodeClientFunctions)
 }
@@ -64,6 +66,7 @@ func jsClient(t *testing.T) (node, dir string) {
 }
 
 func TestBoto3ClientStreaming(t *testing.T) {
+	t.Parallel()
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Fatalf("python3 is not on PATH (%v): the boto3 test needs a Python 3 with boto3 installed", err)
@@ -81,6 +84,7 @@ func TestBoto3ClientStreaming(t *testing.T) {
 // TestBoto3ClientStreamingNode runs the boto3 checks against Node.js
 // functions.
 func TestBoto3ClientStreamingNode(t *testing.T) {
+	t.Parallel()
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Fatalf("python3 is not on PATH (%v): the boto3 test needs a Python 3 with boto3 installed", err)
@@ -355,6 +359,7 @@ func checkClientStream(t *testing.T, ls []clientLine, version, want string) (chu
 }
 
 func TestAWSCLICreateAndInvoke(t *testing.T) {
+	t.Parallel()
 	awsBin, err := exec.LookPath("aws")
 	if err != nil {
 		t.Fatalf("aws (the AWS CLI) is not on PATH (%v): the image's pip awscli v1 provides it", err)
@@ -509,6 +514,7 @@ func abbreviate(text string, n int) string {
 // with boto3 (test/clients/python/urls.py): typed exceptions, fields and
 // status codes as botocore reads them.
 func TestBoto3FunctionURLs(t *testing.T) {
+	t.Parallel()
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Fatalf("python3 is not on PATH (%v): the boto3 test needs a Python 3 with boto3 installed", err)

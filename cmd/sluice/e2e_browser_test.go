@@ -79,6 +79,7 @@ func streamURL(t *testing.T, ts *testServer, fn string) string {
 // (awslambda.HttpResponseStream.from) behind RESPONSE_STREAM URLs, read by
 // the browser with fetch() and EventSource.
 func TestBrowserReadsStreamingURL(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	q := "?chunks=2&pauseMs=" + itoa(browserPause)
 	t.Run("go", func(t *testing.T) {

@@ -75,6 +75,7 @@ func subcommandsOf(usage string) []string {
 // for `CMD --help`, `CMD -h` and `help CMD`, with GNU-style --flags; an
 // unknown command or flag is a usage error (exit 2).
 func TestE2ECLIHelp(t *testing.T) {
+	t.Parallel()
 	bin := buildSluice(t)
 	cmds := subcommandsOf(usage)
 	for _, want := range []string{"serve", "runtime", "store", "invoke", "ls", "version"} {
@@ -157,6 +158,7 @@ func TestE2ECLIHelp(t *testing.T) {
 // TestE2ECLIInvokeStreams: `sluice invoke` writes the first chunk to its
 // stdout before the function has written its last one.
 func TestE2ECLIInvokeStreams(t *testing.T) {
+	t.Parallel()
 	bin := buildSluice(t)
 	ts := startServer(t, nil)
 	ts.createFunction(t, "streamer", "stream", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(30) })
@@ -216,6 +218,7 @@ func TestE2ECLIInvokeStreams(t *testing.T) {
 // TestE2ECLIInvoke: payloads, --buffered, --log, the function's errors and
 // the API's, with their exit codes.
 func TestE2ECLIInvoke(t *testing.T) {
+	t.Parallel()
 	bin := buildSluice(t)
 	ts := startServer(t, nil)
 	ts.createFunction(t, "echo", "echo")
@@ -290,6 +293,7 @@ func TestE2ECLIInvoke(t *testing.T) {
 
 // TestE2ECLILs: `sluice ls` lists the functions, as a table and as JSON.
 func TestE2ECLILs(t *testing.T) {
+	t.Parallel()
 	bin := buildSluice(t)
 	ts := startServer(t, nil)
 	ep := []string{"AWS_ENDPOINT_URL=" + ts.URL}
@@ -334,6 +338,7 @@ func TestE2ECLILs(t *testing.T) {
 // TestE2ECLIVersion: `sluice version` and `sluice --version` print the
 // module version and the VCS revision, or "(devel)"; -ldflags sets it.
 func TestE2ECLIVersion(t *testing.T) {
+	t.Parallel()
 	bin := buildSluice(t)
 	a := runCLI(t, bin, nil, "", "version")
 	b := runCLI(t, bin, nil, "", "--version")

@@ -132,6 +132,7 @@ func nodeHandlerSource(reply string) string {
 }
 
 func TestE2EDeploy(t *testing.T) {
+	t.Parallel()
 	bin := buildSluice(t)
 	srv := startSluice(t, bin, "--sandbox", "none", "--data-dir", t.TempDir(), "--runtimes-dir", testRuntimesDir)
 	e := &deployEnv{bin: bin, url: srv.url, client: lambdaclient.New(srv.url, "test", "test")}

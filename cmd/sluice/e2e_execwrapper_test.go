@@ -17,6 +17,7 @@ import (
 // the invocation as Lambda's bootstrap does (Runtime.ExitError, exit
 // status 127, its line in the tail).
 func TestExecWrapper(t *testing.T) {
+	t.Parallel()
 	inEachSandbox(t, func(t *testing.T, ts *testServer, sandboxed bool) {
 		zip := zipFiles(map[string][]byte{
 			"wrap.sh": []byte("#!/bin/sh\nexport WRAPPED_ARGS=\"$*\"\nexec \"$@\"\n"),

@@ -45,6 +45,7 @@ def handler(event, context):
 }
 
 func TestE2EHotReload(t *testing.T) {
+	t.Parallel()
 	for _, sb := range []string{"none", "bwrap"} {
 		t.Run("sandbox="+sb, func(t *testing.T) { testHotReload(t, sb) })
 	}

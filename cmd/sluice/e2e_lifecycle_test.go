@@ -170,11 +170,7 @@ func TestE2EGracefulShutdown(t *testing.T) {
 func TestE2ESigterm(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "sluice")
-	build := exec.Command("go", "build", "-o", bin, "github.com/sluice-dev/sluice/cmd/sluice")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildSluice(t)
 
 	const grace = 2 * time.Second
 	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--function-logs-stderr", "--data-dir", filepath.Join(dir, "data"), "--shutdown-grace", grace.String())

@@ -79,6 +79,7 @@ func (f *tailProc) waitFor(t *testing.T, what string, re *regexp.Regexp) {
 // timestamp and Lambda's log stream name; a line printed after the
 // tailProc started shows up too (issue 13).
 func TestE2ELogsAPI(t *testing.T) {
+	t.Parallel()
 	awsBin := awsCLIv2(t)
 	bin := buildSluice(t)
 	ts := startServer(t, nil)

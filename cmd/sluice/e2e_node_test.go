@@ -25,6 +25,9 @@ var nodeDir = filepath.Join("..", "..", "internal", "testfunction", "node")
 
 func nodeZip(t testing.TB, fn string) []byte { return zipDir(t, filepath.Join(nodeDir, fn)) }
 
+// TestNodeRuntime is not parallel: it asserts that a streamed chunk
+// arrives 1.4 s before the stream's end, and Node.js in a sandbox on a
+// machine loaded by the parallel tests delayed its first chunk past that.
 func TestNodeRuntime(t *testing.T) { inEachSandbox(t, testNodeFunctions) }
 
 func testNodeFunctions(t *testing.T, ts *testServer, sandboxed bool) {
@@ -168,6 +171,7 @@ func testNodeFunctions(t *testing.T, ts *testServer, sandboxed bool) {
 // do; a provisioning that fails leaves the function Failed with the
 // reason.
 func TestRuntimeUnavailable(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, func(c *Config) {
 		c.Node = filepath.Join(t.TempDir(), "no-node-here")
 		c.RuntimesDir = t.TempDir() // nothing provisioned

@@ -75,7 +75,10 @@ func (ts *testServer) createRuntimeFunction(t testing.TB, name, runtime, handler
 
 var pythonDir = filepath.Join("..", "..", "internal", "testfunction", "python")
 
-func TestPythonRuntime(t *testing.T) { inEachSandbox(t, testPythonFunctions) }
+func TestPythonRuntime(t *testing.T) {
+	t.Parallel()
+	inEachSandbox(t, testPythonFunctions)
+}
 
 // inEachSandbox runs test against a server without sandboxes and one with
 // bubblewrap sandboxes.
@@ -214,6 +217,7 @@ func testPythonFunctions(t *testing.T, ts *testServer, sandboxed bool) {
 // InProgress, the previous configuration serving meanwhile), then the new
 // runtime runs.
 func TestRuntimeChangeProvisions(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, func(c *Config) { c.RuntimesDir = t.TempDir() })
 	files := map[string][]byte{}
 	for _, f := range []string{"app.py"} {

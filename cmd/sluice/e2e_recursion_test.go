@@ -57,6 +57,7 @@ func withTrace(h string) func(*lambda.Options) {
 // the payload sets). An Event invocation past the limit is accepted and
 // never runs.
 func TestE2ERecursiveLoop(t *testing.T) {
+	t.Parallel()
 	ts := startSandboxed(t)
 	ts.createFunction(t, "loop", "recurse", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(120) })
 	hash := lineage.Hash(ts.scope().FunctionARN("loop"))

@@ -476,16 +476,6 @@ type sluiceProcess struct {
 	waitErr error
 }
 
-// buildSluice builds cmd/sluice into a temporary directory of t.
-func buildSluice(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/sluice-dev/sluice/cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // startSluice runs `bin serve` on a loopback port with args and waits
 // until it prints its address. It is SIGKILLed at cleanup if still running.
 func startSluice(t *testing.T, bin string, args ...string) *sluiceProcess {

@@ -344,6 +344,15 @@ func TestE2EStalledURLAndBufferedClients(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The buffered client's function, with a timeout long enough to
+	// gather its 6 MiB on a loaded machine (urlhog's 2 s are about the URL
+	// stream) and the same one slot.
+	ts.createFunction(t, "bufhog", "big", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(60) })
+	if _, err := ts.Client.PutFunctionConcurrency(ctx(t), &lambda.PutFunctionConcurrencyInput{
+		FunctionName: aws.String("bufhog"), ReservedConcurrentExecutions: aws.Int32(1),
+	}); err != nil {
+		t.Fatal(err)
+	}
 	fu := ts.createURL(t, "urlhog", "", func(in *lambda.CreateFunctionUrlConfigInput) { in.InvokeMode = types.InvokeModeResponseStream })
 	host := strings.TrimSuffix(strings.TrimPrefix(fu, "http://"), "/")
 
@@ -391,7 +400,7 @@ func TestE2EStalledURLAndBufferedClients(t *testing.T) {
 	// function's environment was free as soon as the response was
 	// gathered; the connection is cut after ClientWriteTimeout.
 	payload := `{"mb":6}`
-	req, err = http.NewRequest(http.MethodPost, ts.URL+"/2015-03-31/functions/urlhog/invocations", strings.NewReader(payload))
+	req, err = http.NewRequest(http.MethodPost, ts.URL+"/2015-03-31/functions/bufhog/invocations", strings.NewReader(payload))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +409,7 @@ func TestE2EStalledURLAndBufferedClients(t *testing.T) {
 	if b.resp.StatusCode != 200 {
 		t.Fatalf("stalled buffered invoke: status %d", b.resp.StatusCode)
 	}
-	succeeded(t, ts.invoke(t, "urlhog", `{"mb":1}`))
+	succeeded(t, ts.invoke(t, "bufhog", `{"mb":1}`))
 	time.Sleep(3 * time.Second) // past ClientWriteTimeout
 	if got, cut := b.readRest(t); !cut || got >= 6<<20 {
 		t.Fatalf("the stalled buffered response: %d bytes, cut %v; want it cut short", got, cut)

@@ -92,6 +92,7 @@ func listNames(t *testing.T, c *lambda.Client) []string {
 // an emptied and a damaged store with the way out, store restore (which
 // keeps the broken file) and store repair.
 func TestE2EStoreBackupCheckRestore(t *testing.T) {
+	t.Parallel()
 	bin := buildSluice(t)
 	dir := t.TempDir()
 	data, bk := filepath.Join(dir, "data"), filepath.Join(dir, "backups")

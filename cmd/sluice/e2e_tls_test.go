@@ -157,6 +157,7 @@ func startTLSServer(t *testing.T) (*testServer, *testPKI) {
 // (offered h2, the server picks HTTP/1.1), package download and function
 // URLs on the same listener; plain HTTP and unknown CAs are refused.
 func TestE2ETLS(t *testing.T) {
+	t.Parallel()
 	ts, pki := startTLSServer(t)
 	ts.createFunction(t, "echo", "echo")
 	ts.createFunction(t, "streamer", "stream")
@@ -280,6 +281,7 @@ func TestE2ETLS(t *testing.T) {
 // records go through the bound connection), and the function's
 // environment is free for the next invocation.
 func TestE2ETLSStalledClient(t *testing.T) {
+	t.Parallel()
 	pki := newTestPKI(t)
 	ts := startServer(t, func(c *Config) {
 		c.TLSCert, c.TLSKey = pki.certFile, pki.keyFile
@@ -366,6 +368,7 @@ func signRequest(t *testing.T, req *http.Request, body []byte) {
 // verify the first certificate" with it alone) and leaves CAs to Node.js:
 // NODE_EXTRA_CA_CERTS.
 func TestE2ETLSClients(t *testing.T) {
+	t.Parallel()
 	node, dir := jsClient(t)
 	python, err := exec.LookPath("python3")
 	if err != nil {
@@ -384,6 +387,7 @@ func TestE2ETLSClients(t *testing.T) {
 // TestE2ETLSAWSCLI: the AWS CLI with --ca-bundle over HTTPS, and refusing
 // the server without it.
 func TestE2ETLSAWSCLI(t *testing.T) {
+	t.Parallel()
 	awsBin, err := exec.LookPath("aws")
 	if err != nil {
 		t.Fatalf("aws (the AWS CLI) is not on PATH (%v): the image's pip awscli v1 provides it", err)

@@ -75,6 +75,7 @@ func apiError(t *testing.T, err error, code, msg string) {
 }
 
 func TestFunctionURLConfigLifecycle(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	ts.createFunction(t, "web", "urlreply")
 	c := ts.Client
@@ -198,6 +199,7 @@ func post(t *testing.T, c *http.Client, u, contentType string, body []byte) (int
 }
 
 func TestFunctionURLBuffered(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	ts.createFunction(t, "web", "urlreply")
 	fu := ts.createURL(t, "web", "")
@@ -320,6 +322,7 @@ func readTimed(r io.Reader) ([]piece, error) {
 }
 
 func TestFunctionURLStreaming(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	ts.createFunction(t, "live", "urlstream")
 	fu := ts.createURL(t, "live", "", func(in *lambda.CreateFunctionUrlConfigInput) { in.InvokeMode = types.InvokeModeResponseStream })
@@ -369,6 +372,7 @@ func TestFunctionURLStreaming(t *testing.T) {
 }
 
 func TestFunctionURLCORS(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	ts.createFunction(t, "web", "urlreply")
 	fu := ts.createURL(t, "web", "", func(in *lambda.CreateFunctionUrlConfigInput) {
@@ -421,6 +425,7 @@ func TestFunctionURLCORS(t *testing.T) {
 }
 
 func TestFunctionURLIAM(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	ts.createFunction(t, "private", "urlreply")
 	fu := ts.createURL(t, "private", "", func(in *lambda.CreateFunctionUrlConfigInput) { in.AuthType = types.FunctionUrlAuthTypeAwsIam })

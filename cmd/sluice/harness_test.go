@@ -32,12 +32,17 @@ var testRuntimesDir = filepath.Join(os.TempDir(), "sluice-test-runtimes-"+nodejs
 // built once per test binary by TestMain.
 var testFunctionZip []byte
 
+// testBuildDir holds what the test binary builds once (the test function,
+// the sluice binary); TestMain removes it.
+var testBuildDir string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "sluice-testfunction-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	testBuildDir = dir
 	testFunctionZip, err = buildTestFunction(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "building internal/testfunction:", err)
@@ -62,6 +67,31 @@ func buildTestFunction(dir string) ([]byte, error) {
 		return nil, err
 	}
 	return zipFiles(map[string][]byte{"bootstrap": b}, 0o755), nil
+}
+
+// sluiceBinary is cmd/sluice built once per test binary (buildSluice).
+var sluiceBinary struct {
+	once sync.Once
+	path string
+	out  []byte
+	err  error
+}
+
+// buildSluice returns the sluice binary, built from cmd/sluice the first
+// time a test asks for it and shared by every test after: the tests run it
+// (never change it), so one build proves what one per test did, without a
+// link of the whole binary per test.
+func buildSluice(t *testing.T) string {
+	t.Helper()
+	sluiceBinary.once.Do(func() {
+		bin := filepath.Join(testBuildDir, "sluice")
+		sluiceBinary.out, sluiceBinary.err = exec.Command("go", "build", "-o", bin, "github.com/sluice-dev/sluice/cmd/sluice").CombinedOutput()
+		sluiceBinary.path = bin
+	})
+	if sluiceBinary.err != nil {
+		t.Fatalf("go build: %v\n%s", sluiceBinary.err, sluiceBinary.out)
+	}
+	return sluiceBinary.path
 }
 
 // zipFiles returns a zip of files, each with the given mode.

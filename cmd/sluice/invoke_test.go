@@ -64,6 +64,7 @@ func payloadOf(evs []streamEvent) string {
 }
 
 func TestInvokeBufferedEcho(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	ts.createFunction(t, "echo", "echo")
 	out, err := ts.Client.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{"hello":"world"}`)})
@@ -79,6 +80,7 @@ func TestInvokeBufferedEcho(t *testing.T) {
 }
 
 func TestStreamChunksArriveAsWritten(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	ts.createFunction(t, "streamer", "stream")
 	start := time.Now()
@@ -104,6 +106,7 @@ func TestStreamChunksArriveAsWritten(t *testing.T) {
 }
 
 func TestStreamFailsMidStream(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	ts.createFunction(t, "streamfail", "streamfail")
 	_, evs := invokeStream(t, ts.Client, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("streamfail"), LogType: types.LogTypeTail})
@@ -121,6 +124,7 @@ func TestStreamFailsMidStream(t *testing.T) {
 }
 
 func TestInvokeErrors(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	ts.createFunction(t, "fail", "fail")
 	ts.createFunction(t, "crash", "crash")
@@ -151,6 +155,7 @@ func TestInvokeErrors(t *testing.T) {
 }
 
 func TestInvokeUnknownFunction(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	_, err := ts.Client.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("nope")})
 	var nf *types.ResourceNotFoundException

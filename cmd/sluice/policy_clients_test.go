@@ -13,6 +13,7 @@ import (
 // RemovePermission with boto3 (test/clients/python/policy.py): typed
 // exceptions, status codes and the policy JSON as botocore reads them.
 func TestBoto3ResourcePolicies(t *testing.T) {
+	t.Parallel()
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Fatalf("python3 is not on PATH (%v): the boto3 test needs a Python 3 with boto3 installed", err)
