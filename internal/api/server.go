@@ -231,8 +231,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, h h
 	if op.maxBody > 0 && r.ContentLength > op.maxBody {
 		return tooLarge(op)
 	}
+	var signed *sigv4.Header
 	if !op.public {
-		if err := s.cfg.Verifier.VerifyHeader(r); err != nil {
+		var err error
+		if signed, err = s.cfg.Verifier.CheckHeader(r); err != nil {
 			return err
 		}
 	}
@@ -247,7 +249,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, h h
 		}
 	}
 	if !op.public {
-		sig, err := s.cfg.Verifier.Verify(r, body)
+		sig, err := signed.Verify(r, body)
 		if err != nil {
 			return err
 		}

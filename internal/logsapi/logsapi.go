@@ -109,7 +109,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(r *http.Request, op string) (any, error) {
-	if err := h.cfg.Verifier.VerifyHeader(r); err != nil {
+	signed, err := h.cfg.Verifier.CheckHeader(r)
+	if err != nil {
 		return nil, err
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
@@ -119,7 +120,7 @@ func (h *Handler) serve(r *http.Request, op string) (any, error) {
 	if len(body) > maxBody {
 		return nil, &apiError{http.StatusRequestEntityTooLarge, "SerializationException", "the request body is too large"}
 	}
-	sig, err := h.cfg.Verifier.Verify(r, body)
+	sig, err := signed.Verify(r, body)
 	if err != nil {
 		return nil, err
 	}

@@ -170,13 +170,44 @@ func sessionToken(r *http.Request, query []queryParam, a *auth) (string, error) 
 // the canonical request and string to sign sluice computed, for logs. The
 // signature is compared in constant time.
 func (v *Verifier) Verify(r *http.Request, body []byte) (*Signature, error) {
+	h, err := v.CheckHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	return h.Verify(r, body)
+}
+
+// Header is what CheckHeader found of a request's signature: its
+// parameters and the key's secret. Its Verify finishes the check once the
+// body is read, without parsing the signature or looking the key up again
+// (for minted credentials, opening the session token again).
+type Header struct {
+	v      *Verifier
+	path   string
+	query  []queryParam
+	a      *auth
+	secret string
+}
+
+// CheckHeader is VerifyHeader, keeping what it found for Header.Verify.
+func (v *Verifier) CheckHeader(r *http.Request) (*Header, error) {
 	path, rawQuery := requestTarget(r)
 	query := parseQuery(rawQuery)
 	a, secret, err := v.head(r, query)
 	if err != nil {
 		return nil, err
 	}
+	return &Header{v: v, path: path, query: query, a: a, secret: secret}, nil
+}
 
+// Verify is Verifier.Verify for the request h was checked on (r, whose
+// body has now been read into body). The time is checked again: the body
+// may have taken a while.
+func (h *Header) Verify(r *http.Request, body []byte) (*Signature, error) {
+	v, path, query, a, secret := h.v, h.path, h.query, h.a, h.secret
+	if err := v.checkTime(a); err != nil {
+		return nil, err
+	}
 	payloadHash, err := payloadHash(r, body)
 	if err != nil {
 		return nil, err

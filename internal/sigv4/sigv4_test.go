@@ -810,3 +810,37 @@ func TestStaticCredentials(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// CheckHeader looks the key up once, Header.Verify finishes without a
+// second lookup, and both halves still refuse what Verify refuses: a body
+// that does not match, a signature that expired while the body came.
+func TestCheckHeaderThenVerify(t *testing.T) {
+	lookups := 0
+	now := signTime
+	v := &Verifier{
+		Secret: func(id, token string) (string, error) {
+			lookups++
+			return StaticCredentials(testKey, testSecret)(id, token)
+		},
+		Service: "lambda",
+		Now:     func() time.Time { return now },
+	}
+	body := []byte(`{"hello":"world"}`)
+	req := newRequest(t, http.MethodPost, "http://127.0.0.1/2015-03-31/functions/f/invocations", body)
+	sdkSign(t, req, body, defaultOpts())
+	h, err := v.CheckHeader(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := h.Verify(req, body)
+	if err != nil || sig.AccessKeyID != testKey || lookups != 1 {
+		t.Fatalf("Verify = %+v, %v after %d key lookups, want the signature after one", sig, err, lookups)
+	}
+	if _, err := h.Verify(req, []byte(`{"hello":"there"}`)); sluice.ErrorCodeOf(err) != sluice.EInvalidSignature {
+		t.Fatalf("another body: %v, want %s", err, sluice.EInvalidSignature)
+	}
+	now = signTime.Add(time.Hour) // the body took an hour
+	if _, err := h.Verify(req, body); sluice.ErrorCodeOf(err) != sluice.EInvalidSignature {
+		t.Fatalf("after an hour: %v, want %s", err, sluice.EInvalidSignature)
+	}
+}

@@ -185,9 +185,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPat
 	// An AWS_IAM URL checks everything of the signature that needs no body
 	// (key, date, scope) before it reads the body: an unauthenticated
 	// client costs little.
-	if cfg.AuthType == sluice.URLAuthIAM && (s.cfg.Verifier == nil || s.cfg.Verifier.VerifyHeader(r) != nil) {
-		plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
-		return nil
+	var signed *sigv4.Header
+	if cfg.AuthType == sluice.URLAuthIAM {
+		var herr error
+		if s.cfg.Verifier != nil {
+			signed, herr = s.cfg.Verifier.CheckHeader(r)
+		}
+		if signed == nil || herr != nil {
+			plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
+			return nil
+		}
 	}
 	body, err := readBody(r)
 	if err != nil {
@@ -201,11 +208,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, reqID, id, rawPat
 	var caller *furl.IAMCaller
 	account := furl.AnonymousAccount
 	if cfg.AuthType == sluice.URLAuthIAM {
-		if s.cfg.Verifier == nil {
-			plain(w, http.StatusForbidden, "AccessDeniedException", "application/json", msgForbidden)
-			return nil
-		}
-		sig, verr := s.cfg.Verifier.Verify(r, body)
+		sig, verr := signed.Verify(r, body)
 		if verr == nil && sig.Region != svc.Scope().Region {
 			// Signed for another region than the URL's: its credentials
 			// are not for this URL, as on AWS.
