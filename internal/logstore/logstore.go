@@ -295,7 +295,8 @@ func (s *Store) Append(scope sluice.Scope, groupName, stream, message string) er
 }
 
 // AppendAll stores events in group and stream of scope, in order, all
-// stamped now, with one write to the segment file when they fit in it.
+// stamped now. They reach the segment file with the group's other pending
+// lines, at most FlushDelay later (at once past maxPending).
 func (s *Store) AppendAll(scope sluice.Scope, groupName, stream string, messages ...string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -310,18 +311,18 @@ func (s *Store) AppendAll(scope sluice.Scope, groupName, stream string, messages
 		s.groups[k] = g
 	}
 	buf := s.buf[:0]
-	var pending []record // in buf, not yet written
+	var recs []record // encoded in buf, not yet handed to writeLocked
 	for i, m := range messages {
 		rec := record{T: now, S: stream, M: m}
 		buf = appendRecord(buf, rec)
-		pending = append(pending, rec)
+		recs = append(recs, rec)
 		if len(buf) < 64<<10 && i < len(messages)-1 {
-			continue // more to come in this write
+			continue // more to come in this batch
 		}
-		if err := s.writeLocked(g, buf, pending, now); err != nil {
+		if err := s.writeLocked(g, buf, recs, now); err != nil {
 			return err
 		}
-		buf, pending = buf[:0], pending[:0]
+		buf, recs = buf[:0], recs[:0]
 	}
 	if cap(buf) <= 64<<10 {
 		s.buf = buf
@@ -331,8 +332,9 @@ func (s *Store) AppendAll(scope sluice.Scope, groupName, stream string, messages
 	return nil
 }
 
-// writeLocked appends lines, the encoding of recs, to g's last segment
-// (a new one when it is full).
+// writeLocked adds lines, the encoding of recs, to g's last segment (a new
+// one when it is full): counted at once, held in g.pending until the flush
+// timer, a read, a full segment or maxPending writes them.
 func (s *Store) writeLocked(g *group, lines []byte, recs []record, now int64) error {
 	var seg *segment
 	if n := len(g.segs); n > 0 && g.segs[n-1].size < s.opts.SegmentBytes {
