@@ -189,7 +189,14 @@ type Header struct {
 	secret string
 }
 
-// CheckHeader is VerifyHeader, keeping what it found for Header.Verify.
+// CheckHeader checks everything of r's signature that does not need the
+// body: the form of the Authorization header or presigned query, the
+// access key, the credential scope and the date. A server calls it before
+// it reads a body, so that a client without a known key, or with a stale
+// or malformed signature, is refused before it can make the server hold
+// its body. Its errors are Verify's; what it returns keeps what it found (the
+// signature's parameters, the key's secret) for Header.Verify, which
+// finishes the check once the body is read.
 func (v *Verifier) CheckHeader(r *http.Request) (*Header, error) {
 	path, rawQuery := requestTarget(r)
 	query := parseQuery(rawQuery)
@@ -237,18 +244,6 @@ func (h *Header) Verify(r *http.Request, body []byte) (*Signature, error) {
 		Message: msgMismatch,
 		Err:     fmt.Errorf("canonical request %q, string to sign %q%s", first, firstSTS, note),
 	}
-}
-
-// VerifyHeader checks everything of r's signature that does not need the
-// body: the form of the Authorization header or presigned query, the
-// access key, the credential scope and the date. A server calls it before
-// it reads a body, so that a client without a known key, or with a stale
-// or malformed signature, is refused before it can make the server hold
-// its body. Its errors are Verify's; a nil error still needs Verify.
-func (v *Verifier) VerifyHeader(r *http.Request) error {
-	_, rawQuery := requestTarget(r)
-	_, _, err := v.head(r, parseQuery(rawQuery))
-	return err
 }
 
 // head is the part of Verify that needs no body: the signature's
