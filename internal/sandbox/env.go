@@ -248,7 +248,7 @@ func (e *Env) serve(ln net.Listener) {
 	e.serving = true
 	go func() {
 		defer close(e.served)
-		_ = e.srv.Serve(ln)
+		_ = e.srv.Serve(readListener{ln})
 	}()
 }
 
