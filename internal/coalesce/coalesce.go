@@ -37,18 +37,55 @@ type Reader struct {
 	fill, spare, out []byte // being filled; free for the next fill; held by the consumer
 	err              error  // the source's error (io.EOF at its end), after the bytes in fill
 	stopped          bool
+	started          bool // the goroutine runs or ran, or is not needed (the consumer's alone)
 }
 
-// New starts reading src. Pieces hold at most max bytes, with head bytes of
-// room before them and tail bytes of capacity after them. The goroutine
-// reads until src returns an error (io.EOF at its end); after Stop it
-// discards what it reads. src is read only by that goroutine until Stop
-// returns.
+// New returns a Reader of src. Pieces hold at most max bytes, with head
+// bytes of room before them and tail bytes of capacity after them. The
+// first piece is read by the first Next itself, in one Read of src (the
+// first byte of a stream reaches the consumer without a hand-off between
+// goroutines); then the goroutine starts, and reads until src returns an
+// error (io.EOF at its end); after Stop it discards what it reads. src is
+// read by nobody else until Stop returns.
 func New(src io.Reader, max, head, tail int) *Reader {
-	r := &Reader{src: src, max: max, head: head, tail: tail,
+	return &Reader{src: src, max: max, head: head, tail: tail,
 		ready: make(chan struct{}, 1), room: make(chan struct{}, 1), done: make(chan struct{})}
-	go r.run()
-	return r
+}
+
+// start starts the goroutine, once.
+func (r *Reader) start() {
+	if !r.started {
+		r.started = true
+		go r.run()
+	}
+}
+
+// first is the first Next: one Read of src into a new piece, by the
+// consumer itself.
+func (r *Reader) first() ([]byte, error) {
+	piece := make([]byte, r.head, r.head+min(r.max, minReadSize)+r.tail)
+	n, err := r.src.Read(piece[r.head : r.head+min(r.max, minReadSize)])
+	piece = piece[:r.head+n]
+	if err != nil {
+		r.mu.Lock()
+		r.err = err
+		r.mu.Unlock()
+		close(r.done) // the source has ended: no goroutine to start
+		r.started = true
+	} else {
+		r.start()
+	}
+	r.mu.Lock()
+	r.out = piece
+	err = r.err
+	r.mu.Unlock()
+	if n > 0 {
+		return piece, nil
+	}
+	if err == nil {
+		return r.Next() // an empty read: wait for the goroutine's bytes
+	}
+	return nil, err
 }
 
 func wake(c chan struct{}) {
@@ -127,6 +164,9 @@ func (r *Reader) grow(b []byte, n int) []byte {
 // is valid until the next call of Next or Stop. Once the bytes are all
 // taken, Next returns the source's error (io.EOF at its end).
 func (r *Reader) Next() (piece []byte, err error) {
+	if !r.started {
+		return r.first()
+	}
 	r.mu.Lock()
 	if r.out != nil && (r.spare == nil || cap(r.out) > cap(r.spare)) {
 		r.spare = r.out // reused by the next piece
@@ -172,6 +212,7 @@ func (r *Reader) Stop() {
 		}
 		r.mu.Unlock()
 		wake(r.room)
+		r.start() // discards the rest, if Next never ran
 	})
 	<-r.done
 }

@@ -181,3 +181,60 @@ func TestErrorAfterBytes(t *testing.T) {
 type errReader struct{ err error }
 
 func (e *errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// countingReader counts the bytes read from it; its first read returns
+// nothing, as io.Reader allows.
+type countingReader struct {
+	n, reads int
+	left     int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.reads++
+	if c.reads == 1 {
+		return 0, nil
+	}
+	if c.left == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), c.left)
+	c.left -= n
+	c.n += n
+	return n, nil
+}
+
+// TestStopBeforeNext: Stop without any Next still reads the source to its
+// end (the function's output is drained so that it can finish).
+func TestStopBeforeNext(t *testing.T) {
+	src := &countingReader{left: 1 << 20}
+	r := New(src, 1<<10, 0, 0)
+	r.Stop()
+	if src.left != 0 {
+		t.Fatalf("Stop returned with %d bytes of the source unread", src.left)
+	}
+	if p, err := r.Next(); len(p) != 0 || err == nil {
+		t.Fatalf("Next after Stop = %d bytes, %v; want none and an error", len(p), err)
+	}
+}
+
+// TestFirstReadEmpty: a first read that returns nothing is no end; the
+// bytes after it come out whole.
+func TestFirstReadEmpty(t *testing.T) {
+	src := &countingReader{left: 100 << 10}
+	r := New(src, 1<<20, 2, 1)
+	defer r.Stop()
+	got := 0
+	for {
+		p, err := r.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			break
+		}
+		got += len(p) - 2
+	}
+	if got != 100<<10 {
+		t.Fatalf("got %d bytes, want %d", got, 100<<10)
+	}
+}
