@@ -195,6 +195,17 @@ func procStatusKiB(pid int, field string) int64 {
 	return -1
 }
 
+// perStreamKiB is sluice's memory per open stream: its RSS growth from
+// before the burst to its peak, while all streams were open at once (each
+// is held longer than the burst takes to open), over the streams opened.
+// An upper bound: the peak also counts garbage not yet collected.
+func (r *burstResult) perStreamKiB() float64 {
+	if r.N == 0 {
+		return 0
+	}
+	return float64(r.PeakRSSKiB-r.RSSBeforeKiB) / float64(r.N)
+}
+
 // markdown prints the burst's figures.
 func (r *burstResult) markdown(w io.Writer, command string, cfg config, sandboxed bool) error {
 	var b strings.Builder
@@ -208,6 +219,9 @@ func (r *burstResult) markdown(w io.Writer, command string, cfg config, sandboxe
 	}
 	fmt.Fprintf(&b, "| sluice peak RSS during the burst | %.1f MiB |\n", float64(r.PeakRSSKiB)/1024)
 	fmt.Fprintf(&b, "| sluice RSS before / after | %.1f / %.1f MiB |\n", float64(r.RSSBeforeKiB)/1024, float64(r.RSSAfterKiB)/1024)
+	if r.N > 0 {
+		fmt.Fprintf(&b, "| sluice memory per open stream ((peak RSS − RSS before) ÷ streams) | %.1f KiB |\n", r.perStreamKiB())
+	}
 	fmt.Fprintf(&b, "\n- %d streams opened over %s (%v–%v apart), each held %v by the function; each from its own client. Sandboxed: %v.\n", r.N, r.Span.Round(time.Millisecond), cfg.burstGap[0], cfg.burstGap[1], cfg.burstHold, sandboxed)
 	if len(r.Failures) > 0 {
 		type kv struct {
@@ -233,7 +247,7 @@ func (r *burstResult) writeJSON(w io.Writer) error {
 	out := map[string]any{
 		"n": r.N, "ok": r.OK, "failures": r.Failures,
 		"peak_rss_kib": r.PeakRSSKiB, "rss_before_kib": r.RSSBeforeKiB, "rss_after_kib": r.RSSAfterKiB,
-		"span_ms": ms(r.Span),
+		"span_ms": ms(r.Span), "per_stream_kib": r.perStreamKiB(),
 	}
 	if len(r.TTFB) > 0 {
 		out["ttfb_p50_ms"] = ms(percentile(r.TTFB, .5))
