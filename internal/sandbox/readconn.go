@@ -13,8 +13,9 @@ import "net"
 // of it, and a drained large buffer goes back to a free list shared by all
 // environments. See docs/performance.md, "Per MiB streamed".
 const (
-	minConnRead = 4 << 10
-	maxConnRead = 256 << 10
+	minConnRead     = 4 << 10
+	maxConnRead     = 256 << 10
+	minBufferedRead = 64 // smaller reads go straight to the socket
 )
 
 // readListener wraps the connections it accepts in readConn.
@@ -47,10 +48,15 @@ func (c *readConn) Read(p []byte) (int, error) {
 		}
 		return n, nil
 	}
-	if len(p) >= c.size {
-		// nothing to gain from the buffer: read straight into p
+	if len(p) >= c.size || len(p) < minBufferedRead {
+		// Nothing to gain from the buffer: read straight into p. A
+		// tiny read is net/http's one-byte background read, which
+		// waits on an idle connection (an environment waiting in
+		// GET /next): it must not hold a buffer meanwhile.
 		n, err := c.Conn.Read(p)
-		c.adapt(n, len(p))
+		if len(p) >= minBufferedRead {
+			c.adapt(n, len(p))
+		}
 		return n, err
 	}
 	if c.buf == nil || len(c.buf) < c.size {

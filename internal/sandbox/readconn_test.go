@@ -79,7 +79,7 @@ func TestReadConnBytesInOrder(t *testing.T) {
 	c2.size = maxConnRead
 	for range 8 {
 		peer2.Write([]byte("x"))
-		if n, err := c2.Read(make([]byte, 1)); n != 1 || err != nil {
+		if n, err := c2.Read(make([]byte, minBufferedRead)); n != 1 || err != nil {
 			t.Fatalf("Read = %d, %v", n, err)
 		}
 	}
@@ -96,6 +96,9 @@ func TestReadConnDeadline(t *testing.T) {
 	p := make([]byte, 1) // net/http's background read: one byte
 	if n, err := c.Read(p); n != 1 || err != nil || p[0] != 'h' {
 		t.Fatalf("Read = %d %q, %v", n, p[:n], err)
+	}
+	if c.buf != nil {
+		t.Error("a one-byte read took a buffer")
 	}
 	rest := make([]byte, 64)
 	n, err := c.Read(rest)
