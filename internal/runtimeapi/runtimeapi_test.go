@@ -44,9 +44,8 @@ func TestNextHeaders(t *testing.T) {
 			TraceID: "Root=1-abc", Deadline: deadline,
 		}, nil
 	}}
-	srv := httptest.NewServer(NewHandler(b, nil))
-	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/2018-06-01/runtime/invocation/next")
+	url := serveTest(t, NewHandler(b, nil))
+	resp, err := http.Get(url + "/2018-06-01/runtime/invocation/next")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,11 +85,10 @@ func TestStreamingResponseWithTrailers(t *testing.T) {
 		got <- string(buf[:n]) + string(rest)
 		return nil
 	}}
-	srv := httptest.NewServer(NewHandler(b, nil))
-	defer srv.Close()
+	url := serveTest(t, NewHandler(b, nil))
 
 	pr, pw := io.Pipe()
-	req, _ := http.NewRequest("POST", srv.URL+"/2018-06-01/runtime/invocation/rid/response", pr)
+	req, _ := http.NewRequest("POST", url+"/2018-06-01/runtime/invocation/rid/response", pr)
 	req.Header.Set(HeaderResponseMode, "streaming")
 	req.Header.Set("Content-Type", "text/plain")
 	req.Trailer = http.Header{HeaderErrorType: nil, HeaderErrorBody: nil}
