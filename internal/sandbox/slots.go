@@ -343,7 +343,13 @@ func (iso *Isolation) prepare(dir string, memoryMB int) (s *slot, err error) {
 	if s.group, err = iso.Cgroups.Create(filepath.Base(dir)+"-"+strconv.Itoa(uid), cgroup.Limits{MemoryBytes: int64(memoryMB) << 20, PIDs: orDefault(iso.PIDs, defaultPIDs)}, uid); err != nil {
 		return s, err
 	}
-	var pipes [3][2]*os.File // launch, log, info
+	// launch, log, and bwrap's info pipe with a network namespace of its
+	// own (only then: bwrap passes an fd it does not use on to the
+	// function).
+	pipes := make([][2]*os.File, 2, 3)
+	if iso.ownNetwork() {
+		pipes = pipes[:3]
+	}
 	for i := range pipes {
 		if pipes[i][0], pipes[i][1], err = os.Pipe(); err != nil {
 			for _, p := range pipes[:i] {
@@ -353,10 +359,16 @@ func (iso *Isolation) prepare(dir string, memoryMB int) (s *slot, err error) {
 			return s, err
 		}
 	}
-	launchR, logW, infoW := pipes[0][0], pipes[1][1], pipes[2][1]
+	launchR, logW := pipes[0][0], pipes[1][1]
 	s.launchW, s.logR = pipes[0][1], pipes[1][0]
-	infoR := pipes[2][0]
-	defer infoR.Close()
+	cmd := exec.Command("/bin/sh")
+	cmd.ExtraFiles = []*os.File{launchR}
+	var infoR *os.File
+	if len(pipes) == 3 {
+		infoR = pipes[2][0]
+		defer infoR.Close()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, pipes[2][1])
+	}
 
 	args := []string{"-c", joinScript, "sluice-sandbox", strconv.Itoa(orDefault(iso.NoFile, defaultNoFile))}
 	args = append(args, s.group.ProcsFiles()...)
@@ -375,7 +387,7 @@ func (iso *Isolation) prepare(dir string, memoryMB int) (s *slot, err error) {
 		args = append(args, "--unshare-net", "--info-fd", "4")
 	}
 	args = append(args, "--", "/bin/sh", "-c", slotScript)
-	cmd := exec.Command("/bin/sh", args...)
+	cmd.Args = append(cmd.Args, args...)
 	cmd.Dir = "/"
 	cmd.Env = []string{}
 	cmd.Stdout, cmd.Stderr = logW, logW
@@ -387,16 +399,16 @@ func (iso *Isolation) prepare(dir string, memoryMB int) (s *slot, err error) {
 		}
 		return s, err
 	}
-	cmd.ExtraFiles = []*os.File{launchR, infoW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:    true,
 		Pdeathsig:  syscall.SIGKILL,
 		Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)},
 	}
 	err = cmd.Start()
-	launchR.Close()
+	for _, f := range cmd.ExtraFiles {
+		f.Close()
+	}
 	logW.Close()
-	infoW.Close()
 	if err != nil {
 		return s, err
 	}
