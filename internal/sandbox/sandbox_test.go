@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -76,6 +77,21 @@ func fakeRuntime(api, handler string) {
 				"RUNTIME_VAR": os.Getenv("RUNTIME_VAR"), "TMPDIR": os.Getenv("TMPDIR"),
 			}
 			b, _ := json.Marshal(info)
+			post(id+"/response", string(b))
+		case "fds":
+			// The runtime's descriptors above 2 that are pipes: what a
+			// sandbox passed on to it (Go's own are an epoll, an eventfd
+			// and sockets).
+			var pipes []string
+			ents, _ := os.ReadDir("/proc/self/fd")
+			for _, ent := range ents {
+				if n, _ := strconv.Atoi(ent.Name()); n > 2 {
+					if l, _ := os.Readlink("/proc/self/fd/" + ent.Name()); strings.HasPrefix(l, "pipe:") {
+						pipes = append(pipes, ent.Name()+" "+l)
+					}
+				}
+			}
+			b, _ := json.Marshal(pipes)
 			post(id+"/response", string(b))
 		case "env":
 			// The runtime's environment, as a JSON object.

@@ -2,9 +2,11 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -88,5 +90,55 @@ func TestBindReadOnlyDetached(t *testing.T) {
 	const want = unix.ST_RDONLY | unix.ST_NOSUID | unix.ST_NODEV
 	if st.Flags&want != want {
 		t.Errorf("mount flags %#x, want read-only, nosuid and nodev (%#x)", st.Flags, want)
+	}
+}
+
+// TestSlotPassesNoPipes: the runtime started in a prepared slot holds none
+// of the slot's pipes (the launch script's, bwrap's info pipe), with its
+// own network namespace or without.
+func TestSlotPassesNoPipes(t *testing.T) {
+	for _, network := range []string{NetworkHost, NetworkNone} {
+		t.Run(network, func(t *testing.T) {
+			iso := testIsolation(t)
+			iso.Network = network
+			d := Slots(iso)
+			t.Cleanup(d.Close)
+			waitSlots(t, iso)
+			code := reachableDir(t)
+			if err := os.Link(must(os.Executable()), filepath.Join(code, "bootstrap")); err != nil {
+				t.Fatal(err)
+			}
+			fn := &sluice.Function{Name: "fn", Runtime: "provided.al2023", Handler: "fds", Timeout: 10, MemorySize: 128,
+				EphemeralStorage: sluice.DefaultEphemeralStorage, RevisionID: "r1", Environment: map[string]string{"SLUICE_TEST_RUNTIME": "1"}}
+			e, err := Start(context.Background(), Spec{Function: fn, CodeDir: code, Scope: sluice.Scope{Region: "us-east-1", Account: "000000000000"}}, Options{Driver: d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(e.Stop)
+			if s := e.proc.(*child).iso; s == nil || s.slot == nil {
+				t.Fatal("the environment did not start in a prepared slot")
+			}
+			out, res := run(t, e)
+			if res.Err != nil {
+				t.Fatalf("invoke: %s %s", res.Err.Type, res.Err.Payload)
+			}
+			var pipes []string
+			if err := json.Unmarshal([]byte(out), &pipes); err != nil {
+				t.Fatalf("output %q: %v", out, err)
+			}
+			// Pipes this test process inherited without close-on-exec
+			// (from whoever started it) reach every child: not the slot's.
+			own := map[string]bool{}
+			ents, _ := os.ReadDir("/proc/self/fd")
+			for _, ent := range ents {
+				l, _ := os.Readlink("/proc/self/fd/" + ent.Name())
+				own[l] = true
+			}
+			for _, p := range pipes {
+				if _, l, _ := strings.Cut(p, " "); !own[l] {
+					t.Errorf("the runtime holds a pipe of the slot: fd %s", p)
+				}
+			}
+		})
 	}
 }
