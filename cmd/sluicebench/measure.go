@@ -259,8 +259,11 @@ func ceilingRun(ctx context.Context, ceil *ceiling, want int64, res *results) er
 	return nil
 }
 
+// coldSettle is the pause before each measured cold start.
+const coldSettle = 250 * time.Millisecond
+
 // coldStarts creates n functions of rc on every target, then invokes each
-// once, the targets taking turns, with invoke. For a target with
+// once, the targets taking turns, each after coldSettle, with invoke. For a target with
 // initTimes the cold start is fork/exec until the first GET /next, else
 // the client-measured first Invoke. The result is by target name.
 func coldStarts(ctx context.Context, n int, rc runtimeCase, targets []*target, invoke func(context.Context, *lambda.Client, string, []byte) (time.Duration, error)) (map[string]*coldSamples, error) {
@@ -290,6 +293,15 @@ func coldStarts(ctx context.Context, n int, rc runtimeCase, targets []*target, i
 	order := slices.Clone(targets)
 	for _, name := range names {
 		for _, t := range order {
+			// Each start on a settled machine: neither side's start
+			// overlaps the background work of the start before it
+			// (sluice refills its pool of prepared sandboxes after a
+			// start), which would slow whichever start came next.
+			select {
+			case <-time.After(coldSettle):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 			d, err := invoke(ctx, t.client, name, echoPayload)
 			if err != nil {
 				return nil, fmt.Errorf("%s: cold start of %s (%s): %w", t.name, name, rc.fn.runtime, err)

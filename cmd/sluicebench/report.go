@@ -332,7 +332,7 @@ func (rep *report) markdown(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "- Open streams, on a fresh sluice (its limits raised to admit them) and a fresh relay: %d streams of `stream` `{\"chunks\":2,\"pauseMs\":HOLD,\"size\":%d}` opened as fast as the server admits them (at most %d waiting for their first chunk), each on its own connection of the raw client and in its own environment (relay: bootstrap), HOLD %.3g× the expected time to open the rest + %v; RSS growth = the server's VmRSS once every stream had its first chunk − its VmRSS before, ÷ %d. sluice: %s; relay: %s. `make burst` is the longer storm.\n", o.N, openChunkSize, openPending, openSlack, openMargin, o.N, side(o.Sluice), side(o.Relay))
 	}
-	fmt.Fprintf(&b, "- Cold start: sluice = first Invoke of a just-created function (max %s); baseline = fork/exec of the bootstrap until its first GET /next. The relay's own first Invoke of a fresh instance took %s (median).\n", formatMs(rep.SluiceColdMax), formatMs(rep.RelayColdInvoke))
+	fmt.Fprintf(&b, "- Cold start: sluice = first Invoke of a just-created function (max %s); baseline = fork/exec of the bootstrap until its first GET /next; the sides take turns, each start after a %v pause (so that no start overlaps the background work of the one before, e.g. sluice refilling its prepared sandboxes). The relay's own first Invoke of a fresh instance took %s (median).\n", formatMs(rep.SluiceColdMax), coldSettle, formatMs(rep.RelayColdInvoke))
 	if len(rep.Runtimes) > 0 {
 		var first []string
 		for _, n := range rep.Runtimes {
