@@ -17,7 +17,6 @@ function URL (statusCode, headers, cookies). See docs/decisions.md.
 
 import base64
 import collections.abc
-import http.client
 import importlib
 import json
 import logging
@@ -393,7 +392,7 @@ def parse_json_header(value, name):
 
 
 def _header_value(value):
-    """A value http.client can send as one header line."""
+    """A value that can be sent as one header line."""
     value = str(value).replace("\r", " ").replace("\n", " ")
     return value.encode("ascii", "backslashreplace").decode("ascii")
 
@@ -411,6 +410,92 @@ class Invocation(object):
         self.content_type = headers.get("Content-Type")
 
 
+class _Headers(dict):
+    """Response headers by lower-case name."""
+
+    def get(self, name, default=None):
+        return dict.get(self, name.lower(), default)
+
+
+class _Response(object):
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+class _Connection(object):
+    """One Runtime API request on a connection of its own: HTTP/1.1 written
+    and read here rather than by http.client, whose import (email, ssl and
+    more) cost a cold start about 40 ms (docs/performance.md)."""
+
+    def __init__(self, address):
+        host, _, port = address.rpartition(":")
+        self.address = address
+        self.sock = socket.create_connection((host.strip("[]"), int(port)))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _head(self, method, path, headers):
+        lines = [method + " " + path + " HTTP/1.1", "Host: " + self.address]
+        lines.extend(k + ": " + _header_value(v) for k, v in headers.items())
+        return ("\r\n".join(lines) + "\r\n").encode("latin-1", "replace")
+
+    def request(self, method, path, headers, body=b""):
+        head = self._head(method, path, headers) + b"Content-Length: %d\r\n\r\n" % len(body)
+        if len(body) < 64 * 1024:
+            self.sock.sendall(head + body)
+        else:
+            self.sock.sendall(head)
+            self.sock.sendall(body)
+
+    def start_chunked(self, method, path, headers):
+        headers = dict(headers, **{"Transfer-Encoding": "chunked"})
+        self.sock.sendall(self._head(method, path, headers) + b"\r\n")
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def getresponse(self):
+        f = self.sock.makefile("rb")
+        try:
+            parts = f.readline(65537).split(None, 2)
+            if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+                raise OSError("malformed Runtime API response")
+            headers = _Headers()
+            while True:
+                line = f.readline(65537)
+                if line in (b"\r\n", b"\n"):
+                    break
+                if not line:
+                    raise OSError("Runtime API response ended in its head")
+                name, _, value = line.decode("latin-1").partition(":")
+                headers[name.strip().lower()] = value.strip()
+            if "chunked" in headers.get("Transfer-Encoding", "").lower():
+                body = bytearray()
+                while True:
+                    size = int(f.readline(65537).split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while f.readline(65537) not in (b"\r\n", b"\n", b""):
+                            pass
+                        break
+                    body += f.read(size)
+                    f.readline(65537)
+                body = bytes(body)
+            elif headers.get("Content-Length") is not None:
+                n = int(headers.get("Content-Length"))
+                body = f.read(n)
+                if len(body) != n:
+                    raise OSError("Runtime API response body cut short")
+            else:
+                body = f.read()
+            return _Response(int(parts[1]), headers, body)
+        finally:
+            f.close()
+
+    def close(self):
+        self.sock.close()
+
+
 class RuntimeClient(object):
     """Talks to the Runtime API, one connection per request."""
 
@@ -419,30 +504,28 @@ class RuntimeClient(object):
         self.user_agent = "sluice-python/%d.%d.%d" % sys.version_info[:3]
 
     def _connect(self):
-        conn = http.client.HTTPConnection(self.address)
-        conn.connect()
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn
+        return _Connection(self.address)
 
     def _finish(self, conn, endpoint, want):
-        resp = conn.getresponse()
-        body = resp.read()
-        conn.close()
+        try:
+            resp = conn.getresponse()
+        finally:
+            conn.close()
         if resp.status != want:
-            raise RuntimeAPIError(endpoint, resp.status, body)
-        return resp, body
+            raise RuntimeAPIError(endpoint, resp.status, resp.body)
+        return resp, resp.body
 
     def next(self):
         endpoint = API_VERSION + "/runtime/invocation/next"
         conn = self._connect()
-        conn.request("GET", endpoint, headers={"User-Agent": self.user_agent})
+        conn.request("GET", endpoint, {"User-Agent": self.user_agent})
         resp, body = self._finish(conn, endpoint, 200)
         return Invocation(body, resp.headers)
 
     def _post(self, endpoint, body, headers):
         conn = self._connect()
         headers = dict(headers, **{"User-Agent": self.user_agent})
-        conn.request("POST", endpoint, body=body, headers=headers)
+        conn.request("POST", endpoint, headers, body)
         self._finish(conn, endpoint, 202)
 
     def post_response(self, invoke_id, body, content_type):
@@ -489,13 +572,12 @@ class ResponseStream(object):
         self.client = client
         self.endpoint = endpoint
         conn = client._connect()
-        conn.putrequest("POST", endpoint, skip_accept_encoding=True)
-        conn.putheader("User-Agent", client.user_agent)
-        conn.putheader("Content-Type", content_type)
-        conn.putheader(H_RESPONSE_MODE, "streaming")
-        conn.putheader("Transfer-Encoding", "chunked")
-        conn.putheader("Trailer", H_ERROR_TYPE + ", " + H_ERROR_BODY)
-        conn.endheaders()
+        conn.start_chunked("POST", endpoint, {
+            "User-Agent": client.user_agent,
+            "Content-Type": content_type,
+            H_RESPONSE_MODE: "streaming",
+            "Trailer": H_ERROR_TYPE + ", " + H_ERROR_BODY,
+        })
         self.conn = conn
 
     def write(self, data):
