@@ -120,6 +120,11 @@ type Registry struct {
 
 	mu       sync.Mutex
 	installs map[family]*install // the one in progress or done, per family
+	// pyRefresh rewrites a provisioned Python runtime's bootstrap once
+	// per process, at the first Python cold start: the bootstrap is
+	// sluice's own, and a sluice upgraded over an old runtime directory
+	// must not run the previous version's.
+	pyRefresh sync.Once
 	versions map[string]string   // interpreter path → its version ("v20.19.2", "3.11.2"), read once
 
 	// bg is the context of the installs (one goroutine each, shared by
@@ -440,6 +445,7 @@ func (r *Registry) Bootstrap(fn *sluice.Function) (sandbox.Bootstrap, error) {
 		if r.cfg.PythonCommand == nil {
 			return sandbox.Bootstrap{}, sluice.Errorf(sluice.EInvalidRuntime, "This sluice has no Python bootstrap to run %s.", fn.Runtime)
 		}
+		r.pyRefresh.Do(r.refreshPython)
 		return sandbox.Bootstrap{
 			Command:    r.cfg.PythonCommand(py),
 			Env:        r.pythonEnv(),
@@ -467,6 +473,25 @@ func (r *Registry) pythonEnv() map[string]string {
 	}
 	env["PYTHONPATH"] = "/var/runtime"
 	return env
+}
+
+// refreshPython installs this sluice's Python bootstrap over the one in
+// the provisioned runtime directory (InstallPython leaves an identical file
+// alone and replaces a different one whole, by rename).
+func (r *Registry) refreshPython() {
+	if r.cfg.InstallPython == nil {
+		return
+	}
+	dir := r.dir(python)
+	unlock, err := lockDir(dir)
+	if err != nil {
+		r.log.Warn("python runtime: could not refresh its bootstrap", "err", err)
+		return
+	}
+	defer unlock()
+	if err := r.cfg.InstallPython(dir); err != nil {
+		r.log.Warn("python runtime: could not refresh its bootstrap", "err", err)
+	}
 }
 
 // node finds the node binary.

@@ -321,3 +321,36 @@ func TestClose(t *testing.T) {
 		t.Fatalf("ready after a cancelled install")
 	}
 }
+
+// TestPythonBootstrapRefreshed: a sluice started over a runtime directory
+// provisioned by an older one installs its own bootstrap at the first
+// Python cold start, once.
+func TestPythonBootstrapRefreshed(t *testing.T) {
+	data := t.TempDir()
+	var installs atomic.Int32
+	install := func(version string) func(dir string) error {
+		return func(dir string) error {
+			installs.Add(1)
+			return os.WriteFile(filepath.Join(dir, "bootstrap.py"), []byte(version), 0o644)
+		}
+	}
+	old := New(Config{DataDir: data, Python: "/usr/bin/python3", PythonCommand: pythonCommand, InstallPython: install("old")})
+	if err := old.Prepare(context.Background(), "python3.11"); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	r := New(Config{DataDir: data, Python: "/usr/bin/python3", PythonCommand: pythonCommand, InstallPython: install("new")})
+	defer r.Close()
+	for range 3 {
+		if _, err := r.Bootstrap(&sluice.Function{Runtime: "python3.12", Handler: "app.handler"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(filepath.Join(data, "runtimes", "python", "bootstrap.py"))
+	if err != nil || string(got) != "new" {
+		t.Fatalf("bootstrap after the new sluice's cold starts: %q, %v; want the new one", got, err)
+	}
+	if n := installs.Load(); n != 2 {
+		t.Fatalf("%d installs, want 2 (the old provisioning, one refresh)", n)
+	}
+}
