@@ -125,7 +125,7 @@ type Registry struct {
 	// sluice's own, and a sluice upgraded over an old runtime directory
 	// must not run the previous version's.
 	pyRefresh sync.Once
-	versions map[string]string   // interpreter path → its version ("v20.19.2", "3.11.2"), read once
+	versions  map[string]string // interpreter path → its version ("v20.19.2", "3.11.2"), read once
 
 	// bg is the context of the installs (one goroutine each, shared by
 	// their callers); Close cancels it and waits for them.
