@@ -239,7 +239,7 @@ func (c *conn) refuse(err error) {
 
 // serve runs one request and writes its response; false: close the
 // connection.
-func (c *conn) serve(req *http.Request) (ok bool) {
+func (c *conn) serve(req *http.Request) bool {
 	req.RemoteAddr = c.c.RemoteAddr().String()
 	keep := req.ProtoAtLeast(1, 1) && !req.Close
 	var cont *continueReader
@@ -270,14 +270,9 @@ func (c *conn) serve(req *http.Request) (ok bool) {
 	panicked := c.run(w, req)
 	if watched {
 		c.timer.Stop()
-		// The watch ends after the response is written (below): its
-		// read, if one started, does not keep the answer to a GET /next
-		// that waited long (the next invocation) from the runtime.
-		defer func() {
-			if !c.stopWatch() {
-				ok = false // the client went away (or the watch failed)
-			}
-		}()
+		if !c.stopWatch() {
+			keep = false // the client went away (or the watch failed)
+		}
 	}
 	if panicked {
 		return false
