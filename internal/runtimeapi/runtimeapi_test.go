@@ -191,23 +191,6 @@ func TestInvalidResponseMode(t *testing.T) {
 	}
 }
 
-// acceptAll is a backend that answers every call: an invocation for Next,
-// and the whole body read for Respond.
-func acceptAll() *backend {
-	return &backend{
-		next: func(context.Context) (*sluice.Invocation, error) {
-			return &sluice.Invocation{RequestID: "r", Payload: []byte("{}")}, nil
-		},
-		respond: func(_ context.Context, _ string, r *Response) error {
-			io.Copy(io.Discard, r.Body)
-			r.Err()
-			return nil
-		},
-		fail:      func(context.Context, string, *sluice.FunctionError) error { return nil },
-		initError: func(context.Context, *sluice.FunctionError) error { return nil },
-	}
-}
-
 // FuzzRouter sends arbitrary methods, paths, headers and bodies: the handler
 // must never panic and must answer every request.
 func FuzzRouter(f *testing.F) {
@@ -220,7 +203,18 @@ func FuzzRouter(f *testing.F) {
 		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n") || strings.ContainsAny(method, " \r\n") || method == "" {
 			return
 		}
-		b := acceptAll()
+		b := &backend{
+			next: func(context.Context) (*sluice.Invocation, error) {
+				return &sluice.Invocation{RequestID: "r", Payload: []byte("{}")}, nil
+			},
+			respond: func(_ context.Context, _ string, r *Response) error {
+				io.Copy(io.Discard, r.Body)
+				r.Err()
+				return nil
+			},
+			fail:      func(context.Context, string, *sluice.FunctionError) error { return nil },
+			initError: func(context.Context, *sluice.FunctionError) error { return nil },
+		}
 		r, err := http.NewRequest(method, "http://x"+path, bytes.NewReader(body))
 		if err != nil {
 			return

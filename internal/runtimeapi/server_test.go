@@ -272,7 +272,18 @@ func FuzzServerRequest(f *testing.F) {
 	f.Add([]byte("POST /2018-06-01/runtime/invocation/r/response HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTrailer: Lambda-Runtime-Function-Error-Type\r\n\r\n3\r\nabc\r\n0\r\nLambda-Runtime-Function-Error-Type: X\r\n\r\n"))
 	f.Add([]byte("POST /2018-06-01/runtime/init/error HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}"))
 	f.Add([]byte("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"))
-	b := acceptAll()
+	b := &backend{
+		next: func(context.Context) (*sluice.Invocation, error) {
+			return &sluice.Invocation{RequestID: "r", Payload: []byte("{}")}, nil
+		},
+		respond: func(_ context.Context, _ string, r *Response) error {
+			io.Copy(io.Discard, r.Body)
+			r.Err()
+			return nil
+		},
+		fail:      func(context.Context, string, *sluice.FunctionError) error { return nil },
+		initError: func(context.Context, *sluice.FunctionError) error { return nil },
+	}
 	s := NewServer(NewHandler(b, nil), nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
