@@ -54,7 +54,6 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./internal/eventstream/
 	go test -run '^$$' -fuzz FuzzParseFunctionName -fuzztime 30s .
 	go test -run '^$$' -fuzz FuzzRouter -fuzztime 30s ./internal/runtimeapi/
-	go test -run '^$$' -fuzz FuzzServerRequest -fuzztime 30s ./internal/runtimeapi/
 	go test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./internal/sigv4/
 	go test -run '^$$' -fuzz FuzzPut -fuzztime 30s ./internal/artifacts/
 	go test -run '^$$' -fuzz FuzzRequestJSON -fuzztime 30s ./internal/api/

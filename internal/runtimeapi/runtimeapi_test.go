@@ -44,8 +44,9 @@ func TestNextHeaders(t *testing.T) {
 			TraceID: "Root=1-abc", Deadline: deadline,
 		}, nil
 	}}
-	url := serveTest(t, NewHandler(b, nil))
-	resp, err := http.Get(url + "/2018-06-01/runtime/invocation/next")
+	srv := httptest.NewServer(NewHandler(b, nil))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/2018-06-01/runtime/invocation/next")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,10 +86,11 @@ func TestStreamingResponseWithTrailers(t *testing.T) {
 		got <- string(buf[:n]) + string(rest)
 		return nil
 	}}
-	url := serveTest(t, NewHandler(b, nil))
+	srv := httptest.NewServer(NewHandler(b, nil))
+	defer srv.Close()
 
 	pr, pw := io.Pipe()
-	req, _ := http.NewRequest("POST", url+"/2018-06-01/runtime/invocation/rid/response", pr)
+	req, _ := http.NewRequest("POST", srv.URL+"/2018-06-01/runtime/invocation/rid/response", pr)
 	req.Header.Set(HeaderResponseMode, "streaming")
 	req.Header.Set("Content-Type", "text/plain")
 	req.Trailer = http.Header{HeaderErrorType: nil, HeaderErrorBody: nil}

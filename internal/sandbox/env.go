@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,7 +102,7 @@ type Env struct {
 	// end of init, at exit, or at the init timeout).
 	admitted func()
 
-	srv     *runtimeapi.Server
+	srv     *http.Server
 	serving bool          // srv serves a listener (set during Start)
 	served  chan struct{} // closed when the Runtime API server has stopped
 	proc    Process       // nil when the runtime never started
@@ -188,7 +189,7 @@ func Start(ctx context.Context, spec Spec, opts Options) (e *Env, err error) {
 	e.admitted = func() { hold.Stop(); admitted() }
 	release = e.admitted
 	e.log = opts.Logger.With(sluice.LogKeyFunction, spec.Function.Name, sluice.LogKeyEnv, e.id[:8])
-	e.srv = runtimeapi.NewServer(runtimeapi.NewHandler(e, e.log), e.log)
+	e.srv = &http.Server{Handler: runtimeapi.NewHandler(e, e.log), ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelDebug)}
 	e.stream = newLogStream(spec, e.id, e.startedAt)
 	var sink io.Writer
 	if opts.FunctionLog != nil {
