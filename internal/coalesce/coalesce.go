@@ -61,31 +61,32 @@ func (r *Reader) start() {
 }
 
 // first is the first Next: one Read of src into a new piece, by the
-// consumer itself.
+// consumer itself; then the goroutine reads on, unless src has ended.
 func (r *Reader) first() ([]byte, error) {
-	piece := make([]byte, r.head, r.head+min(r.max, minReadSize)+r.tail)
-	n, err := r.src.Read(piece[r.head : r.head+min(r.max, minReadSize)])
+	size := min(r.max, minReadSize)
+	piece := make([]byte, r.head, r.head+size+r.tail)
+	n, err := r.src.Read(piece[r.head : r.head+size])
 	piece = piece[:r.head+n]
+	r.mu.Lock()
+	r.out = piece
 	if err != nil {
-		r.mu.Lock()
 		r.err = err
-		r.mu.Unlock()
-		close(r.done) // the source has ended: no goroutine to start
-		r.started = true
+	}
+	r.mu.Unlock()
+	if err != nil {
+		r.started = true // no goroutine: the source has ended
+		close(r.done)
 	} else {
 		r.start()
 	}
-	r.mu.Lock()
-	r.out = piece
-	err = r.err
-	r.mu.Unlock()
-	if n > 0 {
+	switch {
+	case n > 0:
 		return piece, nil
-	}
-	if err == nil {
+	case err != nil:
+		return nil, err
+	default:
 		return r.Next() // an empty read: wait for the goroutine's bytes
 	}
-	return nil, err
 }
 
 func wake(c chan struct{}) {

@@ -59,10 +59,7 @@ func (c *readConn) Read(p []byte) (int, error) {
 		}
 		return n, err
 	}
-	if c.buf == nil || len(c.buf) < c.size {
-		c.drop()
-		c.buf = getConnBuffer(c.size)
-	}
+	c.buf = getConnBuffer(c.size) // none is held here: a drained buffer is dropped at once
 	n, err := c.Conn.Read(c.buf[:c.size])
 	c.adapt(n, c.size)
 	if n <= 0 {

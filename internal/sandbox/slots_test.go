@@ -38,21 +38,7 @@ func TestSlotRefillAfterStart(t *testing.T) {
 		r, f := slotCounts(iso)
 		t.Fatalf("%d slots ready, %d fillers running; want %d ready, none running", r, f, slotsWanted)
 	}
-	code := reachableDir(t)
-	exe := must(os.Executable())
-	if err := os.Link(exe, filepath.Join(code, "bootstrap")); err != nil {
-		t.Fatal(err)
-	}
-	fn := &sluice.Function{Name: "fn", Runtime: "provided.al2023", Handler: "env", Timeout: 10, MemorySize: 128,
-		EphemeralStorage: sluice.DefaultEphemeralStorage, RevisionID: "r1", Environment: map[string]string{"SLUICE_TEST_RUNTIME": "1"}}
-	e, err := Start(context.Background(), Spec{Function: fn, CodeDir: code, Scope: sluice.Scope{Region: "us-east-1", Account: "000000000000"}}, Options{Driver: d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Stop)
-	if s := e.proc.(*child).iso; s == nil || s.slot == nil {
-		t.Fatal("the environment did not start in a prepared slot")
-	}
+	e := startInSlot(t, d, "env")
 	if r, f := slotCounts(iso); r != slotsWanted-1 || f != 0 {
 		t.Fatalf("after the start: %d slots ready, %d fillers running; want %d ready and the refill left for later", r, f, slotsWanted-1)
 	}
@@ -104,20 +90,7 @@ func TestSlotPassesNoPipes(t *testing.T) {
 			d := Slots(iso)
 			t.Cleanup(d.Close)
 			waitSlots(t, iso)
-			code := reachableDir(t)
-			if err := os.Link(must(os.Executable()), filepath.Join(code, "bootstrap")); err != nil {
-				t.Fatal(err)
-			}
-			fn := &sluice.Function{Name: "fn", Runtime: "provided.al2023", Handler: "fds", Timeout: 10, MemorySize: 128,
-				EphemeralStorage: sluice.DefaultEphemeralStorage, RevisionID: "r1", Environment: map[string]string{"SLUICE_TEST_RUNTIME": "1"}}
-			e, err := Start(context.Background(), Spec{Function: fn, CodeDir: code, Scope: sluice.Scope{Region: "us-east-1", Account: "000000000000"}}, Options{Driver: d})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(e.Stop)
-			if s := e.proc.(*child).iso; s == nil || s.slot == nil {
-				t.Fatal("the environment did not start in a prepared slot")
-			}
+			e := startInSlot(t, d, "fds")
 			out, res := run(t, e)
 			if res.Err != nil {
 				t.Fatalf("invoke: %s %s", res.Err.Type, res.Err.Payload)
@@ -141,4 +114,26 @@ func TestSlotPassesNoPipes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startInSlot starts an environment of the test runtime (this test binary
+// as its bootstrap, running handler) with the slots driver d, and fails
+// the test unless it started in a prepared slot.
+func startInSlot(t *testing.T, d Driver, handler string) *Env {
+	t.Helper()
+	code := reachableDir(t)
+	if err := os.Link(must(os.Executable()), filepath.Join(code, "bootstrap")); err != nil {
+		t.Fatal(err)
+	}
+	fn := &sluice.Function{Name: "fn", Runtime: "provided.al2023", Handler: handler, Timeout: 10, MemorySize: 128,
+		EphemeralStorage: sluice.DefaultEphemeralStorage, RevisionID: "r1", Environment: map[string]string{"SLUICE_TEST_RUNTIME": "1"}}
+	e, err := Start(context.Background(), Spec{Function: fn, CodeDir: code, Scope: sluice.Scope{Region: "us-east-1", Account: "000000000000"}}, Options{Driver: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Stop)
+	if s := e.proc.(*child).iso; s == nil || s.slot == nil {
+		t.Fatal("the environment did not start in a prepared slot")
+	}
+	return e
 }
